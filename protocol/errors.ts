@@ -1,0 +1,41 @@
+/**
+ * Stable error codes of protocol v1. A code never changes meaning once published:
+ * peers, dashboards and tests match on it. protocol/README.md lists each one.
+ */
+export const ErrorCode = {
+  /** The frame is larger than the receiver's limit; it was not parsed. */
+  TooLarge: 'E_TOO_LARGE',
+  /** The bytes are not valid UTF-8 JSON. */
+  Json: 'E_JSON',
+  /** `v` is missing or is not a version this peer speaks. */
+  Version: 'E_VERSION',
+  /** `t` is missing or names no frame type of this version. */
+  Type: 'E_TYPE',
+  /** The frame type is known but a field is missing or has the wrong type. */
+  Shape: 'E_SHAPE',
+  /** The frame is valid but not allowed now (for example `sync` before `welcome`). */
+  State: 'E_STATE',
+  /** The node may not do this (for example status for a Pod bound to another node). */
+  Forbidden: 'E_FORBIDDEN',
+  /** Credentials are missing, wrong or revoked. */
+  Auth: 'E_AUTH',
+  /** The receiver is not ready to serve yet (for example the hub's informers are still listing). */
+  Unavailable: 'E_UNAVAILABLE',
+  /** The receiver failed while handling a valid frame; the frame may be retried. */
+  Internal: 'E_INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const ERROR_CODES: readonly ErrorCode[] = Object.values(ErrorCode);
+
+/** A frame that could not be accepted, with the code to put in the `error` frame sent back. */
+export class ProtocolError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+    this.code = code;
+  }
+}

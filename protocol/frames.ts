@@ -1,0 +1,194 @@
+/**
+ * Protocol v1 frames: one schema per frame type, and the TypeScript types derived from them.
+ * protocol/README.md is the normative description; keep the two in step.
+ */
+import { z } from 'zod';
+import { isKey, keyError } from './keys.js';
+import { dns1123SubdomainError } from './names.js';
+import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
+
+export const PROTOCOL_VERSION = 1;
+/** Default limit on one frame's encoded size: 4 MiB. */
+export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
+const jsonObject = z.custom<JsonObject>(isJsonObject, { message: 'expected a JSON object' });
+const jsonValue = z.custom<JsonValue>((value) => value !== undefined, { message: 'expected a JSON value' });
+const key = z.string().max(1024).refine(isKey, { error: (issue) => `invalid object key: ${keyError(String(issue.input))}` });
+const rv = z.string().min(1).max(128);
+const nodeName = z.string().superRefine((name, ctx) => {
+  const why = dns1123SubdomainError(name);
+  if (why !== undefined) ctx.addIssue({ code: 'custom', message: `invalid node name: ${why}` });
+});
+const seq = z.int().min(0);
+const stringMap = z.record(z.string(), z.string());
+
+function frame<T extends string, S extends z.ZodRawShape>(type: T, shape: S) {
+  return z.object({ v: z.literal(PROTOCOL_VERSION), t: z.literal(type), ...shape });
+}
+
+// ---- edge -> cloud -------------------------------------------------------------------------
+
+export const NodeInfoSchema = z.object({
+  arch: z.string().max(64),
+  os: z.string().max(64),
+  kernel: z.string().max(256).optional(),
+  hostname: z.string().max(253).optional(),
+  /** Kubernetes quantities: `cpu`, `memory`, `pods`, ... */
+  capacity: stringMap,
+  allocatable: stringMap.optional(),
+  labels: stringMap.default({}),
+  addresses: z.array(z.object({ type: z.string(), address: z.string() })).max(16).optional(),
+});
+
+export const HelloSchema = frame('hello', {
+  node: nodeName,
+  agent: z.string().max(64),
+  caps: z.array(z.string().max(64)).max(64),
+  info: NodeInfoSchema,
+  digest: z.string().max(128),
+  have: z.array(z.tuple([key, rv])),
+});
+
+export const AckSchema = frame('ack', {
+  /** Edge -> cloud: every `sync` frame up to and including this one is committed. */
+  seq: seq.optional(),
+  /** Cloud -> edge: these `status`/`event` ids are handled and can leave the outbox. */
+  ids: z.array(z.string().min(1).max(128)).optional(),
+}).refine((ack) => ack.seq !== undefined || ack.ids !== undefined, { message: 'ack needs seq or ids' });
+
+export const NeedSchema = frame('need', {
+  keys: z.array(key).min(1),
+});
+
+export const PodStatusReportSchema = z.object({
+  ns: z.string().max(63),
+  name: z.string().max(253),
+  uid: z.string().max(64),
+  status: jsonObject,
+});
+
+export const StatusSchema = frame('status', {
+  /** Unique per report; the hub acks it with `ack.ids`. */
+  id: z.string().min(1).max(128),
+  pods: z.array(PodStatusReportSchema).min(1),
+});
+
+export const HeartbeatSchema = frame('heartbeat', {
+  /** The agent's wall clock in ms since the epoch. */
+  ts: z.number(),
+});
+
+export const EdgeEventSchema = z.object({
+  /** Unique at birth; the hub de-duplicates on it. */
+  id: z.string().min(1).max(128),
+  /** When the event happened, ms since the epoch (agent clock). */
+  ts: z.number(),
+  /** Where it came from: `pod`, `container`, `node`, `agent`, `bus` (local MQTT). */
+  source: z.string().max(32),
+  /** `Normal` or `Warning` for Kubernetes-style events; free for bus messages. */
+  type: z.string().max(32),
+  reason: z.string().max(128),
+  message: z.string().max(8192).optional(),
+  /** Key of the involved object, for example `Pod/default/web-0`. */
+  object: key.optional(),
+  /** Local MQTT topic, for bus messages. */
+  topic: z.string().max(1024).optional(),
+  payload: jsonValue.optional(),
+  priority: z.int().min(0).max(9),
+  /** How many occurrences this event stands for (aggregates, repeats). */
+  count: z.int().min(1).optional(),
+  /** ms since the epoch after which the event is worthless. */
+  expires: z.number().optional(),
+});
+
+export const EventSchema = frame('event', {
+  events: z.array(EdgeEventSchema).min(1),
+});
+
+// ---- cloud -> edge -------------------------------------------------------------------------
+
+export const WelcomeSchema = frame('welcome', {
+  /** Hub replica id, for logs. */
+  hub: z.string().max(128),
+  /** Heartbeat interval the agent must keep, ms. */
+  hb: z.int().positive(),
+  /** Largest frame the hub accepts, bytes. */
+  max: z.int().positive(),
+  /** Hub wall clock, ms since the epoch (lets the agent notice clock skew). */
+  ts: z.number(),
+});
+
+export const PutOpSchema = z.object({ op: z.literal('put'), key, rv, obj: jsonObject });
+export const PatchOpSchema = z.object({ op: z.literal('patch'), key, rv, baseRv: rv, patch: jsonObject });
+export const DelOpSchema = z.object({ op: z.literal('del'), key });
+export const SyncOpSchema = z.discriminatedUnion('op', [PutOpSchema, PatchOpSchema, DelOpSchema]);
+
+export const SyncSchema = frame('sync', {
+  /** 1, 2, 3, ... per connection; the agent acks cumulatively. */
+  seq: seq.min(1),
+  ops: z.array(SyncOpSchema).min(1),
+});
+
+export const SyncedSchema = frame('synced', {
+  /** The last `sync` seq that belongs to the resync (0 when nothing was sent). */
+  seq,
+  /** Digest of the node's desired set as the hub holds it at the end of the resync. */
+  digest: z.string().max(128),
+  /** Number of objects in that set. */
+  n: z.int().min(0),
+});
+
+export const ErrorSchema = frame('error', {
+  code: z.string().max(64),
+  msg: z.string().max(4096),
+  /** The `seq` of the frame that caused it, when it had one. */
+  seq: seq.optional(),
+  /** The type of the frame that caused it, when known. */
+  ref: z.string().max(64).optional(),
+});
+
+export const FRAME_SCHEMAS = {
+  hello: HelloSchema,
+  ack: AckSchema,
+  need: NeedSchema,
+  status: StatusSchema,
+  heartbeat: HeartbeatSchema,
+  event: EventSchema,
+  welcome: WelcomeSchema,
+  sync: SyncSchema,
+  synced: SyncedSchema,
+  error: ErrorSchema,
+} as const;
+
+export type FrameType = keyof typeof FRAME_SCHEMAS;
+export const FRAME_TYPES = Object.keys(FRAME_SCHEMAS) as FrameType[];
+
+export type NodeInfo = z.infer<typeof NodeInfoSchema>;
+export type HelloFrame = z.infer<typeof HelloSchema>;
+export type AckFrame = z.infer<typeof AckSchema>;
+export type NeedFrame = z.infer<typeof NeedSchema>;
+export type PodStatusReport = z.infer<typeof PodStatusReportSchema>;
+export type StatusFrame = z.infer<typeof StatusSchema>;
+export type HeartbeatFrame = z.infer<typeof HeartbeatSchema>;
+export type EdgeEvent = z.infer<typeof EdgeEventSchema>;
+export type EventFrame = z.infer<typeof EventSchema>;
+export type WelcomeFrame = z.infer<typeof WelcomeSchema>;
+export type PutOp = z.infer<typeof PutOpSchema>;
+export type PatchOp = z.infer<typeof PatchOpSchema>;
+export type DelOp = z.infer<typeof DelOpSchema>;
+export type SyncOp = z.infer<typeof SyncOpSchema>;
+export type SyncFrame = z.infer<typeof SyncSchema>;
+export type SyncedFrame = z.infer<typeof SyncedSchema>;
+export type ErrorFrame = z.infer<typeof ErrorSchema>;
+
+export type EdgeFrame = HelloFrame | AckFrame | NeedFrame | StatusFrame | HeartbeatFrame | EventFrame;
+export type CloudFrame = WelcomeFrame | SyncFrame | SyncedFrame | AckFrame | ErrorFrame;
+export type Frame = EdgeFrame | CloudFrame;
+
+/** Frame types an agent may send; the hub answers anything else with `E_TYPE`. */
+export const EDGE_FRAME_TYPES: readonly FrameType[] = ['hello', 'ack', 'need', 'status', 'heartbeat', 'event', 'error'];
+/** Frame types a hub may send; the agent answers anything else with `E_TYPE`. */
+export const CLOUD_FRAME_TYPES: readonly FrameType[] = ['welcome', 'sync', 'synced', 'ack', 'error'];
+
+/** A frame of type `T` without the `v` and `t` members, for building frames. */
+export type FrameBody<F extends Frame> = Omit<F, 'v' | 't'>;
