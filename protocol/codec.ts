@@ -24,6 +24,14 @@ export function encodeOp(op: SyncOp): string {
   return JSON.stringify(op);
 }
 
+/**
+ * The JSON text of a `put` op from the object's JSON text, without parsing it: equal to
+ * `encodeOp({op: 'put', key, rv, obj})` when `objJson` is `JSON.stringify(obj)`.
+ */
+export function encodePutOp(key: string, rv: string, objJson: string): string {
+  return `{"op":"put","key":${JSON.stringify(key)},"rv":${JSON.stringify(rv)},"obj":${objJson}}`;
+}
+
 /** A `sync` frame built from ops already passed through `encodeOp`. Equal to `encode` of the same frame. */
 export function encodeSync(seq: number, encodedOps: readonly string[]): string {
   return `{"v":${PROTOCOL_VERSION},"t":"sync","seq":${seq},"ops":[${encodedOps.join(',')}]}`;

@@ -8,6 +8,7 @@ import {
   decode,
   encode,
   encodeOp,
+  encodePutOp,
   encodeSync,
   type Frame,
   type FrameType,
@@ -77,6 +78,10 @@ describe('codec round trip', () => {
   it('encodeSync with pre-encoded ops gives the same bytes as encode', () => {
     const sync = examples.sync as { seq: number; ops: SyncOp[] } & Frame;
     expect(encodeSync(sync.seq, sync.ops.map(encodeOp))).toBe(encode(sync));
+  });
+
+  it('encodePutOp from object JSON text equals encodeOp of the parsed object', () => {
+    expect(encodePutOp('Pod/default/web-0', 'r1', JSON.stringify(pod))).toBe(encodeOp({ op: 'put', key: 'Pod/default/web-0', rv: 'r1', obj: pod }));
   });
 
   it('ignores unknown members, so newer peers can add optional fields', () => {

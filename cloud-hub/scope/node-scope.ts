@@ -1,0 +1,153 @@
+/**
+ * Which objects each node may and must see (the NodeAuthorizer rule of DESIGN.md): its own
+ * Node, the Pods bound to it, and exactly the ConfigMaps and Secrets those Pods reference.
+ *
+ * Maintained incrementally from store changes. For every affected (node, key) pair it calls
+ * `onDirty`; the session then works out what to send from the store, so the scope never
+ * builds ops and never holds object bodies (a ConfigMap shared by 1,000 nodes is held once,
+ * in the ObjectStore, with a reference count per node here).
+ */
+import { formatKey, parseKey, type JsonObject } from '../../protocol/index.js';
+import type { ObjectChange, ObjectStore, StoredObject } from '../source/object-store.js';
+import { podReferenceKeys } from './pod-references.js';
+
+export type DirtyListener = (node: string, key: string, at: number) => void;
+
+interface PodPlacement {
+  node: string;
+  uid: string;
+  refs: readonly string[];
+}
+
+export class NodeScope {
+  private readonly pods = new Map<string, PodPlacement>();
+  private readonly podsByNode = new Map<string, Set<string>>();
+  /** node -> referenced ConfigMap/Secret key -> number of the node's Pods referencing it. */
+  private readonly refCounts = new Map<string, Map<string, number>>();
+  /** ConfigMap/Secret key -> nodes with at least one Pod referencing it. */
+  private readonly referencingNodes = new Map<string, Set<string>>();
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly onDirty: DirtyListener,
+  ) {}
+
+  apply(change: ObjectChange): void {
+    switch (change.kind) {
+      case 'Node':
+        this.onDirty(parseKey(change.key).name, change.key, change.at);
+        return;
+      case 'Pod':
+        this.applyPod(change);
+        return;
+      case 'ConfigMap':
+      case 'Secret':
+        for (const node of this.referencingNodes.get(change.key) ?? []) this.onDirty(node, change.key, change.at);
+        return;
+    }
+  }
+
+  /**
+   * The node's desired set: key -> stored object, for objects that exist. Ordered Node,
+   * ConfigMaps and Secrets, then Pods, so an agent applying in order has a Pod's
+   * configuration before the Pod.
+   */
+  desired(node: string): Map<string, StoredObject> {
+    const result = new Map<string, StoredObject>();
+    const add = (key: string): void => {
+      const object = this.store.get(key);
+      if (object) result.set(key, object);
+    };
+    add(formatKey('Node', '', node));
+    for (const key of this.refCounts.get(node)?.keys() ?? []) add(key);
+    for (const key of this.podsByNode.get(node) ?? []) add(key);
+    return result;
+  }
+
+  /** Whether `key` is in `node`'s desired set (ignoring whether the object exists). */
+  inScope(node: string, key: string): boolean {
+    const { kind, name } = parseKey(key);
+    if (kind === 'Node') return name === node;
+    if (kind === 'Pod') return this.pods.get(key)?.node === node;
+    return (this.refCounts.get(node)?.get(key) ?? 0) > 0;
+  }
+
+  /** The node a Pod is bound to and the Pod's uid, if the hub knows the Pod. */
+  placementOf(podKey: string): { node: string; uid: string } | undefined {
+    return this.pods.get(podKey);
+  }
+
+  nodesReferencing(key: string): ReadonlySet<string> {
+    return this.referencingNodes.get(key) ?? new Set();
+  }
+
+  private applyPod(change: ObjectChange): void {
+    const { key, at } = change;
+    const old = this.pods.get(key);
+    const next = change.obj ? placementOf(change.obj) : undefined;
+    if (old && (!next || old.node !== next.node)) {
+      this.pods.delete(key);
+      removeFromIndex(this.podsByNode, old.node, key);
+      this.onDirty(old.node, key, at);
+      for (const ref of old.refs) this.release(old.node, ref, at);
+    }
+    if (!next) return;
+    this.pods.set(key, next);
+    if (old && old.node === next.node) {
+      // Configuration first: a Pod that gains a reference is sent after what it references.
+      for (const ref of next.refs) if (!old.refs.includes(ref)) this.retain(next.node, ref, at);
+      this.onDirty(next.node, key, at);
+      for (const ref of old.refs) if (!next.refs.includes(ref)) this.release(next.node, ref, at);
+      return;
+    }
+    addToIndex(this.podsByNode, next.node, key);
+    for (const ref of next.refs) this.retain(next.node, ref, at);
+    this.onDirty(next.node, key, at);
+  }
+
+  private retain(node: string, ref: string, at: number): void {
+    let counts = this.refCounts.get(node);
+    if (!counts) this.refCounts.set(node, (counts = new Map()));
+    const count = counts.get(ref) ?? 0;
+    counts.set(ref, count + 1);
+    if (count === 0) {
+      addToIndex(this.referencingNodes, ref, node);
+      this.onDirty(node, ref, at);
+    }
+  }
+
+  private release(node: string, ref: string, at: number): void {
+    const counts = this.refCounts.get(node);
+    const count = counts?.get(ref) ?? 0;
+    if (!counts || count === 0) return;
+    if (count > 1) {
+      counts.set(ref, count - 1);
+      return;
+    }
+    counts.delete(ref);
+    if (counts.size === 0) this.refCounts.delete(node);
+    removeFromIndex(this.referencingNodes, ref, node);
+    this.onDirty(node, ref, at);
+  }
+}
+
+/** Where a Pod runs and what it references; undefined for Pods not bound to a node. */
+function placementOf(pod: JsonObject): PodPlacement | undefined {
+  const node = (pod.spec as { nodeName?: unknown } | undefined)?.nodeName;
+  if (typeof node !== 'string' || node.length === 0) return undefined;
+  const uid = (pod.metadata as { uid?: unknown } | undefined)?.uid;
+  return { node, uid: typeof uid === 'string' ? uid : '', refs: podReferenceKeys(pod) };
+}
+
+function addToIndex(index: Map<string, Set<string>>, owner: string, member: string): void {
+  let set = index.get(owner);
+  if (!set) index.set(owner, (set = new Set()));
+  set.add(member);
+}
+
+function removeFromIndex(index: Map<string, Set<string>>, owner: string, member: string): void {
+  const set = index.get(owner);
+  if (!set) return;
+  set.delete(member);
+  if (set.size === 0) index.delete(owner);
+}

@@ -1,0 +1,166 @@
+/**
+ * One client-node informer (ListWatch) per watched kind for the whole hub, never one per node.
+ *
+ * The informers hold projected objects (see projection.ts) rather than raw ones: the list
+ * function and a projecting Watch strip managedFields and status before client-node caches
+ * anything, which keeps a large fleet's watch cache small.
+ */
+import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { JsonObject } from '../../protocol/index.js';
+import type { KubeClient } from '../kube/kube-client.js';
+import { WATCHED_KINDS, type KindInfo, type WatchedKind } from './kinds.js';
+import { projectObject } from './projection.js';
+
+export interface SourceEvent {
+  kind: WatchedKind;
+  type: 'upsert' | 'delete';
+  /** The projected object. */
+  obj: JsonObject;
+  /** When the hub saw the event (ms since the epoch), for delivery latency. */
+  at: number;
+}
+
+export interface KubeSourceOptions {
+  kubeConfig: KubeConfig;
+  client: KubeClient;
+  logger: Logger;
+  onEvent: (event: SourceEvent) => void;
+  kinds?: readonly WatchedKind[];
+  /** First delay before restarting a failed informer; doubles up to 30 s. */
+  restartDelayMs?: number;
+  /** Items per list page. */
+  pageSize?: number;
+}
+
+type ListResponse = { metadata?: { resourceVersion?: string; continue?: string }; items?: JsonObject[] };
+
+/** A Watch that hands the informer projected objects and tells us when the initial list is done. */
+class ProjectingWatch extends Watch {
+  constructor(
+    config: KubeConfig,
+    private readonly info: KindInfo,
+    private readonly onWatchStart: () => void,
+  ) {
+    super(config);
+  }
+
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    // ListWatch calls watch() right after it has processed a list: the cache is complete.
+    this.onWatchStart();
+    return super.watch(
+      path,
+      queryParams,
+      (phase, obj, watchObj) => {
+        const projected = phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? projectObject(this.info, obj as JsonObject) : obj;
+        callback(phase, projected, watchObj);
+      },
+      done,
+    );
+  }
+}
+
+export class KubeSource {
+  private readonly informers = new Map<WatchedKind, ListWatch<KubernetesObject>>();
+  private readonly synced = new Set<WatchedKind>();
+  private readonly syncWaiters: (() => void)[] = [];
+  private readonly restartTimers = new Set<NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(private readonly options: KubeSourceOptions) {}
+
+  get kinds(): readonly WatchedKind[] {
+    return this.options.kinds ?? (Object.keys(WATCHED_KINDS) as WatchedKind[]);
+  }
+
+  /** True once every informer has finished its initial list. */
+  hasSynced(): boolean {
+    return this.synced.size === this.kinds.length;
+  }
+
+  whenSynced(): Promise<void> {
+    if (this.hasSynced()) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  start(): void {
+    for (const kind of this.kinds) this.startInformer(WATCHED_KINDS[kind]);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.restartTimers) clearTimeout(timer);
+    await Promise.all([...this.informers.values()].map((informer) => informer.stop()));
+  }
+
+  /** The projected objects of `kind` currently in the informer cache. */
+  list(kind: WatchedKind): readonly JsonObject[] {
+    return (this.informers.get(kind)?.list() ?? []) as unknown as JsonObject[];
+  }
+
+  private startInformer(info: KindInfo): void {
+    const { logger } = this.options;
+    const log = logger.child({ kind: info.kind });
+    const watch = new ProjectingWatch(this.options.kubeConfig, info, () => this.markSynced(info.kind));
+    const informer = new ListWatch<KubernetesObject>(info.path, watch, () => this.listAll(info), false);
+    const initialDelay = this.options.restartDelayMs ?? 500;
+    let delay = initialDelay;
+    const emit = (type: SourceEvent['type']) => (obj: KubernetesObject) => {
+      // Events flow again: the next outage starts from the first delay.
+      delay = initialDelay;
+      this.options.onEvent({ kind: info.kind, type, obj: obj as unknown as JsonObject, at: Date.now() });
+    };
+    informer.on('add', emit('upsert'));
+    informer.on('update', emit('upsert'));
+    informer.on('delete', emit('delete'));
+    informer.on('connect', () => log.debug('informer (re)connecting'));
+    informer.on('error', (err: unknown) => {
+      // client-node stops an informer on any error but 410 Gone; we keep ours running.
+      if (this.stopped) return;
+      log.warn({ err: errorMessage(err), retryInMs: delay }, 'informer failed; restarting');
+      const timer = setTimeout(() => {
+        this.restartTimers.delete(timer);
+        if (!this.stopped) void informer.start().catch((startErr: unknown) => log.warn({ err: errorMessage(startErr) }, 'informer restart failed'));
+      }, delay);
+      this.restartTimers.add(timer);
+      delay = Math.min(delay * 2, 30_000);
+    });
+    this.informers.set(info.kind, informer);
+    void informer.start().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'informer start failed'));
+  }
+
+  private markSynced(kind: WatchedKind): void {
+    if (this.synced.has(kind)) return;
+    this.synced.add(kind);
+    this.options.logger.info({ kind, objects: this.informers.get(kind)?.list().length ?? 0 }, 'informer synced');
+    const waiters = this.syncWaiters.splice(0);
+    for (const waiter of waiters) waiter();
+  }
+
+  /** A raw, paginated list, projected item by item. */
+  private async listAll(info: KindInfo): Promise<{ metadata: { resourceVersion: string }; items: KubernetesObject[] }> {
+    const items: KubernetesObject[] = [];
+    let continueToken: string | undefined;
+    let resourceVersion = '';
+    do {
+      const page = await this.options.client.get<ListResponse>(info.path, {
+        limit: String(this.options.pageSize ?? 500),
+        continue: continueToken,
+      });
+      for (const item of page.items ?? []) items.push(projectObject(info, item) as unknown as KubernetesObject);
+      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+      continueToken = page.metadata?.continue || undefined;
+    } while (continueToken);
+    return { metadata: { resourceVersion }, items };
+  }
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return typeof err === 'object' ? JSON.stringify(err) : String(err);
+}
