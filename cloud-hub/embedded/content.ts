@@ -1,0 +1,136 @@
+/**
+ * HTTP bodies in and out: reading a request body under the size limit, parsing it as JSON
+ * (or YAML, which kube also accepts), and choosing the response representation from Accept
+ * (plain objects, `as=Table` for kubectl, `as=PartialObjectMetadata[List]` for metadata clients).
+ */
+import type { IncomingMessage } from 'node:http';
+import { parse as parseYaml } from 'yaml';
+import type { JsonValue } from '../../protocol/index.js';
+import { statusErrors } from './status-errors.js';
+import type { IncludeObject } from './tables.js';
+import type { Representation } from './watch-stream.js';
+
+/** kube-apiserver's limit on request bodies. */
+export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+/** Bodies up to this multiple of the limit are read to the end before the 413 is sent. */
+const DRAIN_FACTOR = 8;
+
+/**
+ * Reads the whole body. A body over `limit` is a 413; it is still read to its end (and thrown
+ * away) when it is at most DRAIN_FACTOR times the limit, so the client, which is usually still
+ * sending, reads the answer instead of a broken pipe. Larger ones are refused at once.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const drainLimit = limit * DRAIN_FACTOR;
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > drainLimit) return Promise.reject(statusErrors.requestEntityTooLarge(limit));
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    req.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      size += chunk.length;
+      if (size > drainLimit) {
+        settled = true;
+        chunks.length = 0;
+        reject(statusErrors.requestEntityTooLarge(limit));
+        return;
+      }
+      if (size <= limit) chunks.push(chunk);
+      else chunks.length = 0;
+    });
+    req.on('end', () => {
+      if (settled) return;
+      settled = true;
+      if (size > limit) reject(statusErrors.requestEntityTooLarge(limit));
+      else resolve(Buffer.concat(chunks));
+    });
+    req.on('error', (err) => {
+      if (settled) return;
+      settled = true;
+      reject(err);
+    });
+  });
+}
+
+/** The media type of a Content-Type header, lower case, without parameters. */
+export function mediaTypeOf(header: string | undefined): string {
+  return (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+/** Parses a create/update body: JSON (the default) or YAML; 400 BadRequest when it does not parse. */
+export function parseObjectBody(body: Buffer, contentType: string | undefined): JsonValue {
+  const mediaType = mediaTypeOf(contentType);
+  const text = body.toString('utf8');
+  if (mediaType === 'application/yaml' || mediaType === 'application/x-yaml' || mediaType === 'text/yaml') {
+    try {
+      return parseYaml(text) as JsonValue;
+    } catch (err) {
+      throw statusErrors.badRequest(`error converting YAML to JSON: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (mediaType !== '' && mediaType !== 'application/json' && mediaType !== '*/*') {
+    throw statusErrors.unsupportedMediaType(mediaType, ['application/json', 'application/yaml']);
+  }
+  return parseJson(text);
+}
+
+export function parseJson(text: string): JsonValue {
+  if (text.trim() === '') throw statusErrors.badRequest('the request body is empty; expected a JSON object');
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch (err) {
+    throw statusErrors.badRequest(`couldn't get version/kind; json parse error: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+interface MediaRange {
+  type: string;
+  params: Map<string, string>;
+}
+
+function parseAccept(header: string): MediaRange[] {
+  return header
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .map((part) => {
+      const [type, ...params] = part.split(';');
+      const map = new Map<string, string>();
+      for (const param of params) {
+        const eq = param.indexOf('=');
+        if (eq > 0) map.set(param.slice(0, eq).trim().toLowerCase(), param.slice(eq + 1).trim());
+      }
+      return { type: (type ?? '').trim().toLowerCase(), params: map };
+    });
+}
+
+const JSON_TYPES = new Set(['application/json', 'application/*', '*/*']);
+
+/**
+ * The representation the client prefers among those served, in Accept order. `list` says
+ * whether the answer is a collection (PartialObjectMetadataList vs PartialObjectMetadata).
+ */
+export function negotiateRepresentation(acceptHeader: string | undefined, includeObject: string | null): Representation {
+  if (!acceptHeader || acceptHeader.trim() === '') return { as: 'object' };
+  for (const range of parseAccept(acceptHeader)) {
+    if (!JSON_TYPES.has(range.type)) continue;
+    const as = range.params.get('as');
+    if (as === undefined) return { as: 'object' };
+    const group = range.params.get('g');
+    const version = range.params.get('v');
+    if (group !== 'meta.k8s.io' || (version !== 'v1' && version !== 'v1beta1')) continue;
+    const apiVersion = `meta.k8s.io/${version}`;
+    if (as === 'Table') return { as: 'table', apiVersion, includeObject: includeObjectOf(includeObject) };
+    if (as === 'PartialObjectMetadata' || as === 'PartialObjectMetadataList') return { as: 'metadata', apiVersion };
+  }
+  throw statusErrors.notAcceptable(['application/json', 'application/json;as=Table;v=v1;g=meta.k8s.io', 'application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io']);
+}
+
+function includeObjectOf(value: string | null): IncludeObject {
+  if (value === null || value === '' || value === 'Metadata') return 'Metadata';
+  if (value === 'None' || value === 'Object') return value;
+  throw statusErrors.badRequest(`includeObject: Unsupported value: "${value}": supported values: "None", "Metadata", "Object"`);
+}

@@ -1,0 +1,359 @@
+/**
+ * The HTTP front of the embedded API: authenticate, resolve the request (request-info.ts),
+ * authorize, then route to discovery or to the registry's verbs, and write Kubernetes JSON
+ * (objects, lists, Tables, Status errors) or a watch stream. One request line per request is
+ * logged at debug level.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { isJsonObject, type JsonObject, type JsonValue } from '../../protocol/index.js';
+import { forbiddenReason, type Authenticator, type Authorizer } from './authorization.js';
+import { negotiateRepresentation, parseJson, parseObjectBody, readBody } from './content.js';
+import type { Discovery } from './discovery.js';
+import { metadataOf } from './objects.js';
+import { patchTypeOf } from './patch.js';
+import type { DeleteRequest, ObjectRegistry } from './registry.js';
+import { resolveRequestInfo, type RequestInfo, type ResourceRequestInfo } from './request-info.js';
+import { apiVersionOf, resourceKey, type ResourceCatalog, type ResourceDefinition } from './resources.js';
+import { ObjectFilter } from './selectors.js';
+import { ApiError, statusErrors, successStatus } from './status-errors.js';
+import { partialObjectMetadata, type TableConverter } from './tables.js';
+import type { WatchHub } from './watch-hub.js';
+import { WatchStream, type Representation } from './watch-stream.js';
+
+export interface ApiRequestHandlerDependencies {
+  catalog: ResourceCatalog;
+  registry: ObjectRegistry;
+  discovery: Discovery;
+  tables: TableConverter;
+  hub: WatchHub;
+  authenticate: Authenticator;
+  authorize: Authorizer;
+  logger: Logger;
+  maxBodyBytes: number;
+  bookmarkIntervalMs: number;
+  /** Output a watch may have waiting for a slow client before it is closed. */
+  maxWatchBufferBytes: number;
+  /** host:port clients reach the server at (for /api's serverAddressByClientCIDRs). */
+  serverAddress: () => string;
+}
+
+/** Paths answered without credentials, so probes need no token. */
+const PROBE_PATHS = new Set(['/healthz', '/livez', '/readyz']);
+
+/** kube-apiserver's default watch length: between 30 and 60 minutes, spread so clients do not re-watch in step. */
+const MIN_WATCH_TIMEOUT_MS = 30 * 60 * 1000;
+
+interface ResourceTarget {
+  def: ResourceDefinition;
+  /** '' for cluster-scoped kinds and for all-namespaces requests. */
+  namespace: string;
+  name: string;
+  subresource: string;
+}
+
+export class ApiRequestHandler {
+  private readonly deps: ApiRequestHandlerDependencies;
+  private readonly watches = new Set<WatchStream>();
+
+  constructor(deps: ApiRequestHandlerDependencies) {
+    this.deps = deps;
+  }
+
+  get openWatches(): number {
+    return this.watches.size;
+  }
+
+  /** Ends every open watch (clients re-watch from their last resourceVersion). */
+  closeWatches(): void {
+    for (const watch of [...this.watches]) watch.end('server closing');
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    let info: RequestInfo | undefined;
+    res.on('finish', () => {
+      this.deps.logger.debug(
+        { method: req.method, path: req.url, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10, verb: info?.verb, resource: info?.isResourceRequest ? info.resource : undefined },
+        'request',
+      );
+    });
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'https://embedded.invalid');
+      if (PROBE_PATHS.has(url.pathname) && (req.method === 'GET' || req.method === 'HEAD')) {
+        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok');
+        return;
+      }
+      const user = this.deps.authenticate(bearerToken(req));
+      if (!user) throw statusErrors.unauthorized();
+      try {
+        info = resolveRequestInfo(req.method ?? 'GET', url.pathname, url.searchParams);
+      } catch {
+        throw statusErrors.badRequest(`malformed path ${JSON.stringify(url.pathname)}`);
+      }
+      const decision = await this.deps.authorize({ user, request: info });
+      if (!decision.allowed) {
+        const why = forbiddenReason(user, info, decision.reason);
+        if (info.isResourceRequest) throw statusErrors.forbidden({ group: info.apiGroup, resource: info.resource }, info.name, why);
+        throw new ApiError(403, 'Forbidden', `forbidden: ${why}`, {});
+      }
+      if (info.isResourceRequest) await this.serveResource(req, res, info, url.searchParams);
+      else this.serveNonResource(req, res, url.pathname);
+    })().catch((err: unknown) => this.sendError(req, res, err));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Discovery and other non-resource paths
+
+  private serveNonResource(req: IncomingMessage, res: ServerResponse, pathname: string): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
+    const { discovery } = this.deps;
+    const parts = pathname.split('/').filter((part) => part !== '');
+    let body: JsonObject | string | undefined;
+    if (pathname === '/version') body = discovery.version();
+    else if (pathname === '/api') body = discovery.coreVersions(this.deps.serverAddress());
+    else if (pathname === '/apis') body = discovery.groupList();
+    else if (parts[0] === 'api' && parts.length === 2) body = discovery.resourceList('', parts[1] as string);
+    else if (parts[0] === 'apis' && parts.length === 2) body = discovery.group(parts[1] as string);
+    else if (parts[0] === 'apis' && parts.length === 3) body = discovery.resourceList(parts[1] as string, parts[2] as string);
+    else if (pathname === '/openapi/v3') body = discovery.openApiRoot();
+    else if (parts[0] === 'openapi' && parts[1] === 'v3') body = discovery.openApiDocument(parts.slice(2).join('/'));
+    if (body === undefined) throw statusErrors.routeNotFound();
+    if (typeof body === 'string') sendRawJson(res, 200, body);
+    else sendJson(res, 200, body);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Resources
+
+  private target(info: ResourceRequestInfo): ResourceTarget {
+    const def = this.deps.catalog.find(info.apiGroup, info.apiVersion, info.resource);
+    if (!def) throw statusErrors.routeNotFound();
+    if (def.kind === 'Namespace') return { def, namespace: '', name: info.name, subresource: info.subresource };
+    if (!def.namespaced && info.namespace !== '') throw statusErrors.routeNotFound();
+    const subresource = info.subresource;
+    if (subresource !== '' && !(subresource === 'status' && def.statusSubresource) && !(subresource === 'binding' && def.kind === 'Pod')) throw statusErrors.routeNotFound();
+    return { def, namespace: info.namespace, name: info.name, subresource };
+  }
+
+  private async serveResource(req: IncomingMessage, res: ServerResponse, info: ResourceRequestInfo, query: URLSearchParams): Promise<void> {
+    const target = this.target(info);
+    const { def, namespace, name, subresource } = target;
+    const { registry } = this.deps;
+    const method = req.method ?? 'GET';
+    const dryRun = parseDryRun(query);
+    const gr = { group: def.group, resource: def.resource };
+
+    if (name === '') {
+      if (subresource !== '') throw statusErrors.routeNotFound();
+      const allNamespaces = def.namespaced && namespace === '';
+      switch (method) {
+        case 'GET':
+        case 'HEAD': {
+          const filter = ObjectFilter.parse(def.namespaced && !allNamespaces ? namespace : undefined, query.get('labelSelector') ?? undefined, query.get('fieldSelector') ?? undefined, def.kind);
+          const representation = negotiateRepresentation(req.headers.accept, query.get('includeObject'));
+          if (info.verb === 'watch') return this.serveWatch(res, def, filter, query, representation);
+          return this.serveList(res, def, filter, query, representation);
+        }
+        case 'POST': {
+          if (allNamespaces) throw statusErrors.methodNotSupported(gr, 'create');
+          const body = parseObjectBody(await readBody(req, this.deps.maxBodyBytes), req.headers['content-type']);
+          const created = registry.create(def, namespace, body, { dryRun });
+          return this.sendObject(req, res, 201, def, created, query);
+        }
+        case 'DELETE': {
+          const request = await this.deleteRequest(req, query);
+          const filter = ObjectFilter.parse(def.namespaced && !allNamespaces ? namespace : undefined, query.get('labelSelector') ?? undefined, query.get('fieldSelector') ?? undefined, def.kind);
+          const items = registry.deleteCollection(def, filter, request);
+          return sendJson(res, 200, { kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata: {}, items: items.map(withoutTypeMeta) });
+        }
+        default:
+          throw statusErrors.methodNotSupported(gr, method.toLowerCase());
+      }
+    }
+
+    if (def.namespaced && namespace === '') throw statusErrors.routeNotFound();
+
+    if (subresource === 'binding') {
+      if (method !== 'POST') throw statusErrors.methodNotSupported({ group: '', resource: 'pods/binding' }, method.toLowerCase());
+      const body = parseObjectBody(await readBody(req, this.deps.maxBodyBytes), req.headers['content-type']);
+      registry.bind(def, namespace, name, body, { dryRun });
+      return sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+    }
+
+    const statusOnly = subresource === 'status' ? ({ subresource: 'status' } as const) : {};
+    switch (method) {
+      case 'GET':
+      case 'HEAD': {
+        if (info.verb === 'watch' && subresource === '') {
+          // A watch on one object is a watch on the collection narrowed to its name, as in kube.
+          const filter = new ObjectFilter(def.namespaced ? namespace : undefined, [], [{ field: 'metadata.name', operator: 'eq', value: name }]);
+          return this.serveWatch(res, def, filter, query, negotiateRepresentation(req.headers.accept, query.get('includeObject')));
+        }
+        return this.sendObject(req, res, 200, def, registry.get(def, namespace, name), query);
+      }
+      case 'PUT': {
+        const body = parseObjectBody(await readBody(req, this.deps.maxBodyBytes), req.headers['content-type']);
+        const { object, created } = registry.update(def, namespace, name, body, { dryRun, ...statusOnly });
+        return this.sendObject(req, res, created ? 201 : 200, def, object, query);
+      }
+      case 'PATCH': {
+        const patchType = patchTypeOf(req.headers['content-type']);
+        const patch = parseJson((await readBody(req, this.deps.maxBodyBytes)).toString('utf8'));
+        const object = registry.patch(def, namespace, name, patchType, patch, { dryRun, ...statusOnly });
+        return this.sendObject(req, res, 200, def, object, query);
+      }
+      case 'DELETE': {
+        if (subresource !== '') throw statusErrors.methodNotSupported(gr, 'delete');
+        const request = await this.deleteRequest(req, query);
+        const result = registry.delete(def, namespace, name, { ...request, dryRun: request.dryRun || dryRun });
+        if (def.returnDeletedObject || !result.gone) return this.sendObject(req, res, 200, def, result.object, query);
+        return sendJson(res, 200, successStatus(gr, name, metadataOf(result.object).uid as string | undefined) as unknown as JsonObject);
+      }
+      default:
+        throw statusErrors.methodNotSupported(gr, method.toLowerCase());
+    }
+  }
+
+  private serveList(res: ServerResponse, def: ResourceDefinition, filter: ObjectFilter, query: URLSearchParams, representation: Representation): void {
+    const limit = query.get('limit');
+    const limitValue = limit === null || limit === '' ? undefined : Number(limit);
+    if (limitValue !== undefined && (!Number.isInteger(limitValue) || limitValue < 0)) throw statusErrors.badRequest(`limit: Invalid value: "${limit}"`);
+    const result = this.deps.registry.list(def, filter, limitValue, query.get('continue') || undefined);
+    if (representation.as === 'table') {
+      const options = { includeObject: representation.includeObject, withColumns: true, apiVersion: representation.apiVersion, resourceVersion: result.resourceVersion, ...(result.continueToken ? { continueToken: result.continueToken } : {}) };
+      return sendJson(res, 200, this.deps.tables.table(def, result.items, options));
+    }
+    const metadata: JsonObject = { resourceVersion: result.resourceVersion };
+    if (result.continueToken) metadata.continue = result.continueToken;
+    if (representation.as === 'metadata') {
+      return sendJson(res, 200, {
+        kind: 'PartialObjectMetadataList',
+        apiVersion: representation.apiVersion,
+        metadata,
+        items: result.items.map((item) => partialObjectMetadata(item, representation.apiVersion)),
+      });
+    }
+    // Items of a list carry no kind/apiVersion, as kube-apiserver encodes typed lists.
+    sendJson(res, 200, { kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata, items: result.items.map(withoutTypeMeta) });
+  }
+
+  private serveWatch(res: ServerResponse, def: ResourceDefinition, filter: ObjectFilter, query: URLSearchParams, representation: Representation): void {
+    const { registry, hub } = this.deps;
+    const timeoutSeconds = query.get('timeoutSeconds');
+    let timeoutMs = MIN_WATCH_TIMEOUT_MS * (1 + Math.random());
+    if (timeoutSeconds !== null && timeoutSeconds !== '') {
+      const seconds = Number(timeoutSeconds);
+      if (!Number.isFinite(seconds) || seconds < 0) throw statusErrors.badRequest(`timeoutSeconds: Invalid value: "${timeoutSeconds}"`);
+      if (seconds > 0) timeoutMs = seconds * 1000;
+    }
+    const sendInitialEvents = query.get('sendInitialEvents') === 'true';
+    // Everything from here to subscribe() runs in one tick: no change can fall between the
+    // history (or current state) replayed and the live stream.
+    const start = registry.watchStart(def, filter, query.get('resourceVersion') ?? '', sendInitialEvents);
+    let unsubscribe: (() => void) | undefined;
+    const stream = new WatchStream({
+      response: res,
+      def,
+      filter,
+      representation,
+      tables: this.deps.tables,
+      currentRv: () => registry.currentRv,
+      allowBookmarks: query.get('allowWatchBookmarks') === 'true' || query.get('allowWatchBookmarks') === '1',
+      bookmarkIntervalMs: this.deps.bookmarkIntervalMs,
+      timeoutMs,
+      maxBufferedBytes: this.deps.maxWatchBufferBytes,
+      logger: this.deps.logger,
+      onClose: () => {
+        unsubscribe?.();
+        this.watches.delete(stream);
+      },
+    });
+    this.watches.add(stream);
+    this.deps.logger.debug({ resource: resourceKey(def), namespace: filter.namespace, resourceVersion: query.get('resourceVersion') ?? '' }, 'watch opened');
+    if ('expired' in start) {
+      stream.fail(statusErrors.expired(start.expired).toStatus() as unknown as JsonObject);
+      return;
+    }
+    stream.deliverAll(start.initial);
+    if (sendInitialEvents) stream.sendInitialEventsEnd(registry.currentRv);
+    if (!stream.isClosed) unsubscribe = hub.subscribe(resourceKey(def), (change) => stream.deliver(change));
+  }
+
+  /** DeleteOptions from the body (kubectl sends them there) or else from the query. */
+  private async deleteRequest(req: IncomingMessage, query: URLSearchParams): Promise<DeleteRequest> {
+    const raw = await readBody(req, this.deps.maxBodyBytes);
+    const request: DeleteRequest = { dryRun: parseDryRun(query) };
+    let options: JsonObject = {};
+    if (raw.length > 0 && raw.toString('utf8').trim() !== '') {
+      const parsed = parseObjectBody(raw, req.headers['content-type'] ?? 'application/json');
+      if (!isJsonObject(parsed)) throw statusErrors.badRequest('DeleteOptions must be a JSON object');
+      options = parsed;
+    }
+    const grace = options.gracePeriodSeconds ?? (query.get('gracePeriodSeconds') !== null ? Number(query.get('gracePeriodSeconds')) : undefined);
+    if (grace !== undefined && grace !== null) {
+      if (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 0) throw statusErrors.badRequest(`gracePeriodSeconds: Invalid value: ${JSON.stringify(grace)}`);
+      request.gracePeriodSeconds = grace;
+    }
+    const preconditions = options.preconditions;
+    if (isJsonObject(preconditions)) {
+      request.preconditions = {};
+      if (typeof preconditions.uid === 'string') request.preconditions.uid = preconditions.uid;
+      if (typeof preconditions.resourceVersion === 'string') request.preconditions.resourceVersion = preconditions.resourceVersion;
+    }
+    if (Array.isArray(options.dryRun) && options.dryRun.includes('All')) request.dryRun = true;
+    return request;
+  }
+
+  /** One object, or its Table / PartialObjectMetadata when the client asked for that. */
+  private sendObject(req: IncomingMessage, res: ServerResponse, code: number, def: ResourceDefinition, obj: JsonObject, query: URLSearchParams): void {
+    const representation = negotiateRepresentation(req.headers.accept, query.get('includeObject'));
+    if (representation.as === 'table') {
+      const rv = metadataOf(obj).resourceVersion;
+      return sendJson(res, code, this.deps.tables.table(def, [obj], { includeObject: representation.includeObject, withColumns: true, apiVersion: representation.apiVersion, ...(typeof rv === 'string' ? { resourceVersion: rv } : {}) }));
+    }
+    if (representation.as === 'metadata') return sendJson(res, code, partialObjectMetadata(obj, representation.apiVersion));
+    sendJson(res, code, obj);
+  }
+
+  private sendError(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    const apiError = err instanceof ApiError ? err : undefined;
+    if (!apiError) this.deps.logger.error({ err, method: req.method, path: req.url }, 'request failed');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const status = (apiError ?? statusErrors.internal(err instanceof Error ? err.message : String(err))).toStatus();
+    const headers: Record<string, string> = {};
+    // A body we did not read would otherwise be parsed as the next request on this connection.
+    if (!req.complete) headers.Connection = 'close';
+    sendJson(res, status.code ?? 500, status as unknown as JsonObject, headers);
+  }
+}
+
+function bearerToken(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+function parseDryRun(query: URLSearchParams): boolean {
+  const values = query.getAll('dryRun');
+  for (const value of values) if (value !== 'All') throw statusErrors.badRequest(`dryRun: Unsupported value: "${value}": supported values: "All"`);
+  return values.length > 0;
+}
+
+function withoutTypeMeta(obj: JsonObject): JsonObject {
+  const { kind: _kind, apiVersion: _apiVersion, ...rest } = obj;
+  return rest;
+}
+
+function sendJson(res: ServerResponse, code: number, body: JsonObject | JsonValue, headers: Record<string, string> = {}): void {
+  sendRawJson(res, code, JSON.stringify(body), headers);
+}
+
+function sendRawJson(res: ServerResponse, code: number, text: string, headers: Record<string, string> = {}): void {
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private', ...headers });
+  res.end(text);
+}
