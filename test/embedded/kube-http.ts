@@ -213,21 +213,17 @@ export function configMap(name: string, data: Record<string, string> = { key: 'v
 
 /**
  * Keeps a client-node ListWatch going the way the hub does: on 'error' (it stops on anything
- * but 410), start it again after a short delay. Returns a function that stops restarting.
+ * but 410), start it again after a short delay. `paused` stops restarting (for a deliberate
+ * stop()); `errors` collects what was seen.
  */
-export function restartOnError(informer: { on(event: 'error', cb: (err: unknown) => void): void; start(): Promise<void> }, delayMs = 100): { stop(): void; errors: unknown[] } {
-  const state = { stopped: false, errors: [] as unknown[] };
+export function restartOnError(informer: { on(event: 'error', cb: (err: unknown) => void): void; start(): Promise<void> }, delayMs = 100): { paused: boolean; errors: unknown[] } {
+  const state = { paused: false, errors: [] as unknown[] };
   informer.on('error', (err: unknown) => {
     state.errors.push(err);
-    if (state.stopped) return;
+    if (state.paused) return;
     setTimeout(() => {
-      if (!state.stopped) void informer.start().catch(() => undefined);
+      if (!state.paused) void informer.start().catch(() => undefined);
     }, delayMs);
   });
-  return {
-    errors: state.errors,
-    stop() {
-      state.stopped = true;
-    },
-  };
+  return state;
 }
