@@ -1,16 +1,152 @@
 #!/usr/bin/env node
 /** `cloud-hub`: serve the fleet, run the embedded API alone, or manage node tokens. */
-import { Command } from 'commander';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Command, Option } from 'commander';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import { TokenAdmin } from './auth/token-admin.js';
+import { LOG_LEVELS, createLogger, parseHostPort, parsePositiveInt } from './cli-options.js';
 import { apiServerCommand } from './embedded/command.js';
+import { EmbeddedApiServer } from './embedded/index.js';
+import { CloudHub, type HostPort } from './hub.js';
+import { KubeClient } from './kube/kube-client.js';
+
+interface ServeOptions {
+  embedded?: boolean;
+  kubeconfig?: string;
+  data: string;
+  listen: HostPort;
+  apiListen: HostPort;
+  metrics?: HostPort;
+  namespace: string;
+  hubId?: string;
+  heartbeatInterval: number;
+  nodeGracePeriod: number;
+  apiQps: number;
+  window: number;
+  logLevel: string;
+}
+
+const logLevelOption = () => new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('LOG_LEVEL');
+const namespaceOption = () =>
+  new Option('--namespace <ns>', 'namespace holding node tokens and edge configuration').default('edge-system').env('EDGE_NAMESPACE');
 
 const program = new Command('cloud-hub')
-  .description('Stream scoped Kubernetes objects to edge agents over WebSocket or MQTT.')
-  .showHelpAfterError();
-
-program.action(() => {
-  throw new Error('serving is not implemented yet');
-});
+  .description(
+    'Stream scoped Kubernetes objects to edge agents over WebSocket.\n' +
+      'Without --kubeconfig or --embedded, the cluster comes from $KUBECONFIG, ~/.kube/config or the in-cluster service account.',
+  )
+  .showHelpAfterError()
+  .addOption(new Option('--embedded', 'run the embedded Kubernetes-wire API in-process (no cluster needed)').env('EDGE_EMBEDDED'))
+  .addOption(new Option('--kubeconfig <file>', 'kubeconfig of the cluster to serve').env('EDGE_KUBECONFIG').conflicts('embedded'))
+  .addOption(new Option('--data <dir>', 'data directory of the embedded API (state, CA, kubeconfig)').default('.edge-hub').env('EDGE_DATA'))
+  .addOption(new Option('--listen <host:port>', 'WebSocket listen address (port 0: any free port)').default(parseHostPort('0.0.0.0:7070'), '0.0.0.0:7070').argParser(parseHostPort).env('EDGE_LISTEN'))
+  .addOption(new Option('--api-listen <host:port>', 'embedded API listen address').default(parseHostPort('127.0.0.1:6443'), '127.0.0.1:6443').argParser(parseHostPort).env('EDGE_API_LISTEN'))
+  .addOption(new Option('--metrics <host:port>', 'serve /metrics, /healthz and /readyz here').argParser(parseHostPort).env('EDGE_METRICS'))
+  .addOption(namespaceOption())
+  .addOption(new Option('--hub-id <id>', 'this replica\'s name in logs and frames (default: hostname-pid)').env('EDGE_HUB_ID'))
+  .addOption(new Option('--heartbeat-interval <ms>', 'heartbeat interval asked of agents').default(10_000).argParser(parsePositiveInt).env('EDGE_HEARTBEAT_INTERVAL'))
+  .addOption(new Option('--node-grace-period <ms>', 'Lease age after which an edge node is NotReady').default(40_000).argParser(parsePositiveInt).env('EDGE_NODE_GRACE_PERIOD'))
+  .addOption(new Option('--window <frames>', 'unacked sync frames per node before the hub waits').default(16).argParser(parsePositiveInt).env('EDGE_WINDOW'))
+  .addOption(new Option('--api-qps <n>', 'sustained Kubernetes API writes per second').default(200).argParser(parsePositiveInt).env('EDGE_API_QPS'))
+  .addOption(logLevelOption())
+  .action(async (options: ServeOptions) => serve(options));
 
 program.addCommand(apiServerCommand());
 
-await program.parseAsync();
+const token = new Command('token').description('Manage node credentials (stored as SHA-256 hashes in Secrets).');
+for (const [name, description] of [
+  ['create', 'print a new token for NODE (replaces an existing one)'],
+  ['revoke', 'delete NODE\'s token and disconnect it'],
+] as const) {
+  token
+    .command(`${name} <node>`)
+    .description(description)
+    .addOption(new Option('--kubeconfig <file>', 'kubeconfig of the cluster').env('EDGE_KUBECONFIG'))
+    .addOption(new Option('--data <dir>', 'use the embedded API of this data directory (DIR/kubeconfig)').env('EDGE_DATA'))
+    .addOption(namespaceOption())
+    .action(async (node: string, options: { kubeconfig?: string; data?: string; namespace: string }) => {
+      const admin = new TokenAdmin(new KubeClient(loadKubeConfig(options)), options.namespace);
+      if (name === 'create') {
+        process.stdout.write(`${await admin.create(node)}\n`);
+      } else if (!(await admin.revoke(node))) {
+        throw new Error(`node ${node} has no token`);
+      }
+    });
+}
+token
+  .command('list')
+  .description('list the nodes that have a token')
+  .addOption(new Option('--kubeconfig <file>', 'kubeconfig of the cluster').env('EDGE_KUBECONFIG'))
+  .addOption(new Option('--data <dir>', 'use the embedded API of this data directory (DIR/kubeconfig)').env('EDGE_DATA'))
+  .addOption(namespaceOption())
+  .action(async (options: { kubeconfig?: string; data?: string; namespace: string }) => {
+    for (const node of await new TokenAdmin(new KubeClient(loadKubeConfig(options)), options.namespace).list()) process.stdout.write(`${node}\n`);
+  });
+program.addCommand(token);
+
+function loadKubeConfig(options: { kubeconfig?: string; data?: string }): KubeConfig {
+  const config = new KubeConfig();
+  if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
+  else if (options.data) config.loadFromFile(path.join(options.data, 'kubeconfig'));
+  else config.loadFromDefault();
+  return config;
+}
+
+async function serve(options: ServeOptions): Promise<void> {
+  const logger = createLogger('cloud-hub', options.logLevel);
+  let embedded: EmbeddedApiServer | undefined;
+  let kubeConfig: KubeConfig;
+  let api: string | undefined;
+  if (options.embedded) {
+    embedded = new EmbeddedApiServer({
+      dataDir: options.data,
+      host: options.apiListen.host,
+      port: options.apiListen.port,
+      logger: logger.child({ component: 'apiserver' }),
+    });
+    await embedded.start();
+    api = embedded.url;
+    kubeConfig = loadKubeConfig({ kubeconfig: embedded.kubeconfigPath });
+  } else {
+    kubeConfig = loadKubeConfig(options);
+  }
+  const hub = new CloudHub({
+    kubeConfig,
+    logger,
+    registry: new Registry(),
+    hubId: options.hubId ?? `${hostname()}-${process.pid}`,
+    namespace: options.namespace,
+    listen: options.listen,
+    ...(options.metrics ? { metricsListen: options.metrics } : {}),
+    heartbeatMs: options.heartbeatInterval,
+    nodeGracePeriodMs: options.nodeGracePeriod,
+    window: options.window,
+    apiQps: options.apiQps,
+    apiBurst: options.apiQps * 2,
+  });
+  const bound = await hub.start();
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await hub.stop();
+    await embedded?.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  logger.info(
+    { ws: bound.ws, ...(bound.metrics ? { metrics: bound.metrics } : {}), ...(api ? { api, kubeconfig: embedded?.kubeconfigPath } : {}), cluster: kubeConfig.getCurrentCluster()?.server },
+    'ready',
+  );
+  void hub.source.whenSynced().then(() => logger.info('informers synced; answering agents'));
+}
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`cloud-hub: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -181,7 +181,7 @@ export type SyncFrame = z.infer<typeof SyncSchema>;
 export type SyncedFrame = z.infer<typeof SyncedSchema>;
 export type ErrorFrame = z.infer<typeof ErrorSchema>;
 
-export type EdgeFrame = HelloFrame | AckFrame | NeedFrame | StatusFrame | HeartbeatFrame | EventFrame;
+export type EdgeFrame = HelloFrame | AckFrame | NeedFrame | StatusFrame | HeartbeatFrame | EventFrame | ErrorFrame;
 export type CloudFrame = WelcomeFrame | SyncFrame | SyncedFrame | AckFrame | ErrorFrame;
 export type Frame = EdgeFrame | CloudFrame;
 

@@ -1,0 +1,75 @@
+/** `cloud-hub token ...`: create, revoke and list node tokens through the Kubernetes API. */
+import { assertNodeName, type JsonObject } from '../../protocol/index.js';
+import { isConflict, isNotFound, type KubeClient } from '../kube/kube-client.js';
+import { paths } from '../upstream/kube-paths.js';
+import { TOKEN_LABEL, generateToken, readTokenSecret, tokenSecret, tokenSecretName } from './node-tokens.js';
+
+export class TokenAdmin {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly namespace: string,
+  ) {}
+
+  /** Creates (or rotates) `node`'s token and returns it; only its hash is stored. */
+  async create(node: string): Promise<string> {
+    assertNodeName(node);
+    await this.ensureNamespace();
+    const token = generateToken();
+    const secret = tokenSecret(this.namespace, node, token);
+    try {
+      await this.client.create(paths.secrets(this.namespace), secret);
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      await this.client.replace(paths.secret(this.namespace, tokenSecretName(node)), secret);
+    }
+    return token;
+  }
+
+  /** Creates tokens for many nodes, `concurrency` API calls at a time (the simulator's fleets). */
+  async createMany(nodes: readonly string[], concurrency = 32): Promise<Map<string, string>> {
+    const tokens = new Map<string, string>();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < nodes.length) {
+        const node = nodes[next++] as string;
+        tokens.set(node, await this.create(node));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, nodes.length) }, worker));
+    return tokens;
+  }
+
+  /** Deletes `node`'s token; a connected agent using it is disconnected. Returns false if there was none. */
+  async revoke(node: string): Promise<boolean> {
+    try {
+      await this.client.delete(paths.secret(this.namespace, tokenSecretName(node)));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  async list(): Promise<string[]> {
+    const list = await this.client.get<{ items?: JsonObject[] }>(paths.secrets(this.namespace), { labelSelector: `${TOKEN_LABEL}=true` });
+    return (list.items ?? [])
+      .map((secret) => readTokenSecret(secret)?.node)
+      .filter((node): node is string => node !== undefined)
+      .sort();
+  }
+
+  /** Creates the hub namespace when it is missing (the embedded API starts without it). */
+  private async ensureNamespace(): Promise<void> {
+    try {
+      await this.client.get(`${paths.namespaces}/${encodeURIComponent(this.namespace)}`);
+      return;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    try {
+      await this.client.create(paths.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: this.namespace } });
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * The cloud hub, assembled: informers -> object store -> node scope -> sessions -> transport,
+ * and sessions -> upstream writes. Constructed with its dependencies so tests can build it
+ * in-process; cloud-hub/main.ts is only the command line around it.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { DEFAULT_MAX_FRAME_BYTES, type JsonObject } from '../protocol/index.js';
+import { TokenStore } from './auth/token-store.js';
+import { MetricsServer, handleHealth } from './http-endpoints.js';
+import { KubeClient } from './kube/kube-client.js';
+import { HubMetrics } from './metrics.js';
+import { NodeScope } from './scope/node-scope.js';
+import { NodeSession } from './session/node-session.js';
+import { SessionRegistry } from './session/session-registry.js';
+import { KubeSource, type SourceEvent } from './source/kube-source.js';
+import { ObjectStore } from './source/object-store.js';
+import { CLOSE_SHUTDOWN, type Connection } from './transport/connection.js';
+import { WsServer } from './transport/ws-server.js';
+import { KubeUpstream } from './upstream/kube-upstream.js';
+import { LeaseRenewer } from './upstream/lease-renewer.js';
+import { LogEventSink } from './upstream/log-event-sink.js';
+import { NodeHealthMonitor, isEdgeNode } from './upstream/node-health-monitor.js';
+import { NodeRegistrar } from './upstream/node-registrar.js';
+import { PodStatusWriter } from './upstream/pod-status-writer.js';
+import { WriteQueue } from './upstream/write-queue.js';
+
+export const CLOSE_REVOKED = 4001;
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface CloudHubOptions {
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  registry: Registry;
+  hubId: string;
+  /** Namespace holding node tokens and edge configuration. */
+  namespace: string;
+  listen: HostPort;
+  metricsListen?: HostPort;
+  /** Heartbeat interval asked of agents; the server also pings at this interval. */
+  heartbeatMs: number;
+  /** Unacked `sync` frames per node. */
+  window?: number;
+  maxFrameBytes?: number;
+  apiQps?: number;
+  apiBurst?: number;
+  leaseRenewMs?: number;
+  leaseDurationSeconds?: number;
+  /** Lease age after which an edge node is marked NotReady. */
+  nodeGracePeriodMs?: number;
+}
+
+export class CloudHub {
+  readonly metrics: HubMetrics;
+  readonly client: KubeClient;
+  readonly store = new ObjectStore();
+  readonly scope: NodeScope;
+  readonly tokens: TokenStore;
+  readonly sessions: SessionRegistry;
+  readonly source: KubeSource;
+  private readonly writes: WriteQueue;
+  private readonly leases: LeaseRenewer;
+  private readonly health: NodeHealthMonitor;
+  private readonly ws: WsServer;
+  private metricsServer?: MetricsServer;
+
+  constructor(private readonly options: CloudHubOptions) {
+    const { logger } = options;
+    this.metrics = new HubMetrics(options.registry, {
+      queueDepth: () => this.sessions.queueDepth(),
+      connected: () => this.sessions.size,
+    });
+    this.client = new KubeClient(options.kubeConfig);
+    this.scope = new NodeScope(this.store, (node, key, at) => this.sessions.markDirty(node, key, at));
+    this.tokens = new TokenStore(options.namespace, (node) => this.sessions.get(node)?.close(CLOSE_REVOKED, 'token revoked'));
+    this.source = new KubeSource({
+      kubeConfig: options.kubeConfig,
+      client: this.client,
+      logger: logger.child({ component: 'source' }),
+      onEvent: (event) => this.onSourceEvent(event),
+    });
+    this.writes = new WriteQueue({
+      qps: options.apiQps ?? 200,
+      burst: options.apiBurst ?? 400,
+      concurrency: 16,
+      logger: logger.child({ component: 'writes' }),
+      onResult: (kind, result) => this.metrics.apiWrites.inc({ kind, result }),
+    });
+    const registrar = new NodeRegistrar({ client: this.client, store: this.store, writes: this.writes, logger });
+    this.leases = new LeaseRenewer({
+      client: this.client,
+      writes: this.writes,
+      logger,
+      renewIntervalMs: options.leaseRenewMs ?? 10_000,
+      leaseDurationSeconds: options.leaseDurationSeconds ?? 40,
+      holder: (node) => node,
+    });
+    const gracePeriodMs = options.nodeGracePeriodMs ?? 40_000;
+    this.health = new NodeHealthMonitor({
+      client: this.client,
+      store: this.store,
+      registrar,
+      leases: this.leases,
+      logger,
+      gracePeriodMs,
+      checkIntervalMs: Math.max(200, Math.floor(gracePeriodMs / 4)),
+      edgeNodes: () => this.edgeNodeNames(),
+    });
+    const upstream = new KubeUpstream({
+      registrar,
+      leases: this.leases,
+      health: this.health,
+      podStatus: new PodStatusWriter({ client: this.client, scope: this.scope, writes: this.writes, metrics: this.metrics, logger }),
+      events: new LogEventSink(logger.child({ component: 'events' })),
+      logger,
+    });
+    const settings = {
+      hubId: options.hubId,
+      heartbeatMs: options.heartbeatMs,
+      maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      window: options.window ?? 16,
+    };
+    this.sessions = new SessionRegistry(
+      (node, connection, onClosed) =>
+        new NodeSession({
+          node,
+          connection,
+          store: this.store,
+          scope: this.scope,
+          upstream,
+          settings,
+          metrics: this.metrics,
+          logger,
+          sourceReady: () => this.source.whenSynced(),
+          onClosed,
+        }),
+    );
+    this.ws = new WsServer({
+      host: options.listen.host,
+      port: options.listen.port,
+      logger: logger.child({ component: 'ws' }),
+      pingIntervalMs: options.heartbeatMs,
+      authenticate: async (node, token) => {
+        await this.source.whenSynced();
+        return this.tokens.verify(node, token);
+      },
+      accept: (node, connection) => this.accept(node, connection),
+      httpHandler: (req, res) => handleHealth({ ready: () => this.ready }, req, res),
+    });
+  }
+
+  get ready(): boolean {
+    return this.source.hasSynced();
+  }
+
+  /** Starts watching and listening; returns the bound addresses. */
+  async start(): Promise<{ ws: string; metrics?: string }> {
+    this.source.start();
+    this.leases.start();
+    this.health.start();
+    const ws = await this.ws.start();
+    let metrics: string | undefined;
+    if (this.options.metricsListen) {
+      this.metricsServer = new MetricsServer(this.options.registry, { ready: () => this.ready });
+      metrics = await this.metricsServer.start(this.options.metricsListen.host, this.options.metricsListen.port);
+    }
+    return { ws, ...(metrics ? { metrics } : {}) };
+  }
+
+  /** Accepts a connection from any transport. */
+  accept(node: string, connection: Connection): NodeSession {
+    return this.sessions.attach(node, connection);
+  }
+
+  async stop(): Promise<void> {
+    this.sessions.closeAll(CLOSE_SHUTDOWN, 'hub shutting down');
+    this.leases.stop();
+    this.health.stop();
+    this.writes.close();
+    await Promise.all([this.ws.close(), this.metricsServer?.close(), this.source.stop()]);
+    this.client.close();
+  }
+
+  private onSourceEvent(event: SourceEvent): void {
+    if (event.kind === 'Secret' && this.tokens.owns(event.obj)) {
+      if (event.type === 'delete') this.tokens.delete(event.obj);
+      else this.tokens.upsert(event.obj);
+      return;
+    }
+    const change = this.store.apply(event);
+    if (change) this.scope.apply(change);
+  }
+
+  private *edgeNodeNames(): Iterable<string> {
+    for (const node of this.source.list('Node')) {
+      if (isEdgeNode(node as { metadata?: { labels?: Record<string, string> } })) {
+        const name = (node.metadata as JsonObject | undefined)?.name;
+        if (typeof name === 'string') yield name;
+      }
+    }
+  }
+}

@@ -1,0 +1,312 @@
+/**
+ * One connected node: hello, digest resync, then a steady stream of `sync` frames from the
+ * node's send queue within a bounded window of unacked frames.
+ *
+ * The session keeps no state beyond its connection: every hello starts from the node's digest
+ * and `have` list (DESIGN.md "Resync is stateless on the hub").
+ */
+import type { Logger } from 'pino';
+import {
+  EDGE_FRAME_TYPES,
+  ErrorCode,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  byteLength,
+  decode,
+  encode,
+  encodeSync,
+  type CloudFrame,
+  type Frame,
+  type HelloFrame,
+} from '../../protocol/index.js';
+import type { HubMetrics } from '../metrics.js';
+import type { NodeScope } from '../scope/node-scope.js';
+import type { ObjectStore } from '../source/object-store.js';
+import { CLOSE_PROTOCOL, type Connection, type ConnectionHandler } from '../transport/connection.js';
+import { InflightWindow } from './inflight-window.js';
+import { NodeView, type PlannedOp } from './node-view.js';
+import { SendQueue } from './send-queue.js';
+import type { NodeReply, UpstreamSink } from './upstream-sink.js';
+
+export interface SessionSettings {
+  hubId: string;
+  heartbeatMs: number;
+  /** Largest frame the hub sends or accepts, bytes. */
+  maxFrameBytes: number;
+  /** Unacked `sync` frames per node. */
+  window: number;
+}
+
+export interface SessionDeps {
+  node: string;
+  connection: Connection;
+  store: ObjectStore;
+  scope: NodeScope;
+  upstream: UpstreamSink;
+  settings: SessionSettings;
+  metrics: HubMetrics;
+  logger: Logger;
+  /** Resolves once every informer has listed: no hello is answered before. */
+  sourceReady: () => Promise<void>;
+  onClosed: (session: NodeSession) => void;
+}
+
+type State = 'awaiting-hello' | 'waiting-for-source' | 'syncing' | 'closed';
+
+interface Resync {
+  pending: Set<string>;
+  ops: number;
+  bytes: number;
+  lastSeq: number;
+}
+
+export class NodeSession implements ConnectionHandler {
+  readonly node: string;
+  private state: State = 'awaiting-hello';
+  private readonly view = new NodeView();
+  private readonly queue = new SendQueue();
+  private readonly window: InflightWindow;
+  private resync?: Resync;
+  /** An op planned for a frame it did not fit in; it leads the next frame. */
+  private carry?: { key: string; at: number; op: PlannedOp };
+  private seq = 0;
+  private flushScheduled = false;
+  private readonly log: Logger;
+  private readonly reply: NodeReply;
+
+  constructor(private readonly deps: SessionDeps) {
+    this.node = deps.node;
+    this.window = new InflightWindow(deps.settings.window);
+    this.log = deps.logger.child({ node: deps.node });
+    this.reply = {
+      ack: (ids) => this.send({ v: PROTOCOL_VERSION, t: 'ack', ids: [...ids] }),
+      error: (code, message, ref) => this.sendError(code, message, ref),
+    };
+  }
+
+  get queueDepth(): number {
+    return this.queue.size + (this.carry ? 1 : 0);
+  }
+
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** The scope says `key` may have changed for this node. */
+  markDirty(key: string, at: number): void {
+    // Before the resync starts, the resync itself will compare everything.
+    if (this.state !== 'syncing') return;
+    this.queue.mark(key, at);
+    this.scheduleFlush();
+  }
+
+  receive(data: Buffer | string): void {
+    if (this.state === 'closed') return;
+    let frame: Frame;
+    try {
+      frame = decode(data, { maxBytes: this.deps.settings.maxFrameBytes, accept: EDGE_FRAME_TYPES });
+    } catch (err) {
+      if (err instanceof ProtocolError) {
+        this.sendError(err.code, err.message);
+        return;
+      }
+      throw err;
+    }
+    this.countIn(frame.t, byteLength(data));
+    if (frame.t === 'error') {
+      this.log.warn({ code: frame.code, msg: frame.msg, seq: frame.seq }, 'node refused a frame');
+      return;
+    }
+    if (frame.t === 'hello') {
+      this.onHello(frame);
+      return;
+    }
+    if (this.state === 'awaiting-hello') {
+      this.sendError(ErrorCode.State, `"${frame.t}" before "hello"`, frame.t);
+      return;
+    }
+    switch (frame.t) {
+      case 'ack':
+        if (frame.seq !== undefined) this.onAck(frame.seq);
+        return;
+      case 'need':
+        for (const key of frame.keys) {
+          this.view.forget(key);
+          this.queue.mark(key, Date.now());
+        }
+        if (this.state === 'syncing') this.scheduleFlush();
+        return;
+      case 'heartbeat':
+        this.deps.upstream.heartbeat(this.node, frame.ts);
+        return;
+      case 'status':
+        this.deps.upstream.status(this.node, frame, this.reply);
+        return;
+      case 'event':
+        this.deps.upstream.event(this.node, frame, this.reply);
+        return;
+    }
+  }
+
+  closed(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.deps.upstream.disconnected(this.node);
+    this.deps.onClosed(this);
+  }
+
+  close(code: number, reason: string): void {
+    this.deps.connection.close(code, reason);
+    this.closed();
+  }
+
+  private onHello(hello: HelloFrame): void {
+    if (hello.node !== this.node) {
+      this.sendError(ErrorCode.State, `hello names node "${hello.node}" but this connection belongs to "${this.node}"`, 'hello');
+      this.close(CLOSE_PROTOCOL, 'node mismatch');
+      return;
+    }
+    if (this.state !== 'awaiting-hello') {
+      this.sendError(ErrorCode.State, 'hello sent twice on one connection; reconnect to resync', 'hello');
+      return;
+    }
+    this.state = 'waiting-for-source';
+    this.deps.upstream.connected(this.node, hello, this.reply);
+    void this.deps.sourceReady().then(() => {
+      if (this.state === 'waiting-for-source') this.startResync(hello);
+    });
+  }
+
+  private startResync(hello: HelloFrame): void {
+    const { settings, scope, store, metrics } = this.deps;
+    this.send({ v: PROTOCOL_VERSION, t: 'welcome', hub: settings.hubId, hb: settings.heartbeatMs, max: settings.maxFrameBytes, ts: Date.now() });
+    this.state = 'syncing';
+    const desired = scope.desired(this.node);
+    const wanted = new NodeView();
+    for (const [key, object] of desired) wanted.set(key, object.rv);
+    const desiredDigest = wanted.digest();
+    if (hello.digest === desiredDigest) {
+      for (const [key, object] of desired) this.view.set(key, object.rv);
+      metrics.resyncs.inc({ result: 'equal' });
+      metrics.resyncOps.observe(0);
+      metrics.resyncBytes.observe(0);
+      this.send({ v: PROTOCOL_VERSION, t: 'synced', seq: 0, digest: desiredDigest, n: desired.size });
+      this.log.debug({ objects: desired.size }, 'resync: digest equal');
+      return;
+    }
+    const now = Date.now();
+    const pending = new Set<string>();
+    for (const [key, rv] of hello.have) this.view.set(key, rv);
+    for (const [key, object] of desired) {
+      if (this.view.rvOf(key) !== object.rv) pending.add(key);
+    }
+    for (const key of this.view.keys()) if (!desired.has(key)) pending.add(key);
+    // Resync keys go first, in desired-set order (configuration before Pods).
+    for (const key of pending) this.queue.mark(key, now);
+    this.resync = { pending, ops: 0, bytes: 0, lastSeq: 0 };
+    metrics.resyncs.inc({ result: 'diff' });
+    this.log.debug({ objects: desired.size, held: hello.have.length, differing: pending.size }, 'resync: sending differences');
+    this.flush();
+  }
+
+  private onAck(seq: number): void {
+    const now = Date.now();
+    for (const frame of this.window.ack(seq)) {
+      for (const at of frame.eventTimes) this.deps.metrics.deltaLatency.observe((now - at) / 1000);
+    }
+    this.flush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Sends frames while the window has room and something is pending. */
+  private flush(): void {
+    if (this.state !== 'syncing') return;
+    const { store, scope, settings } = this.deps;
+    // Room for the frame envelope: {"v":1,"t":"sync","seq":N,"ops":[...]}.
+    const budget = settings.maxFrameBytes - 64;
+    while (!this.window.full && (this.carry || this.queue.size > 0)) {
+      const ops: string[] = [];
+      const eventTimes: number[] = [];
+      let bytes = 0;
+      for (;;) {
+        let next = this.carry;
+        this.carry = undefined;
+        if (!next) {
+          const taken = this.queue.take();
+          if (!taken) break;
+          const [key, at] = taken;
+          const wanted = scope.inScope(this.node, key) ? store.get(key) : undefined;
+          const op = this.view.plan(key, wanted, store);
+          this.resync?.pending.delete(key);
+          if (!op) continue;
+          next = { key, at, op };
+        }
+        const size = byteLength(next.op.json) + 1;
+        if (ops.length > 0 && bytes + size > budget) {
+          this.carry = next;
+          break;
+        }
+        if (size > budget) this.log.error({ key: next.key, bytes: size }, 'object larger than the frame limit; sent anyway');
+        ops.push(next.op.json);
+        bytes += size;
+        if (!this.resync) eventTimes.push(next.at);
+      }
+      if (ops.length > 0) {
+        this.seq += 1;
+        const text = encodeSync(this.seq, ops);
+        this.deps.connection.send(text);
+        this.countOut('sync', byteLength(text));
+        this.window.push({ seq: this.seq, eventTimes });
+        if (this.resync) {
+          this.resync.ops += ops.length;
+          this.resync.bytes += byteLength(text);
+          this.resync.lastSeq = this.seq;
+        }
+      }
+      this.finishResyncIfDone();
+      if (ops.length === 0) break;
+    }
+    this.finishResyncIfDone();
+  }
+
+  private finishResyncIfDone(): void {
+    const resync = this.resync;
+    if (!resync || resync.pending.size > 0 || this.carry) return;
+    this.resync = undefined;
+    this.deps.metrics.resyncOps.observe(resync.ops);
+    this.deps.metrics.resyncBytes.observe(resync.bytes);
+    this.send({ v: PROTOCOL_VERSION, t: 'synced', seq: resync.lastSeq, digest: this.view.digest(), n: this.view.size });
+    this.log.debug({ ops: resync.ops, bytes: resync.bytes }, 'resync done');
+  }
+
+  private send(frame: CloudFrame): void {
+    if (this.state === 'closed') return;
+    const text = encode(frame);
+    this.deps.connection.send(text);
+    this.countOut(frame.t, byteLength(text));
+  }
+
+  private sendError(code: ErrorCode, message: string, ref?: string): void {
+    this.deps.metrics.frameErrors.inc({ code });
+    this.log.warn({ code, msg: message }, 'refused a frame from the node');
+    this.send({ v: PROTOCOL_VERSION, t: 'error', code, msg: message.slice(0, 4096), ...(ref ? { ref } : {}) });
+  }
+
+  private countIn(type: string, bytes: number): void {
+    this.deps.metrics.frames.inc({ type, direction: 'in' });
+    this.deps.metrics.bytes.inc({ type, direction: 'in' }, bytes);
+  }
+
+  private countOut(type: string, bytes: number): void {
+    this.deps.metrics.frames.inc({ type, direction: 'out' });
+    this.deps.metrics.bytes.inc({ type, direction: 'out' }, bytes);
+  }
+}

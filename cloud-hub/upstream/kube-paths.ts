@@ -1,0 +1,27 @@
+/** API paths and time formats for the objects the hub writes. */
+
+export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+
+export const paths = {
+  nodes: '/api/v1/nodes',
+  node: (name: string) => `/api/v1/nodes/${encodeURIComponent(name)}`,
+  nodeStatus: (name: string) => `/api/v1/nodes/${encodeURIComponent(name)}/status`,
+  podStatus: (namespace: string, name: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}/status`,
+  pod: (namespace: string, name: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`,
+  leases: (namespace: string) => `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`,
+  lease: (namespace: string, name: string) => `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases/${encodeURIComponent(name)}`,
+  events: (namespace: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
+  secrets: (namespace: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`,
+  secret: (namespace: string, name: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`,
+  namespaces: '/api/v1/namespaces',
+} as const;
+
+/** Kubernetes `Time`: RFC 3339 to the second. */
+export function kubeTime(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** Kubernetes `MicroTime`: RFC 3339 with six fractional digits. */
+export function kubeMicroTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}

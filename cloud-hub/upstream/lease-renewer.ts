@@ -1,0 +1,90 @@
+/**
+ * Keeps each live node's Lease in `kube-node-lease` fresh, as a kubelet does, from the
+ * heartbeats its agent sends. Renewals go through the shared write queue, so a node that
+ * heartbeats every second still costs one Lease write per renew interval, and a large fleet
+ * is spread over time by the queue's rate limit.
+ */
+import type { Logger } from 'pino';
+import { isNotFound, type KubeClient } from '../kube/kube-client.js';
+import { NODE_LEASE_NAMESPACE, kubeMicroTime, paths } from './kube-paths.js';
+import type { WriteQueue } from './write-queue.js';
+
+export interface LeaseRenewerOptions {
+  client: KubeClient;
+  writes: WriteQueue;
+  logger: Logger;
+  /** How often a live node's Lease is renewed (kubelet: 10 s). */
+  renewIntervalMs: number;
+  /** Written into the Lease (kubelet: 40 s). */
+  leaseDurationSeconds: number;
+  /** Identity written as holder, so an operator sees which replica renews it. */
+  holder: (node: string) => string;
+}
+
+export class LeaseRenewer {
+  /** node -> last heartbeat seen by this replica (ms). */
+  private readonly lastSeen = new Map<string, number>();
+  private readonly lastRenewed = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly options: LeaseRenewerOptions) {}
+
+  start(): void {
+    const tick = Math.max(100, Math.floor(this.options.renewIntervalMs / 4));
+    this.timer = setInterval(() => this.renewDue(), tick);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** The node is alive now; renew at once if it has not been renewed this interval. */
+  heartbeat(node: string, now = Date.now()): void {
+    this.lastSeen.set(node, now);
+    if (now - (this.lastRenewed.get(node) ?? 0) >= this.options.renewIntervalMs) this.renew(node, now);
+  }
+
+  /** The node's session ended; stop renewing so the Lease can expire. */
+  forget(node: string): void {
+    this.lastSeen.delete(node);
+    this.lastRenewed.delete(node);
+  }
+
+  /** When this replica last heard from `node`. */
+  lastHeartbeat(node: string): number | undefined {
+    return this.lastSeen.get(node);
+  }
+
+  private renewDue(): void {
+    const now = Date.now();
+    for (const [node, seen] of this.lastSeen) {
+      // Only nodes heard from within the last interval are alive enough to renew.
+      if (now - seen > this.options.renewIntervalMs * 2) continue;
+      if (now - (this.lastRenewed.get(node) ?? 0) >= this.options.renewIntervalMs) this.renew(node, now);
+    }
+  }
+
+  private renew(node: string, now: number): void {
+    this.lastRenewed.set(node, now);
+    const { client, writes } = this.options;
+    writes.submit(`Lease/${node}`, 'Lease', async () => {
+      const spec = {
+        holderIdentity: this.options.holder(node),
+        leaseDurationSeconds: this.options.leaseDurationSeconds,
+        renewTime: kubeMicroTime(Date.now()),
+      };
+      try {
+        await client.mergePatch(paths.lease(NODE_LEASE_NAMESPACE, node), { spec });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        await client.create(paths.leases(NODE_LEASE_NAMESPACE), {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: node, namespace: NODE_LEASE_NAMESPACE },
+          spec: { ...spec, acquireTime: spec.renewTime },
+        });
+      }
+    });
+  }
+}
