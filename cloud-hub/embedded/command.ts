@@ -30,10 +30,11 @@ interface ApiServerFlags {
   logLevel: string;
 }
 
-export function apiServerCommand(): Command {
-  return new Command('apiserver')
-    .description('Serve the embedded Kubernetes-wire API from SQLite over HTTPS and write DIR/kubeconfig.')
-    .addOption(new Option('--data <dir>', 'data directory (SQLite file, CA, token, kubeconfig)').env('EDGE_DATA').makeOptionMandatory())
+/** The flags of `apiserver`, on `command`; `mandatory` marks --data required (see apiServerCommand). */
+function withFlags(command: Command, mandatory: boolean): Command {
+  const data = new Option('--data <dir>', 'data directory (SQLite file, CA, token, kubeconfig)').env('EDGE_DATA');
+  return command
+    .addOption(mandatory ? data.makeOptionMandatory() : data)
     .addOption(
       new Option('--listen <host:port>', 'address to serve HTTPS on; port 0 picks a free one')
         .env('EDGE_API_LISTEN')
@@ -46,8 +47,30 @@ export function apiServerCommand(): Command {
         .default(DEFAULT_HISTORY_WINDOW)
         .argParser(parsePositiveInteger),
     )
-    .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
-    .action(async (flags: ApiServerFlags) => {
+    .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']));
+}
+
+/**
+ * Our flags, read from the arguments after our name. A parent program that declares flags of
+ * the same name (cloud-hub has --data, --listen and --log-level for serving) is handed them by
+ * commander even when they follow `apiserver`, unless it enables positional options; reading
+ * them again here makes `cloud-hub apiserver --data DIR` mean what it says either way.
+ */
+function ownFlags(command: Command): ApiServerFlags {
+  const parent = command.parent;
+  if (!parent) return command.opts<ApiServerFlags>();
+  // commander keeps the arguments it parsed in rawArgs (untyped); a program parses process.argv by default.
+  const args = ((parent as unknown as { rawArgs?: string[] }).rawArgs ?? process.argv).slice(2);
+  const at = args.indexOf(command.name());
+  const parser = withFlags(new Command(`${parent.name()} ${command.name()}`), true);
+  parser.parse(at >= 0 ? args.slice(at + 1) : [], { from: 'user' });
+  return parser.opts<ApiServerFlags>();
+}
+
+export function apiServerCommand(): Command {
+  return withFlags(new Command('apiserver').description('Serve the embedded Kubernetes-wire API from SQLite over HTTPS and write DIR/kubeconfig.'), false)
+    .action(async (_flags: unknown, command: Command) => {
+      const flags = ownFlags(command);
       const logger: Logger = pino({ level: flags.logLevel, base: { component: 'apiserver' } });
       const server = new EmbeddedApiServer({ dataDir: flags.data, host: flags.listen.host, port: flags.listen.port, historyWindow: flags.history, logger });
       try {

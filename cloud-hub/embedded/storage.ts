@@ -80,7 +80,6 @@ CREATE TABLE IF NOT EXISTS changes (
   body      TEXT NOT NULL,
   prev      TEXT
 );
-CREATE INDEX IF NOT EXISTS changes_by_resource ON changes (resource, rv);
 CREATE TABLE IF NOT EXISTS meta (
   k TEXT PRIMARY KEY,
   v TEXT NOT NULL
@@ -132,9 +131,14 @@ export class ObjectStorage {
         'SELECT namespace, name, rv, body FROM objects WHERE resource = ? AND namespace = ? AND name > ? ORDER BY name LIMIT ?',
       ),
       countNamespace: this.db.prepare<[string, string], { n: number }>('SELECT count(*) AS n FROM objects WHERE resource = ? AND namespace = ?'),
-      changesSince: this.db.prepare<[string, number], HistoryRow>('SELECT rv, resource, namespace, name, type, body, prev FROM changes WHERE resource = ? AND rv > ? ORDER BY rv'),
+      // No index on resource: replay reads the (bounded) tail of the history by rv and skips
+      // other resources, which costs less than one more B-tree page written per change.
+      changesSince: this.db.prepare<[number, string], HistoryRow>('SELECT rv, resource, namespace, name, type, body, prev FROM changes WHERE rv > ? AND resource = ? ORDER BY rv'),
+      newestChange: this.db.prepare<[], { rv: number | null }>('SELECT max(rv) AS rv FROM changes'),
     };
-    this.rv = Number(this.statements.getMeta.get('rv')?.v ?? '0');
+    // The counter is the newest change's resourceVersion: the history always keeps the newest
+    // change, so no counter row has to be written per commit. meta.rv covers an empty history.
+    this.rv = Math.max(Number(this.statements.getMeta.get('rv')?.v ?? '0'), this.statements.newestChange.get()?.rv ?? 0);
     this.compacted = Number(this.statements.getMeta.get('compacted')?.v ?? '0');
   }
 
@@ -168,7 +172,7 @@ export class ObjectStorage {
 
   /** Changes of `resource` with resourceVersion > `rv`, oldest first. Check compactedThrough first. */
   changesSince(resource: string, rv: number): CommittedChange[] {
-    return this.statements.changesSince.all(resource, rv).map((row) => {
+    return this.statements.changesSince.all(rv, resource).map((row) => {
       const change: CommittedChange = {
         rv: row.rv,
         resource: row.resource,
@@ -202,12 +206,12 @@ export class ObjectStorage {
         if (change.prev !== undefined) out.prev = change.prev;
         committed.push(out);
       }
-      this.statements.setMeta.run('rv', String(rv));
       let compacted = this.compacted;
       if (rv - this.historyWindow - compacted >= this.trimStep) {
         compacted = rv - this.historyWindow;
         this.statements.trim.run(compacted);
         this.statements.setMeta.run('compacted', String(compacted));
+        this.statements.setMeta.run('rv', String(rv));
       }
       return { rv, compacted };
     });
