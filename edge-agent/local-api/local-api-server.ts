@@ -1,0 +1,266 @@
+/**
+ * The agent's read-only Kubernetes API on localhost: edge applications (client-go, client-node,
+ * plain HTTP) and `kubectl --server http://127.0.0.1:PORT` list, get and watch the Pods,
+ * ConfigMaps, Secrets and Nodes the agent has cached, whether or not the cloud is reachable.
+ *
+ * This class is the HTTP layer only: it routes (routes.ts), checks the query
+ * (request-options.ts), negotiates the representation (representation.ts) and answers from the
+ * source; watches live in watch-stream.ts, woken through watch-registry.ts. It serves plain HTTP
+ * and binds where the caller says (the agent passes 127.0.0.1): it has no authentication, so
+ * anything that can reach the port can read what it serves, which is why Secrets are off unless
+ * the operator turns them on.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { formatKey, type JsonObject } from '../../protocol/index.js';
+import { apiGroupList, coreApiVersions, coreResourceList, versionDocument } from './discovery.js';
+import { SelectorError } from './label-selector.js';
+import { ObjectFilter } from './object-filter.js';
+import { ObjectPresenter, type PodStatusLookup } from './presenter.js';
+import { contentTypeOf, negotiate, type Representation } from './representation.js';
+import { parseRequestOptions, parseResourceVersion, type RequestOptions } from './request-options.js';
+import { API_VERSION, type ResourceInfo } from './resources.js';
+import { routeOf, type Route } from './routes.js';
+import type { LocalApiSource } from './source.js';
+import { ApiError, apiErrors, failureStatus } from './status.js';
+import { partialObjectMetadata, toTable } from './tables.js';
+import { WatchEventEncoder } from './watch-events.js';
+import { WatchRegistry } from './watch-registry.js';
+import { WatchStream, type WatchStart } from './watch-stream.js';
+
+/** kube-apiserver sends bookmarks about once a minute. */
+export const DEFAULT_BOOKMARK_INTERVAL_MS = 60_000;
+
+export interface LocalApiServerOptions {
+  /** The agent's cache (a `CacheStore`), or anything with the same read methods. */
+  source: LocalApiSource;
+  /** Address to bind; the agent passes 127.0.0.1 (from `--local-api HOST:PORT`). */
+  host: string;
+  /** 0 picks a free port; `start()` returns the one bound. */
+  port: number;
+  /** Serve Secrets (`--local-api-secrets`); otherwise they are 403 Forbidden. */
+  serveSecrets: boolean;
+  logger: Logger;
+  /**
+   * The live status of a Pod, by key, merged into served Pods (the runtime knows it; the cache
+   * has none, as the hub strips Pod status). Absent, or returning undefined: the Pod as cached.
+   */
+  podStatus?: PodStatusLookup;
+  /** How often a watch with allowWatchBookmarks gets a BOOKMARK. Default 60 s. */
+  bookmarkIntervalMs?: number;
+  /** Clock for the AGE column of Tables, ms since the epoch. Default Date.now. */
+  now?: () => number;
+}
+
+export class LocalApiServer {
+  private readonly source: LocalApiSource;
+  private readonly logger: Logger;
+  private readonly presenter: ObjectPresenter;
+  private readonly registry: WatchRegistry;
+  private readonly bookmarkIntervalMs: number;
+  private readonly now: () => number;
+  private server: Server | undefined;
+  private boundAddress: string | undefined;
+
+  constructor(private readonly options: LocalApiServerOptions) {
+    this.source = options.source;
+    this.logger = options.logger;
+    this.presenter = new ObjectPresenter(options.podStatus);
+    this.registry = new WatchRegistry(options.source);
+    this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_INTERVAL_MS;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Open watches, for metrics and tests. */
+  get watchCount(): number {
+    return this.registry.size;
+  }
+
+  /** Binds and serves; resolves with the base URL, `http://host:port`, with the port actually bound. */
+  async start(): Promise<string> {
+    if (this.server) throw new Error('LocalApiServer already started');
+    const server = createServer((req, res) => this.handle(req, res));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.registry.open();
+    const address = server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    this.boundAddress = `${host}:${address.port}`;
+    const url = `http://${this.boundAddress}`;
+    this.logger.info({ url, serveSecrets: this.options.serveSecrets }, 'local API listening');
+    return url;
+  }
+
+  /** Ends every watch (clients see a clean end of stream and re-watch), closes connections and stops listening. */
+  async close(): Promise<void> {
+    this.registry.closeAll('server closing');
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://local-api');
+    try {
+      // Every write is refused, whatever the path: the cache follows the cluster, never the reverse.
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('Allow', 'GET, HEAD');
+        throw apiErrors.methodNotAllowed();
+      }
+      const route = routeOf(url.pathname);
+      if (!route) throw apiErrors.pathNotFound();
+      this.serve(route, req, res, url.searchParams);
+    } catch (err) {
+      this.sendError(req, res, err);
+    }
+  }
+
+  private serve(route: Route, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+    switch (route.type) {
+      case 'healthz':
+        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end('ok');
+        return;
+      case 'version':
+        return sendJson(res, 200, versionDocument());
+      case 'api':
+        return sendJson(res, 200, coreApiVersions(req.headers.host ?? this.boundAddress ?? ''));
+      case 'apis':
+        return sendJson(res, 200, apiGroupList());
+      case 'api-v1':
+        return sendJson(res, 200, coreResourceList());
+      case 'resource':
+        return this.serveResource(route, req, res, query);
+    }
+  }
+
+  private serveResource(route: Extract<Route, { type: 'resource' }>, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+    const { info, namespace, name } = route;
+    if (info.kind === 'Secret' && !this.options.serveSecrets) throw apiErrors.secretsForbidden(name);
+    const options = parseRequestOptions(query);
+    const representation = negotiate(req.headers.accept, options.includeObject);
+    if (route.watchPath || options.watch) return this.watch(info, namespace, name, options, representation, res);
+    if (name !== undefined) return this.get(info, namespace, name, representation, res);
+    return this.list(info, namespace, options, representation, res);
+  }
+
+  private get(info: ResourceInfo, namespace: string | undefined, name: string, representation: Representation, res: ServerResponse): void {
+    const key = formatKey(info.kind, namespace ?? '', name);
+    const stored = this.source.getStored ? this.source.getStored(key) : this.source.list(info.kind, namespace ?? '').items.find((item) => item.key === key);
+    if (!stored) throw apiErrors.objectNotFound(info, name);
+    const served = this.presenter.present(info, key, stored.seq, stored.obj);
+    const body =
+      representation.as === 'object'
+        ? served
+        : representation.as === 'metadata'
+          ? partialObjectMetadata(served, representation.apiVersion)
+          : toTable(info, [served], { ...tableOptions(representation), resourceVersion: String(stored.seq), withColumns: true, now: this.now() });
+    sendJson(res, 200, body, contentTypeOf(representation, false));
+  }
+
+  private list(info: ResourceInfo, namespace: string | undefined, options: RequestOptions, representation: Representation, res: ServerResponse): void {
+    const filter = this.filterFor(info, namespace, options);
+    const listed = this.source.list(info.kind, namespace);
+    // A list always reads the current state, which satisfies "not older than" any version this
+    // API handed out. An exact older version it cannot produce: 410, as kube after compaction.
+    if (options.resourceVersionMatch === 'Exact' && parseResourceVersion(options.resourceVersion) !== listed.seq) {
+      throw apiErrors.expired(`the edge local API lists only the current state (resourceVersion ${listed.seq}), not resourceVersion ${options.resourceVersion}`);
+    }
+    const served: JsonObject[] = [];
+    for (const item of listed.items) {
+      const obj = this.presenter.present(info, item.key, item.seq, item.obj);
+      if (filter.matches(item.key, obj)) served.push(obj);
+    }
+    const resourceVersion = String(listed.seq);
+    let body: JsonObject;
+    if (representation.as === 'table') {
+      body = toTable(info, served, { ...tableOptions(representation), resourceVersion, withColumns: true, now: this.now() });
+    } else if (representation.as === 'metadata') {
+      body = {
+        kind: 'PartialObjectMetadataList',
+        apiVersion: representation.apiVersion,
+        metadata: { resourceVersion },
+        items: served.map((obj) => partialObjectMetadata(obj, representation.apiVersion)),
+      };
+    } else {
+      body = { kind: info.listKind, apiVersion: API_VERSION, metadata: { resourceVersion }, items: served };
+    }
+    sendJson(res, 200, body, contentTypeOf(representation, true));
+  }
+
+  private watch(info: ResourceInfo, namespace: string | undefined, name: string | undefined, options: RequestOptions, representation: Representation, res: ServerResponse): void {
+    const filter = this.filterFor(info, namespace, options, name);
+    const start = watchStart(options);
+    const watch = new WatchStream({
+      source: this.source,
+      info,
+      filter,
+      presenter: this.presenter,
+      encoder: new WatchEventEncoder(info, representation, this.now),
+      response: res,
+      allowBookmarks: options.allowWatchBookmarks,
+      bookmarkIntervalMs: this.bookmarkIntervalMs,
+      timeoutMs: options.timeoutSeconds === undefined ? undefined : options.timeoutSeconds * 1000,
+      logger: this.logger,
+      onClose: (closed) => this.registry.remove(closed),
+    });
+    // start() is synchronous and onChange fires only inside a later apply, so registering after
+    // it cannot miss a wake-up; a change already committed is read from the cursor anyway.
+    watch.start(start);
+    if (!watch.isClosed) this.registry.add(watch);
+  }
+
+  private filterFor(info: ResourceInfo, namespace: string | undefined, options: RequestOptions, name?: string): ObjectFilter {
+    try {
+      return ObjectFilter.fromQuery(info.kind, namespace, options.labelSelector, options.fieldSelector, name);
+    } catch (err) {
+      if (err instanceof SelectorError) throw apiErrors.badRequest(err.message);
+      throw err;
+    }
+  }
+
+  private sendError(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    const status = err instanceof ApiError ? err.status : failureStatus(500, 'InternalError', 'the edge local API failed to read the cache; see the agent log');
+    if (!(err instanceof ApiError)) this.logger.error({ err, method: req.method, url: req.url }, 'local API request failed');
+    else this.logger.debug({ method: req.method, url: req.url, code: err.code, reason: err.reason }, 'local API request refused');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendJson(res, status.code as number, status);
+  }
+}
+
+function tableOptions(representation: Extract<Representation, { as: 'table' }>): { apiVersion: string; includeObject: Extract<Representation, { as: 'table' }>['includeObject'] } {
+  return { apiVersion: representation.apiVersion, includeObject: representation.includeObject };
+}
+
+/**
+ * Where a watch starts, from resourceVersion and sendInitialEvents as kube reads them: "" and
+ * "0" mean the current state (sent as ADDED events unless sendInitialEvents=false), a number
+ * means the changes after it. sendInitialEvents=true (the streaming-list protocol) sends the
+ * current state and, with bookmarks allowed, the BOOKMARK that marks its end.
+ */
+function watchStart(options: RequestOptions): WatchStart {
+  const rv = options.resourceVersion;
+  if (options.sendInitialEvents === true) return { from: 'now', initialEvents: true, initialEventsEndBookmark: options.allowWatchBookmarks };
+  if (rv === '' || rv === '0') return { from: 'now', initialEvents: options.sendInitialEvents !== false, initialEventsEndBookmark: false };
+  return { from: 'seq', seq: parseResourceVersion(rv) };
+}
+
+function sendJson(res: ServerResponse, code: number, body: JsonObject, contentType = 'application/json'): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' });
+  res.end(text);
+}
