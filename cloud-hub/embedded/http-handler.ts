@@ -70,14 +70,16 @@ export class ApiRequestHandler {
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
-    const started = performance.now();
     let info: RequestInfo | undefined;
-    res.on('finish', () => {
-      this.deps.logger.debug(
-        { method: req.method, path: req.url, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10, verb: info?.verb, resource: info?.isResourceRequest ? info.resource : undefined },
-        'request',
-      );
-    });
+    if (this.deps.logger.isLevelEnabled('debug')) {
+      const started = performance.now();
+      res.on('finish', () => {
+        this.deps.logger.debug(
+          { method: req.method, path: req.url, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10, verb: info?.verb, resource: info?.isResourceRequest ? info.resource : undefined },
+          'request',
+        );
+      });
+    }
     void (async () => {
       const url = new URL(req.url ?? '/', 'https://embedded.invalid');
       if (PROBE_PATHS.has(url.pathname) && (req.method === 'GET' || req.method === 'HEAD')) {

@@ -147,7 +147,7 @@ export class ObjectRegistry {
 
     for (let attempt = 1; ; attempt++) {
       const name = stringField(meta, 'name') as string;
-      if (!this.storage.get(resourceKey(def), storedNamespace(def, namespace), name)) break;
+      if (!this.storage.exists(resourceKey(def), storedNamespace(def, namespace), name)) break;
       if (!generated || attempt >= GENERATE_NAME_ATTEMPTS) throw statusErrors.alreadyExists(def, name);
       meta.name = generateName + randomSuffix();
     }
@@ -183,7 +183,10 @@ export class ObjectRegistry {
   /** PATCH: applies the patch to the stored object (or its status) and writes the result as an update. */
   patch(def: ResourceDefinition, namespace: string, name: string, type: PatchType, patch: JsonValue, options: UpdateOptions = {}): JsonObject {
     const old = this.get(def, namespace, name);
-    const patched = applyPatch(type, old, patch);
+    // Patch a copy: merge results share untouched subtrees with their input, and the write
+    // below adjusts metadata in place while `old` must stay what was stored (it becomes the
+    // watch event's previous state).
+    const patched = applyPatch(type, structuredClone(old), patch);
     const meta = metadataOf(patched);
     if (meta.name !== name) {
       throw statusErrors.invalid(def, name, [{ field: 'metadata.name', type: 'Invalid value', value: meta.name ?? '', detail: 'field is immutable' }]);
@@ -265,10 +268,13 @@ export class ObjectRegistry {
 
   // -------------------------------------------------------------------------------------------
 
-  /** The request body as an object of this resource's kind (kind/apiVersion may be omitted). */
+  /**
+   * The request body as an object of this resource's kind (kind/apiVersion may be omitted).
+   * The registry takes ownership of request bodies (they are freshly parsed) and adjusts them in place.
+   */
   private checkBody(def: ResourceDefinition, body: JsonValue): JsonObject {
     if (!isJsonObject(body)) throw statusErrors.badRequest(`the body of the request must be a JSON object of kind ${def.kind}`);
-    const obj = structuredClone(body);
+    const obj = body;
     const name = stringField(objectField(obj, 'metadata'), 'name') ?? '';
     const errors: FieldError[] = [];
     if (obj.kind !== undefined && obj.kind !== def.kind) errors.push({ field: 'kind', type: 'Invalid value', value: obj.kind, detail: `must be ${def.kind}` });

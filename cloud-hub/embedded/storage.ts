@@ -111,11 +111,14 @@ export class ObjectStorage {
     // disk's fsync rate). The WAL is fsynced at checkpoints, so the file is never corrupt.
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 1000');
+    // Checkpoint (and fsync) every ~16 MiB of WAL instead of SQLite's 4 MiB: a quarter of the fsyncs on the write path.
+    this.db.pragma('wal_autocheckpoint = 4000');
     this.db.exec(SCHEMA);
     this.statements = {
       getMeta: this.db.prepare<[string], { v: string }>('SELECT v FROM meta WHERE k = ?'),
       setMeta: this.db.prepare<[string, string]>('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v'),
       get: this.db.prepare<[string, string, string], { rv: number; body: string }>('SELECT rv, body FROM objects WHERE resource = ? AND namespace = ? AND name = ?'),
+      exists: this.db.prepare<[string, string, string], { x: number }>('SELECT 1 AS x FROM objects WHERE resource = ? AND namespace = ? AND name = ?'),
       upsert: this.db.prepare<[string, string, string, number, string]>(
         'INSERT INTO objects (resource, namespace, name, rv, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT (resource, namespace, name) DO UPDATE SET rv = excluded.rv, body = excluded.body',
       ),
@@ -154,6 +157,10 @@ export class ObjectStorage {
 
   get(resource: string, namespace: string, name: string): { rv: number; body: string } | undefined {
     return this.statements.get.get(resource, namespace, name);
+  }
+
+  exists(resource: string, namespace: string, name: string): boolean {
+    return this.statements.exists.get(resource, namespace, name) !== undefined;
   }
 
   /**
