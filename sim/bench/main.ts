@@ -6,6 +6,9 @@
 import { Command, Option } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { markdownTable } from '../report/table.js';
+import { edgeStoreBench } from './edge-store.js';
+import { embeddedApiBench } from './embedded-api.js';
+import { hubFanoutBench } from './hub-fanout.js';
 import { protocolBench } from './protocol.js';
 import type { BenchSection } from './section.js';
 
@@ -13,6 +16,9 @@ type Suite = (ms: number) => BenchSection | Promise<BenchSection>;
 
 const SUITES: Record<string, Suite> = {
   protocol: protocolBench,
+  'embedded-api': embeddedApiBench,
+  'edge-store': edgeStoreBench,
+  'hub-fanout': hubFanoutBench,
 };
 
 const program = new Command('bench')

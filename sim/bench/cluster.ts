@@ -1,0 +1,91 @@
+/**
+ * A bench or simulation cluster: the embedded API as its own process, node tokens, and
+ * helpers to fill it. The hub runs in yet another process so its RSS and CPU are its own.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { TokenAdmin } from '../../cloud-hub/auth/token-admin.js';
+import { KubeClient } from '../../cloud-hub/kube/kube-client.js';
+import { BINARIES } from '../launch/binaries.js';
+import { launch, type ManagedProcess } from '../launch/managed-process.js';
+
+export interface BenchCluster {
+  dir: string;
+  api: ManagedProcess;
+  kubeconfig: string;
+  client: KubeClient;
+  tokens: TokenAdmin;
+  close(): Promise<void>;
+}
+
+export async function startApiServer(options: { historyWindow?: number } = {}): Promise<BenchCluster> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'edge-bench-'));
+  const api = await launch(BINARIES.cloudHub, ['apiserver', '--data', dir, '--listen', '127.0.0.1:0', ...(options.historyWindow ? ['--history', String(options.historyWindow)] : [])], {
+    // info: the ready line is an info line; the API logs requests only at debug.
+    env: { LOG_LEVEL: 'info' },
+    name: 'apiserver',
+    ready: (line) => line.msg === 'ready',
+  });
+  const kubeconfig = path.join(dir, 'kubeconfig');
+  const config = new KubeConfig();
+  config.loadFromFile(kubeconfig);
+  const client = new KubeClient(config, 128);
+  return {
+    dir,
+    api,
+    kubeconfig,
+    client,
+    tokens: new TokenAdmin(client, 'edge-system'),
+    close: async () => {
+      client.close();
+      await api.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startHubProcess(kubeconfig: string, extraArgs: string[] = []): Promise<{ proc: ManagedProcess; ws: string; metrics: string }> {
+  const proc = await launch(
+    BINARIES.cloudHub,
+    ['--kubeconfig', kubeconfig, '--listen', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--log-level', 'info', ...extraArgs],
+    { name: 'cloud-hub', ready: (line) => line.msg === 'ready' },
+  );
+  const ready = proc.logs.find((line) => line.msg === 'ready')!;
+  return { proc, ws: ready.ws as string, metrics: ready.metrics as string };
+}
+
+/** Runs `task` for every item, `concurrency` at a time. */
+export async function forEachLimited<T>(items: readonly T[], concurrency: number, task: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      await task(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+/** Polls `probe` until true or the deadline; for benchmarks and the simulator, not for tests. */
+export async function until(probe: () => boolean | Promise<boolean>, timeoutMs: number, what: string, intervalMs = 20): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+export async function readyz(metricsUrl: string): Promise<boolean> {
+  try {
+    return (await fetch(`${metricsUrl}/readyz`)).ok;
+  } catch {
+    return false;
+  }
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
