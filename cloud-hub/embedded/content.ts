@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import type { JsonValue } from '../../protocol/index.js';
+import { decodeKubeProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf.js';
 import { statusErrors } from './status-errors.js';
 import type { IncludeObject } from './tables.js';
 import type { Representation } from './watch-stream.js';
@@ -60,9 +61,13 @@ export function mediaTypeOf(header: string | undefined): string {
   return (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
-/** Parses a create/update body: JSON (the default) or YAML; 400 BadRequest when it does not parse. */
+/**
+ * Parses a create/update body: JSON (the default), YAML, or Kubernetes protobuf for the kinds
+ * kubectl's generator commands send (protobuf.ts); 400 BadRequest when it does not parse.
+ */
 export function parseObjectBody(body: Buffer, contentType: string | undefined): JsonValue {
   const mediaType = mediaTypeOf(contentType);
+  if (mediaType === PROTOBUF_MEDIA_TYPE) return decodeKubeProtobuf(body);
   const text = body.toString('utf8');
   if (mediaType === 'application/yaml' || mediaType === 'application/x-yaml' || mediaType === 'text/yaml') {
     try {

@@ -170,6 +170,17 @@ spec:
     expect(got.spec.containers[0].env).toEqual([{ name: 'A', value: '1' }]);
   });
 
+  it('generator commands (create namespace/configmap/secret) send protobuf, which is decoded', async () => {
+    expect((await kubectl('create', 'namespace', 'generated')).stdout.trim()).toBe('namespace/generated created');
+    expect((await kubectl('create', 'configmap', 'gen-cm', '-n', 'generated', '--from-literal=a=1', '--from-literal=b=2')).stdout.trim()).toBe('configmap/gen-cm created');
+    expect((await kubectl('create', 'secret', 'generic', 'gen-secret', '-n', 'generated', '--from-literal=token=t0k3n')).stdout.trim()).toBe('secret/gen-secret created');
+    expect((await http.get('/api/v1/namespaces/generated')).json.status.phase).toBe('Active');
+    expect((await http.get('/api/v1/namespaces/generated/configmaps/gen-cm')).json.data).toEqual({ a: '1', b: '2' });
+    const secret = (await http.get('/api/v1/namespaces/generated/secrets/gen-secret')).json;
+    expect(secret.type).toBe('Opaque');
+    expect(Buffer.from(secret.data.token, 'base64').toString()).toBe('t0k3n');
+  });
+
   it('the NotFound error text, and delete', async () => {
     const missing = await kubectl('get', 'pod', 'nope', '-n', 'demo');
     expect(missing.code).toBe(1);

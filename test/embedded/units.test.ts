@@ -1,6 +1,8 @@
 /** Pure parts: table rows as kube prints them, strategic merge, selector parsing, listen addresses. */
 import { describe, expect, it } from 'vitest';
 import { parseListenAddress } from '../../cloud-hub/embedded/command.js';
+import { decodeKubeProtobuf } from '../../cloud-hub/embedded/protobuf.js';
+import { ApiError } from '../../cloud-hub/embedded/status-errors.js';
 import { strategicMerge } from '../../cloud-hub/embedded/patch.js';
 import { labelsMatch, parseFieldSelector, parseLabelSelector } from '../../cloud-hub/embedded/selectors.js';
 import { humanDuration, nodeRow, podRow } from '../../cloud-hub/embedded/tables.js';
@@ -154,6 +156,25 @@ describe('strategic merge patch', () => {
     expect(result.spec.containers.map((c) => c.name)).toEqual(['b']);
     const replaced = strategicMerge(original, { spec: { $patch: 'replace', containers: [{ name: 'z', image: 'z' }] } }) as { spec: JsonObject };
     expect(replaced.spec).toEqual({ containers: [{ name: 'z', image: 'z' }] });
+  });
+});
+
+describe('Kubernetes protobuf bodies', () => {
+  // What `kubectl create configmap cm1 -n default --from-literal=a=b --from-literal=c=d` sent.
+  const configMap = Buffer.from(
+    '6b3873000a0f0a0276311209436f6e6669674d6170122c0a1a0a03636d3112001a0764656661756c7422002a0032003800420012060a016112016212060a01631201641a002200',
+    'hex',
+  );
+
+  it('decodes a ConfigMap with its metadata, leaving out empty proto defaults', () => {
+    expect(decodeKubeProtobuf(configMap)).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm1', namespace: 'default' }, data: { a: 'b', c: 'd' } });
+  });
+
+  it('refuses kinds it has no schema for (415) and malformed bodies (400)', () => {
+    const pod = Buffer.concat([Buffer.from('6b387300', 'hex'), Buffer.from([0x0a, 0x09, 0x0a, 0x02, 0x76, 0x31, 0x12, 0x03, 0x50, 0x6f, 0x64])]);
+    expect(() => decodeKubeProtobuf(pod)).toThrow(expect.objectContaining({ code: 415 }) as ApiError);
+    expect(() => decodeKubeProtobuf(configMap.subarray(0, 30))).toThrow(expect.objectContaining({ code: 400 }) as ApiError);
+    expect(() => decodeKubeProtobuf(Buffer.from('{}'))).toThrow(expect.objectContaining({ code: 400 }) as ApiError);
   });
 });
 
