@@ -131,9 +131,13 @@ export class ApiRequestHandler {
   private target(info: ResourceRequestInfo): ResourceTarget {
     const def = this.deps.catalog.find(info.apiGroup, info.apiVersion, info.resource);
     if (!def) throw statusErrors.routeNotFound();
-    if (def.kind === 'Namespace') return { def, namespace: '', name: info.name, subresource: info.subresource };
-    if (!def.namespaced && info.namespace !== '') throw statusErrors.routeNotFound();
     const subresource = info.subresource;
+    if (def.kind === 'Namespace') {
+      // request-info puts a namespace's own name in `namespace` too, as kube does.
+      if (subresource !== '' && subresource !== 'status') throw statusErrors.routeNotFound();
+      return { def, namespace: '', name: info.name, subresource };
+    }
+    if (!def.namespaced && info.namespace !== '') throw statusErrors.routeNotFound();
     if (subresource !== '' && !(subresource === 'status' && def.statusSubresource) && !(subresource === 'binding' && def.kind === 'Pod')) throw statusErrors.routeNotFound();
     return { def, namespace: info.namespace, name: info.name, subresource };
   }

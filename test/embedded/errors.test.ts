@@ -64,6 +64,9 @@ describe('errors are Status objects', () => {
     const unknown = await http.get('/api/v1/namespaces/default/deployments');
     expect(unknown.status).toBe(404);
     expectStatus(unknown.json, 404, 'NotFound');
+    expect((await http.put('/api/v1/namespaces/default/finalize', { metadata: { name: 'default' } })).status).toBe(404);
+    expect((await http.get('/api/v1/namespaces/default/configmaps/x/status')).status).toBe(404);
+    expect((await http.get('/api/v1/namespaces/default/status')).json.status.phase).toBe('Active');
   });
 
   it('409 AlreadyExists for a second create', async () => {
