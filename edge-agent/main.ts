@@ -1,13 +1,102 @@
 #!/usr/bin/env node
-/** `edge-agent`: keep a node's cache in sync with the hub and run its pods, online or offline. */
-import { Command } from 'commander';
+/** `edge-agent`: keep a node's cache in sync with the hub and serve it, online or offline. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { dns1123SubdomainError } from '../protocol/index.js';
+import { EdgeAgent, type HostPort } from './agent.js';
+import { transportForUrl } from './link/transport-for-url.js';
+
+interface AgentCliOptions {
+  node: string;
+  hub: string;
+  data: string;
+  tokenFile?: string;
+  labels?: Record<string, string>;
+  metrics?: HostPort;
+  localApi?: HostPort;
+  localApiSecrets?: boolean;
+  logLevel: string;
+}
+
+function parseHostPort(value: string): HostPort {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value.trim());
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || !Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`expected HOST:PORT, got "${value}"`);
+  return { host: match[1] ?? (match[2] || '127.0.0.1'), port };
+}
+
+function parseNodeName(value: string): string {
+  const why = dns1123SubdomainError(value);
+  if (why) throw new InvalidArgumentError(`"${value}" is not a valid node name: ${why}`);
+  return value;
+}
+
+function parseLabels(value: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of value.split(',').filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new InvalidArgumentError(`expected key=value[,key=value], got "${pair}"`);
+    labels[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  }
+  return labels;
+}
 
 const program = new Command('edge-agent')
-  .description('Sync this node with an edge-sync hub and run its pods from a local cache.')
-  .showHelpAfterError();
+  .description('Sync this node with an edge-sync hub, keep everything in a local SQLite cache, and serve it with or without the cloud.')
+  .showHelpAfterError()
+  .addOption(new Option('--node <name>', 'this node\'s name (a DNS-1123 subdomain)').argParser(parseNodeName).env('EDGE_NODE').makeOptionMandatory())
+  .addOption(new Option('--hub <url>', 'hub address: ws://HOST:PORT or wss://HOST:PORT').env('EDGE_HUB').makeOptionMandatory())
+  .addOption(new Option('--data <dir>', 'data directory: cache.db, secret.key').default('/var/lib/edge-agent').env('EDGE_DATA'))
+  .addOption(new Option('--token-file <file>', 'file holding this node\'s token (cloud-hub token create NODE)').env('EDGE_TOKEN_FILE'))
+  .addOption(new Option('--labels <k=v,...>', 'labels for the Node object when the hub registers it').argParser(parseLabels).env('EDGE_NODE_LABELS'))
+  .addOption(new Option('--local-api <host:port>', 'serve the cached objects read-only, Kubernetes-style (list/get/watch), on this loopback address').argParser(parseHostPort).env('EDGE_LOCAL_API'))
+  .addOption(new Option('--local-api-secrets', 'also serve Secrets on the local API').env('EDGE_LOCAL_API_SECRETS'))
+  .addOption(new Option('--metrics <host:port>', 'serve /metrics, /healthz and /readyz here').argParser(parseHostPort).env('EDGE_METRICS'))
+  .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').env('LOG_LEVEL'))
+  .action(async (options: AgentCliOptions) => run(options));
 
-program.action(() => {
-  throw new Error('the agent is not implemented yet');
+function readToken(file: string | undefined): string | undefined {
+  if (!file) return undefined;
+  try {
+    const token = readFileSync(file, 'utf8').trim();
+    if (!token) throw new Error('the file is empty');
+    return token;
+  } catch (err) {
+    throw new Error(`--token-file ${file}: ${(err as Error).message}`);
+  }
+}
+
+async function run(options: AgentCliOptions): Promise<void> {
+  const logger = pino({ name: 'edge-agent', level: options.logLevel, base: { pid: process.pid, node: options.node } }, pino.destination({ dest: 1, sync: true }));
+  const token = readToken(options.tokenFile);
+  const transport = transportForUrl({ hubUrl: options.hub, node: options.node, ...(token ? { token } : {}) });
+  const agent = new EdgeAgent({
+    node: options.node,
+    dataDir: options.data,
+    transport,
+    logger,
+    registry: new Registry(),
+    ...(options.labels ? { labels: options.labels } : {}),
+    ...(options.metrics ? { metricsListen: options.metrics } : {}),
+    ...(options.localApi ? { localApiListen: options.localApi, localApiSecrets: options.localApiSecrets ?? false } : {}),
+  });
+  const bound = await agent.start();
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await agent.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  logger.info({ hub: transport.description, data: options.data, objects: agent.store.cache.size, ...bound }, 'ready');
+}
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`edge-agent: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
 });
-
-await program.parseAsync();

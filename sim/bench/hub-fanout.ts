@@ -80,6 +80,7 @@ export async function hubFanoutBench(): Promise<BenchSection> {
       await client.mergePatch(`/api/v1/namespaces/${NS}/configmaps/shared`, { data: { round: String(r) } });
       await until(() => (arrivals.get(r)?.length ?? 0) >= nodeCount, 30_000, `round ${r} delivered`, 1);
       hubTimes.push(Math.max(...arrivals.get(r)!) - started);
+      if (process.env.BENCH_DEBUG) console.error(`round ${r}: first ${(Math.min(...arrivals.get(r)!) - started).toFixed(1)} ms, last ${(Math.max(...arrivals.get(r)!) - started).toFixed(1)} ms`);
       frameBytes = probe.counters.bytesIn - bytesBefore;
     }
     void round;

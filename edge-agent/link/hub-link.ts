@@ -1,0 +1,288 @@
+/**
+ * The agent's side of protocol v1: connect, `hello` with the cache's digest, apply `sync`
+ * frames (one transaction per batch, acked after commit), answer a failed patch with `need`,
+ * verify `synced`, heartbeat, and reconnect with full-jitter backoff. The cache is never
+ * cleared because a connection failed; only the hub's ops change it.
+ */
+import type { Logger } from 'pino';
+import {
+  CLOUD_FRAME_TYPES,
+  ErrorCode,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  byteLength,
+  decode,
+  encode,
+  type CloudFrame,
+  type EdgeFrame,
+  type NodeInfo,
+  type SyncFrame,
+  type SyncOp,
+  type SyncedFrame,
+  type WelcomeFrame,
+} from '../../protocol/index.js';
+import type { ApplyResult, SyncCache } from '../store/sync-cache.js';
+import { FullJitterBackoff } from './backoff.js';
+import { LinkRefusedError, type LinkConnection, type LinkTransport } from './transport.js';
+
+/** Optional hooks for metrics and for the simulator; all are called synchronously. */
+export interface HubLinkObserver {
+  connected?(welcome: WelcomeFrame): void;
+  disconnected?(reason: string): void;
+  synced?(outcome: { matched: boolean; ops: number; ms: number }): void;
+  applied?(result: ApplyResult, ms: number, ops: readonly SyncOp[]): void;
+  frameIn?(type: string, bytes: number): void;
+  frameOut?(type: string, bytes: number): void;
+}
+
+/** Status and events waiting to go up; the link tells it when it can send and what was acked. */
+export interface UpstreamChannel {
+  connected(send: (frame: EdgeFrame) => void): void;
+  acked(ids: readonly string[]): void;
+  disconnected(): void;
+}
+
+export interface HubLinkOptions {
+  node: string;
+  agentVersion: string;
+  caps?: string[];
+  nodeInfo: () => NodeInfo;
+  cache: SyncCache;
+  transport: LinkTransport;
+  logger: Logger;
+  backoff?: FullJitterBackoff;
+  /** The backoff restarts from its base once a connection has been in sync this long. */
+  stableAfterMs?: number;
+  observer?: HubLinkObserver;
+  upstream?: UpstreamChannel;
+}
+
+export type LinkState = 'idle' | 'connecting' | 'handshaking' | 'resyncing' | 'synced' | 'waiting' | 'stopped';
+
+export class HubLink {
+  private state: LinkState = 'idle';
+  private connection?: LinkConnection;
+  /** Incremented per connection, so events of an old connection are ignored. */
+  private generation = 0;
+  private readonly backoff: FullJitterBackoff;
+  private pendingSync: SyncFrame[] = [];
+  private applyScheduled = false;
+  private readonly outstandingNeeds = new Set<string>();
+  private heartbeatTimer?: NodeJS.Timeout;
+  private retryTimer?: NodeJS.Timeout;
+  private stableTimer?: NodeJS.Timeout;
+  private resyncStarted = 0;
+  private resyncOps = 0;
+  private hubId = '';
+
+  constructor(private readonly options: HubLinkOptions) {
+    this.backoff = options.backoff ?? new FullJitterBackoff();
+  }
+
+  get status(): LinkState {
+    return this.state;
+  }
+
+  get connected(): boolean {
+    return this.state === 'resyncing' || this.state === 'synced';
+  }
+
+  get hub(): string {
+    return this.hubId;
+  }
+
+  start(): void {
+    if (this.state !== 'idle') return;
+    void this.connect();
+  }
+
+  stop(): void {
+    this.state = 'stopped';
+    this.generation += 1;
+    this.clearTimers();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.connection?.close('agent stopping');
+    this.connection = undefined;
+  }
+
+  /** Drops the current connection and reconnects (after backoff). */
+  reconnect(reason: string): void {
+    if (!this.connection) return;
+    this.connection.close(reason);
+    this.onClosed(this.generation, reason);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'connecting';
+    const generation = ++this.generation;
+    const { transport, logger } = this.options;
+    try {
+      const connection = await transport.connect({
+        message: (data) => this.onMessage(generation, data),
+        closed: (reason) => this.onClosed(generation, reason),
+      });
+      if (generation !== this.generation) {
+        connection.close('superseded');
+        return;
+      }
+      this.connection = connection;
+      this.state = 'handshaking';
+      this.sendHello();
+    } catch (err) {
+      if (generation !== this.generation) return;
+      const refused = err instanceof LinkRefusedError;
+      logger[refused ? 'error' : 'warn']({ hub: transport.description, err: (err as Error).message }, refused ? 'hub refused this node; check the token' : 'cannot reach the hub');
+      this.scheduleRetry();
+    }
+  }
+
+  private sendHello(): void {
+    const { cache, node, agentVersion } = this.options;
+    this.resyncStarted = Date.now();
+    this.resyncOps = 0;
+    this.send({
+      v: PROTOCOL_VERSION,
+      t: 'hello',
+      node,
+      agent: agentVersion,
+      caps: this.options.caps ?? ['patch', 'need'],
+      info: this.options.nodeInfo(),
+      digest: cache.digest(),
+      have: [...cache.entries()].map(([key, rv]) => [key, rv] as [string, string]),
+    });
+  }
+
+  private onMessage(generation: number, data: Buffer | string): void {
+    if (generation !== this.generation) return;
+    let frame: CloudFrame;
+    try {
+      frame = decode(data, { accept: CLOUD_FRAME_TYPES }) as CloudFrame;
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.options.logger.warn({ code: err.code, msg: err.message }, 'refused a frame from the hub');
+      this.send({ v: PROTOCOL_VERSION, t: 'error', code: err.code, msg: err.message.slice(0, 4096) });
+      return;
+    }
+    this.options.observer?.frameIn?.(frame.t, byteLength(data));
+    if (frame.t === 'sync') {
+      this.pendingSync.push(frame);
+      if (!this.applyScheduled) {
+        this.applyScheduled = true;
+        // Frames that arrive together are applied in one transaction.
+        setImmediate(() => this.applyPending(generation));
+      }
+      return;
+    }
+    // Everything else is ordered after the sync frames that came before it.
+    this.applyPending(generation);
+    switch (frame.t) {
+      case 'welcome':
+        this.onWelcome(frame);
+        return;
+      case 'synced':
+        this.onSynced(frame);
+        return;
+      case 'ack':
+        if (frame.ids) this.options.upstream?.acked(frame.ids);
+        return;
+      case 'error':
+        this.options.logger.warn({ code: frame.code, msg: frame.msg, ref: frame.ref }, 'hub refused a frame');
+        return;
+    }
+  }
+
+  private onWelcome(welcome: WelcomeFrame): void {
+    if (this.state !== 'handshaking') {
+      this.send({ v: PROTOCOL_VERSION, t: 'error', code: ErrorCode.State, msg: 'unexpected welcome', ref: 'welcome' });
+      return;
+    }
+    this.state = 'resyncing';
+    this.hubId = welcome.hub;
+    this.options.logger.info({ hub: welcome.hub, heartbeatMs: welcome.hb }, 'connected to hub; resyncing');
+    this.connection?.expectTrafficWithin(welcome.hb * 2 + 1_000);
+    this.heartbeatTimer = setInterval(() => this.send({ v: PROTOCOL_VERSION, t: 'heartbeat', ts: Date.now() }), welcome.hb);
+    this.heartbeatTimer.unref();
+    this.options.observer?.connected?.(welcome);
+    this.options.upstream?.connected((frame) => this.send(frame));
+  }
+
+  private applyPending(generation: number): void {
+    this.applyScheduled = false;
+    if (generation !== this.generation || this.pendingSync.length === 0) return;
+    const frames = this.pendingSync;
+    this.pendingSync = [];
+    const ops = frames.length === 1 ? (frames[0] as SyncFrame).ops : frames.flatMap((frame) => frame.ops);
+    const started = performance.now();
+    let result: ApplyResult;
+    try {
+      result = this.options.cache.apply(ops);
+    } catch (err) {
+      // Nothing was committed, so nothing is acked; a fresh resync will bring it again.
+      this.options.logger.error({ err: (err as Error).message, ops: ops.length }, 'could not apply a sync batch; reconnecting');
+      this.reconnect('cache write failed');
+      return;
+    }
+    this.options.observer?.applied?.(result, performance.now() - started, ops);
+    if (this.state === 'resyncing') this.resyncOps += ops.length;
+    for (const op of ops) this.outstandingNeeds.delete(op.key);
+    this.send({ v: PROTOCOL_VERSION, t: 'ack', seq: (frames[frames.length - 1] as SyncFrame).seq });
+    if (result.needs.length > 0) {
+      for (const key of result.needs) this.outstandingNeeds.add(key);
+      this.options.logger.info({ keys: result.needs }, 'patch base not held; asking for whole objects');
+      this.send({ v: PROTOCOL_VERSION, t: 'need', keys: result.needs });
+    }
+  }
+
+  private onSynced(synced: SyncedFrame): void {
+    const ms = Date.now() - this.resyncStarted;
+    const digest = this.options.cache.digest();
+    // With a `need` in flight the cache is knowingly behind; the answer brings it level.
+    const matched = digest === synced.digest || this.outstandingNeeds.size > 0;
+    this.options.observer?.synced?.({ matched, ops: this.resyncOps, ms });
+    if (!matched) {
+      this.options.logger.warn({ expected: synced.digest, actual: digest, objects: this.options.cache.size, hubObjects: synced.n }, 'cache digest differs from the hub after resync; reconnecting');
+      this.reconnect('digest mismatch after resync');
+      return;
+    }
+    this.state = 'synced';
+    this.options.logger.info({ objects: this.options.cache.size, ops: this.resyncOps, ms }, 'in sync with the hub');
+    this.stableTimer = setTimeout(() => this.backoff.reset(), this.options.stableAfterMs ?? 10_000);
+    this.stableTimer.unref();
+  }
+
+  private onClosed(generation: number, reason: string): void {
+    if (generation !== this.generation || this.state === 'stopped') return;
+    this.generation += 1;
+    this.connection = undefined;
+    this.pendingSync = [];
+    this.outstandingNeeds.clear();
+    this.clearTimers();
+    this.options.upstream?.disconnected();
+    this.options.observer?.disconnected?.(reason);
+    this.options.logger.warn({ reason }, 'disconnected from hub');
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.state === 'stopped') return;
+    this.state = 'waiting';
+    const delay = this.backoff.next();
+    this.options.logger.debug({ delayMs: delay, attempt: this.backoff.attempts }, 'reconnecting after backoff');
+    this.retryTimer = setTimeout(() => void this.connect(), delay);
+  }
+
+  private send(frame: EdgeFrame): void {
+    if (!this.connection) return;
+    const text = encode(frame);
+    this.connection.send(text);
+    this.options.observer?.frameOut?.(frame.t, byteLength(text));
+  }
+
+  private clearTimers(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.stableTimer) clearTimeout(this.stableTimer);
+    this.heartbeatTimer = undefined;
+    this.stableTimer = undefined;
+  }
+}

@@ -1,0 +1,55 @@
+/** The agent's Prometheus metrics, on a registry the caller owns, fed through the link's observer hooks. */
+import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import type { HubLinkObserver } from './link/hub-link.js';
+
+export class AgentMetrics {
+  readonly connected: Gauge;
+  readonly frames: Counter<'type' | 'direction'>;
+  readonly bytes: Counter<'type' | 'direction'>;
+  readonly resyncs: Counter<'result'>;
+  readonly applySeconds: Histogram;
+  readonly needs: Counter;
+  readonly ops: Counter<'op'>;
+
+  constructor(registry: Registry, cachedObjects: () => number) {
+    collectDefaultMetrics({ register: registry, prefix: 'edge_agent_process_' });
+    const registers = [registry];
+    this.connected = new Gauge({ name: 'edge_agent_connected', help: '1 while a hub connection is up (resyncing or in sync).', registers });
+    this.frames = new Counter({ name: 'edge_agent_frames_total', help: 'Protocol frames by type and direction (in = from hub).', labelNames: ['type', 'direction'], registers });
+    this.bytes = new Counter({ name: 'edge_agent_frame_bytes_total', help: 'Protocol frame bytes by type and direction.', labelNames: ['type', 'direction'], registers });
+    this.resyncs = new Counter({ name: 'edge_agent_resyncs_total', help: 'Resyncs by result (matched: digest equal after resync).', labelNames: ['result'], registers });
+    this.applySeconds = new Histogram({ name: 'edge_agent_apply_seconds', help: 'Time to apply a sync batch to the cache.', buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1], registers });
+    this.ops = new Counter({ name: 'edge_agent_ops_total', help: 'Sync ops received, by op (put, patch, del).', labelNames: ['op'], registers });
+    this.needs = new Counter({ name: 'edge_agent_needs_total', help: 'Objects asked for whole after a patch could not apply.', registers });
+    new Gauge({
+      name: 'edge_agent_cached_objects',
+      help: 'Objects in the local cache.',
+      registers,
+      collect(this: Gauge) {
+        this.set(cachedObjects());
+      },
+    });
+  }
+
+  /** Hooks for HubLink. */
+  observer(): HubLinkObserver {
+    return {
+      connected: () => this.connected.set(1),
+      disconnected: () => this.connected.set(0),
+      synced: ({ matched }) => this.resyncs.inc({ result: matched ? 'matched' : 'mismatch' }),
+      applied: (result, ms, ops) => {
+        this.applySeconds.observe(ms / 1000);
+        for (const op of ops) this.ops.inc({ op: op.op });
+        if (result.needs.length > 0) this.needs.inc(result.needs.length);
+      },
+      frameIn: (type, bytes) => {
+        this.frames.inc({ type, direction: 'in' });
+        this.bytes.inc({ type, direction: 'in' }, bytes);
+      },
+      frameOut: (type, bytes) => {
+        this.frames.inc({ type, direction: 'out' });
+        this.bytes.inc({ type, direction: 'out' }, bytes);
+      },
+    };
+  }
+}

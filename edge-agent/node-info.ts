@@ -1,0 +1,44 @@
+/** What the agent tells the hub about its device: architecture, OS, capacity, labels. */
+import os from 'node:os';
+import type { NodeInfo } from '../protocol/index.js';
+
+/** Node's `process.arch` in Kubernetes' GOARCH spelling. */
+export function kubeArch(arch: string = process.arch): string {
+  switch (arch) {
+    case 'x64':
+      return 'amd64';
+    case 'ia32':
+      return '386';
+    default:
+      return arch;
+  }
+}
+
+export interface NodeInfoOptions {
+  labels?: Record<string, string>;
+  /** Pods the node accepts (kubelet default 110). */
+  maxPods?: number;
+}
+
+export function collectNodeInfo(options: NodeInfoOptions = {}): NodeInfo {
+  const memoryKi = `${Math.floor(os.totalmem() / 1024)}Ki`;
+  const capacity = { cpu: String(os.cpus().length || 1), memory: memoryKi, pods: String(options.maxPods ?? 110) };
+  const addresses = [{ type: 'Hostname', address: os.hostname() }];
+  for (const list of Object.values(os.networkInterfaces())) {
+    const external = list?.find((address) => address.family === 'IPv4' && !address.internal);
+    if (external) {
+      addresses.unshift({ type: 'InternalIP', address: external.address });
+      break;
+    }
+  }
+  return {
+    arch: kubeArch(),
+    os: process.platform,
+    kernel: os.release(),
+    hostname: os.hostname(),
+    capacity,
+    allocatable: capacity,
+    labels: options.labels ?? {},
+    addresses,
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * A cluster for end-to-end tests, in separate processes so each can be stopped alone: the
+ * embedded API (`cloud-hub apiserver`), the hub (`cloud-hub --kubeconfig`), and agents.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { TokenAdmin } from '../../cloud-hub/auth/token-admin.js';
+import { KubeClient } from '../../cloud-hub/kube/kube-client.js';
+import { BIN, startProcess, type RunningProcess } from './process.js';
+import { makeTempDir } from './tmp.js';
+
+export interface AgentHandle {
+  node: string;
+  proc: RunningProcess;
+  data: string;
+  localApi: string;
+  metrics: string;
+  /** GET on the agent's local API; undefined on 404. */
+  get<T = Record<string, unknown>>(apiPath: string): Promise<T | undefined>;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+export class TestCluster {
+  readonly dir = makeTempDir('edge-e2e-');
+  api!: RunningProcess;
+  hub?: RunningProcess;
+  hubUrl = '';
+  hubMetrics = '';
+  client!: KubeClient;
+  tokens!: TokenAdmin;
+  private hubPort = 0;
+  private readonly agents: AgentHandle[] = [];
+
+  get apiDir(): string {
+    return path.join(this.dir.path, 'api');
+  }
+
+  get kubeconfig(): string {
+    return path.join(this.apiDir, 'kubeconfig');
+  }
+
+  async start(hubArgs: string[] = []): Promise<this> {
+    this.api = await startProcess(BIN.cloudHub, ['apiserver', '--data', this.apiDir, '--listen', '127.0.0.1:0']);
+    const config = new KubeConfig();
+    config.loadFromFile(this.kubeconfig);
+    this.client = new KubeClient(config);
+    this.tokens = new TokenAdmin(this.client, 'edge-system');
+    await this.startHub(hubArgs);
+    return this;
+  }
+
+  /** Starts (or restarts, on the same port) the hub. */
+  async startHub(extraArgs: string[] = []): Promise<void> {
+    this.hub = await startProcess(BIN.cloudHub, [
+      '--kubeconfig',
+      this.kubeconfig,
+      '--listen',
+      `127.0.0.1:${this.hubPort}`,
+      '--metrics',
+      '127.0.0.1:0',
+      '--heartbeat-interval',
+      '1000',
+      ...extraArgs,
+    ]);
+    const ready = this.hub.logs.find((line) => line.msg === 'ready')!;
+    this.hubUrl = ready.ws as string;
+    this.hubMetrics = ready.metrics as string;
+    this.hubPort = Number(new URL(this.hubUrl.replace('ws:', 'http:')).port);
+  }
+
+  async stopHub(kill = false): Promise<void> {
+    await (kill ? this.hub?.kill() : this.hub?.stop());
+    this.hub = undefined;
+  }
+
+  /** A token for `node`, written to a file in the test dir. */
+  async tokenFile(node: string): Promise<string> {
+    const file = path.join(this.dir.path, `${node}.token`);
+    writeFileSync(file, `${await this.tokens.create(node)}\n`, { mode: 0o600 });
+    return file;
+  }
+
+  async startAgent(node: string, options: { data?: string; tokenFile?: string; args?: string[]; hubUrl?: string } = {}): Promise<AgentHandle> {
+    const data = options.data ?? path.join(this.dir.path, `agent-${node}`);
+    const tokenFile = options.tokenFile ?? path.join(this.dir.path, `${node}.token`);
+    const proc = await startProcess(BIN.edgeAgent, [
+      '--node',
+      node,
+      '--hub',
+      options.hubUrl ?? this.hubUrl,
+      '--data',
+      data,
+      '--token-file',
+      tokenFile,
+      '--local-api',
+      '127.0.0.1:0',
+      '--metrics',
+      '127.0.0.1:0',
+      ...(options.args ?? []),
+    ]);
+    const ready = proc.logs.find((line) => line.msg === 'ready')!;
+    const localApi = ready.localApi as string;
+    const handle: AgentHandle = {
+      node,
+      proc,
+      data,
+      localApi,
+      metrics: ready.metrics as string,
+      get: async <T>(apiPath: string) => {
+        const res = await fetch(`${localApi}${apiPath}`);
+        if (res.status === 404) return undefined;
+        if (!res.ok) throw new Error(`GET ${apiPath}: ${res.status} ${await res.text()}`);
+        return (await res.json()) as T;
+      },
+      stop: async () => void (await proc.stop()),
+      kill: async () => void (await proc.kill()),
+    };
+    this.agents.push(handle);
+    return handle;
+  }
+
+  async close(): Promise<void> {
+    for (const agent of this.agents) await agent.proc.stop();
+    await this.hub?.stop();
+    this.client?.close();
+    await this.api?.stop();
+    this.dir.remove();
+  }
+}
