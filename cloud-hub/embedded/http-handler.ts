@@ -1,8 +1,8 @@
 /**
  * The HTTP front of the embedded API: authenticate, resolve the request (request-info.ts),
  * authorize, then route to discovery or to the registry's verbs, and write Kubernetes JSON
- * (objects, lists, Tables, Status errors) or a watch stream. One request line per request is
- * logged at debug level.
+ * (objects, lists, Tables, Status errors) or a watch stream. A write is answered only once the
+ * registry says it is durable (group commit). One request line per request is logged at debug level.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -165,12 +165,14 @@ export class ApiRequestHandler {
           if (allNamespaces) throw statusErrors.methodNotSupported(gr, 'create');
           const body = parseObjectBody(await readBody(req, this.deps.maxBodyBytes), req.headers['content-type']);
           const created = registry.create(def, namespace, body, { dryRun });
+          await registry.whenDurable();
           return this.sendObject(req, res, 201, def, created, query);
         }
         case 'DELETE': {
           const request = await this.deleteRequest(req, query);
           const filter = ObjectFilter.parse(def.namespaced && !allNamespaces ? namespace : undefined, query.get('labelSelector') ?? undefined, query.get('fieldSelector') ?? undefined, def.kind);
           const items = registry.deleteCollection(def, filter, request);
+          await registry.whenDurable();
           return sendJson(res, 200, { kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata: {}, items: items.map(withoutTypeMeta) });
         }
         default:
@@ -184,6 +186,7 @@ export class ApiRequestHandler {
       if (method !== 'POST') throw statusErrors.methodNotSupported({ group: '', resource: 'pods/binding' }, method.toLowerCase());
       const body = parseObjectBody(await readBody(req, this.deps.maxBodyBytes), req.headers['content-type']);
       registry.bind(def, namespace, name, body, { dryRun });
+      await registry.whenDurable();
       return sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
     }
 
@@ -201,18 +204,21 @@ export class ApiRequestHandler {
       case 'PUT': {
         const body = parseObjectBody(await readBody(req, this.deps.maxBodyBytes), req.headers['content-type']);
         const { object, created } = registry.update(def, namespace, name, body, { dryRun, ...statusOnly });
+        await registry.whenDurable();
         return this.sendObject(req, res, created ? 201 : 200, def, object, query);
       }
       case 'PATCH': {
         const patchType = patchTypeOf(req.headers['content-type']);
         const patch = parseJson((await readBody(req, this.deps.maxBodyBytes)).toString('utf8'));
         const object = registry.patch(def, namespace, name, patchType, patch, { dryRun, ...statusOnly });
+        await registry.whenDurable();
         return this.sendObject(req, res, 200, def, object, query);
       }
       case 'DELETE': {
         if (subresource !== '') throw statusErrors.methodNotSupported(gr, 'delete');
         const request = await this.deleteRequest(req, query);
         const result = registry.delete(def, namespace, name, { ...request, dryRun: request.dryRun || dryRun });
+        await registry.whenDurable();
         if (def.returnDeletedObject || !result.gone) return this.sendObject(req, res, 200, def, result.object, query);
         return sendJson(res, 200, successStatus(gr, name, metadataOf(result.object).uid as string | undefined) as unknown as JsonObject);
       }

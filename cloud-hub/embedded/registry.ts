@@ -13,6 +13,10 @@
  *   every other kind go at once. metadata.finalizers hold any object (with deletionTimestamp
  *   set) until an update removes the last one. Deleting a Namespace marks it Terminating,
  *   deletes everything in it by the same rules, and removes it once it is empty.
+ *
+ * Writes are group-committed (storage.ts): a write method returns at once, its changes reach
+ * the watches when the batch is flushed, and callers answer it after whenDurable(). Public reads
+ * flush first, so no client ever sees a write that is not on disk yet.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
@@ -79,6 +83,10 @@ export class ObjectRegistry {
   private readonly hub: WatchHub;
   private readonly catalog: ResourceCatalog;
   private readonly now: () => Date;
+  /** Changes of the open batch, published to watches when it commits. */
+  private pending: CommittedChange[] = [];
+  private waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private flushTimer: NodeJS.Immediate | undefined;
 
   constructor(deps: RegistryDependencies) {
     this.storage = deps.storage;
@@ -96,17 +104,52 @@ export class ObjectRegistry {
     }
   }
 
+  /** The newest committed resourceVersion. */
   get currentRv(): number {
     return this.storage.currentRv;
   }
 
+  /** Resolves when every write made so far is committed (rejects if that commit failed). */
+  whenDurable(): Promise<void> {
+    if (!this.storage.hasPending) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** Commits the open batch now, then tells the watches and the waiting writers. */
+  flush(): void {
+    if (this.flushTimer) {
+      clearImmediate(this.flushTimer);
+      this.flushTimer = undefined;
+    }
+    if (!this.storage.hasPending) return;
+    const changes = this.pending;
+    const waiters = this.waiters;
+    this.pending = [];
+    this.waiters = [];
+    try {
+      this.storage.flush();
+    } catch (err) {
+      for (const waiter of waiters) waiter.reject(err);
+      return;
+    }
+    this.hub.publish(changes);
+    for (const waiter of waiters) waiter.resolve();
+  }
+
   get(def: ResourceDefinition, namespace: string, name: string): JsonObject {
+    this.flush();
+    return this.load(def, namespace, name);
+  }
+
+  /** The stored object, read inside the open batch (for writes). */
+  private load(def: ResourceDefinition, namespace: string, name: string): JsonObject {
     const row = this.storage.get(resourceKey(def), storedNamespace(def, namespace), name);
     if (!row) throw statusErrors.notFound(def, name);
     return JSON.parse(row.body) as JsonObject;
   }
 
   list(def: ResourceDefinition, filter: ObjectFilter, limit?: number, continueToken?: string): ListResult {
+    this.flush();
     const token = continueToken ? decodeContinue(continueToken) : undefined;
     const rv = token?.rv ?? this.storage.currentRv;
     const namespace = def.namespaced ? filter.namespace : undefined;
@@ -182,7 +225,7 @@ export class ObjectRegistry {
 
   /** PATCH: applies the patch to the stored object (or its status) and writes the result as an update. */
   patch(def: ResourceDefinition, namespace: string, name: string, type: PatchType, patch: JsonValue, options: UpdateOptions = {}): JsonObject {
-    const old = this.get(def, namespace, name);
+    const old = this.load(def, namespace, name);
     // Patch a copy: merge results share untouched subtrees with their input, and the write
     // below adjusts metadata in place while `old` must stay what was stored (it becomes the
     // watch event's previous state).
@@ -203,7 +246,7 @@ export class ObjectRegistry {
     const target = objectField(body, 'target');
     const nodeName = stringField(target, 'name') ?? '';
     if (nodeName === '') throw statusErrors.invalid({ group: '', kind: 'Binding' }, name, [{ field: 'target.name', type: 'Required value' }]);
-    const pod = this.get(def, namespace, name);
+    const pod = this.load(def, namespace, name);
     const binding = { group: '', resource: 'pods/binding' };
     const meta = metadataOf(pod);
     if (meta.deletionTimestamp !== undefined) throw statusErrors.conflict(binding, name, `pod ${name} is being deleted, cannot be assigned to a host`);
@@ -223,7 +266,7 @@ export class ObjectRegistry {
 
   delete(def: ResourceDefinition, namespace: string, name: string, request: DeleteRequest = {}): DeleteResult {
     if (def.kind === 'Namespace') return this.deleteNamespace(def, name, request);
-    const obj = this.get(def, namespace, name);
+    const obj = this.load(def, namespace, name);
     this.checkPreconditions(def, obj, request);
     return this.deleteObject(def, storedNamespace(def, namespace), obj, request);
   }
@@ -246,6 +289,8 @@ export class ObjectRegistry {
 
   /** Where a watch from `resourceVersion` starts. '' and '0' (or sendInitialEvents) start with the current objects as ADDED. */
   watchStart(def: ResourceDefinition, filter: ObjectFilter, resourceVersion: string, sendInitialEvents: boolean): WatchStart {
+    // Replay only committed changes; later ones reach the caller's subscription at their flush.
+    this.flush();
     if (resourceVersion === '' || resourceVersion === '0' || sendInitialEvents) {
       const { items } = this.list(def, filter);
       return {
@@ -425,7 +470,7 @@ export class ObjectRegistry {
 
   private deleteNamespace(def: ResourceDefinition, name: string, request: DeleteRequest): DeleteResult {
     if (UNDELETABLE_NAMESPACES.has(name)) throw statusErrors.forbidden(def, name, 'this namespace may not be deleted');
-    let ns = this.get(def, '', name);
+    let ns = this.load(def, '', name);
     this.checkPreconditions(def, ns, request);
     if (request.dryRun) return { object: ns, gone: false };
     if (metadataOf(ns).deletionTimestamp === undefined) {
@@ -464,11 +509,15 @@ export class ObjectRegistry {
     this.commit([{ resource: resourceKey(def), namespace: '', name: namespace, type, object: next, prev: ns }]);
   }
 
-  /** Commits, tells the watches, and finishes namespaces whose last object just went. */
+  /** Writes into the open batch (flushed at the end of this event-loop turn), and finishes namespaces whose last object just went. */
   private commit(changes: ChangeInput[]): CommittedChange[] {
     for (const change of changes) if (change.type !== 'MODIFIED') delete change.prev;
     const committed = this.storage.commit(changes);
-    this.hub.publish(committed);
+    this.pending.push(...committed);
+    this.flushTimer ??= setImmediate(() => {
+      this.flushTimer = undefined;
+      this.flush();
+    });
     for (const change of committed) {
       if (change.type === 'DELETED' && change.namespace !== '' && this.catalog.byResourceKey(change.resource)?.namespaced) this.finalizeNamespaceIfEmpty(change.namespace);
     }

@@ -60,6 +60,7 @@ export class EmbeddedApiServer {
   private server: https.Server | undefined;
   private storage: ObjectStorage | undefined;
   private handler: ApiRequestHandler | undefined;
+  private registry: ObjectRegistry | undefined;
   private pki: ServingPki | undefined;
   private boundPort: number | undefined;
 
@@ -109,6 +110,8 @@ export class EmbeddedApiServer {
       const hub = new WatchHub();
       const registry = new ObjectRegistry({ storage, hub, catalog, now: () => new Date() });
       registry.ensureInitialNamespaces();
+      registry.flush();
+      this.registry = registry;
       const handler = new ApiRequestHandler({
         catalog,
         registry,
@@ -146,6 +149,7 @@ export class EmbeddedApiServer {
     } catch (err) {
       storage.close();
       this.storage = undefined;
+      this.registry = undefined;
       throw err;
     }
   }
@@ -163,6 +167,9 @@ export class EmbeddedApiServer {
         setTimeout(() => server.closeAllConnections(), 2000).unref();
       });
     }
+    // Writes still in the open batch are committed (and their requests answered) before closing.
+    this.registry?.flush();
+    this.registry = undefined;
     this.storage?.close();
     this.storage = undefined;
     this.boundPort = undefined;

@@ -2,8 +2,12 @@
  * The embedded API's state: one SQLite file holding every object, the recent change history
  * that watches resume from, and the global resourceVersion counter.
  *
- * Every write is one transaction that bumps the counter, writes the object row and appends the
- * change to the history, so after any crash the three agree. The history is what makes a watch
+ * Writes are group-committed: commit() applies a write inside the open batch transaction (a
+ * savepoint each, so a failed write leaves no trace) and flush() commits the batch. The caller
+ * answers a write only after the flush that made it durable, and reads flush first, so nobody
+ * ever sees state that a crash could take back; a batch holds whatever writes arrived in one
+ * turn of the event loop, which turns one SQLite commit per write into one per turn. Object
+ * rows, history rows and the counter always change together. The history is what makes a watch
  * from resourceVersion N work across a restart (client-node's ListWatch re-watches from the last
  * resourceVersion it saw, exactly as it would after kube-apiserver restarts); it is trimmed to
  * the newest `historyWindow` changes, and a watch from before the trimmed point gets 410 Gone.
@@ -88,8 +92,12 @@ CREATE TABLE IF NOT EXISTS meta (
 
 export class ObjectStorage {
   private readonly db: Database.Database;
+  /** Newest resourceVersion handed out, committed or in the open batch. */
   private rv: number;
   private compacted: number;
+  /** The same two as of the last successful flush. */
+  private committedRv: number;
+  private committedCompacted: number;
   private readonly historyWindow: number;
   /** Trim in steps of this many changes so a large window does not pay a DELETE per write. */
   private readonly trimStep: number;
@@ -127,6 +135,12 @@ export class ObjectStorage {
         'INSERT INTO changes (rv, resource, namespace, name, type, body, prev) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       trim: this.db.prepare<[number]>('DELETE FROM changes WHERE rv <= ?'),
+      begin: this.db.prepare('BEGIN'),
+      commitBatch: this.db.prepare('COMMIT'),
+      rollbackBatch: this.db.prepare('ROLLBACK'),
+      savepoint: this.db.prepare('SAVEPOINT write'),
+      release: this.db.prepare('RELEASE write'),
+      rollbackToSavepoint: this.db.prepare('ROLLBACK TO write'),
       listAll: this.db.prepare<[string, string, string, number], StoredRow>(
         'SELECT namespace, name, rv, body FROM objects WHERE resource = ? AND (namespace, name) > (?, ?) ORDER BY namespace, name LIMIT ?',
       ),
@@ -143,16 +157,23 @@ export class ObjectStorage {
     // change, so no counter row has to be written per commit. meta.rv covers an empty history.
     this.rv = Math.max(Number(this.statements.getMeta.get('rv')?.v ?? '0'), this.statements.newestChange.get()?.rv ?? 0);
     this.compacted = Number(this.statements.getMeta.get('compacted')?.v ?? '0');
+    this.committedRv = this.rv;
+    this.committedCompacted = this.compacted;
   }
 
-  /** The newest resourceVersion handed out; it only grows, across restarts too. */
+  /** The newest committed resourceVersion; it only grows, across restarts too. */
   get currentRv(): number {
-    return this.rv;
+    return this.committedRv;
   }
 
-  /** Changes up to and including this resourceVersion are no longer kept. */
+  /** Changes up to and including this resourceVersion are no longer kept (as committed). */
   get compactedThrough(): number {
-    return this.compacted;
+    return this.committedCompacted;
+  }
+
+  /** True while writes wait in the open batch for flush(). */
+  get hasPending(): boolean {
+    return this.db.inTransaction;
   }
 
   get(resource: string, namespace: string, name: string): { rv: number; body: string } | undefined {
@@ -195,13 +216,17 @@ export class ObjectStorage {
   }
 
   /**
-   * Applies the changes in one transaction, each with the next resourceVersion, and returns them
-   * as committed. The objects' metadata.resourceVersion is set in place.
+   * Applies the changes, each with the next resourceVersion, inside the open batch (opening one
+   * if needed) and returns them as they will be committed by the next flush(). All or none of
+   * `changes` are applied. The objects' metadata.resourceVersion is set in place.
    */
   commit(changes: ChangeInput[]): CommittedChange[] {
+    if (!this.db.inTransaction) this.statements.begin.run();
+    this.statements.savepoint.run();
     const committed: CommittedChange[] = [];
-    const run = this.db.transaction(() => {
-      let rv = this.rv;
+    let rv = this.rv;
+    let compacted = this.compacted;
+    try {
       for (const change of changes) {
         rv++;
         metadataOf(change.object).resourceVersion = String(rv);
@@ -213,28 +238,47 @@ export class ObjectStorage {
         if (change.prev !== undefined) out.prev = change.prev;
         committed.push(out);
       }
-      let compacted = this.compacted;
       if (rv - this.historyWindow - compacted >= this.trimStep) {
         compacted = rv - this.historyWindow;
         this.statements.trim.run(compacted);
         this.statements.setMeta.run('compacted', String(compacted));
         this.statements.setMeta.run('rv', String(rv));
       }
-      return { rv, compacted };
-    });
-    try {
-      const { rv, compacted } = run();
-      this.rv = rv;
-      this.compacted = compacted;
+      this.statements.release.run();
     } catch (err) {
-      // The transaction rolled back; the objects carry resourceVersions that were never committed.
+      this.statements.rollbackToSavepoint.run();
+      this.statements.release.run();
+      // The objects carry resourceVersions that were never written.
       for (const change of changes) delete metadataOf(change.object).resourceVersion;
       throw err;
     }
+    this.rv = rv;
+    this.compacted = compacted;
     return committed;
   }
 
+  /**
+   * Commits the open batch. On failure the batch is rolled back, the counter goes back to the
+   * last committed value, and the error is thrown: none of the batch's writes happened.
+   */
+  flush(): void {
+    if (!this.db.inTransaction) return;
+    try {
+      this.statements.commitBatch.run();
+    } catch (err) {
+      if (this.db.inTransaction) this.statements.rollbackBatch.run();
+      this.rv = this.committedRv;
+      this.compacted = this.committedCompacted;
+      throw err;
+    }
+    this.committedRv = this.rv;
+    this.committedCompacted = this.compacted;
+  }
+
+  /** Commits what is pending and closes the file. */
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.flush();
+    this.db.close();
   }
 }

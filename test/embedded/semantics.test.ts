@@ -234,6 +234,23 @@ describe('update and patch', () => {
   });
 });
 
+describe('concurrent writes (group commit)', () => {
+  it('50 concurrent creates get distinct consecutive resourceVersions, are all listed, and stream in order', async () => {
+    const from = Number((await http.get('/api/v1/namespaces/sem/configmaps')).json.metadata.resourceVersion);
+    const watch = await http.watch(`/api/v1/namespaces/sem/configmaps?resourceVersion=${from}`);
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => http.post('/api/v1/namespaces/sem/configmaps', configMap(`burst-${i}`))));
+    expect(results.every((res) => res.status === 201)).toBe(true);
+    const rvs = results.map((res) => Number(res.json.metadata.resourceVersion)).sort((a, b) => a - b);
+    expect(rvs).toEqual(Array.from({ length: 50 }, (_, i) => from + 1 + i));
+    const list = await http.get('/api/v1/namespaces/sem/configmaps');
+    expect(Number(list.json.metadata.resourceVersion)).toBe(from + 50);
+    expect(list.json.items.filter((item: Json) => item.metadata.name.startsWith('burst-'))).toHaveLength(50);
+    const events = await watch.waitForCount(50);
+    expect(events.map((event) => Number(event.object.metadata.resourceVersion))).toEqual(rvs);
+    watch.close();
+  });
+});
+
 describe('deletion', () => {
   it('unbound pods and other kinds go at once', async () => {
     await http.post(PODS, pod('loose'));
