@@ -287,9 +287,9 @@ export class ApiRequestHandler {
       stream.fail(statusErrors.expired(start.expired).toStatus() as unknown as JsonObject);
       return;
     }
-    stream.deliverAll(start.initial);
+    stream.deliver(start.initial);
     if (sendInitialEvents) stream.sendInitialEventsEnd(registry.currentRv);
-    if (!stream.isClosed) unsubscribe = hub.subscribe(resourceKey(def), (change) => stream.deliver(change));
+    if (!stream.isClosed) unsubscribe = hub.subscribe(resourceKey(def), (changes) => stream.deliver(changes));
   }
 
   /** DeleteOptions from the body (kubectl sends them there) or else from the query. */

@@ -1,11 +1,13 @@
 /**
  * Fan-out of committed changes to the open watches of a resource. Changes are published right
- * after their transaction commits, synchronously, so a watch that replays history and then
- * subscribes in the same tick neither misses nor repeats a change.
+ * after their batch commits, synchronously, so a watch that replays history and then
+ * subscribes in the same tick neither misses nor repeats a change. Each watch gets the batch's
+ * changes of its resource in one call, so it can write them to its client in one go.
  */
 import type { CommittedChange } from './storage.js';
 
-export type ChangeListener = (change: CommittedChange) => void;
+/** Receives committed changes of one resource, oldest first. */
+export type ChangeListener = (changes: readonly CommittedChange[]) => void;
 
 export class WatchHub {
   private readonly listeners = new Map<string, Set<ChangeListener>>();
@@ -25,11 +27,18 @@ export class WatchHub {
   }
 
   publish(changes: readonly CommittedChange[]): void {
+    const byResource = new Map<string, CommittedChange[]>();
     for (const change of changes) {
-      const set = this.listeners.get(change.resource);
+      if (!this.listeners.has(change.resource)) continue;
+      const batch = byResource.get(change.resource);
+      if (batch) batch.push(change);
+      else byResource.set(change.resource, [change]);
+    }
+    for (const [resource, batch] of byResource) {
+      const set = this.listeners.get(resource);
       if (!set) continue;
       // A listener may unsubscribe (its client went away) while we iterate: copy first.
-      for (const listener of [...set]) listener(change);
+      for (const listener of [...set]) listener(batch);
     }
   }
 

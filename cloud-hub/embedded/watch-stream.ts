@@ -79,15 +79,11 @@ export class WatchStream {
     return this.closed;
   }
 
-  /** Sends a change if this watch's filter lets it through (or implies an ADDED/DELETED). */
-  deliver(change: CommittedChange): void {
-    if (this.closed) return;
-    const delivery = this.deliveryOf(change);
-    if (delivery) this.write(this.encode(delivery.type, delivery.change.object, delivery.change.body));
-  }
-
-  /** Initial events (synthetic ADDED for the current objects), written as one chunk. */
-  deliverAll(changes: readonly CommittedChange[]): void {
+  /**
+   * Sends the changes this watch's filter lets through (or implies: an object entering or
+   * leaving a selector is ADDED or DELETED), as one chunk. Used for the initial events too.
+   */
+  deliver(changes: readonly CommittedChange[]): void {
     if (this.closed || changes.length === 0) return;
     const lines: string[] = [];
     for (const change of changes) {
