@@ -13,24 +13,27 @@ import type { Logger } from 'pino';
 import { migrate, SchemaTooNewError, type Migration } from './migrations.js';
 
 /**
- * `synchronous` in WAL mode, by measurement (`npm run bench -- --only edge-store`, node 20,
- * x64 VM, ext4 on virtio disk; 1,000 ops per batch of ~1.1 KB Pods):
+ * `synchronous` in WAL mode, by measurement: `npm run bench -- --only edge-store --ms 2000`,
+ * five runs, node 20, 2-vCPU x64 VM shared with other work (load 2.5-5), ext4 on a virtio
+ * disk, ~1.4 KB Pods and ConfigMaps:
  *
- *   synchronous   1,000-op batch           single-op batch (steady stream)
- *   NORMAL        ~56,000 ops/s, ~17 ms    p50 0.04 ms, p99 0.2 ms
- *   FULL          ~50,000 ops/s, ~19 ms    p50 0.6 ms,  p99 8 ms
+ *   synchronous   1,000-put batches                  1-op batches (the steady stream)
+ *   NORMAL        38,000-46,000 ops/s, p50 16-20 ms   p50 0.05-0.07 ms, p99 0.2-0.8 ms, 6,300-8,600/s
+ *   FULL          38,000-56,000 ops/s, p50 15-22 ms   p50 0.30-0.65 ms, p99 1.3-6.8 ms, 1,200-2,200/s
  *
- * FULL fsyncs the WAL at every commit; NORMAL only at checkpoints. Big batches hardly notice,
- * but the steady stream is mostly one-op frames, where FULL costs a disk flush per frame
- * (15x the latency here, and far worse on SD cards and eMMC, the usual edge storage).
+ * FULL fsyncs the WAL at every commit, NORMAL only at checkpoints. For big batches the
+ * difference drowns in the noise of the machine; for one-op frames, which is what a steady
+ * stream mostly is, FULL costs a disk flush per frame: 5-10x the latency and a fifth of the
+ * rate here, and far worse on SD cards and eMMC, the usual edge storage.
+ *
  * NORMAL in WAL mode is safe against the failure that matters most, the process dying (kill
- * -9, OOM, crash): a commit is in the WAL in the OS page cache when `apply` returns, and the
- * crash test kills a writer 20 times and reopens an intact cache every time. On power loss
- * the last transactions before the flush may be lost, but the file stays consistent (WAL
- * frames are checksummed; recovery stops at the first torn one), and the cache then has an
- * older digest, which the next resync with the hub repairs. The outbox can lose its newest
- * rows in that case: pod status is reported again on the next change or resync, and events
- * are best effort by design. So: NORMAL.
+ * -9, OOM, a crash): a commit is in the WAL (in the OS page cache) when `apply` returns, and
+ * the crash test kills a writer 20 times at random moments and reopens an intact cache each
+ * time, every batch all or nothing. On power loss the last transactions before the next
+ * checkpoint may be lost, but the file stays consistent (WAL frames are checksummed; recovery
+ * stops at the first bad one): the cache then holds an older state with a matching digest,
+ * which the next resync with the hub repairs. The outbox can lose its newest rows in that
+ * case; a status report is superseded by the next one, and events are best effort. So: NORMAL.
  */
 export const DEFAULT_SYNCHRONOUS = 'NORMAL';
 

@@ -99,7 +99,10 @@ export class Outbox {
   private readonly removeTransaction: (ids: readonly number[]) => { rows: number; bytes: number };
   private readonly expireTransaction: (now: number) => { rows: number; bytes: number };
 
-  /** `db` must hold the cache schema (see migrations.ts); `openEdgeStore` wires both. */
+  /**
+   * `db` must hold the cache schema (see migrations.ts); `openEdgeStore` wires both. One Outbox
+   * per database: `size`, `bytes` and the counters live in this object.
+   */
   constructor(db: Database.Database, options: OutboxOptions = {}) {
     this.maxBytes = options.maxBytes ?? DEFAULT_OUTBOX_BYTES;
     if (!(this.maxBytes > 0)) throw new RangeError(`outbox maxBytes must be positive, got ${this.maxBytes}`);
