@@ -115,8 +115,8 @@ function parseAccept(header: string): MediaRange[] {
 const JSON_TYPES = new Set(['application/json', 'application/*', '*/*']);
 
 /**
- * The representation the client prefers among those served, in Accept order. `list` says
- * whether the answer is a collection (PartialObjectMetadataList vs PartialObjectMetadata).
+ * The representation the client prefers among those served, in Accept order; `includeObject`
+ * is the query parameter that says what a Table row embeds. 406 when nothing acceptable is served.
  */
 export function negotiateRepresentation(acceptHeader: string | undefined, includeObject: string | null): Representation {
   if (!acceptHeader || acceptHeader.trim() === '') return { as: 'object' };

@@ -5,10 +5,7 @@
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../../protocol/index.js';
 
-export type KubeObject = JsonObject & { metadata: ObjectMeta };
-
-export interface ObjectMeta extends JsonObject {}
-
+/** The object's metadata, created empty when missing (so callers can set fields on it). */
 export function metadataOf(obj: JsonObject): JsonObject {
   const meta = obj.metadata;
   if (isJsonObject(meta)) return meta;
@@ -45,10 +42,6 @@ export function nameOf(obj: JsonObject): string {
   return stringField(objectField(obj, 'metadata'), 'name') ?? '';
 }
 
-export function namespaceOf(obj: JsonObject): string {
-  return stringField(objectField(obj, 'metadata'), 'namespace') ?? '';
-}
-
 export function labelsOf(obj: JsonObject): Record<string, string> {
   const labels = objectField(objectField(obj, 'metadata'), 'labels');
   const out: Record<string, string> = {};
@@ -64,13 +57,4 @@ export function finalizersOf(obj: JsonObject): string[] {
 /** Kubernetes timestamps: RFC 3339 in UTC with whole seconds. */
 export function kubeTime(date: Date): string {
   return `${date.toISOString().slice(0, 19)}Z`;
-}
-
-/** A deep copy of a JSON value (objects from storage are parsed fresh; copies guard request bodies). */
-export function cloneJson<T extends JsonValue>(value: T): T {
-  return structuredClone(value);
-}
-
-export function isObject(value: unknown): value is JsonObject {
-  return isJsonObject(value);
 }

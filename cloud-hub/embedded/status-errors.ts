@@ -96,7 +96,7 @@ const CAUSE_REASON: Record<FieldError['type'], string> = {
 function fieldErrorBody(error: FieldError): string {
   let body: string = error.type;
   if (error.type !== 'Required value' && error.type !== 'Forbidden' && error.value !== undefined) {
-    body += `: ${typeof error.value === 'string' ? JSON.stringify(error.value) : JSON.stringify(error.value) ?? String(error.value)}`;
+    body += `: ${JSON.stringify(error.value) ?? String(error.value)}`;
   }
   if (error.detail) body += `: ${error.detail}`;
   return body;
