@@ -115,7 +115,7 @@ export class CloudHub {
       registrar,
       leases: this.leases,
       health: this.health,
-      podStatus: new PodStatusWriter({ client: this.client, scope: this.scope, writes: this.writes, metrics: this.metrics, logger }),
+      podStatus: new PodStatusWriter({ client: this.client, scope: this.scope, store: this.store, writes: this.writes, metrics: this.metrics, logger }),
       events: new LogEventSink(logger.child({ component: 'events' })),
       logger,
     });

@@ -113,8 +113,8 @@ export class KubeClient {
     return this.request<T>({ method: 'PUT', path, body });
   }
 
-  delete<T = unknown>(path: string, query?: Record<string, string | undefined>): Promise<T> {
-    return this.request<T>({ method: 'DELETE', path, ...(query ? { query } : {}) });
+  delete<T = unknown>(path: string, query?: Record<string, string | undefined>, options?: unknown): Promise<T> {
+    return this.request<T>({ method: 'DELETE', path, ...(query ? { query } : {}), ...(options === undefined ? {} : { body: options }) });
   }
 
   close(): void {

@@ -4,10 +4,11 @@
  * in it is written or refused; a newer status for a Pod replaces a waiting older one.
  */
 import type { Logger } from 'pino';
-import { ErrorCode, formatKey, type StatusFrame } from '../../protocol/index.js';
+import { ErrorCode, formatKey, type JsonObject, type StatusFrame } from '../../protocol/index.js';
 import { isNotFound, type KubeClient } from '../kube/kube-client.js';
 import type { HubMetrics } from '../metrics.js';
 import type { NodeScope } from '../scope/node-scope.js';
+import type { ObjectStore } from '../source/object-store.js';
 import type { NodeReply } from '../session/upstream-sink.js';
 import { paths } from './kube-paths.js';
 import type { WriteQueue } from './write-queue.js';
@@ -15,6 +16,7 @@ import type { WriteQueue } from './write-queue.js';
 export interface PodStatusWriterDeps {
   client: KubeClient;
   scope: NodeScope;
+  store: ObjectStore;
   writes: WriteQueue;
   metrics: HubMetrics;
   logger: Logger;
@@ -45,6 +47,16 @@ export class PodStatusWriter {
         async () => {
           try {
             await client.mergePatch(paths.podStatus(report.ns, report.name), { status: report.status });
+            if (this.deletionConfirmed(key, report.status)) {
+              // As a kubelet does: the containers are gone, so the Pod object can go.
+              await client.delete(paths.pod(report.ns, report.name), { gracePeriodSeconds: '0' }, {
+                apiVersion: 'v1',
+                kind: 'DeleteOptions',
+                gracePeriodSeconds: 0,
+                preconditions: { uid: placement.uid },
+              });
+              logger.info({ node, key }, 'pod stopped on its node; deleted');
+            }
           } catch (err) {
             // The Pod is gone: its status no longer matters.
             if (!isNotFound(err)) throw err;
@@ -63,5 +75,15 @@ export class PodStatusWriter {
     }
     submitted = true;
     done();
+  }
+
+  /** The Pod is being deleted and the node reports none of its containers running. */
+  private deletionConfirmed(key: string, status: JsonObject): boolean {
+    const stored = this.deps.store.get(key);
+    if (!stored || !stored.json.includes('"deletionTimestamp"')) return false;
+    const deleting = (JSON.parse(stored.json) as { metadata?: { deletionTimestamp?: string } }).metadata?.deletionTimestamp;
+    if (!deleting) return false;
+    const containers = [...((status.containerStatuses as JsonObject[] | undefined) ?? []), ...((status.initContainerStatuses as JsonObject[] | undefined) ?? [])];
+    return containers.every((container) => (container.state as JsonObject | undefined)?.running === undefined && (container.state as JsonObject | undefined)?.waiting === undefined || (container.state as JsonObject | undefined)?.terminated !== undefined);
   }
 }

@@ -1,0 +1,128 @@
+/**
+ * Sends what waits in the outbox (pod status, forwarded events) while the link is up, in the
+ * outbox's order (priority, then age), and removes rows only when the hub acks them. Rows sent
+ * on a connection that drops stay in the outbox and go again on the next one: at-least-once,
+ * and the hub de-duplicates by id.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { PROTOCOL_VERSION, type EdgeEvent, type EdgeFrame, type PodStatusReport } from '../../protocol/index.js';
+import type { Outbox, OutboxItem } from '../store/outbox.js';
+import type { UpstreamChannel } from './hub-link.js';
+
+export interface UpstreamPumpOptions {
+  outbox: Outbox;
+  logger: Logger;
+  /** Frames sent and not yet acked. */
+  maxInflightFrames?: number;
+  /** Rows per frame. */
+  batchItems?: number;
+  /** Body bytes per frame (well under the 4 MiB frame limit). */
+  batchBytes?: number;
+}
+
+interface PendingAck {
+  frame: number;
+  rows: number[];
+}
+
+export class UpstreamPump implements UpstreamChannel {
+  private send?: (frame: EdgeFrame) => void;
+  /** Ack id (a status frame's id, or an event's id) -> the frame it came in and the outbox rows it covers. */
+  private readonly pending = new Map<string, PendingAck>();
+  /** Frame number -> acks still missing. */
+  private readonly openFrames = new Map<number, number>();
+  private readonly inflightRows = new Set<number>();
+  private readonly bootId = randomBytes(6).toString('base64url');
+  private frames = 0;
+  private scheduled = false;
+
+  constructor(private readonly options: UpstreamPumpOptions) {}
+
+  /** Frames sent on this connection and not fully acked. */
+  get inflightFrames(): number {
+    return this.openFrames.size;
+  }
+
+  connected(send: (frame: EdgeFrame) => void): void {
+    this.send = send;
+    this.options.outbox.expire();
+    this.pump();
+  }
+
+  disconnected(): void {
+    this.send = undefined;
+    this.pending.clear();
+    this.openFrames.clear();
+    this.inflightRows.clear();
+  }
+
+  acked(ids: readonly string[]): void {
+    const rows: number[] = [];
+    for (const id of ids) {
+      const ack = this.pending.get(id);
+      if (!ack) continue;
+      this.pending.delete(id);
+      for (const row of ack.rows) {
+        this.inflightRows.delete(row);
+        rows.push(row);
+      }
+      const missing = (this.openFrames.get(ack.frame) ?? 1) - 1;
+      if (missing > 0) this.openFrames.set(ack.frame, missing);
+      else this.openFrames.delete(ack.frame);
+    }
+    if (rows.length > 0) this.options.outbox.remove(rows);
+    this.pump();
+  }
+
+  /** Something was added to the outbox. */
+  notify(): void {
+    if (this.scheduled || !this.send) return;
+    this.scheduled = true;
+    // Reports added in the same tick travel in one frame.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    const max = this.options.maxInflightFrames ?? 4;
+    const batchItems = this.options.batchItems ?? 200;
+    const batchBytes = this.options.batchBytes ?? 512 * 1024;
+    while (this.send && this.openFrames.size < max) {
+      const items = this.options.outbox.peek(this.inflightRows.size + batchItems).filter((item) => !this.inflightRows.has(item.id));
+      if (items.length === 0) return;
+      let bytes = 0;
+      const statuses: OutboxItem[] = [];
+      const events: OutboxItem[] = [];
+      for (const item of items) {
+        if (statuses.length + events.length >= batchItems || (bytes > 0 && bytes + item.bytes > batchBytes)) break;
+        bytes += item.bytes;
+        (item.kind === 'status' ? statuses : events).push(item);
+      }
+      if (statuses.length > 0) {
+        const frame = this.open(1);
+        const id = `s-${this.bootId}-${frame}`;
+        this.track(id, frame, statuses);
+        this.send({ v: PROTOCOL_VERSION, t: 'status', id, pods: statuses.map((item) => item.body as unknown as PodStatusReport) });
+      }
+      if (events.length > 0) {
+        const frame = this.open(events.length);
+        for (const item of events) this.track((item.body as unknown as EdgeEvent).id, frame, [item]);
+        this.send({ v: PROTOCOL_VERSION, t: 'event', events: events.map((item) => item.body as unknown as EdgeEvent) });
+      }
+    }
+  }
+
+  private open(acks: number): number {
+    this.frames += 1;
+    this.openFrames.set(this.frames, acks);
+    return this.frames;
+  }
+
+  private track(id: string, frame: number, items: OutboxItem[]): void {
+    this.pending.set(id, { frame, rows: items.map((item) => item.id) });
+    for (const item of items) this.inflightRows.add(item.id);
+  }
+}
