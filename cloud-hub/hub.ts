@@ -76,7 +76,7 @@ export class CloudHub {
       connected: () => this.sessions.size,
     });
     this.client = new KubeClient(options.kubeConfig);
-    this.scope = new NodeScope(this.store, (node, key, at) => this.sessions.markDirty(node, key, at));
+    this.scope = new NodeScope(this.store, (node, key, at) => this.sessions.markDirty(node, key, at), options.namespace, () => this.sessions.nodes());
     this.tokens = new TokenStore(options.namespace, (node) => this.sessions.get(node)?.close(CLOSE_REVOKED, 'token revoked'));
     this.source = new KubeSource({
       kubeConfig: options.kubeConfig,

@@ -9,6 +9,7 @@
  */
 import { formatKey, parseKey, type JsonObject } from '../../protocol/index.js';
 import type { ObjectChange, ObjectStore, StoredObject } from '../source/object-store.js';
+import { EdgeConfigIndex } from './edge-config.js';
 import { podReferenceKeys } from './pod-references.js';
 
 export type DirtyListener = (node: string, key: string, at: number) => void;
@@ -26,22 +27,44 @@ export class NodeScope {
   private readonly refCounts = new Map<string, Map<string, number>>();
   /** ConfigMap/Secret key -> nodes with at least one Pod referencing it. */
   private readonly referencingNodes = new Map<string, Set<string>>();
+  /** Node -> its labels (from its Node object), for edge configuration selectors. */
+  private readonly nodeLabels = new Map<string, Record<string, string>>();
+  private readonly edgeConfig: EdgeConfigIndex;
 
+  /**
+   * @param hubNamespace where cluster-wide edge configuration lives (see edge-config.ts)
+   * @param connectedNodes nodes that may have no Node object or Pod yet but still need edge configuration
+   */
   constructor(
     private readonly store: ObjectStore,
     private readonly onDirty: DirtyListener,
-  ) {}
+    hubNamespace = 'edge-system',
+    private readonly connectedNodes: () => Iterable<string> = () => [],
+  ) {
+    this.edgeConfig = new EdgeConfigIndex(hubNamespace);
+  }
 
   apply(change: ObjectChange): void {
     switch (change.kind) {
-      case 'Node':
-        this.onDirty(parseKey(change.key).name, change.key, change.at);
+      case 'Node': {
+        const node = parseKey(change.key).name;
+        const labels = ((change.obj?.metadata as { labels?: Record<string, string> } | undefined)?.labels ?? {}) as Record<string, string>;
+        if (change.obj) this.nodeLabels.set(node, labels);
+        else this.nodeLabels.delete(node);
+        this.onDirty(node, change.key, change.at);
+        // Labels decide which edge configuration the node gets.
+        for (const key of this.edgeConfig.keys) this.onDirty(node, key, change.at);
         return;
+      }
       case 'Pod':
         this.applyPod(change);
         return;
       case 'ConfigMap':
       case 'Secret':
+        if (change.kind === 'ConfigMap' && this.edgeConfig.update(change.key, change.obj)) {
+          for (const node of this.allNodes()) this.onDirty(node, change.key, change.at);
+          return;
+        }
         for (const node of this.referencingNodes.get(change.key) ?? []) this.onDirty(node, change.key, change.at);
         return;
     }
@@ -59,6 +82,8 @@ export class NodeScope {
       if (object) result.set(key, object);
     };
     add(formatKey('Node', '', node));
+    const labels = this.nodeLabels.get(node) ?? {};
+    for (const key of this.edgeConfig.keys) if (this.edgeConfig.matches(key, labels)) add(key);
     for (const key of this.refCounts.get(node)?.keys() ?? []) add(key);
     for (const key of this.podsByNode.get(node) ?? []) add(key);
     return result;
@@ -69,7 +94,16 @@ export class NodeScope {
     const { kind, name } = parseKey(key);
     if (kind === 'Node') return name === node;
     if (kind === 'Pod') return this.pods.get(key)?.node === node;
+    if (this.edgeConfig.has(key) && this.edgeConfig.matches(key, this.nodeLabels.get(node) ?? {})) return true;
     return (this.refCounts.get(node)?.get(key) ?? 0) > 0;
+  }
+
+  /** Every node the scope knows of: with a Node object, with Pods, or connected. */
+  private allNodes(): Set<string> {
+    const nodes = new Set<string>(this.nodeLabels.keys());
+    for (const node of this.podsByNode.keys()) nodes.add(node);
+    for (const node of this.connectedNodes()) nodes.add(node);
+    return nodes;
   }
 
   /** The node a Pod is bound to and the Pod's uid, if the hub knows the Pod. */

@@ -20,10 +20,10 @@ function object(kind: WatchedKind, name: string, data: JsonObject = {}): JsonObj
 }
 
 /** A store and scope with a log of (node, key) dirty notifications, fed projected objects as the source does. */
-function setup() {
+function setup(connected: string[] = []) {
   const store = new ObjectStore();
   const dirty: string[] = [];
-  const scope = new NodeScope(store, (node, key) => dirty.push(`${node} ${key}`));
+  const scope = new NodeScope(store, (node, key) => dirty.push(`${node} ${key}`), 'edge-system', () => connected);
   const upsert = (kind: WatchedKind, obj: JsonObject): void => {
     const change = store.apply({ kind, type: 'upsert', obj: projectObject(WATCHED_KINDS[kind], obj), at: 0 });
     if (change) scope.apply(change);
@@ -167,5 +167,61 @@ describe('node scope', () => {
     expect(scope.inScope('edge-1', 'Pod/ns/a')).toBe(true);
     expect(scope.inScope('edge-2', 'Pod/ns/a')).toBe(false);
     expect(scope.inScope('edge-1', 'Node//edge-1')).toBe(true);
+  });
+});
+
+describe('edge configuration (filter rules)', () => {
+  const rules = (name: string, selector?: string, labelled = true): JsonObject => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name,
+      namespace: 'edge-system',
+      ...(labelled ? { labels: { 'edge-sync.io/filter-rules': 'true' } } : {}),
+      ...(selector ? { annotations: { 'edge-sync.io/node-selector': selector } } : {}),
+    },
+    data: { 'rules.yaml': 'rules: []' },
+  });
+  const node = (name: string, labels: Record<string, string>): JsonObject => ({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels } });
+
+  it('goes to every node without a selector, including connected nodes with no Node object yet', () => {
+    const { upsert, desired, dirty } = setup(['edge-new']);
+    upsert('Node', node('edge-1', {}));
+    upsert('ConfigMap', rules('all'));
+    expect(desired('edge-1')).toContain('ConfigMap/edge-system/all');
+    expect(desired('edge-new')).toContain('ConfigMap/edge-system/all');
+    expect(dirty).toContain('edge-new ConfigMap/edge-system/all');
+  });
+
+  it('follows the node selector, and node label changes', () => {
+    const { upsert, desired, scope } = setup();
+    upsert('Node', node('edge-1', { site: 'a' }));
+    upsert('Node', node('edge-2', { site: 'b' }));
+    upsert('ConfigMap', rules('site-a', 'site=a'));
+    expect(desired('edge-1')).toContain('ConfigMap/edge-system/site-a');
+    expect(desired('edge-2')).not.toContain('ConfigMap/edge-system/site-a');
+    expect(scope.inScope('edge-2', 'ConfigMap/edge-system/site-a')).toBe(false);
+    upsert('Node', node('edge-2', { site: 'a' }));
+    expect(desired('edge-2')).toContain('ConfigMap/edge-system/site-a');
+    expect(scope.inScope('edge-2', 'ConfigMap/edge-system/site-a')).toBe(true);
+  });
+
+  it('ignores unlabelled ConfigMaps and other namespaces; losing the label removes it', () => {
+    const { upsert, desired } = setup();
+    upsert('Node', node('edge-1', {}));
+    upsert('ConfigMap', rules('plain', undefined, false));
+    upsert('ConfigMap', { ...rules('elsewhere'), metadata: { name: 'elsewhere', namespace: 'default', labels: { 'edge-sync.io/filter-rules': 'true' } } });
+    expect(desired('edge-1')).toEqual(['Node//edge-1']);
+    upsert('ConfigMap', rules('r'));
+    expect(desired('edge-1')).toContain('ConfigMap/edge-system/r');
+    upsert('ConfigMap', rules('r', undefined, false));
+    expect(desired('edge-1')).toEqual(['Node//edge-1']);
+  });
+
+  it('a selector that does not parse reaches no node', () => {
+    const { upsert, desired } = setup();
+    upsert('Node', node('edge-1', {}));
+    upsert('ConfigMap', rules('broken', 'site in ('));
+    expect(desired('edge-1')).toEqual(['Node//edge-1']);
   });
 });
