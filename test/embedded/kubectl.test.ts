@@ -245,6 +245,15 @@ spec:
     expect((await http.get('/api/v1/namespaces/demo/pods/crash')).status).toBe(404);
   });
 
+  it('short names resolve through discovery (po, cm, no, ns, ev)', async () => {
+    const names = await kubectl('get', 'po,cm,ns,no', '-n', 'demo', '-o', 'name');
+    expect(names.code).toBe(0);
+    const lines = names.stdout.trim().split('\n');
+    for (const expected of ['pod/web-0', 'namespace/demo', 'node/edge-a']) expect(lines).toContain(expected);
+    const events = await kubectl('get', 'ev', '-A');
+    expect(events.code).toBe(0);
+  });
+
   it('SIGTERM stops the server cleanly', async () => {
     const exit = await apiserver.stop('SIGTERM');
     expect(exit).toEqual({ code: 0, signal: null });
