@@ -4,6 +4,7 @@
  * in-process; cloud-hub/main.ts is only the command line around it.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { DEFAULT_MAX_FRAME_BYTES, type JsonObject } from '../protocol/index.js';
@@ -17,6 +18,8 @@ import { SessionRegistry } from './session/session-registry.js';
 import { KubeSource, type SourceEvent } from './source/kube-source.js';
 import { ObjectStore } from './source/object-store.js';
 import { CLOSE_SHUTDOWN, type Connection } from './transport/connection.js';
+import { EmbeddedBroker } from './transport/embedded-broker.js';
+import { MqttBridge } from './transport/mqtt-bridge.js';
 import { WsServer } from './transport/ws-server.js';
 import { KubeUpstream } from './upstream/kube-upstream.js';
 import { LeaseRenewer } from './upstream/lease-renewer.js';
@@ -27,10 +30,19 @@ import { PodStatusWriter } from './upstream/pod-status-writer.js';
 import { WriteQueue } from './upstream/write-queue.js';
 
 export const CLOSE_REVOKED = 4001;
+/** The hub's own user on the embedded broker; the underscore keeps it out of the node names' space. */
+const HUB_BROKER_USER = '_cloud-hub';
 
 export interface HostPort {
   host: string;
   port: number;
+}
+
+export interface MqttSettings {
+  /** Broker URL; credentials may be in it (mqtt://user:password@host:port). */
+  url: string;
+  username?: string;
+  password?: string;
 }
 
 export interface CloudHubOptions {
@@ -53,6 +65,10 @@ export interface CloudHubOptions {
   leaseDurationSeconds?: number;
   /** Lease age after which an edge node is marked NotReady. */
   nodeGracePeriodMs?: number;
+  /** Serve nodes through this MQTT broker too. */
+  mqtt?: MqttSettings;
+  /** Run an MQTT broker in-process on this address and serve nodes through it. */
+  embeddedBroker?: HostPort;
 }
 
 export class CloudHub {
@@ -68,6 +84,8 @@ export class CloudHub {
   private readonly health: NodeHealthMonitor;
   private readonly ws: WsServer;
   private metricsServer?: MetricsServer;
+  private broker?: EmbeddedBroker;
+  private bridge?: MqttBridge;
 
   constructor(private readonly options: CloudHubOptions) {
     const { logger } = options;
@@ -77,7 +95,10 @@ export class CloudHub {
     });
     this.client = new KubeClient(options.kubeConfig);
     this.scope = new NodeScope(this.store, (node, key, at) => this.sessions.markDirty(node, key, at), options.namespace, () => this.sessions.nodes());
-    this.tokens = new TokenStore(options.namespace, (node) => this.sessions.get(node)?.close(CLOSE_REVOKED, 'token revoked'));
+    this.tokens = new TokenStore(options.namespace, (node) => {
+      this.sessions.get(node)?.close(CLOSE_REVOKED, 'token revoked');
+      this.broker?.disconnect(node);
+    });
     this.source = new KubeSource({
       kubeConfig: options.kubeConfig,
       client: this.client,
@@ -159,17 +180,49 @@ export class CloudHub {
   }
 
   /** Starts watching and listening; returns the bound addresses. */
-  async start(): Promise<{ ws: string; metrics?: string }> {
+  async start(): Promise<{ ws: string; metrics?: string; mqtt?: string }> {
     this.source.start();
     this.leases.start();
     this.health.start();
     const ws = await this.ws.start();
-    let metrics: string | undefined;
+    const bound: { ws: string; metrics?: string; mqtt?: string } = { ws };
     if (this.options.metricsListen) {
       this.metricsServer = new MetricsServer(this.options.registry, { ready: () => this.ready });
-      metrics = await this.metricsServer.start(this.options.metricsListen.host, this.options.metricsListen.port);
+      bound.metrics = await this.metricsServer.start(this.options.metricsListen.host, this.options.metricsListen.port);
     }
-    return { ws, ...(metrics ? { metrics } : {}) };
+    let mqtt = this.options.mqtt;
+    if (this.options.embeddedBroker) {
+      const hubPassword = randomBytes(24).toString('base64url');
+      this.broker = new EmbeddedBroker({
+        ...this.options.embeddedBroker,
+        logger: this.options.logger.child({ component: 'broker' }),
+        verify: (node, token) => this.source.hasSynced() && this.tokens.verify(node, token),
+        hubUser: HUB_BROKER_USER,
+        hubPassword,
+      });
+      const url = await this.broker.start();
+      bound.mqtt = url;
+      mqtt = { url, username: HUB_BROKER_USER, password: hubPassword };
+    }
+    if (mqtt) {
+      const url = new URL(mqtt.url);
+      const username = mqtt.username ?? (url.username ? decodeURIComponent(url.username) : undefined);
+      const password = mqtt.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
+      url.username = '';
+      url.password = '';
+      this.bridge = new MqttBridge({
+        brokerUrl: url.toString(),
+        ...(username ? { username } : {}),
+        ...(password ? { password } : {}),
+        clientId: `cloud-hub-${this.options.hubId}`,
+        logger: this.options.logger.child({ component: 'mqtt' }),
+        accept: (node, connection) => this.accept(node, connection),
+        authorized: (node) => this.tokens.has(node),
+      });
+      await this.bridge.start();
+      bound.mqtt ??= url.toString().replace(/\/$/, '');
+    }
+    return bound;
   }
 
   /** Accepts a connection from any transport. */
@@ -182,6 +235,8 @@ export class CloudHub {
     this.leases.stop();
     this.health.stop();
     this.writes.close();
+    await this.bridge?.close();
+    await this.broker?.close();
     await Promise.all([this.ws.close(), this.metricsServer?.close(), this.source.stop()]);
     this.client.close();
   }

@@ -2,9 +2,12 @@
 /** `cloud-hub`: serve the fleet, run the embedded API alone, or manage node tokens. */
 import { KubeConfig } from '@kubernetes/client-node';
 import { Command, Option } from 'commander';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
+import { mosquittoAcl } from './auth/broker-acl.js';
+import { mosquittoPasswordFile, mosquittoPasswordHash } from './auth/mosquitto-files.js';
 import { TokenAdmin } from './auth/token-admin.js';
 import { LOG_LEVELS, createLogger, parseHostPort, parsePositiveInt } from './cli-options.js';
 import { apiServerCommand } from './embedded/command.js';
@@ -25,6 +28,9 @@ interface ServeOptions {
   nodeGracePeriod: number;
   apiQps: number;
   window: number;
+  mqtt?: string;
+  mqttPasswordFile?: string;
+  embeddedBroker?: HostPort;
   logLevel: string;
 }
 
@@ -34,15 +40,20 @@ const namespaceOption = () =>
 
 const program = new Command('cloud-hub')
   .description(
-    'Stream scoped Kubernetes objects to edge agents over WebSocket.\n' +
+    'Stream scoped Kubernetes objects to edge agents over WebSocket and MQTT.\n' +
       'Without --kubeconfig or --embedded, the cluster comes from $KUBECONFIG, ~/.kube/config or the in-cluster service account.',
   )
   .showHelpAfterError()
+  // Subcommands declare --kubeconfig/--data too; each flag belongs to the command it follows.
+  .enablePositionalOptions()
   .addOption(new Option('--embedded', 'run the embedded Kubernetes-wire API in-process (no cluster needed)').env('EDGE_EMBEDDED'))
   .addOption(new Option('--kubeconfig <file>', 'kubeconfig of the cluster to serve').env('EDGE_KUBECONFIG').conflicts('embedded'))
   .addOption(new Option('--data <dir>', 'data directory of the embedded API (state, CA, kubeconfig)').default('.edge-hub').env('EDGE_DATA'))
   .addOption(new Option('--listen <host:port>', 'WebSocket listen address (port 0: any free port)').default(parseHostPort('0.0.0.0:7070'), '0.0.0.0:7070').argParser(parseHostPort).env('EDGE_LISTEN'))
   .addOption(new Option('--api-listen <host:port>', 'embedded API listen address').default(parseHostPort('127.0.0.1:6443'), '127.0.0.1:6443').argParser(parseHostPort).env('EDGE_API_LISTEN'))
+  .addOption(new Option('--mqtt <url>', 'also serve nodes through this MQTT broker: mqtt://[user@]HOST:PORT or mqtts://').env('EDGE_MQTT'))
+  .addOption(new Option('--mqtt-password-file <file>', 'password of the hub\'s broker user (the user is in --mqtt)').env('EDGE_MQTT_PASSWORD_FILE'))
+  .addOption(new Option('--embedded-broker <host:port>', 'run an MQTT 3.1.1 broker in-process on this address and serve nodes through it').argParser(parseHostPort).env('EDGE_EMBEDDED_BROKER').conflicts('mqtt'))
   .addOption(new Option('--metrics <host:port>', 'serve /metrics, /healthz and /readyz here').argParser(parseHostPort).env('EDGE_METRICS'))
   .addOption(namespaceOption())
   .addOption(new Option('--hub-id <id>', 'this replica\'s name in logs and frames (default: hostname-pid)').env('EDGE_HUB_ID'))
@@ -84,6 +95,25 @@ token
   .action(async (options: { kubeconfig?: string; data?: string; namespace: string }) => {
     for (const node of await new TokenAdmin(new KubeClient(loadKubeConfig(options)), options.namespace).list()) process.stdout.write(`${node}\n`);
   });
+token
+  .command('mosquitto-auth')
+  .description('write a mosquitto password file and ACL from the node tokens (reload mosquitto afterwards: SIGHUP)')
+  .requiredOption('--password-file <file>', 'mosquitto password_file to write')
+  .requiredOption('--acl-file <file>', 'mosquitto acl_file to write')
+  .addOption(new Option('--hub-user <name>', 'the hub\'s own broker user (not a valid node name, so no node can take it)').default('_cloud-hub'))
+  .addOption(new Option('--hub-password-file <file>', 'file with the hub user\'s password').makeOptionMandatory())
+  .addOption(new Option('--kubeconfig <file>', 'kubeconfig of the cluster').env('EDGE_KUBECONFIG'))
+  .addOption(new Option('--data <dir>', 'use the embedded API of this data directory (DIR/kubeconfig)').env('EDGE_DATA'))
+  .addOption(namespaceOption())
+  .action(async (options: { passwordFile: string; aclFile: string; hubUser: string; hubPasswordFile: string; kubeconfig?: string; data?: string; namespace: string }) => {
+    const hashes = await new TokenAdmin(new KubeClient(loadKubeConfig(options)), options.namespace).mosquittoHashes();
+    const missing = [...hashes].filter(([, hash]) => !hash).map(([node]) => node);
+    if (missing.length > 0) process.stderr.write(`cloud-hub: tokens without a broker hash (recreate them): ${missing.join(', ')}\n`);
+    const entries: [string, string][] = [[options.hubUser, mosquittoPasswordHash(readFileSync(options.hubPasswordFile, 'utf8').trim())], ...[...hashes].filter(([, hash]) => hash)];
+    writeFileSync(options.passwordFile, mosquittoPasswordFile(entries), { mode: 0o600 });
+    writeFileSync(options.aclFile, mosquittoAcl(options.hubUser), { mode: 0o644 });
+    process.stdout.write(`wrote ${entries.length - 1} node credentials and the hub user to ${options.passwordFile}; ACL to ${options.aclFile}\n`);
+  });
 program.addCommand(token);
 
 function loadKubeConfig(options: { kubeconfig?: string; data?: string }): KubeConfig {
@@ -123,6 +153,8 @@ async function serve(options: ServeOptions): Promise<void> {
     heartbeatMs: options.heartbeatInterval,
     nodeGracePeriodMs: options.nodeGracePeriod,
     window: options.window,
+    ...(options.mqtt ? { mqtt: { url: options.mqtt, ...(options.mqttPasswordFile ? { password: readFileSync(options.mqttPasswordFile, 'utf8').trim() } : {}) } } : {}),
+    ...(options.embeddedBroker ? { embeddedBroker: options.embeddedBroker } : {}),
     apiQps: options.apiQps,
     apiBurst: options.apiQps * 2,
   });
@@ -140,7 +172,7 @@ async function serve(options: ServeOptions): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   logger.info(
-    { ws: bound.ws, ...(bound.metrics ? { metrics: bound.metrics } : {}), ...(api ? { api, kubeconfig: embedded?.kubeconfigPath } : {}), cluster: kubeConfig.getCurrentCluster()?.server },
+    { ws: bound.ws, ...(bound.mqtt ? { mqtt: bound.mqtt } : {}), ...(bound.metrics ? { metrics: bound.metrics } : {}), ...(api ? { api, kubeconfig: embedded?.kubeconfigPath } : {}), cluster: kubeConfig.getCurrentCluster()?.server },
     'ready',
   );
   void hub.source.whenSynced().then(() => logger.info('informers synced; answering agents'));

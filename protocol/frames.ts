@@ -47,6 +47,12 @@ export const HelloSchema = frame('hello', {
   info: NodeInfoSchema,
   digest: z.string().max(128),
   have: z.array(z.tuple([key, rv])),
+  /**
+   * Session id chosen by the agent for this hello; the hub echoes it in `welcome`. Over a
+   * broker, frames queued for an earlier session can arrive first: the agent ignores
+   * everything before the welcome that carries its sid.
+   */
+  sid: z.string().max(64).optional(),
 });
 
 export const AckSchema = frame('ack', {
@@ -116,6 +122,8 @@ export const WelcomeSchema = frame('welcome', {
   max: z.int().positive(),
   /** Hub wall clock, ms since the epoch (lets the agent notice clock skew). */
   ts: z.number(),
+  /** The `sid` of the hello this answers. */
+  sid: z.string().max(64).optional(),
 });
 
 export const PutOpSchema = z.object({ op: z.literal('put'), key, rv, obj: jsonObject });

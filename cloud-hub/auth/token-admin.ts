@@ -2,6 +2,7 @@
 import { assertNodeName, type JsonObject } from '../../protocol/index.js';
 import { isConflict, isNotFound, type KubeClient } from '../kube/kube-client.js';
 import { paths } from '../upstream/kube-paths.js';
+import { mosquittoPasswordHash } from './mosquitto-files.js';
 import { TOKEN_LABEL, generateToken, readTokenSecret, tokenSecret, tokenSecretName } from './node-tokens.js';
 
 export class TokenAdmin {
@@ -15,7 +16,8 @@ export class TokenAdmin {
     assertNodeName(node);
     await this.ensureNamespace();
     const token = generateToken();
-    const secret = tokenSecret(this.namespace, node, token);
+    // The broker's hash too, so a mosquitto password file can be written without the token.
+    const secret = tokenSecret(this.namespace, node, token, { mosquitto: mosquittoPasswordHash(token) });
     try {
       await this.client.create(paths.secrets(this.namespace), secret);
     } catch (err) {
@@ -51,11 +53,18 @@ export class TokenAdmin {
   }
 
   async list(): Promise<string[]> {
+    return [...(await this.mosquittoHashes()).keys()].sort();
+  }
+
+  /** Node -> mosquitto password hash ('' for tokens created before hashes were stored). */
+  async mosquittoHashes(): Promise<Map<string, string>> {
     const list = await this.client.get<{ items?: JsonObject[] }>(paths.secrets(this.namespace), { labelSelector: `${TOKEN_LABEL}=true` });
-    return (list.items ?? [])
-      .map((secret) => readTokenSecret(secret)?.node)
-      .filter((node): node is string => node !== undefined)
-      .sort();
+    const hashes = new Map<string, string>();
+    for (const secret of list.items ?? []) {
+      const token = readTokenSecret(secret);
+      if (token) hashes.set(token.node, token.data.mosquitto ?? '');
+    }
+    return hashes;
   }
 
   /** Creates the hub namespace when it is missing (the embedded API starts without it). */

@@ -44,6 +44,10 @@ export class TokenStore {
     this.onRevoked(node);
   }
 
+  has(node: string): boolean {
+    return this.hashes.has(node);
+  }
+
   verify(node: string, token: string | undefined): boolean {
     const hash = this.hashes.get(node);
     return hash !== undefined && token !== undefined && tokenMatches(token, hash);

@@ -63,13 +63,14 @@ interface Resync {
 export class NodeSession implements ConnectionHandler {
   readonly node: string;
   private state: State = 'awaiting-hello';
-  private readonly view = new NodeView();
+  private view = new NodeView();
   private readonly queue = new SendQueue();
-  private readonly window: InflightWindow;
+  private window: InflightWindow;
   private resync?: Resync;
   /** An op planned for a frame it did not fit in; it leads the next frame. */
   private carry?: { key: string; at: number; op: PlannedOp };
   private seq = 0;
+  private hellos = 0;
   private flushScheduled = false;
   private readonly log: Logger;
   private readonly reply: NodeReply;
@@ -167,19 +168,36 @@ export class NodeSession implements ConnectionHandler {
       return;
     }
     if (this.state !== 'awaiting-hello') {
-      this.sendError(ErrorCode.State, 'hello sent twice on one connection; reconnect to resync', 'hello');
-      return;
+      // A new hello starts the session over (an agent that lost track, or a broker connection
+      // that outlived a hub restart). Seq numbers keep growing, so acks of the old session
+      // cannot ack frames of the new one.
+      this.log.debug('hello on an open session: starting over');
+      this.view = new NodeView();
+      this.queue.clear();
+      this.window = new InflightWindow(this.deps.settings.window);
+      this.carry = undefined;
+      this.resync = undefined;
     }
     this.state = 'waiting-for-source';
     this.deps.upstream.connected(this.node, hello, this.reply);
+    const started = ++this.hellos;
     void this.deps.sourceReady().then(() => {
-      if (this.state === 'waiting-for-source') this.startResync(hello);
+      // Only the latest hello is answered.
+      if (this.state === 'waiting-for-source' && started === this.hellos) this.startResync(hello);
     });
   }
 
   private startResync(hello: HelloFrame): void {
     const { settings, scope, store, metrics } = this.deps;
-    this.send({ v: PROTOCOL_VERSION, t: 'welcome', hub: settings.hubId, hb: settings.heartbeatMs, max: settings.maxFrameBytes, ts: Date.now() });
+    this.send({
+      v: PROTOCOL_VERSION,
+      t: 'welcome',
+      hub: settings.hubId,
+      hb: settings.heartbeatMs,
+      max: settings.maxFrameBytes,
+      ts: Date.now(),
+      ...(hello.sid ? { sid: hello.sid } : {}),
+    });
     this.state = 'syncing';
     const desired = scope.desired(this.node);
     const wanted = new NodeView();

@@ -4,6 +4,7 @@
  * verify `synced`, heartbeat, and reconnect with full-jitter backoff. The cache is never
  * cleared because a connection failed; only the hub's ops change it.
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   CLOUD_FRAME_TYPES,
@@ -53,6 +54,12 @@ export interface HubLinkOptions {
   backoff?: FullJitterBackoff;
   /** The backoff restarts from its base once a connection has been in sync this long. */
   stableAfterMs?: number;
+  /**
+   * Say hello again when no welcome came within this long. Over a broker a hello can be lost
+   * (no hub was subscribed when it was sent); over WebSocket the hub may be holding it until
+   * its informers have listed, and a repeated hello just replaces the held one.
+   */
+  helloRetryMs?: number;
   observer?: HubLinkObserver;
   upstream?: UpstreamChannel;
 }
@@ -69,11 +76,15 @@ export class HubLink {
   private applyScheduled = false;
   private readonly outstandingNeeds = new Set<string>();
   private heartbeatTimer?: NodeJS.Timeout;
+  private helloTimer?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
   private stableTimer?: NodeJS.Timeout;
   private resyncStarted = 0;
   private resyncOps = 0;
   private hubId = '';
+  /** Session id of the current hello; the welcome that answers it echoes it. */
+  private sid = '';
+  private lastRehello = 0;
 
   constructor(private readonly options: HubLinkOptions) {
     this.backoff = options.backoff ?? new FullJitterBackoff();
@@ -141,6 +152,7 @@ export class HubLink {
     const { cache, node, agentVersion } = this.options;
     this.resyncStarted = Date.now();
     this.resyncOps = 0;
+    this.sid = randomBytes(8).toString('base64url');
     this.send({
       v: PROTOCOL_VERSION,
       t: 'hello',
@@ -150,7 +162,33 @@ export class HubLink {
       info: this.options.nodeInfo(),
       digest: cache.digest(),
       have: [...cache.entries()].map(([key, rv]) => [key, rv] as [string, string]),
+      sid: this.sid,
     });
+    if (this.helloTimer) clearTimeout(this.helloTimer);
+    this.helloTimer = setTimeout(() => {
+      if (this.state !== 'handshaking' || !this.connection) return;
+      this.options.logger.info('no welcome yet; saying hello again');
+      this.sendHello();
+    }, this.options.helloRetryMs ?? 5_000);
+    this.helloTimer.unref();
+  }
+
+  /** The hub lost our session (it restarted behind a broker, or a shard moved): say hello again. */
+  private rehello(reason: string): void {
+    const now = Date.now();
+    if (now - this.lastRehello < 1_000) {
+      // Twice in a second is not a hub restart; start the connection over instead.
+      this.reconnect(`${reason} (again)`);
+      return;
+    }
+    this.lastRehello = now;
+    this.options.logger.info({ reason }, 'hub asked for a new hello; resyncing');
+    this.clearTimers();
+    this.pendingSync = [];
+    this.outstandingNeeds.clear();
+    this.options.upstream?.disconnected();
+    this.state = 'handshaking';
+    this.sendHello();
   }
 
   private onMessage(generation: number, data: Buffer | string): void {
@@ -165,6 +203,10 @@ export class HubLink {
       return;
     }
     this.options.observer?.frameIn?.(frame.t, byteLength(data));
+    if (this.state === 'handshaking' && !(frame.t === 'welcome' && (frame.sid === undefined || frame.sid === this.sid))) {
+      // Left over from an earlier session (a broker delivers what it queued): not ours.
+      return;
+    }
     if (frame.t === 'sync') {
       this.pendingSync.push(frame);
       if (!this.applyScheduled) {
@@ -188,6 +230,7 @@ export class HubLink {
         return;
       case 'error':
         this.options.logger.warn({ code: frame.code, msg: frame.msg, ref: frame.ref }, 'hub refused a frame');
+        if (frame.code === ErrorCode.State && frame.ref !== 'hello') this.rehello(frame.msg);
         return;
     }
   }
@@ -198,6 +241,7 @@ export class HubLink {
       return;
     }
     this.state = 'resyncing';
+    if (this.helloTimer) clearTimeout(this.helloTimer);
     this.hubId = welcome.hub;
     this.options.logger.info({ hub: welcome.hub, heartbeatMs: welcome.hb }, 'connected to hub; resyncing');
     this.connection?.expectTrafficWithin(welcome.hb * 2 + 1_000);
@@ -281,6 +325,7 @@ export class HubLink {
 
   private clearTimers(): void {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.helloTimer) clearTimeout(this.helloTimer);
     if (this.stableTimer) clearTimeout(this.stableTimer);
     this.heartbeatTimer = undefined;
     this.stableTimer = undefined;

@@ -1,4 +1,5 @@
 /** Picks the transport from the hub URL's scheme. */
+import { MqttTransport } from './mqtt-transport.js';
 import { WsTransport } from './ws-transport.js';
 import type { LinkTransport } from './transport.js';
 
@@ -20,7 +21,10 @@ export function transportForUrl(settings: TransportSettings): LinkTransport {
     case 'ws:':
     case 'wss:':
       return new WsTransport({ hubUrl: settings.hubUrl, node: settings.node, ...(settings.token ? { token: settings.token } : {}), ...(settings.ca ? { ca: settings.ca } : {}) });
+    case 'mqtt:':
+    case 'mqtts:':
+      return new MqttTransport({ brokerUrl: settings.hubUrl, node: settings.node, ...(settings.token ? { token: settings.token } : {}), ...(settings.ca ? { ca: settings.ca } : {}) });
     default:
-      throw new Error(`--hub: unsupported scheme "${url.protocol}" in ${settings.hubUrl}; expected ws:// or wss://`);
+      throw new Error(`--hub: unsupported scheme "${url.protocol}" in ${settings.hubUrl}; expected ws://, wss://, mqtt:// or mqtts://`);
   }
 }

@@ -31,6 +31,8 @@ export class TestCluster {
   client!: KubeClient;
   tokens!: TokenAdmin;
   private hubPort = 0;
+  /** Arguments of the last hub start, reused by restarts. */
+  private hubArgs: string[] = [];
   private readonly agents: AgentHandle[] = [];
 
   get apiDir(): string {
@@ -51,8 +53,9 @@ export class TestCluster {
     return this;
   }
 
-  /** Starts (or restarts, on the same port) the hub. */
-  async startHub(extraArgs: string[] = []): Promise<void> {
+  /** Starts (or restarts, on the same port) the hub; without arguments, with the last ones. */
+  async startHub(extraArgs?: string[]): Promise<void> {
+    if (extraArgs) this.hubArgs = extraArgs;
     this.hub = await startProcess(BIN.cloudHub, [
       '--kubeconfig',
       this.kubeconfig,
@@ -62,7 +65,7 @@ export class TestCluster {
       '127.0.0.1:0',
       '--heartbeat-interval',
       '1000',
-      ...extraArgs,
+      ...this.hubArgs,
     ]);
     const ready = this.hub.logs.find((line) => line.msg === 'ready')!;
     this.hubUrl = ready.ws as string;

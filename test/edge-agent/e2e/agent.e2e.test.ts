@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricValue } from '../../helpers/hub.js';
 import { TestCluster, type AgentHandle } from '../../helpers/cluster.js';
 import { waitFor } from '../../helpers/wait.js';
-import { TRANSPORTS } from './transports.js';
+import { TRANSPORTS, type PreparedTransport } from './transports.js';
 
 type Obj = Record<string, any>;
 const NS = 'e2e';
@@ -15,6 +15,7 @@ describe.each(TRANSPORTS)('edge agent over $name', (transport) => {
   let cluster: TestCluster;
   let edge1: AgentHandle;
   let edge2: AgentHandle;
+  let prepared: PreparedTransport;
 
   const cm = (name: string, data: Record<string, string>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: NS }, data });
   const pod = (name: string, node: string, configMap: string, secret: string) => ({
@@ -32,15 +33,16 @@ describe.each(TRANSPORTS)('edge agent over $name', (transport) => {
   beforeAll(async () => {
     cluster = new TestCluster();
     await cluster.start();
-    if (transport.hubArgs(cluster).length > 0) {
-      await cluster.stopHub();
-      await cluster.startHub(transport.hubArgs(cluster));
-    }
     await cluster.client.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
     await cluster.tokenFile('edge-1');
     await cluster.tokenFile('edge-2');
-    edge1 = await cluster.startAgent('edge-1', { args: ['--local-api-secrets'], hubUrl: transport.agentHubUrl(cluster) });
-    edge2 = await cluster.startAgent('edge-2', { args: ['--local-api-secrets'], hubUrl: transport.agentHubUrl(cluster) });
+    prepared = await transport.prepare(cluster);
+    if (prepared.hubArgs.length > 0) {
+      await cluster.stopHub();
+      await cluster.startHub(prepared.hubArgs);
+    }
+    edge1 = await cluster.startAgent('edge-1', { args: ['--local-api-secrets'], hubUrl: prepared.agentHubUrl });
+    edge2 = await cluster.startAgent('edge-2', { args: ['--local-api-secrets'], hubUrl: prepared.agentHubUrl });
     await waitFor(async () => (await metricValue(edge1.metrics, 'edge_agent_connected')) === 1 && (await metricValue(edge2.metrics, 'edge_agent_connected')) === 1, {
       what: 'both agents connected',
     });
@@ -48,6 +50,7 @@ describe.each(TRANSPORTS)('edge agent over $name', (transport) => {
 
   afterAll(async () => {
     await cluster?.close();
+    await prepared?.mosquitto?.stop();
   });
 
   it('delivers a Pod with its ConfigMap and Secret to its node only, updates as patches, and removes them on delete', async () => {
@@ -83,7 +86,7 @@ describe.each(TRANSPORTS)('edge agent over $name', (transport) => {
 
     await cluster.stopHub();
     await edge1.stop();
-    edge1 = await cluster.startAgent('edge-1', { args: ['--local-api-secrets'], hubUrl: transport.agentHubUrl(cluster) });
+    edge1 = await cluster.startAgent('edge-1', { args: ['--local-api-secrets'], hubUrl: prepared.agentHubUrl });
     // Ready with no hub: everything cached is served.
     expect((await local(edge1, 'configmaps', 'offline-config'))?.data.v).toBe('1');
     expect(await local(edge1, 'pods', 'offline')).toBeDefined();
@@ -96,12 +99,12 @@ describe.each(TRANSPORTS)('edge agent over $name', (transport) => {
     // Still the cached version, never wiped.
     expect((await local(edge1, 'configmaps', 'offline-config'))?.data.v).toBe('1');
 
-    await cluster.startHub(transport.hubArgs(cluster));
+    await cluster.startHub();
     await waitFor(async () => (await local(edge1, 'configmaps', 'offline-config'))?.data.v === '2' && (await local(edge1, 'pods', 'while-away')) !== undefined, {
       timeoutMs: 40_000,
       what: 'edge-1 converged after the hub returned',
     });
-  });
+  }, 90_000);
 
   it('survives kill -9 at random moments during a stream of updates, 20 times, and converges', async () => {
     await cluster.client.create(`/api/v1/namespaces/${NS}/configmaps`, cm('stream-config', { n: '0' }));
@@ -121,7 +124,7 @@ describe.each(TRANSPORTS)('edge agent over $name', (transport) => {
       const seenBefore = n;
       await waitFor(() => n >= seenBefore + 1 + Math.floor(Math.random() * 8), { what: 'updates flowing' });
       await edge2.kill();
-      edge2 = await cluster.startAgent('edge-2', { args: ['--local-api-secrets'], hubUrl: transport.agentHubUrl(cluster) });
+      edge2 = await cluster.startAgent('edge-2', { args: ['--local-api-secrets'], hubUrl: prepared.agentHubUrl });
       // It opened the database: ready is logged only after the cache opened, and nothing was corrupt.
       expect(edge2.proc.logs.some((line) => /corrupt/i.test(String(line.msg)))).toBe(false);
     }
@@ -130,5 +133,5 @@ describe.each(TRANSPORTS)('edge agent over $name', (transport) => {
     await waitFor(async () => (await local(edge2, 'configmaps', 'stream-config'))?.data.n === String(n), { timeoutMs: 20_000, what: `edge-2 at update ${n}` });
     const resyncs = await metricValue(edge2.metrics, 'edge_agent_resyncs_total', { result: 'mismatch' });
     expect(resyncs).toBe(0);
-  });
+  }, 180_000);
 });
