@@ -7,7 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { DEFAULT_MAX_FRAME_BYTES, type JsonObject } from '../protocol/index.js';
+import { DEFAULT_MAX_FRAME_BYTES, ErrorCode, PROTOCOL_VERSION, encode, type JsonObject } from '../protocol/index.js';
 import { TokenStore } from './auth/token-store.js';
 import { MetricsServer, handleHealth } from './http-endpoints.js';
 import { KubeClient } from './kube/kube-client.js';
@@ -15,6 +15,7 @@ import { HubMetrics } from './metrics.js';
 import { NodeScope } from './scope/node-scope.js';
 import { NodeSession } from './session/node-session.js';
 import { SessionRegistry } from './session/session-registry.js';
+import { ShardOwnership, shardOf } from './session/shard-ownership.js';
 import { KubeSource, type SourceEvent } from './source/kube-source.js';
 import { ObjectStore } from './source/object-store.js';
 import { CLOSE_SHUTDOWN, type Connection } from './transport/connection.js';
@@ -69,6 +70,9 @@ export interface CloudHubOptions {
   mqtt?: MqttSettings;
   /** Run an MQTT broker in-process on this address and serve nodes through it. */
   embeddedBroker?: HostPort;
+  /** With `mqtt`: split the fleet into this many shards owned through Leases (0: serve every node). */
+  shards?: number;
+  shardLeaseDurationMs?: number;
 }
 
 export class CloudHub {
@@ -86,6 +90,7 @@ export class CloudHub {
   private metricsServer?: MetricsServer;
   private broker?: EmbeddedBroker;
   private bridge?: MqttBridge;
+  private ownership?: ShardOwnership;
 
   constructor(private readonly options: CloudHubOptions) {
     const { logger } = options;
@@ -210,6 +215,20 @@ export class CloudHub {
       const password = mqtt.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
       url.username = '';
       url.password = '';
+      // Shards only matter when several replicas share one external broker.
+      const shards = this.options.embeddedBroker ? 0 : (this.options.shards ?? 0);
+      if (shards > 0) {
+        this.ownership = new ShardOwnership({
+          client: this.client,
+          namespace: this.options.namespace,
+          replicaId: this.options.hubId,
+          shards,
+          leaseDurationMs: this.options.shardLeaseDurationMs ?? 15_000,
+          logger: this.options.logger.child({ component: 'shards' }),
+          onChange: (gained) => this.shardsChanged(gained),
+        });
+      }
+      const ownership = this.ownership;
       this.bridge = new MqttBridge({
         brokerUrl: url.toString(),
         ...(username ? { username } : {}),
@@ -218,8 +237,10 @@ export class CloudHub {
         logger: this.options.logger.child({ component: 'mqtt' }),
         accept: (node, connection) => this.accept(node, connection),
         authorized: (node) => this.tokens.has(node),
+        ...(ownership ? { owns: (node: string) => ownership.owns(node) } : {}),
       });
       await this.bridge.start();
+      ownership?.start();
       bound.mqtt ??= url.toString().replace(/\/$/, '');
     }
     return bound;
@@ -231,6 +252,7 @@ export class CloudHub {
   }
 
   async stop(): Promise<void> {
+    await this.ownership?.stop();
     this.sessions.closeAll(CLOSE_SHUTDOWN, 'hub shutting down');
     this.leases.stop();
     this.health.stop();
@@ -239,6 +261,21 @@ export class CloudHub {
     await this.broker?.close();
     await Promise.all([this.ws.close(), this.metricsServer?.close(), this.source.stop()]);
     this.client.close();
+  }
+
+  /**
+   * Shards moved: sessions of nodes this replica no longer serves end here; nodes of gained
+   * shards that are online are asked to say hello again, which starts their session here.
+   */
+  private shardsChanged(gained: number[]): void {
+    const ownership = this.ownership;
+    if (!ownership || !this.bridge) return;
+    this.bridge.release((node) => ownership.owns(node));
+    if (gained.length === 0) return;
+    const moved = encode({ v: PROTOCOL_VERSION, t: 'error', code: ErrorCode.State, msg: `session moved to hub ${this.options.hubId}; say hello`, ref: 'session' });
+    for (const node of this.bridge.onlineNodes()) {
+      if (gained.includes(shardOf(node, this.options.shards ?? 0)) && !this.sessions.get(node)) this.bridge.nudge(node, moved);
+    }
   }
 
   private onSourceEvent(event: SourceEvent): void {

@@ -31,6 +31,8 @@ interface ServeOptions {
   mqtt?: string;
   mqttPasswordFile?: string;
   embeddedBroker?: HostPort;
+  shards: number;
+  shardLeaseDuration: number;
   logLevel: string;
 }
 
@@ -54,6 +56,8 @@ const program = new Command('cloud-hub')
   .addOption(new Option('--mqtt <url>', 'also serve nodes through this MQTT broker: mqtt://[user@]HOST:PORT or mqtts://').env('EDGE_MQTT'))
   .addOption(new Option('--mqtt-password-file <file>', 'password of the hub\'s broker user (the user is in --mqtt)').env('EDGE_MQTT_PASSWORD_FILE'))
   .addOption(new Option('--embedded-broker <host:port>', 'run an MQTT 3.1.1 broker in-process on this address and serve nodes through it').argParser(parseHostPort).env('EDGE_EMBEDDED_BROKER').conflicts('mqtt'))
+  .addOption(new Option('--shards <n>', 'with --mqtt: shards of the fleet, owned by replicas through Leases (0: this hub serves every node)').default(16).argParser((v) => (v === '0' ? 0 : parsePositiveInt(v))).env('EDGE_SHARDS'))
+  .addOption(new Option('--shard-lease-duration <ms>', 'how long a dead replica keeps its shards').default(15_000).argParser(parsePositiveInt).env('EDGE_SHARD_LEASE_DURATION'))
   .addOption(new Option('--metrics <host:port>', 'serve /metrics, /healthz and /readyz here').argParser(parseHostPort).env('EDGE_METRICS'))
   .addOption(namespaceOption())
   .addOption(new Option('--hub-id <id>', 'this replica\'s name in logs and frames (default: hostname-pid)').env('EDGE_HUB_ID'))
@@ -155,6 +159,8 @@ async function serve(options: ServeOptions): Promise<void> {
     window: options.window,
     ...(options.mqtt ? { mqtt: { url: options.mqtt, ...(options.mqttPasswordFile ? { password: readFileSync(options.mqttPasswordFile, 'utf8').trim() } : {}) } } : {}),
     ...(options.embeddedBroker ? { embeddedBroker: options.embeddedBroker } : {}),
+    shards: options.shards,
+    shardLeaseDurationMs: options.shardLeaseDuration,
     apiQps: options.apiQps,
     apiBurst: options.apiQps * 2,
   });
