@@ -8,7 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { markdownTable } from '../report/table.js';
 import { edgeStoreBench } from './edge-store.js';
 import { embeddedApiBench } from './embedded-api.js';
+import { filterBench } from './filter.js';
 import { hubFanoutBench } from './hub-fanout.js';
+import { mqttFanoutBench } from './mqtt-fanout.js';
 import { protocolBench } from './protocol.js';
 import type { BenchSection } from './section.js';
 
@@ -19,6 +21,8 @@ const SUITES: Record<string, Suite> = {
   'embedded-api': embeddedApiBench,
   'edge-store': edgeStoreBench,
   'hub-fanout': hubFanoutBench,
+  'mqtt-fanout': mqttFanoutBench,
+  filter: filterBench,
 };
 
 const program = new Command('bench')
