@@ -10,6 +10,7 @@ import { edgeStoreBench } from './edge-store.js';
 import { embeddedApiBench } from './embedded-api.js';
 import { filterBench } from './filter.js';
 import { hubFanoutBench } from './hub-fanout.js';
+import { mqttFanoutBench } from './mqtt-fanout.js';
 import { protocolBench } from './protocol.js';
 import type { BenchSection } from './section.js';
 
@@ -20,6 +21,7 @@ const SUITES: Record<string, Suite> = {
   'embedded-api': embeddedApiBench,
   'edge-store': edgeStoreBench,
   'hub-fanout': hubFanoutBench,
+  'mqtt-fanout': mqttFanoutBench,
   filter: filterBench,
 };
 
