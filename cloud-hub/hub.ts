@@ -24,7 +24,8 @@ import { MqttBridge } from './transport/mqtt-bridge.js';
 import { WsServer } from './transport/ws-server.js';
 import { KubeUpstream } from './upstream/kube-upstream.js';
 import { LeaseRenewer } from './upstream/lease-renewer.js';
-import { LogEventSink } from './upstream/log-event-sink.js';
+import { MqttEventSink, WebhookEventSink } from './upstream/cloud-event-sinks.js';
+import { EventForwarder, type CloudEventSink } from './upstream/event-forwarder.js';
 import { NodeHealthMonitor, isEdgeNode } from './upstream/node-health-monitor.js';
 import { NodeRegistrar } from './upstream/node-registrar.js';
 import { PodStatusWriter } from './upstream/pod-status-writer.js';
@@ -73,6 +74,8 @@ export interface CloudHubOptions {
   /** With `mqtt`: split the fleet into this many shards owned through Leases (0: serve every node). */
   shards?: number;
   shardLeaseDurationMs?: number;
+  /** POST forwarded bus events here; without it they go to the broker's `events` topics, else to the log. */
+  eventWebhook?: string;
 }
 
 export class CloudHub {
@@ -91,6 +94,7 @@ export class CloudHub {
   private broker?: EmbeddedBroker;
   private bridge?: MqttBridge;
   private ownership?: ShardOwnership;
+  private cloudSink?: CloudEventSink;
 
   constructor(private readonly options: CloudHubOptions) {
     const { logger } = options;
@@ -142,7 +146,15 @@ export class CloudHub {
       leases: this.leases,
       health: this.health,
       podStatus: new PodStatusWriter({ client: this.client, scope: this.scope, store: this.store, writes: this.writes, metrics: this.metrics, logger }),
-      events: new LogEventSink(logger.child({ component: 'events' })),
+      events: new EventForwarder({
+        client: this.client,
+        store: this.store,
+        scope: this.scope,
+        writes: this.writes,
+        metrics: this.metrics,
+        logger: logger.child({ component: 'events' }),
+        cloudSink: () => this.cloudSink,
+      }),
       logger,
     });
     const settings = {
@@ -186,6 +198,7 @@ export class CloudHub {
 
   /** Starts watching and listening; returns the bound addresses. */
   async start(): Promise<{ ws: string; metrics?: string; mqtt?: string }> {
+    if (this.options.eventWebhook) this.cloudSink = new WebhookEventSink(this.options.eventWebhook);
     this.source.start();
     this.leases.start();
     this.health.start();
@@ -241,6 +254,8 @@ export class CloudHub {
       });
       await this.bridge.start();
       ownership?.start();
+      const bridge = this.bridge;
+      this.cloudSink ??= new MqttEventSink((topic, payload) => bridge.publish(topic, payload));
       bound.mqtt ??= url.toString().replace(/\/$/, '');
     }
     return bound;

@@ -33,6 +33,7 @@ interface ServeOptions {
   embeddedBroker?: HostPort;
   shards: number;
   shardLeaseDuration: number;
+  eventWebhook?: string;
   logLevel: string;
 }
 
@@ -58,6 +59,7 @@ const program = new Command('cloud-hub')
   .addOption(new Option('--embedded-broker <host:port>', 'run an MQTT 3.1.1 broker in-process on this address and serve nodes through it').argParser(parseHostPort).env('EDGE_EMBEDDED_BROKER').conflicts('mqtt'))
   .addOption(new Option('--shards <n>', 'with --mqtt: shards of the fleet, owned by replicas through Leases (0: this hub serves every node)').default(16).argParser((v) => (v === '0' ? 0 : parsePositiveInt(v))).env('EDGE_SHARDS'))
   .addOption(new Option('--shard-lease-duration <ms>', 'how long a dead replica keeps its shards').default(15_000).argParser(parsePositiveInt).env('EDGE_SHARD_LEASE_DURATION'))
+  .addOption(new Option('--event-webhook <url>', 'POST forwarded edge events that are not about a Pod or Node here (default: the broker\'s edge/v1/<node>/events topics, else the log)').env('EDGE_EVENT_WEBHOOK'))
   .addOption(new Option('--metrics <host:port>', 'serve /metrics, /healthz and /readyz here').argParser(parseHostPort).env('EDGE_METRICS'))
   .addOption(namespaceOption())
   .addOption(new Option('--hub-id <id>', 'this replica\'s name in logs and frames (default: hostname-pid)').env('EDGE_HUB_ID'))
@@ -160,6 +162,7 @@ async function serve(options: ServeOptions): Promise<void> {
     ...(options.mqtt ? { mqtt: { url: options.mqtt, ...(options.mqttPasswordFile ? { password: readFileSync(options.mqttPasswordFile, 'utf8').trim() } : {}) } } : {}),
     ...(options.embeddedBroker ? { embeddedBroker: options.embeddedBroker } : {}),
     shards: options.shards,
+    ...(options.eventWebhook ? { eventWebhook: options.eventWebhook } : {}),
     shardLeaseDurationMs: options.shardLeaseDuration,
     apiQps: options.apiQps,
     apiBurst: options.apiQps * 2,

@@ -13,6 +13,7 @@ export class HubMetrics {
   readonly frameErrors: Counter<'code'>;
   readonly apiWrites: Counter<'kind' | 'result'>;
   readonly statusRefused: Counter;
+  readonly events: Counter<'result'>;
 
   constructor(readonly registry: Registry, options: { queueDepth?: () => number; connected?: () => number } = {}) {
     collectDefaultMetrics({ register: registry, prefix: 'edge_hub_process_' });
@@ -42,6 +43,12 @@ export class HubMetrics {
     });
     this.frameErrors = new Counter({ name: 'edge_hub_frame_errors_total', help: 'Frames refused with an error frame, by code.', labelNames: ['code'], registers });
     this.apiWrites = new Counter({ name: 'edge_hub_api_writes_total', help: 'Writes to the Kubernetes API by object kind and result.', labelNames: ['kind', 'result'], registers });
+    this.events = new Counter({
+      name: 'edge_hub_events_total',
+      help: 'Forwarded edge events by result: kubernetes, mqtt, webhook or log (delivered), duplicate, expired, failed.',
+      labelNames: ['result'],
+      registers,
+    });
     this.statusRefused = new Counter({ name: 'edge_hub_status_refused_total', help: 'Pod status reports refused (Pod not bound to the sending node).', registers });
   }
 }

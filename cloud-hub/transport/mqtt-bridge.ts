@@ -81,6 +81,12 @@ export class MqttBridge {
     }
   }
 
+  /** Publishes with QoS 1 and resolves once the broker has it. */
+  async publish(topic: string, payload: string): Promise<void> {
+    if (!this.client) throw new Error('not connected to the broker');
+    await this.client.publishAsync(topic, payload, { qos: 1 });
+  }
+
   /** Asks a node to say hello again (its session moved to this replica). */
   nudge(node: string, text: string): void {
     this.client?.publish(nodeTopic(node, 'down'), text, { qos: 1 });
