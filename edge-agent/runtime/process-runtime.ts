@@ -1,0 +1,257 @@
+/**
+ * The process runtime: runs each container of the node's Pods as an OS process (no images),
+ * optionally inside bubblewrap, and keeps them running across agent restarts. This class only
+ * assembles the parts (constructed here, no module state) and keeps the Pod map; one
+ * PodWorker per Pod does the supervising. See README.md in this folder for the behaviour.
+ */
+import { mkdirSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { JsonObject } from '../../protocol/index.js';
+import { AtomicWriter } from './atomic-writer.js';
+import { resolveOnHost } from './bwrap-root.js';
+import { KUBELET_BACKOFF, type BackoffSettings } from './crash-loop-backoff.js';
+import { EnvResolver } from './env-resolver.js';
+import { ProcessLauncher } from './launcher.js';
+import { DEFAULT_LOG_ROTATION, LogRotator } from './log-rotator.js';
+import { ObjectSource } from './object-source.js';
+import { kernelOomCounter, type OomCounter } from './oom.js';
+import { PODS_DIR, STATE_FILE } from './pod-layout.js';
+import { parsePod } from './pod-spec.js';
+import { loadPodState } from './pod-state.js';
+import { PodWorker, type PodWorkerDeps } from './pod-worker.js';
+import { DEFAULT_PATH } from './process-env.js';
+import type { ObjectLookup, Runtime, RuntimeEvent } from './runtime.js';
+import { BwrapSandbox, DirectSandbox, probeBwrap, type BwrapMode, type BwrapProbe, type Sandbox } from './sandbox.js';
+import { VolumeManager } from './volume-manager.js';
+import { VolumePayloads } from './volume-payload.js';
+
+export interface ProcessRuntimeOptions {
+  /** Where Pods' files live (`<dataDir>/pods/...`); the runtime touches nothing else there. */
+  dataDir: string;
+  nodeName: string;
+  /** The agent's cache, for ConfigMaps and Secrets. */
+  lookup: ObjectLookup;
+  logger: Logger;
+  /** status.hostIP and podIP (containers share the host network). Default: the first non-internal IPv4 address, else 127.0.0.1. */
+  hostIP?: string;
+  /** CrashLoopBackOff timing; defaults to the kubelet's 10 s doubling to 5 min, reset after 10 min. */
+  backoff?: Partial<BackoffSettings>;
+  /** Run containers in bubblewrap: 'auto' (default) when bwrap works, 'never', or 'always' (start() fails without it). */
+  useBwrap?: BwrapMode;
+  /** Rotate a container's log beyond this size. Default 10 MiB. */
+  logMaxBytes?: number;
+  /** Log files kept per container, the live one included. Default 5. */
+  logFiles?: number;
+  /** ms since the epoch. Default Date.now. */
+  clock?: () => number;
+  /** How often every container is checked for exits (adopted ones send no signal) and logs for size. Default 1000 ms. */
+  pollIntervalMs?: number;
+  /**
+   * Host directories hidden from sandboxed containers (an empty tmpfs over each). Default
+   * [dataDir]; include the agent's data directory (cache, secret key) when dataDir is below it.
+   */
+  hidePaths?: string[];
+  /** Where OOM kills are counted (oom.ts). Default: the kernel's counters; tests and other platforms inject one. */
+  oomCounter?: OomCounter;
+}
+
+/** The host's address as the kubelet would report it, for status.hostIP/podIP. */
+export function defaultHostIP(): string {
+  for (const list of Object.values(os.networkInterfaces())) {
+    const address = list?.find((candidate) => candidate.family === 'IPv4' && !candidate.internal);
+    if (address) return address.address;
+  }
+  return '127.0.0.1';
+}
+
+export class ProcessRuntime implements Runtime {
+  private readonly workers = new Map<string, PodWorker>();
+  /** Workers finishing a deletion while another worker owns their key (a Pod re-created with a new uid). */
+  private readonly draining = new Set<PodWorker>();
+  /** The newest spec of a Pod re-created under a key whose old instance is still being deleted. */
+  private readonly replacements = new Map<string, JsonObject>();
+  private readonly listeners = new Set<(key: string, event?: RuntimeEvent) => void>();
+  private readonly logger: Logger;
+  private readonly hostIP: string;
+  private readonly now: () => number;
+  private readonly oom: OomCounter;
+  private deps: PodWorkerDeps | undefined;
+  private sandboxProbe: BwrapProbe | undefined;
+  private interval: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: ProcessRuntimeOptions) {
+    this.logger = options.logger;
+    this.hostIP = options.hostIP ?? defaultHostIP();
+    this.now = options.clock ?? Date.now;
+    this.oom = options.oomCounter ?? kernelOomCounter();
+  }
+
+  /** 'bwrap' or 'direct' once started. */
+  get sandboxKind(): 'bwrap' | 'direct' | undefined {
+    return this.deps?.sandbox.kind;
+  }
+
+  async start(): Promise<void> {
+    if (this.deps) return;
+    const { options } = this;
+    mkdirSync(path.join(options.dataDir, PODS_DIR), { recursive: true });
+    const sandbox = this.chooseSandbox(options.useBwrap ?? 'auto');
+    const objects = new ObjectSource(options.lookup);
+    this.deps = {
+      dataDir: options.dataDir,
+      hostIP: this.hostIP,
+      logger: this.logger,
+      now: this.now,
+      env: new EnvResolver({ objects, hostIP: this.hostIP }),
+      volumes: new VolumeManager({ payloads: new VolumePayloads({ objects, hostIP: this.hostIP }), writer: new AtomicWriter(this.now) }),
+      sandbox,
+      launcher: new ProcessLauncher(),
+      logs: new LogRotator({ maxBytes: options.logMaxBytes ?? DEFAULT_LOG_ROTATION.maxBytes, files: options.logFiles ?? DEFAULT_LOG_ROTATION.files }),
+      oom: this.oom,
+      backoff: { ...KUBELET_BACKOFF, ...options.backoff },
+      path: process.env.PATH || DEFAULT_PATH,
+      notify: (key, event) => this.emit(key, event),
+      onGone: (worker) => this.gone(worker),
+    };
+    await this.adoptAll(this.deps);
+    this.interval = setInterval(() => this.pollAll(), options.pollIntervalMs ?? 1000);
+    this.interval.unref();
+    this.logger.info({ sandbox: sandbox.kind, pods: this.workers.size, dataDir: options.dataDir }, 'process runtime started');
+  }
+
+  async syncPod(pod: JsonObject): Promise<void> {
+    const deps = this.started();
+    const view = parsePod(pod);
+    const existing = this.workers.get(view.key);
+    if (existing && existing.uid !== view.uid) {
+      // Same name, new Pod: the old one goes first (its grace period), then the new one starts.
+      this.replacements.set(view.key, pod);
+      if (!existing.deleting) this.background(existing.kill(parsePod(existing.state.pod).terminationGracePeriodSeconds), view.key);
+      return;
+    }
+    if (existing) {
+      if (this.replacements.has(view.key)) this.replacements.set(view.key, pod);
+      return existing.sync(pod);
+    }
+    const worker = PodWorker.create(deps, pod);
+    this.workers.set(view.key, worker);
+    await worker.sync(pod);
+  }
+
+  async killPod(key: string, gracePeriodSeconds: number): Promise<void> {
+    this.started();
+    this.replacements.delete(key);
+    const worker = this.workers.get(key);
+    if (!worker) return;
+    await worker.kill(gracePeriodSeconds);
+  }
+
+  pods(): string[] {
+    return [...this.workers.keys()];
+  }
+
+  podStatus(key: string): JsonObject | undefined {
+    return this.workers.get(key)?.status();
+  }
+
+  onChange(listener: (key: string, event?: RuntimeEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.interval) clearInterval(this.interval);
+    await Promise.all([...this.workers.values(), ...this.draining].map((worker) => worker.dispose()));
+    this.workers.clear();
+    this.draining.clear();
+  }
+
+  private started(): PodWorkerDeps {
+    if (this.stopped) throw new Error('ProcessRuntime is stopped');
+    if (!this.deps) throw new Error('ProcessRuntime.start() has not been called');
+    return this.deps;
+  }
+
+  private chooseSandbox(mode: BwrapMode): Sandbox {
+    if (mode === 'never') return new DirectSandbox();
+    this.sandboxProbe = probeBwrap();
+    if (this.sandboxProbe.usable) {
+      const hidden = (this.options.hidePaths ?? [this.options.dataDir]).map((dir) => resolveOnHost(path.resolve(dir)));
+      return new BwrapSandbox(this.sandboxProbe.path, hidden);
+    }
+    if (mode === 'always') throw new Error(`useBwrap is 'always' but bubblewrap is not usable: ${this.sandboxProbe.reason}`);
+    this.logger.warn({ reason: this.sandboxProbe.reason }, 'bubblewrap not usable: containers run without namespaces');
+    return new DirectSandbox();
+  }
+
+  /** Re-adopts the Pods a previous runtime left on disk. */
+  private async adoptAll(deps: PodWorkerDeps): Promise<void> {
+    const podsDir = path.join(this.options.dataDir, PODS_DIR);
+    const found: PodWorker[] = [];
+    for (const entry of readdirSync(podsDir)) {
+      const state = loadPodState(path.join(podsDir, entry, STATE_FILE));
+      if (!state) {
+        this.logger.warn({ dir: entry }, 'pod directory without readable state; left alone');
+        continue;
+      }
+      try {
+        found.push(PodWorker.adopt(deps, state));
+      } catch (err) {
+        this.logger.error({ dir: entry, err }, 'pod state not usable; left alone');
+      }
+    }
+    // Newest first: if two instances of one key survived (a re-creation interrupted by the
+    // restart), the newest owns the key and the other is deleted. A Pod whose deletion was under
+    // way stays listed until it is gone; its first poll carries on with the recorded deadline.
+    found.sort((a, b) => b.state.firstSeen - a.state.firstSeen);
+    for (const worker of found) {
+      if (!this.workers.has(worker.key)) {
+        this.workers.set(worker.key, worker);
+      } else {
+        this.draining.add(worker);
+        if (!worker.deleting) this.background(worker.kill(parsePod(worker.state.pod).terminationGracePeriodSeconds), worker.key);
+      }
+    }
+    await Promise.all([...this.workers.values(), ...this.draining].map((worker) => worker.poll()));
+  }
+
+  private pollAll(): void {
+    if (this.stopped) return;
+    for (const worker of [...this.workers.values(), ...this.draining]) {
+      this.background(worker.poll(), worker.key);
+    }
+  }
+
+  private gone(worker: PodWorker): void {
+    if (this.draining.delete(worker)) return;
+    if (this.workers.get(worker.key) !== worker) return;
+    this.workers.delete(worker.key);
+    const replacement = this.replacements.get(worker.key);
+    this.replacements.delete(worker.key);
+    if (replacement && this.deps && !this.stopped) {
+      const next = PodWorker.create(this.deps, replacement);
+      this.workers.set(worker.key, next);
+      this.background(next.sync(replacement), worker.key);
+    }
+  }
+
+  /** Work nobody awaits: its failure is logged rather than left as an unhandled rejection. */
+  private background(work: Promise<void>, key: string): void {
+    work.catch((err: unknown) => this.logger.error({ pod: key, err }, 'pod supervision failed'));
+  }
+
+  private emit(key: string, event?: RuntimeEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(key, event);
+      } catch (err) {
+        this.logger.error({ pod: key, err }, 'runtime listener failed');
+      }
+    }
+  }
+}

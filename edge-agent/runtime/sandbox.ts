@@ -1,0 +1,106 @@
+/**
+ * How a container's process is started: directly, or inside bubblewrap (`bwrap`, Debian
+ * package bubblewrap). Both run the command under the exit wrapper (exit-wrapper.ts).
+ *
+ * With bwrap each container gets its own mount, PID and UTS namespace (hostname = Pod name):
+ * the host filesystem read-only, a private /tmp, a new /proc, the agent's data directory
+ * hidden, and the container's volumes bind-mounted at their real mountPaths (read-only where
+ * the mount or the volume kind says so). The network is the host's (like hostNetwork). The
+ * wrapper runs inside the sandbox so that it waits for the command itself: bwrap's outer
+ * process dies of SIGTERM at once instead of waiting for the sandbox to exit. `--info-fd`
+ * tells the runtime the host pid of the sandbox's init (the process whose life is the
+ * container's, so that is the pid it tracks); `--new-session` and `--die-with-parent` are
+ * deliberately not used: the first would take the command out of the process group the
+ * runtime signals, the second would kill the workload when the agent restarts.
+ */
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+import { planRoot, resolveOnHost } from './bwrap-root.js';
+import { INFO_FD, wrapCommand } from './exit-wrapper.js';
+import type { ResolvedMount } from './volume-manager.js';
+
+export interface LaunchRequest {
+  /** The container's argv, expanded. */
+  command: string[];
+  /** Working directory as the container sees it. */
+  cwd: string;
+  mounts: ResolvedMount[];
+  hostname: string;
+}
+
+export interface SpawnPlan {
+  file: string;
+  args: string[];
+  /** Working directory for spawn() on the host. */
+  cwd: string;
+  /** bwrap writes the sandbox pid to fd INFO_FD. */
+  infoFd: boolean;
+}
+
+export interface Sandbox {
+  readonly kind: 'direct' | 'bwrap';
+  plan(request: LaunchRequest): SpawnPlan;
+}
+
+export class DirectSandbox implements Sandbox {
+  readonly kind = 'direct';
+
+  plan(request: LaunchRequest): SpawnPlan {
+    const [file, ...args] = wrapCommand(request.command);
+    return { file: file ?? '/bin/sh', args, cwd: request.cwd, infoFd: false };
+  }
+}
+
+export class BwrapSandbox implements Sandbox {
+  readonly kind = 'bwrap';
+
+  /** `hidden`: host directories replaced by an empty tmpfs in the sandbox (the agent's data directory). */
+  constructor(
+    private readonly bwrap: string,
+    private readonly hidden: readonly string[],
+  ) {}
+
+  plan(request: LaunchRequest): SpawnPlan {
+    // Parents before children, so a mount inside another mount lands on top of it.
+    const mounts = request.mounts
+      .map((mount) => ({ ...mount, target: resolveOnHost(mount.mountPath) }))
+      .sort((a, b) => a.target.split('/').length - b.target.split('/').length);
+    const args = [...planRoot(mounts.map((mount) => mount.target))];
+    for (const dir of this.hidden) args.push('--tmpfs', dir);
+    args.push('--unshare-pid', '--unshare-uts', '--hostname', request.hostname);
+    for (const mount of mounts) args.push(mount.readOnly ? '--ro-bind' : '--bind', mount.hostPath, mount.target);
+    // The root tmpfs (and the directories recreated on it) becomes read-only; /tmp and writable volumes are separate mounts.
+    args.push('--remount-ro', '/');
+    args.push('--chdir', request.cwd, '--info-fd', String(INFO_FD), '--', ...wrapCommand(request.command));
+    return { file: this.bwrap, args, cwd: '/', infoFd: true };
+  }
+}
+
+export type BwrapMode = 'auto' | 'never' | 'always';
+
+export type BwrapProbe = { usable: true; path: string } | { usable: false; reason: string };
+
+/** Finds bwrap on PATH and checks it can create the namespaces the runtime uses. */
+export function probeBwrap(searchPath = process.env.PATH ?? '/usr/bin:/bin'): BwrapProbe {
+  const found = searchPath
+    .split(':')
+    .filter(Boolean)
+    .map((dir) => path.join(dir, 'bwrap'))
+    .find((candidate) => {
+      try {
+        accessSync(candidate, constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  if (!found) return { usable: false, reason: 'bwrap not found on PATH (Debian package bubblewrap)' };
+  const result = spawnSync(found, ['--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--unshare-pid', '--unshare-uts', '--', 'true'], {
+    timeout: 10_000,
+    encoding: 'utf8',
+  });
+  if (result.status === 0) return { usable: true, path: found };
+  const why = result.error?.message ?? (result.stderr.trim() || `exit status ${String(result.status)}`);
+  return { usable: false, reason: `${found} cannot create namespaces here: ${why}` };
+}
