@@ -1,0 +1,124 @@
+/**
+ * Containers in bubblewrap. These run with useBwrap: 'always', so on a machine without a
+ * working bwrap (Debian package bubblewrap) they fail at start() instead of passing silently.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../helpers/wait.js';
+import { Harness, configMap, isAlive, keyOf, makePod, sh } from './helpers.js';
+
+const harnesses: Harness[] = [];
+afterEach(async () => {
+  for (const harness of harnesses.splice(0)) await harness.cleanup();
+});
+
+async function harness(...objects: ReturnType<typeof configMap>[]): Promise<Harness> {
+  const created = new Harness({ useBwrap: 'always' }, objects);
+  harnesses.push(created);
+  await created.runtime.start();
+  expect(created.runtime.sandboxKind).toBe('bwrap');
+  return created;
+}
+
+function logOf(h: Harness, key: string, container: string): string {
+  const found = h.states().find(({ state }) => state.key === key);
+  try {
+    return found ? readFileSync(path.join(path.dirname(found.file), 'logs', `${container}.log`), 'utf8') : '';
+  } catch {
+    return '';
+  }
+}
+
+function waitLog(h: Harness, key: string, container: string, text: string): Promise<string> {
+  return waitFor(() => {
+    const log = logOf(h, key, container);
+    return log.includes(text) ? log : undefined;
+  }, { what: `${JSON.stringify(text)} in the log` });
+}
+
+describe('bwrap sandbox', () => {
+  it('mounts volumes at their mountPaths (readOnly honoured) on a read-only host with a private /tmp, its own PID namespace and hostname', async () => {
+    const h = await harness(configMap('cfg', { 'app.conf': 'port=80' }));
+    const script = [
+      'echo "conf=$(cat /etc/edge-runtime-test/config/app.conf)"',
+      'echo "var=$EDGE_VOLUME_CONFIG"',
+      'echo "host=$(hostname)"',
+      'echo "pid=$(readlink /proc/self)"',
+      'touch /data/w && echo data=rw',
+      'touch /ro/w 2>/dev/null || echo ro=denied',
+      'touch /etc/edge-runtime-test/config/w 2>/dev/null || echo config=denied',
+      'touch /usr/edge-runtime-test 2>/dev/null || echo usr=denied',
+      'touch /etc/edge-runtime-test/new 2>/dev/null || echo etc=denied',
+      'touch /tmp/mine && echo tmp=rw',
+      'echo "datadir=$(ls -A "$DATA_DIR" | wc -l)"',
+      'echo done',
+      'exec sleep 60',
+    ].join('; ');
+    const pod = makePod({
+      name: 'boxed',
+      containers: [
+        sh('app', script, {
+          env: [{ name: 'DATA_DIR', value: h.dataDir }],
+          volumeMounts: [
+            { name: 'config', mountPath: '/etc/edge-runtime-test/config' },
+            { name: 'data', mountPath: '/data' },
+            { name: 'data', mountPath: '/ro', readOnly: true },
+          ],
+        }),
+      ],
+      volumes: [
+        { name: 'config', configMap: { name: 'cfg' } },
+        { name: 'data', emptyDir: {} },
+      ],
+    });
+    const key = keyOf(pod);
+    await h.runtime.syncPod(pod);
+    const log = await waitLog(h, key, 'app', 'done');
+    const lines = new Set(log.trim().split('\n'));
+    for (const line of ['conf=port=80', 'var=/etc/edge-runtime-test/config', 'host=boxed', 'data=rw', 'ro=denied', 'config=denied', 'usr=denied', 'etc=denied', 'tmp=rw', 'datadir=0']) {
+      expect(lines, log).toContain(line);
+    }
+    const innerPid = Number([...lines].find((line) => line.startsWith('pid='))?.slice(4));
+    expect(innerPid).toBeLessThan(10); // a fresh PID namespace
+    // Writes to /data reached the volume on the host; /tmp stayed private.
+    const dir = path.dirname(h.states()[0]!.file);
+    expect(readFileSync(path.join(dir, 'volumes', 'data', 'w'), 'utf8')).toBe('');
+  });
+
+  it('shows a ConfigMap update at the mountPath inside the sandbox', async () => {
+    const h = await harness(configMap('cfg', { value: 'v1' }));
+    const pod = makePod({
+      containers: [sh('app', 'last=; while :; do v=$(cat /config/value); [ "$v" != "$last" ] && echo "value=$v"; last=$v; sleep 0.05; done', { volumeMounts: [{ name: 'config', mountPath: '/config' }] })],
+      volumes: [{ name: 'config', configMap: { name: 'cfg' } }],
+    });
+    const key = keyOf(pod);
+    await h.runtime.syncPod(pod);
+    await waitLog(h, key, 'app', 'value=v1');
+    h.lookup.put(configMap('cfg', { value: 'v2' }));
+    await h.runtime.syncPod(pod);
+    await waitLog(h, key, 'app', 'value=v2');
+  });
+
+  it('records exit codes and delivers SIGTERM to the sandboxed command, also after adoption', async () => {
+    const h = await harness();
+    const job = makePod({ name: 'job', restartPolicy: 'Never', containers: [sh('job', 'exit 7')] });
+    const server = makePod({ name: 'server', containers: [sh('srv', "trap 'echo bye; exit 0' TERM; echo up; while :; do sleep 0.05; done")] });
+    await h.runtime.syncPod(job);
+    await h.runtime.syncPod(server);
+    expect(await h.waitTerminated(keyOf(job), 'job')).toMatchObject({ exitCode: 7, reason: 'Error' });
+    const pid = await h.waitRunning(keyOf(server), 'srv');
+    await waitLog(h, keyOf(server), 'srv', 'up');
+
+    await h.runtime.stop();
+    const second = h.create({ useBwrap: 'always' });
+    await second.start();
+    expect(h.pid(keyOf(server), 'srv')).toBe(pid);
+
+    const started = Date.now();
+    await second.killPod(keyOf(server), 10);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(isAlive(pid)).toBe(false);
+    expect(h.eventsOf('srv', 'Completed').map((event) => event.message)).toEqual(['Container srv exited with code 0']);
+  });
+});

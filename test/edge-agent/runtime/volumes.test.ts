@@ -1,0 +1,198 @@
+/** Volume materialisation: every source kind, items/paths/modes, optional and missing, and the atomic update scheme. */
+import { lstatSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../../protocol/index.js';
+import { AtomicWriter } from '../../../edge-agent/runtime/atomic-writer.js';
+import { ObjectSource } from '../../../edge-agent/runtime/object-source.js';
+import { PodLayout } from '../../../edge-agent/runtime/pod-layout.js';
+import { parsePod } from '../../../edge-agent/runtime/pod-spec.js';
+import { VolumeManager } from '../../../edge-agent/runtime/volume-manager.js';
+import { VolumePayloads } from '../../../edge-agent/runtime/volume-payload.js';
+import { makeTempDir } from '../../helpers/tmp.js';
+import { HOST_IP, MemoryLookup, configMap, makePod, secret } from './helpers.js';
+
+const dirs: { remove(): void }[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) dir.remove();
+});
+
+function setup(objects: JsonObject[]) {
+  const dir = makeTempDir('edge-volumes-');
+  dirs.push(dir);
+  const lookup = new MemoryLookup(objects);
+  const objectsSource = new ObjectSource(lookup);
+  const manager = new VolumeManager({ payloads: new VolumePayloads({ objects: objectsSource, hostIP: HOST_IP }), writer: new AtomicWriter(Date.now) });
+  return { dir: dir.path, lookup, manager };
+}
+
+/** The files a reader sees in a volume directory (following the visible symlinks), with their modes. */
+function visibleFiles(dir: string, prefix = ''): Record<string, { text: string; mode: string }> {
+  const out: Record<string, { text: string; mode: string }> = {};
+  for (const entry of readdirSync(path.join(dir, prefix))) {
+    if (entry.startsWith('..')) continue;
+    const relative = prefix ? `${prefix}/${entry}` : entry;
+    const full = path.join(dir, relative);
+    const stat = statSync(full);
+    if (stat.isDirectory()) Object.assign(out, visibleFiles(dir, relative));
+    else out[relative] = { text: readFileSync(full, 'utf8'), mode: (stat.mode & 0o777).toString(8) };
+  }
+  return out;
+}
+
+const objects = [
+  configMap('cfg', { 'app.conf': 'port=80', other: 'o' }, { binaryData: { 'blob.bin': Buffer.from([0xff, 0x00, 0x41]).toString('base64') } }),
+  secret('sec', { password: 'hunter2', user: 'admin' }),
+];
+
+const podMeta = { name: 'web', namespace: 'default', uid: 'uid-7', labels: { app: 'web', tier: 'front' }, annotations: { 'example.com/quote': 'say "hi"' } };
+
+describe('VolumeManager.sync', () => {
+  it.each<[string, JsonObject, Record<string, { text: string; mode: string }>]>([
+    [
+      'configMap: every key (data and binaryData)',
+      { configMap: { name: 'cfg' } },
+      { 'app.conf': { text: 'port=80', mode: '644' }, other: { text: 'o', mode: '644' }, 'blob.bin': { text: Buffer.from([0xff, 0x00, 0x41]).toString('utf8'), mode: '644' } },
+    ],
+    [
+      'configMap: items with nested paths, item mode over defaultMode',
+      { configMap: { name: 'cfg', defaultMode: 0o600, items: [{ key: 'app.conf', path: 'conf/app.conf', mode: 0o640 }, { key: 'other', path: 'o.txt' }] } },
+      { 'conf/app.conf': { text: 'port=80', mode: '640' }, 'o.txt': { text: 'o', mode: '600' } },
+    ],
+    ['configMap: optional item key missing is skipped', { configMap: { name: 'cfg', optional: true, items: [{ key: 'nope', path: 'n' }, { key: 'other', path: 'o' }] } }, { o: { text: 'o', mode: '644' } }],
+    ['configMap: optional and missing is an empty volume', { configMap: { name: 'nope', optional: true } }, {}],
+    ['secret: decoded, defaultMode', { secret: { secretName: 'sec', defaultMode: 0o400 } }, { password: { text: 'hunter2', mode: '400' }, user: { text: 'admin', mode: '400' } }],
+    ['secret: items', { secret: { secretName: 'sec', items: [{ key: 'user', path: 'u' }] } }, { u: { text: 'admin', mode: '644' } }],
+    [
+      'downwardAPI: labels, annotations, name, namespace, uid',
+      {
+        downwardAPI: {
+          items: [
+            { path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } },
+            { path: 'annotations', fieldRef: { fieldPath: 'metadata.annotations' } },
+            { path: 'name', fieldRef: { fieldPath: 'metadata.name' } },
+            { path: 'ns', fieldRef: { fieldPath: 'metadata.namespace' }, mode: 0o600 },
+            { path: 'meta/uid', fieldRef: { fieldPath: 'metadata.uid' } },
+          ],
+        },
+      },
+      {
+        labels: { text: 'app="web"\ntier="front"', mode: '644' },
+        annotations: { text: 'example.com/quote="say \\"hi\\""', mode: '644' },
+        name: { text: 'web', mode: '644' },
+        ns: { text: 'default', mode: '600' },
+        'meta/uid': { text: 'uid-7', mode: '644' },
+      },
+    ],
+    [
+      'projected: configMap, secret and downwardAPI together',
+      {
+        projected: {
+          defaultMode: 0o440,
+          sources: [
+            { configMap: { name: 'cfg', items: [{ key: 'app.conf', path: 'app.conf' }] } },
+            { secret: { name: 'sec', items: [{ key: 'password', path: 'creds/password', mode: 0o400 }] } },
+            { downwardAPI: { items: [{ path: 'pod', fieldRef: { fieldPath: 'metadata.name' } }] } },
+            { configMap: { name: 'nope', optional: true } },
+          ],
+        },
+      },
+      { 'app.conf': { text: 'port=80', mode: '440' }, 'creds/password': { text: 'hunter2', mode: '400' }, pod: { text: 'web', mode: '440' } },
+    ],
+  ])('%s', (_name, source, want) => {
+    const { dir, manager } = setup(objects);
+    const pod = parsePod(makePod({ ...podMeta, containers: [{ name: 'c' }], volumes: [{ name: 'v', ...source }] }));
+    const layout = PodLayout.forPod(dir, pod.namespace, pod.name, pod.uid);
+    const result = manager.sync(pod, layout);
+    expect(result.blocking).toBeUndefined();
+    expect(visibleFiles(layout.volumeDir('v'))).toEqual(want);
+  });
+
+  it.each<[string, JsonObject, string]>([
+    ['configMap missing', { configMap: { name: 'nope' } }, 'configmap "nope" not found'],
+    ['configMap item key missing', { configMap: { name: 'cfg', items: [{ key: 'nope', path: 'n' }] } }, 'configmap references non-existent config key: nope'],
+    ['secret missing', { secret: { secretName: 'nope' } }, 'secret "nope" not found'],
+    ['secret item key missing', { secret: { secretName: 'sec', items: [{ key: 'nope', path: 'n' }] } }, 'secret references non-existent secret key: nope'],
+    ['projected source missing', { projected: { sources: [{ secret: { name: 'nope' } }] } }, 'secret "nope" not found'],
+    ['item path escaping the volume', { configMap: { name: 'cfg', items: [{ key: 'other', path: '../escape' }] } }, 'invalid volume file path "../escape"'],
+    ['unsupported kind', { persistentVolumeClaim: { claimName: 'x' } }, 'persistentVolumeClaim volumes are not supported by the process runtime'],
+  ])('blocks the Pod: %s', (_name, source, message) => {
+    const { dir, manager } = setup(objects);
+    const pod = parsePod(makePod({ ...podMeta, containers: [{ name: 'c' }], volumes: [{ name: 'v', ...source }] }));
+    const result = manager.sync(pod, PodLayout.forPod(dir, pod.namespace, pod.name, pod.uid));
+    expect(result.blocking).toBe(`MountVolume.SetUp failed for volume "v" : ${message}`);
+  });
+
+  it('creates emptyDir as a writable directory and resolves mounts, subPath and subPathExpr', () => {
+    const { dir, manager } = setup(objects);
+    const pod = parsePod(
+      makePod({
+        ...podMeta,
+        containers: [
+          {
+            name: 'c',
+            volumeMounts: [
+              { name: 'scratch', mountPath: '/scratch' },
+              { name: 'scratch', mountPath: '/sub', subPath: 'a/b' },
+              { name: 'scratch', mountPath: '/expr', subPathExpr: '$(POD)' },
+              { name: 'cfg', mountPath: '/cfg' },
+            ],
+          },
+        ],
+        volumes: [
+          { name: 'scratch', emptyDir: {} },
+          { name: 'cfg', configMap: { name: 'cfg' } },
+        ],
+      }),
+    );
+    const layout = PodLayout.forPod(dir, pod.namespace, pod.name, pod.uid);
+    expect(manager.sync(pod, layout).blocking).toBeUndefined();
+    writeFileSync(path.join(layout.volumeDir('scratch'), 'w'), 'ok');
+    const mounts = manager.mounts(pod, pod.containers[0]!, layout, new Map([['POD', 'web']]));
+    expect(mounts).toEqual({
+      ok: true,
+      mounts: [
+        { volume: 'scratch', hostPath: layout.volumeDir('scratch'), mountPath: '/scratch', readOnly: false },
+        { volume: 'scratch', hostPath: path.join(layout.volumeDir('scratch'), 'a/b'), mountPath: '/sub', readOnly: false },
+        { volume: 'scratch', hostPath: path.join(layout.volumeDir('scratch'), 'web'), mountPath: '/expr', readOnly: false },
+        { volume: 'cfg', hostPath: layout.volumeDir('cfg'), mountPath: '/cfg', readOnly: true },
+      ],
+    });
+    expect(statSync(path.join(layout.volumeDir('scratch'), 'a/b')).isDirectory()).toBe(true);
+  });
+
+  it('updates changed files atomically through the ..data symlink, drops removed keys, and leaves unchanged volumes alone', () => {
+    const { dir, lookup, manager } = setup(objects);
+    const pod = parsePod(makePod({ ...podMeta, containers: [{ name: 'c' }], volumes: [{ name: 'v', configMap: { name: 'cfg' } }] }));
+    const layout = PodLayout.forPod(dir, pod.namespace, pod.name, pod.uid);
+    const volume = layout.volumeDir('v');
+    expect(manager.sync(pod, layout).updated).toEqual(['v']);
+    const firstTarget = readlinkSync(path.join(volume, '..data'));
+    expect(readlinkSync(path.join(volume, 'app.conf'))).toBe('..data/app.conf');
+
+    // Same contents: nothing is rewritten.
+    expect(manager.sync(pod, layout).updated).toEqual([]);
+    expect(readlinkSync(path.join(volume, '..data'))).toBe(firstTarget);
+
+    lookup.put(configMap('cfg', { 'app.conf': 'port=8080', added: 'new' }));
+    expect(manager.sync(pod, layout).updated).toEqual(['v']);
+    const secondTarget = readlinkSync(path.join(volume, '..data'));
+    expect(secondTarget).not.toBe(firstTarget);
+    expect(visibleFiles(volume)).toEqual({ 'app.conf': { text: 'port=8080', mode: '644' }, added: { text: 'new', mode: '644' } });
+    // The old data directory and the visible links of removed keys are gone.
+    expect(readdirSync(volume).sort()).toEqual(['..data', secondTarget, 'added', 'app.conf'].sort());
+    expect(lstatSync(path.join(volume, 'added')).isSymbolicLink()).toBe(true);
+  });
+
+  it('keeps the files of a volume whose source disappears later, with a warning instead of blocking', () => {
+    const { dir, lookup, manager } = setup(objects);
+    const pod = parsePod(makePod({ ...podMeta, containers: [{ name: 'c' }], volumes: [{ name: 'v', configMap: { name: 'cfg' } }] }));
+    const layout = PodLayout.forPod(dir, pod.namespace, pod.name, pod.uid);
+    manager.sync(pod, layout);
+    lookup.delete('ConfigMap/default/cfg');
+    const result = manager.sync(pod, layout);
+    expect(result.blocking).toBeUndefined();
+    expect(result.warnings).toEqual(['MountVolume.SetUp failed for volume "v" : configmap "cfg" not found']);
+    expect(readFileSync(path.join(layout.volumeDir('v'), 'app.conf'), 'utf8')).toBe('port=80');
+  });
+});
