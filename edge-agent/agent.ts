@@ -1,6 +1,7 @@
 /**
- * The edge agent, assembled: link -> store (and later reconcile -> runtime). Constructed with
- * its dependencies; edge-agent/main.ts is only the command line around it.
+ * The edge agent, assembled: link -> store -> reconcile -> runtime, and upstream: runtime and
+ * node events and the local bus -> filter -> outbox -> pump -> link. Constructed with its
+ * dependencies; edge-agent/main.ts is only the command line around it.
  *
  * It opens the cache first and is ready from then on: a node whose hub is unreachable starts
  * and serves what it has, and nothing here ever clears the cache because a connection failed.
@@ -9,7 +10,12 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { AgentHttpEndpoints } from './http-endpoints.js';
 import { FullJitterBackoff } from './link/backoff.js';
-import { HubLink } from './link/hub-link.js';
+import { HubLink, type HubLinkObserver } from './link/hub-link.js';
+import { UpstreamPump } from './link/upstream-pump.js';
+import { CloudRules } from './filter/cloud-rules.js';
+import { LocalBus } from './filter/sources/local-bus.js';
+import { NodeConditions } from './filter/sources/node-conditions.js';
+import { UpstreamEvents } from './filter/upstream-events.js';
 import type { LinkTransport } from './link/transport.js';
 import { LocalApiServer } from './local-api/index.js';
 import { AgentMetrics } from './metrics.js';
@@ -35,19 +41,58 @@ export interface EdgeAgentOptions {
   /** Also serve Secrets on the local API. */
   localApiSecrets?: boolean;
   backoff?: FullJitterBackoff;
+  /** Upstream event rules when the cloud sent none. */
+  filterRulesFile?: string;
+  /** The device's MQTT broker, whose messages are upstream event candidates. */
+  localMqtt?: { url: string; topics: string[] };
+  /** Byte budget of the upstream outbox. */
+  outboxMaxBytes?: number;
 }
 
 export class EdgeAgent {
   readonly store: EdgeStore;
   readonly link: HubLink;
   readonly metrics: AgentMetrics;
+  readonly pump: UpstreamPump;
+  readonly events: UpstreamEvents;
+  private readonly rules: CloudRules;
+  private readonly conditions: NodeConditions;
+  private readonly bus?: LocalBus;
   private endpoints?: AgentHttpEndpoints;
   private localApi?: LocalApiServer;
 
   constructor(private readonly options: EdgeAgentOptions) {
     const { logger } = options;
-    this.store = openEdgeStore({ dir: options.dataDir, logger: logger.child({ component: 'store' }) });
-    this.metrics = new AgentMetrics(options.registry, () => this.store.cache.size);
+    this.store = openEdgeStore({
+      dir: options.dataDir,
+      logger: logger.child({ component: 'store' }),
+      ...(options.outboxMaxBytes ? { outbox: { maxBytes: options.outboxMaxBytes } } : {}),
+    });
+    this.metrics = new AgentMetrics(options.registry, () => this.store.cache.size, this.store.outbox);
+    this.pump = new UpstreamPump({ outbox: this.store.outbox, logger: logger.child({ component: 'upstream' }) });
+    this.events = new UpstreamEvents({
+      outbox: this.store.outbox,
+      logger: logger.child({ component: 'events' }),
+      notify: () => this.pump.notify(),
+      onDecision: (decision) => this.metrics.events.inc({ result: decision.action }),
+    });
+    const offer = this.events.offer.bind(this.events);
+    this.rules = new CloudRules({
+      engine: this.events.engine,
+      cache: this.store.cache,
+      logger: logger.child({ component: 'filter-rules' }),
+      ...(options.filterRulesFile ? { localFile: options.filterRulesFile } : {}),
+      onRejected: () => this.metrics.rulesRejected.inc(),
+    });
+    this.conditions = new NodeConditions({ dataDir: options.dataDir, offer, logger });
+    if (options.localMqtt) {
+      this.bus = new LocalBus({ ...options.localMqtt, node: options.node, offer, logger: logger.child({ component: 'local-bus' }) });
+    }
+    const conditions = this.conditions;
+    const nodeEvents: HubLinkObserver = {
+      connected: (welcome) => conditions.hubClock(welcome.ts),
+      synced: ({ ops, ms }) => conditions.resynced(ops, ms),
+    };
     this.link = new HubLink({
       node: options.node,
       agentVersion: agentVersion(),
@@ -55,7 +100,8 @@ export class EdgeAgent {
       cache: this.store.cache,
       transport: options.transport,
       logger: logger.child({ component: 'link' }),
-      observer: this.metrics.observer(),
+      observer: combineObservers(this.metrics.observer(), nodeEvents),
+      upstream: this.pump,
       ...(options.backoff ? { backoff: options.backoff } : {}),
     });
   }
@@ -78,14 +124,32 @@ export class EdgeAgent {
       });
       bound.localApi = await this.localApi.start();
     }
+    this.rules.start();
+    this.conditions.start();
+    this.bus?.start();
     this.link.start();
     return bound;
   }
 
   async stop(): Promise<void> {
+    this.rules.stop();
+    this.conditions.stop();
+    await this.bus?.stop();
+    // Pending aggregates go into the outbox before it closes.
+    this.events.close();
     this.link.stop();
     await this.localApi?.close();
     await this.endpoints?.close();
     this.store.close();
   }
+}
+
+/** One observer calling several, in order. */
+function combineObservers(...observers: HubLinkObserver[]): HubLinkObserver {
+  const combined: HubLinkObserver = {};
+  for (const hook of ['connected', 'disconnected', 'synced', 'applied', 'frameIn', 'frameOut'] as const) {
+    const hooks = observers.map((observer) => observer[hook]).filter(Boolean) as ((...args: never[]) => void)[];
+    if (hooks.length > 0) (combined as Record<string, unknown>)[hook] = (...args: never[]) => hooks.forEach((fn) => fn(...args));
+  }
+  return combined;
 }

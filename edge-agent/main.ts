@@ -17,6 +17,10 @@ interface AgentCliOptions {
   metrics?: HostPort;
   localApi?: HostPort;
   localApiSecrets?: boolean;
+  filterRules?: string;
+  localMqtt?: string;
+  localMqttTopics: string[];
+  outboxMaxBytes?: number;
   logLevel: string;
 }
 
@@ -53,6 +57,14 @@ const program = new Command('edge-agent')
   .addOption(new Option('--labels <k=v,...>', 'labels for the Node object when the hub registers it').argParser(parseLabels).env('EDGE_NODE_LABELS'))
   .addOption(new Option('--local-api <host:port>', 'serve the cached objects read-only, Kubernetes-style (list/get/watch), on this loopback address').argParser(parseHostPort).env('EDGE_LOCAL_API'))
   .addOption(new Option('--local-api-secrets', 'also serve Secrets on the local API').env('EDGE_LOCAL_API_SECRETS'))
+  .addOption(new Option('--filter-rules <file>', 'upstream event rules (YAML) used until the cloud sends its own; default: the built-in rules').env('EDGE_FILTER_RULES'))
+  .addOption(new Option('--local-mqtt <url>', 'the device\'s MQTT broker: its messages are upstream event candidates').env('EDGE_LOCAL_MQTT'))
+  .addOption(new Option('--local-mqtt-topics <filters>', 'comma-separated topic filters to subscribe to on the local broker').default(['#'], '#').argParser((v) => v.split(',').map((t) => t.trim()).filter(Boolean)).env('EDGE_LOCAL_MQTT_TOPICS'))
+  .addOption(new Option('--outbox-max-bytes <n>', 'byte budget of the upstream outbox; when full the lowest-priority oldest events go first').argParser((v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
+    return n;
+  }).env('EDGE_OUTBOX_MAX_BYTES'))
   .addOption(new Option('--metrics <host:port>', 'serve /metrics, /healthz and /readyz here').argParser(parseHostPort).env('EDGE_METRICS'))
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').env('LOG_LEVEL'))
   .action(async (options: AgentCliOptions) => run(options));
@@ -81,6 +93,9 @@ async function run(options: AgentCliOptions): Promise<void> {
     ...(options.labels ? { labels: options.labels } : {}),
     ...(options.metrics ? { metricsListen: options.metrics } : {}),
     ...(options.localApi ? { localApiListen: options.localApi, localApiSecrets: options.localApiSecrets ?? false } : {}),
+    ...(options.filterRules ? { filterRulesFile: options.filterRules } : {}),
+    ...(options.localMqtt ? { localMqtt: { url: options.localMqtt, topics: options.localMqttTopics } } : {}),
+    ...(options.outboxMaxBytes ? { outboxMaxBytes: options.outboxMaxBytes } : {}),
   });
   const bound = await agent.start();
   let stopping = false;

@@ -10,8 +10,10 @@ export class AgentMetrics {
   readonly applySeconds: Histogram;
   readonly needs: Counter;
   readonly ops: Counter<'op'>;
+  readonly events: Counter<'result'>;
+  readonly rulesRejected: Counter;
 
-  constructor(registry: Registry, cachedObjects: () => number) {
+  constructor(registry: Registry, cachedObjects: () => number, outbox?: { size: number; bytes: number; counters: { expired: number; overflowed: number; added: number } }) {
     collectDefaultMetrics({ register: registry, prefix: 'edge_agent_process_' });
     const registers = [registry];
     this.connected = new Gauge({ name: 'edge_agent_connected', help: '1 while a hub connection is up (resyncing or in sync).', registers });
@@ -21,6 +23,27 @@ export class AgentMetrics {
     this.applySeconds = new Histogram({ name: 'edge_agent_apply_seconds', help: 'Time to apply a sync batch to the cache.', buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1], registers });
     this.ops = new Counter({ name: 'edge_agent_ops_total', help: 'Sync ops received, by op (put, patch, del).', labelNames: ['op'], registers });
     this.needs = new Counter({ name: 'edge_agent_needs_total', help: 'Objects asked for whole after a patch could not apply.', registers });
+    this.events = new Counter({
+      name: 'edge_agent_events_total',
+      help: 'Upstream event candidates by what the filter did: forwarded, dropped, deduped, rateLimited, sampledOut, aggregated, invalid.',
+      labelNames: ['result'],
+      registers,
+    });
+    this.rulesRejected = new Counter({ name: 'edge_agent_filter_rules_rejected_total', help: 'Rule sets refused as invalid (the previous set stayed in force).', registers });
+    if (outbox) {
+      new Gauge({ name: 'edge_agent_outbox_items', help: 'Reports and events waiting to go upstream.', registers, collect(this: Gauge) { this.set(outbox.size); } });
+      new Gauge({ name: 'edge_agent_outbox_bytes', help: 'Bytes waiting in the outbox.', registers, collect(this: Gauge) { this.set(outbox.bytes); } });
+      new Gauge({
+        name: 'edge_agent_outbox_dropped',
+        help: 'Outbox rows lost since start, by reason: expired (TTL) or overflow (byte budget, lowest priority first).',
+        labelNames: ['reason'],
+        registers,
+        collect(this: Gauge<'reason'>) {
+          this.set({ reason: 'expired' }, outbox.counters.expired);
+          this.set({ reason: 'overflow' }, outbox.counters.overflowed);
+        },
+      });
+    }
     new Gauge({
       name: 'edge_agent_cached_objects',
       help: 'Objects in the local cache.',

@@ -11,6 +11,7 @@ import { embeddedApiBench } from './embedded-api.js';
 import { filterBench } from './filter.js';
 import { hubFanoutBench } from './hub-fanout.js';
 import { mqttFanoutBench } from './mqtt-fanout.js';
+import { upstreamEventsBench } from './upstream-events.js';
 import { protocolBench } from './protocol.js';
 import type { BenchSection } from './section.js';
 
@@ -22,6 +23,7 @@ const SUITES: Record<string, Suite> = {
   'edge-store': edgeStoreBench,
   'hub-fanout': hubFanoutBench,
   'mqtt-fanout': mqttFanoutBench,
+  'upstream-events': upstreamEventsBench,
   filter: filterBench,
 };
 

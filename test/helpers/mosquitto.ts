@@ -33,6 +33,36 @@ async function accepts(port: number): Promise<boolean> {
   });
 }
 
+/** A plain broker as on a device: anonymous, no ACL, unlimited queues (the local bus). */
+export class LocalBroker {
+  private child?: ChildProcess;
+  readonly output: string[] = [];
+  port = 0;
+
+  constructor(private readonly dir: string) {}
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<this> {
+    this.port ||= await freePort();
+    const conf = path.join(this.dir, `local-broker-${this.port}.conf`);
+    writeFileSync(conf, [`listener ${this.port} 127.0.0.1`, `user ${userInfo().username}`, 'allow_anonymous true', 'max_queued_messages 0', 'log_dest stdout', ''].join('\n'));
+    this.child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
+    this.child.stderr!.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
+    await waitFor(() => accepts(this.port), { timeoutMs: 10_000, what: `local broker on port ${this.port}` });
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.child || this.child.exitCode !== null) return;
+    this.child.kill('SIGTERM');
+    await once(this.child, 'exit');
+  }
+}
+
 export class Mosquitto {
   private child?: ChildProcess;
   readonly output: string[] = [];
