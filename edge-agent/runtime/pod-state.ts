@@ -29,6 +29,8 @@ export interface KillRequest {
   deadline: number;
   /** Why: shown in the Killing event and, for the exit, in the log. */
   reason: string;
+  /** SIGTERM has actually been sent (it waits until the command has been exec'd; command-started.ts). */
+  termSent?: boolean;
 }
 
 export interface RunningInstance {

@@ -14,6 +14,7 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Logger } from 'pino';
 import type { JsonObject } from '../../protocol/index.js';
+import { commandStarted } from './command-started.js';
 import { prepareContainerRoot } from './container-root.js';
 import { backoffRemaining, goDuration, nextBackoff, type BackoffSettings } from './crash-loop-backoff.js';
 import { expandCommand, type EnvResolver } from './env-resolver.js';
@@ -23,7 +24,7 @@ import type { LogRotator } from './log-rotator.js';
 import type { OomCounter } from './oom.js';
 import { PodLayout } from './pod-layout.js';
 import { parsePod, type ContainerSpec, type PodView } from './pod-spec.js';
-import { savePodState, type ContainerRecord, type PodState, type RunningInstance, type Termination } from './pod-state.js';
+import { savePodState, type ContainerRecord, type KillRequest, type PodState, type RunningInstance, type Termination } from './pod-state.js';
 import { applyConditions, desiredConditions, renderContainers, renderPodStatus } from './pod-status.js';
 import { isSameProcessAlive } from './proc-stat.js';
 import { processEnv } from './process-env.js';
@@ -36,6 +37,10 @@ import type { VolumeManager } from './volume-manager.js';
 
 /** While a container is being stopped, look this often: an adopted process sends no exit event. */
 const KILL_POLL_MS = 50;
+/** While SIGTERM waits for the command to be exec'd (a kill right after the start), look this often. */
+const TERM_PENDING_POLL_MS = 5;
+/** Send SIGTERM anyway if the command has not shown up by then. */
+const TERM_PENDING_MAX_MS = 2_000;
 /** How long SIGKILL may take to be reported before the runtime stops waiting (the kernel is quick). */
 const KILL_SETTLE_MS = 5_000;
 
@@ -135,10 +140,6 @@ export class PodWorker {
 
   get deleting(): boolean {
     return this.state.deleting !== undefined;
-  }
-
-  get dir(): string {
-    return this.layout.dir;
   }
 
   status(): JsonObject {
@@ -242,6 +243,8 @@ export class PodWorker {
         killing.signal = 'SIGKILL';
         this.save(); // recorded before it is sent: a SIGKILLed wrapper leaves no exit file
         this.signal(running, 'SIGKILL');
+      } else if (killing && killing.signal === 'SIGTERM' && !killing.termSent) {
+        this.sendTerm(running, killing, now);
       }
     }
   }
@@ -282,13 +285,14 @@ export class PodWorker {
     const code = parseExitCode(text);
     if (code !== undefined) {
       const out: Termination = { ...base, exitCode: code, reason: code === 0 ? 'Completed' : 'Error', finishedAt };
-      if (killing && code === 128 + constants.signals[killing.signal]) out.signal = constants.signals[killing.signal];
+      const sent = killing && (killing.signal === 'SIGKILL' || killing.termSent) ? constants.signals[killing.signal] : undefined;
+      if (sent !== undefined && code === 128 + sent) out.signal = sent;
       else if (code === 128 + constants.signals.SIGKILL && oomRose) out.reason = 'OOMKilled';
       return out;
     }
     if (killing?.signal === 'SIGKILL') return { ...base, exitCode: 137, signal: 9, reason: 'Error', finishedAt };
     // SIGTERM reached the wrapper before it had set its trap (a kill right after the start).
-    if (killing?.signal === 'SIGTERM') return { ...base, exitCode: 143, signal: 15, reason: 'Error', finishedAt };
+    if (killing?.signal === 'SIGTERM' && killing.termSent) return { ...base, exitCode: 143, signal: 15, reason: 'Error', finishedAt };
     const childSignal = this.childExits.get(running.pgid);
     if (this.deps.sandbox.kind === 'direct' && childSignal) {
       const signal = constants.signals[childSignal];
@@ -503,7 +507,15 @@ export class PodWorker {
     running.killing = { signal: graceMs > 0 ? 'SIGTERM' : 'SIGKILL', requestedAt: now, deadline: now + graceMs, reason };
     this.save();
     this.event({ container: record.name, type: 'Normal', reason: 'Killing', message: reason === 'Stopping container' ? `Stopping container ${record.name}` : reason });
-    this.signal(running, running.killing.signal);
+    if (running.killing.signal === 'SIGKILL') this.signal(running, 'SIGKILL');
+    else this.sendTerm(running, running.killing, now);
+  }
+
+  /** SIGTERM once the command runs (see command-started.ts); until then observe() keeps trying. */
+  private sendTerm(running: RunningInstance, killing: KillRequest, now: number): void {
+    if (!commandStarted(running.pid) && now - killing.requestedAt < TERM_PENDING_MAX_MS) return;
+    killing.termSent = true;
+    this.signal(running, 'SIGTERM');
   }
 
   /**
@@ -561,7 +573,7 @@ export class PodWorker {
     let wake = this.retrySoon ? now : Infinity;
     for (const record of Object.values(this.state.containers)) {
       if (record.running?.killing) {
-        wake = Math.min(wake, now + KILL_POLL_MS);
+        wake = Math.min(wake, now + (record.running.killing.termSent || record.running.killing.signal === 'SIGKILL' ? KILL_POLL_MS : TERM_PENDING_POLL_MS));
         if (record.running.killing.signal === 'SIGTERM') wake = Math.min(wake, record.running.killing.deadline);
       }
       if (record.waiting?.reason === 'CrashLoopBackOff' && record.last && record.backoff) {
