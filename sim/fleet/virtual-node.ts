@@ -37,14 +37,16 @@ const DEFAULT_INFO: NodeInfo = { arch: 'amd64', os: 'linux', capacity: { cpu: '2
 
 export class VirtualNode {
   readonly cache: SyncCache;
-  readonly link: HubLink;
   readonly counters: VirtualNodeCounters = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, resyncs: 0, mismatches: 0, ops: 0 };
   syncedAt = 0;
+  private current: HubLink;
+  private paused = false;
+  private readonly observer: HubLinkObserver;
   private unsubscribe?: () => void;
 
   constructor(readonly options: VirtualNodeOptions) {
     this.cache = options.cache ?? new MemoryCache();
-    const observer: HubLinkObserver = {
+    this.observer = {
       frameIn: (_type, bytes) => {
         this.counters.framesIn += 1;
         this.counters.bytesIn += bytes;
@@ -63,16 +65,7 @@ export class VirtualNode {
         options.onSynced?.(this, outcome);
       },
     };
-    this.link = new HubLink({
-      node: options.name,
-      agentVersion: 'edge-sim',
-      nodeInfo: () => options.info ?? DEFAULT_INFO,
-      cache: this.cache,
-      transport: transportForUrl({ hubUrl: options.hubUrl, node: options.name, token: options.token }),
-      logger: options.logger,
-      observer,
-      ...(options.backoff ? { backoff: options.backoff } : {}),
-    });
+    this.current = this.makeLink();
     if (options.onChanges) this.unsubscribe = this.cache.onChange((changes) => options.onChanges!(this, changes));
   }
 
@@ -80,16 +73,57 @@ export class VirtualNode {
     return this.options.name;
   }
 
+  /** The link of the current connection period (a new one after `resume`). */
+  get link(): HubLink {
+    return this.current;
+  }
+
   get inSync(): boolean {
-    return this.link.status === 'synced';
+    return this.current.status === 'synced';
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
   }
 
   start(): void {
-    this.link.start();
+    this.current.start();
+  }
+
+  /**
+   * Cuts the node off (a network partition, a device switched off): the link stops, the cache
+   * stays. `resume` connects again with a fresh link over the same cache, as an agent restart
+   * would, so the hub resyncs it by digest.
+   */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.current.stop();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.current = this.makeLink();
+    this.current.start();
   }
 
   stop(): void {
     this.unsubscribe?.();
-    this.link.stop();
+    this.current.stop();
+  }
+
+  private makeLink(): HubLink {
+    const { options } = this;
+    return new HubLink({
+      node: options.name,
+      agentVersion: 'edge-sim',
+      nodeInfo: () => options.info ?? DEFAULT_INFO,
+      cache: this.cache,
+      transport: transportForUrl({ hubUrl: options.hubUrl, node: options.name, token: options.token }),
+      logger: options.logger,
+      observer: this.observer,
+      ...(options.backoff ? { backoff: options.backoff } : {}),
+    });
   }
 }

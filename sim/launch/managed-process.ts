@@ -19,6 +19,8 @@ export interface LaunchOptions {
   name?: string;
   /** Keep at most this many log lines in memory (long runs). Default 100,000. */
   keepLines?: number;
+  /** Node.js flags before the script (`--cpu-prof` is not allowed in NODE_OPTIONS). */
+  nodeArgs?: string[];
   /** Called with every stdout line, parsed or not. */
   onLine?: (text: string, line: LogLine | undefined) => void;
 }
@@ -134,7 +136,7 @@ export class ManagedProcess {
 
 /** Starts `node <script> ...args` and waits until it logs that it is ready. */
 export async function launch(script: string, args: string[], options: LaunchOptions = {}): Promise<ManagedProcess> {
-  const child = spawn(process.execPath, [script, ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
     ...(options.cwd ? { cwd: options.cwd } : {}),
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

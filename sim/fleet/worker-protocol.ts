@@ -1,0 +1,76 @@
+/**
+ * Messages between the simulator's main thread and its fleet workers (worker_threads). Plain
+ * structured-clone data only; counters are cumulative, latency and fan-out arrivals are deltas
+ * since the worker's previous report.
+ */
+import type { SerializedTimeline } from '../metrics/timeline.js';
+
+export interface WorkerInit {
+  workerId: number;
+  hubUrl: string;
+  nodes: { name: string; token: string }[];
+  /** With `--sqlite`: each node opens a real CacheStore in `<dir>/<node>`. */
+  sqliteDir?: string;
+  /** Nodes this worker starts per second (connect ramp). */
+  connectPerSecond: number;
+  reportIntervalMs: number;
+  /** Arrivals of this key are counted per write (the fan-out scenario). */
+  fanoutKey: string;
+  /** Only keys in this namespace count as deliveries. */
+  namespace: string;
+  logLevel: string;
+}
+
+export interface WorkerStats {
+  t: 'stats';
+  worker: number;
+  nodes: number;
+  started: number;
+  connected: number;
+  synced: number;
+  paused: number;
+  bytesIn: number;
+  bytesOut: number;
+  framesIn: number;
+  framesOut: number;
+  resyncs: number;
+  mismatches: number;
+  /** Writes applied in the steady stream (with a latency sample each). */
+  liveDeliveries: number;
+  /** Writes that reached a node inside a resync (after a reconnect): no latency sample. */
+  resyncDeliveries: number;
+  deletes: number;
+  latency: SerializedTimeline;
+  /** [written-at, nodes that applied it since the last report, latest apply (wall ms)]. */
+  fanout: [string, number, number][];
+}
+
+/** Per-node figures since the last `mark`, for resync costs. */
+export interface SinceMark {
+  markedAt: number;
+  /** Per node, in the worker's node order. */
+  syncedAt: number[];
+  inSync: boolean[];
+  bytesIn: number[];
+  bytesOut: number[];
+  framesIn: number[];
+  framesOut: number[];
+  names: string[];
+}
+
+export type WorkerCommand =
+  | { t: 'pause'; id: number; nodes: string[] }
+  | { t: 'resume'; id: number; nodes: string[] }
+  | { t: 'flap'; id: number; count: number }
+  | { t: 'mark'; id: number; nodes?: string[] }
+  | { t: 'since-mark'; id: number }
+  | { t: 'digests'; id: number }
+  | { t: 'stop'; id: number };
+
+export type WorkerReply =
+  | { t: 'reply'; id: number; value?: unknown }
+  | WorkerStats
+  | { t: 'fatal'; message: string };
+
+/** [node, cache digest, objects held, link state]. */
+export type NodeDigest = [string, string, number, string];
