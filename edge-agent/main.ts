@@ -6,11 +6,13 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { dns1123SubdomainError } from '../protocol/index.js';
 import { EdgeAgent, type HostPort } from './agent.js';
+import { applyConfigFile } from './config-file.js';
 import { transportForUrl } from './link/transport-for-url.js';
 
 interface AgentCliOptions {
-  node: string;
-  hub: string;
+  config?: string;
+  node?: string;
+  hub?: string;
   data: string;
   tokenFile?: string;
   labels?: Record<string, string>;
@@ -50,8 +52,9 @@ function parseLabels(value: string): Record<string, string> {
 const program = new Command('edge-agent')
   .description('Sync this node with an edge-sync hub, keep everything in a local SQLite cache, and serve it with or without the cloud.')
   .showHelpAfterError()
-  .addOption(new Option('--node <name>', 'this node\'s name (a DNS-1123 subdomain)').argParser(parseNodeName).env('EDGE_NODE').makeOptionMandatory())
-  .addOption(new Option('--hub <url>', 'hub address: ws://HOST:PORT or wss:// (WebSocket), mqtt://HOST:PORT or mqtts:// (through an MQTT broker)').env('EDGE_HUB').makeOptionMandatory())
+  .addOption(new Option('--config <file>', 'YAML file with any of these settings by camelCase name (hub, node, tokenFile, ...); flags and environment override it').env('EDGE_CONFIG'))
+  .addOption(new Option('--node <name>', 'this node\'s name (a DNS-1123 subdomain); required').argParser(parseNodeName).env('EDGE_NODE'))
+  .addOption(new Option('--hub <url>', 'hub address: ws://HOST:PORT or wss:// (WebSocket), mqtt://HOST:PORT or mqtts:// (through an MQTT broker); required').env('EDGE_HUB'))
   .addOption(new Option('--data <dir>', 'data directory: cache.db, secret.key').default('/var/lib/edge-agent').env('EDGE_DATA'))
   .addOption(new Option('--token-file <file>', 'file holding this node\'s token (cloud-hub token create NODE)').env('EDGE_TOKEN_FILE'))
   .addOption(new Option('--labels <k=v,...>', 'labels for the Node object when the hub registers it').argParser(parseLabels).env('EDGE_NODE_LABELS'))
@@ -67,7 +70,14 @@ const program = new Command('edge-agent')
   }).env('EDGE_OUTBOX_MAX_BYTES'))
   .addOption(new Option('--metrics <host:port>', 'serve /metrics, /healthz and /readyz here').argParser(parseHostPort).env('EDGE_METRICS'))
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').env('LOG_LEVEL'))
-  .action(async (options: AgentCliOptions) => run(options));
+  .action(async (options: AgentCliOptions) => {
+    if (options.config) applyConfigFile(program, options.config, { lists: ['localMqttTopics'], maps: ['labels'] });
+    const settings = program.opts<AgentCliOptions>();
+    for (const [field, flag, env] of [['node', '--node', 'EDGE_NODE'], ['hub', '--hub', 'EDGE_HUB']] as const) {
+      if (!settings[field]) throw new Error(`${flag} is required (or ${env}, or "${field}:" in the config file)`);
+    }
+    await run(settings as AgentCliOptions & { node: string; hub: string });
+  });
 
 function readToken(file: string | undefined): string | undefined {
   if (!file) return undefined;
@@ -80,7 +90,7 @@ function readToken(file: string | undefined): string | undefined {
   }
 }
 
-async function run(options: AgentCliOptions): Promise<void> {
+async function run(options: AgentCliOptions & { node: string; hub: string }): Promise<void> {
   const logger = pino({ name: 'edge-agent', level: options.logLevel, base: { pid: process.pid, node: options.node } }, pino.destination({ dest: 1, sync: true }));
   const token = readToken(options.tokenFile);
   const transport = transportForUrl({ hubUrl: options.hub, node: options.node, ...(token ? { token } : {}) });
