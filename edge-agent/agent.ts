@@ -19,6 +19,9 @@ import { UpstreamEvents } from './filter/upstream-events.js';
 import type { LinkTransport } from './link/transport.js';
 import { LocalApiServer } from './local-api/index.js';
 import { AgentMetrics } from './metrics.js';
+import { Reconciler } from './reconcile/reconciler.js';
+import { StatusReporter } from './reconcile/status-reporter.js';
+import { ProcessRuntime, type BackoffSettings, type BwrapMode, type RuntimeEvent } from './runtime/index.js';
 import { collectNodeInfo } from './node-info.js';
 import { openEdgeStore, type EdgeStore } from './store/index.js';
 import { agentVersion } from './version.js';
@@ -47,6 +50,12 @@ export interface EdgeAgentOptions {
   localMqtt?: { url: string; topics: string[] };
   /** Byte budget of the upstream outbox. */
   outboxMaxBytes?: number;
+  /** Run Pods in bubblewrap sandboxes: auto (when bwrap works), never, always. */
+  sandbox?: BwrapMode;
+  /** CrashLoopBackOff timing (kubelet: 10 s doubling to 5 min). */
+  restartBackoff?: Partial<BackoffSettings>;
+  /** Full reconcile pass at least this often, ms. */
+  resyncIntervalMs?: number;
 }
 
 export class EdgeAgent {
@@ -55,11 +64,18 @@ export class EdgeAgent {
   readonly metrics: AgentMetrics;
   readonly pump: UpstreamPump;
   readonly events: UpstreamEvents;
+  readonly runtime: ProcessRuntime;
+  private readonly reconciler: Reconciler;
+  private readonly reporter: StatusReporter;
   private readonly rules: CloudRules;
   private readonly conditions: NodeConditions;
   private readonly bus?: LocalBus;
   private endpoints?: AgentHttpEndpoints;
   private localApi?: LocalApiServer;
+
+  private offerRuntimeEvent(key: string, event: RuntimeEvent): void {
+    this.events.offer(runtimeCandidate(key, event));
+  }
 
   constructor(private readonly options: EdgeAgentOptions) {
     const { logger } = options;
@@ -88,6 +104,34 @@ export class EdgeAgent {
     if (options.localMqtt) {
       this.bus = new LocalBus({ ...options.localMqtt, node: options.node, offer, logger: logger.child({ component: 'local-bus' }) });
     }
+    this.runtime = new ProcessRuntime({
+      // Pods live under DATA/pods; the runtime hides DATA (cache.db, secret.key) from sandboxes.
+      dataDir: options.dataDir,
+      nodeName: options.node,
+      lookup: this.store.cache,
+      logger: logger.child({ component: 'runtime' }),
+      ...(options.sandbox ? { useBwrap: options.sandbox } : {}),
+      ...(options.restartBackoff ? { backoff: options.restartBackoff } : {}),
+    });
+    this.reporter = new StatusReporter({
+      runtime: this.runtime,
+      cache: this.store.cache,
+      outbox: this.store.outbox,
+      logger: logger.child({ component: 'status' }),
+      notify: () => this.pump.notify(),
+    });
+    this.reconciler = new Reconciler({
+      nodeName: options.node,
+      cache: this.store.cache,
+      runtime: this.runtime,
+      logger: logger.child({ component: 'reconcile' }),
+      ...(options.resyncIntervalMs ? { resyncIntervalMs: options.resyncIntervalMs } : {}),
+      onTerminated: (key, pod) => this.reporter.terminated(key, pod),
+    });
+    this.runtime.onChange((key, event) => {
+      this.reconciler.wake();
+      if (event) this.offerRuntimeEvent(key, event);
+    });
     const conditions = this.conditions;
     const nodeEvents: HubLinkObserver = {
       connected: (welcome) => conditions.hubClock(welcome.ts),
@@ -107,7 +151,7 @@ export class EdgeAgent {
   }
 
   /** Starts serving and connecting; resolves with the bound addresses without waiting for the hub. */
-  async start(): Promise<{ metrics?: string; localApi?: string }> {
+  async start(): Promise<{ metrics?: string; localApi?: string; sandbox: string }> {
     const bound: { metrics?: string; localApi?: string } = {};
     const { metricsListen, localApiListen } = this.options;
     if (metricsListen) {
@@ -121,17 +165,27 @@ export class EdgeAgent {
         port: localApiListen.port,
         serveSecrets: this.options.localApiSecrets ?? false,
         logger: this.options.logger.child({ component: 'local-api' }),
+        // Pods are served with the status the runtime sees now, hub or no hub.
+        podStatus: (key) => this.runtime.podStatus(key),
       });
       bound.localApi = await this.localApi.start();
     }
     this.rules.start();
     this.conditions.start();
     this.bus?.start();
+    // Adopt the Pods that kept running while the agent was away before deciding anything.
+    await this.runtime.start();
+    this.reporter.start();
+    this.reconciler.start();
     this.link.start();
-    return bound;
+    return { ...bound, sandbox: this.runtime.sandboxKind ?? "direct" };
   }
 
+  /** Stops the agent; its Pods keep running and the next start adopts them. */
   async stop(): Promise<void> {
+    await this.reconciler.stop();
+    this.reporter.stop();
+    await this.runtime.stop();
     this.rules.stop();
     this.conditions.stop();
     await this.bus?.stop();
@@ -142,6 +196,18 @@ export class EdgeAgent {
     await this.endpoints?.close();
     this.store.close();
   }
+}
+
+/** Container lifecycle as upstream event candidates (the filter decides what goes up). */
+function runtimeCandidate(key: string, event: RuntimeEvent) {
+  return {
+    source: event.container ? ('container' as const) : ('pod' as const),
+    type: event.type,
+    reason: event.reason,
+    message: event.container ? `${event.container}: ${event.message}` : event.message,
+    object: key,
+    ts: event.at,
+  };
 }
 
 /** One observer calling several, in order. */

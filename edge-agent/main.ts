@@ -23,6 +23,9 @@ interface AgentCliOptions {
   localMqtt?: string;
   localMqttTopics: string[];
   outboxMaxBytes?: number;
+  sandbox: 'auto' | 'never' | 'always';
+  restartBackoffInitial?: number;
+  restartBackoffMax?: number;
   logLevel: string;
 }
 
@@ -49,8 +52,14 @@ function parseLabels(value: string): Record<string, string> {
   return labels;
 }
 
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
 const program = new Command('edge-agent')
-  .description('Sync this node with an edge-sync hub, keep everything in a local SQLite cache, and serve it with or without the cloud.')
+  .description('Sync this node with an edge-sync hub, keep everything in a local SQLite cache, and run its Pods from it with or without the cloud.')
   .showHelpAfterError()
   .addOption(new Option('--config <file>', 'YAML file with any of these settings by camelCase name (hub, node, tokenFile, ...); flags and environment override it').env('EDGE_CONFIG'))
   .addOption(new Option('--node <name>', 'this node\'s name (a DNS-1123 subdomain); required').argParser(parseNodeName).env('EDGE_NODE'))
@@ -63,11 +72,10 @@ const program = new Command('edge-agent')
   .addOption(new Option('--filter-rules <file>', 'upstream event rules (YAML) used until the cloud sends its own; default: the built-in rules').env('EDGE_FILTER_RULES'))
   .addOption(new Option('--local-mqtt <url>', 'the device\'s MQTT broker: its messages are upstream event candidates').env('EDGE_LOCAL_MQTT'))
   .addOption(new Option('--local-mqtt-topics <filters>', 'comma-separated topic filters to subscribe to on the local broker').default(['#'], '#').argParser((v) => v.split(',').map((t) => t.trim()).filter(Boolean)).env('EDGE_LOCAL_MQTT_TOPICS'))
-  .addOption(new Option('--outbox-max-bytes <n>', 'byte budget of the upstream outbox; when full the lowest-priority oldest events go first').argParser((v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
-    return n;
-  }).env('EDGE_OUTBOX_MAX_BYTES'))
+  .addOption(new Option('--outbox-max-bytes <n>', 'byte budget of the upstream outbox; when full the lowest-priority oldest events go first').argParser(positiveInt).env('EDGE_OUTBOX_MAX_BYTES'))
+  .addOption(new Option('--sandbox <mode>', 'run each Pod in a bubblewrap sandbox (own mount and PID namespace, volumes at their mountPath): auto uses it when bwrap works').choices(['auto', 'never', 'always']).default('auto').env('EDGE_SANDBOX'))
+  .addOption(new Option('--restart-backoff-initial <ms>', 'first CrashLoopBackOff delay (kubelet: 10000), doubling up to --restart-backoff-max').argParser(positiveInt).env('EDGE_RESTART_BACKOFF_INITIAL'))
+  .addOption(new Option('--restart-backoff-max <ms>', 'longest CrashLoopBackOff delay (kubelet: 300000)').argParser(positiveInt).env('EDGE_RESTART_BACKOFF_MAX'))
   .addOption(new Option('--metrics <host:port>', 'serve /metrics, /healthz and /readyz here').argParser(parseHostPort).env('EDGE_METRICS'))
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').env('LOG_LEVEL'))
   .action(async (options: AgentCliOptions) => {
@@ -106,6 +114,10 @@ async function run(options: AgentCliOptions & { node: string; hub: string }): Pr
     ...(options.filterRules ? { filterRulesFile: options.filterRules } : {}),
     ...(options.localMqtt ? { localMqtt: { url: options.localMqtt, topics: options.localMqttTopics } } : {}),
     ...(options.outboxMaxBytes ? { outboxMaxBytes: options.outboxMaxBytes } : {}),
+    sandbox: options.sandbox,
+    ...(options.restartBackoffInitial || options.restartBackoffMax
+      ? { restartBackoff: { ...(options.restartBackoffInitial ? { initialMs: options.restartBackoffInitial } : {}), ...(options.restartBackoffMax ? { maxMs: options.restartBackoffMax } : {}) } }
+      : {}),
   });
   const bound = await agent.start();
   let stopping = false;

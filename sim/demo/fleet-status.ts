@@ -26,8 +26,12 @@ async function metric(url: string, name: string): Promise<number> {
 async function names(localApi: string, resource: string): Promise<string[]> {
   const res = await fetch(`${localApi}/api/v1/${resource}`);
   if (!res.ok) return [];
-  const list = (await res.json()) as { items: { metadata: { name: string; namespace?: string } }[] };
-  return list.items.map((item) => (item.metadata.namespace ? `${item.metadata.namespace}/${item.metadata.name}` : item.metadata.name));
+  const list = (await res.json()) as { items: { metadata: { name: string; namespace?: string }; status?: { phase?: string } }[] };
+  return list.items.map((item) => {
+    const name = item.metadata.namespace ? `${item.metadata.namespace}/${item.metadata.name}` : item.metadata.name;
+    // Pods carry the phase the node's runtime sees right now.
+    return resource === 'pods' ? `${name} (${item.status?.phase ?? 'Pending'})` : name;
+  });
 }
 
 export async function agentStatus(agent: DemoAgent): Promise<AgentStatus> {

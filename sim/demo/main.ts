@@ -14,6 +14,7 @@ import { KubeClient } from '../../cloud-hub/kube/kube-client.js';
 import { BINARIES } from '../launch/binaries.js';
 import { createManifests, readManifests } from '../launch/apply-manifests.js';
 import { launch, type ManagedProcess } from '../launch/managed-process.js';
+import { killPodProcesses } from '../launch/pod-processes.js';
 import { agentStatus, statusTable, type DemoAgent } from './fleet-status.js';
 import { readdirSync } from 'node:fs';
 
@@ -43,8 +44,10 @@ async function demo(options: DemoOptions): Promise<void> {
   let stopping = false;
   const stop = async (code: number): Promise<never> => {
     stopping = true;
-    log('\nstopping agents, hub and API ...');
+    log('\nstopping agents, their pods, the hub and the API ...');
     for (const proc of [...processes].reverse()) await proc.stop('SIGTERM', 5_000);
+    // Pods outlive their agent by design (a restarted agent adopts them); the demo is over.
+    for (let i = 1; i <= options.nodes; i++) killPodProcesses(path.join(dir, `edge-${i}`));
     log('all stopped.');
     process.exit(code);
   };

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TokenAdmin } from '../../cloud-hub/auth/token-admin.js';
 import { KubeClient } from '../../cloud-hub/kube/kube-client.js';
+import { killPodProcesses } from '../../sim/launch/pod-processes.js';
 import { BIN, startProcess, type RunningProcess } from './process.js';
 import { makeTempDir } from './tmp.js';
 
@@ -125,7 +126,11 @@ export class TestCluster {
   }
 
   async close(): Promise<void> {
-    for (const agent of this.agents) await agent.proc.stop();
+    for (const agent of this.agents) {
+      await agent.proc.stop();
+      // Their Pods outlive agents by design; not the test.
+      killPodProcesses(agent.data);
+    }
     await this.hub?.stop();
     this.client?.close();
     await this.api?.stop();

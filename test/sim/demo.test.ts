@@ -19,7 +19,11 @@ it('runs the API, a hub and three agents, shows the examples on their nodes, and
   const row = (node: string, pods: string) => new RegExp(`^\\| ${node}\\s+\\| connected\\s+\\| \\d+\\s+\\| ${pods}\\s+\\|`);
   const sawRows = (): boolean => {
     const lines = demo!.stdoutText;
-    return lines.some((l) => row('edge-1', 'demo/hello-edge-1').test(l)) && lines.some((l) => row('edge-2', 'demo/hello-edge-2').test(l)) && lines.some((l) => row('edge-3', '-').test(l));
+    return (
+      lines.some((l) => row('edge-1', 'demo/hello-edge-1 \\(Running\\)').test(l)) &&
+      lines.some((l) => row('edge-2', 'demo/hello-edge-2 \\(Running\\)').test(l)) &&
+      lines.some((l) => row('edge-3', '-').test(l))
+    );
   };
   await waitFor(() => sawRows() || !demo!.running, { timeoutMs: 60_000, what: 'the fleet table' });
   expect(demo.running, demo.tail(40)).toBe(true);
