@@ -6,16 +6,14 @@
  */
 import pino from 'pino';
 import WebSocket from 'ws';
-import type { JsonObject } from '../../protocol/index.js';
-import { VirtualNode } from '../fleet/virtual-node.js';
 import { BINARIES } from '../launch/binaries.js';
 import { launch } from '../launch/managed-process.js';
+import { FanoutFleet, seedSharedConfigFleet } from './fanout-fleet.js';
 import { forEachLimited, median, readyz, startApiServer, startHubProcess, until } from './cluster.js';
 import { verdict } from './measure.js';
 import type { BenchSection } from './section.js';
 import path from 'node:path';
 
-const NS = 'bench';
 const ROUNDS = 7;
 
 export async function hubFanoutBench(): Promise<BenchSection> {
@@ -23,47 +21,19 @@ export async function hubFanoutBench(): Promise<BenchSection> {
   const names = Array.from({ length: nodeCount }, (_, i) => `bench-${String(i).padStart(5, '0')}`);
   const cluster = await startApiServer();
   const logger = pino({ level: 'silent' });
-  const nodes: VirtualNode[] = [];
+  let fleet: FanoutFleet | undefined;
   try {
     const { client } = cluster;
     const tokens = await cluster.tokens.createMany(names, 64);
-    await client.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-    await client.create(`/api/v1/namespaces/${NS}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shared', namespace: NS }, data: { round: '0', setting: 'x'.repeat(200) } });
-    await forEachLimited(names, 64, async (node) => {
-      await client.create(`/api/v1/namespaces/${NS}/pods`, {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: `app-${node}`, namespace: NS },
-        spec: { nodeName: node, containers: [{ name: 'app', image: 'app:1', command: ['/app'] }], volumes: [{ name: 'cfg', configMap: { name: 'shared' } }] },
-      });
-    });
+    await seedSharedConfigFleet(client, names);
 
     const hub = await startHubProcess(cluster.kubeconfig, ['--heartbeat-interval', '30000', '--api-qps', '2000']);
     await until(() => readyz(hub.metrics), 60_000, 'hub informers synced');
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const rssBefore = hub.proc.rssBytes();
 
-    let round = 0;
-    const arrivals = new Map<number, number[]>();
-    for (const name of names) {
-      nodes.push(
-        new VirtualNode({
-          name,
-          hubUrl: hub.ws,
-          token: tokens.get(name)!,
-          logger,
-          onChanges: (_node, changes) => {
-            for (const change of changes) {
-              if (change.key !== `ConfigMap/${NS}/shared` || change.type !== 'put') continue;
-              const value = Number((change.obj?.data as JsonObject | undefined)?.round);
-              if (value > 0) (arrivals.get(value) ?? arrivals.set(value, []).get(value)!).push(performance.now());
-            }
-          },
-        }),
-      );
-    }
-    await forEachLimited(nodes, 50, async (node) => node.start());
-    await until(() => nodes.every((node) => node.inSync && node.cache.rvOf(`ConfigMap/${NS}/shared`) !== undefined), 120_000, 'every node in sync');
+    fleet = new FanoutFleet(hub.ws, tokens, logger);
+    await fleet.connect(50, 120_000);
     // Registrations (Node objects, status, Leases) come through the hub's write queue; let them finish.
     await until(async () => (await client.get<{ items: unknown[] }>('/api/v1/nodes')).items.length >= nodeCount, 120_000, 'nodes registered');
     await new Promise((resolve) => setTimeout(resolve, 3_000));
@@ -71,20 +41,13 @@ export async function hubFanoutBench(): Promise<BenchSection> {
     const rssPerNode = (rssAfter - rssBefore) / nodeCount;
 
     const hubTimes: number[] = [];
-    const probe = nodes[0]!;
     let frameBytes = 0;
     for (let r = 1; r <= ROUNDS; r++) {
-      round = r;
-      const bytesBefore = probe.counters.bytesIn;
-      const started = performance.now();
-      await client.mergePatch(`/api/v1/namespaces/${NS}/configmaps/shared`, { data: { round: String(r) } });
-      await until(() => (arrivals.get(r)?.length ?? 0) >= nodeCount, 30_000, `round ${r} delivered`, 1);
-      hubTimes.push(Math.max(...arrivals.get(r)!) - started);
-      if (process.env.BENCH_DEBUG) console.error(`round ${r}: first ${(Math.min(...arrivals.get(r)!) - started).toFixed(1)} ms, last ${(Math.max(...arrivals.get(r)!) - started).toFixed(1)} ms`);
-      frameBytes = probe.counters.bytesIn - bytesBefore;
+      const result = await fleet.round(client, r);
+      hubTimes.push(result.ms);
+      frameBytes = result.bytes;
     }
-    void round;
-    for (const node of nodes) node.stop();
+    fleet.stop();
     const hubCpu = hub.proc.cpuSeconds();
     await hub.proc.stop();
 
@@ -151,7 +114,7 @@ export async function hubFanoutBench(): Promise<BenchSection> {
       ],
     };
   } finally {
-    for (const node of nodes) node.stop();
+    fleet?.stop();
     await cluster.close();
   }
 }

@@ -11,15 +11,13 @@ import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
-import type { JsonObject } from '../../protocol/index.js';
 import { mosquittoAcl } from '../../cloud-hub/auth/broker-acl.js';
 import { mosquittoPasswordFile, mosquittoPasswordHash } from '../../cloud-hub/auth/mosquitto-files.js';
-import { VirtualNode } from '../fleet/virtual-node.js';
+import { FanoutFleet, seedSharedConfigFleet } from './fanout-fleet.js';
 import { forEachLimited, median, readyz, startApiServer, startHubProcess, until } from './cluster.js';
 import { verdict } from './measure.js';
 import type { BenchSection } from './section.js';
 
-const NS = 'bench';
 const ROUNDS = 5;
 const MOSQUITTO = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
 
@@ -36,22 +34,13 @@ export async function mqttFanoutBench(): Promise<BenchSection> {
   const names = Array.from({ length: nodeCount }, (_, i) => `mq-${String(i).padStart(5, '0')}`);
   const cluster = await startApiServer();
   const dir = mkdtempSync(path.join(tmpdir(), 'edge-mqtt-bench-'));
-  const nodes: VirtualNode[] = [];
+  let fleet: FanoutFleet | undefined;
   const logger = pino({ level: 'silent' });
   let broker: ReturnType<typeof spawn> | undefined;
   try {
     const { client } = cluster;
     const tokens = await cluster.tokens.createMany(names, 64);
-    await client.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-    await client.create(`/api/v1/namespaces/${NS}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shared', namespace: NS }, data: { round: '0', setting: 'x'.repeat(200) } });
-    await forEachLimited(names, 64, async (node) => {
-      await client.create(`/api/v1/namespaces/${NS}/pods`, {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: `app-${node}`, namespace: NS },
-        spec: { nodeName: node, containers: [{ name: 'app', image: 'app:1', command: ['/app'] }], volumes: [{ name: 'cfg', configMap: { name: 'shared' } }] },
-      });
-    });
+    await seedSharedConfigFleet(client, names);
 
     // mosquitto with the node credentials, as `cloud-hub token mosquitto-auth` would write them.
     const port = await freePort();
@@ -70,40 +59,18 @@ export async function mqttFanoutBench(): Promise<BenchSection> {
     const hub = await startHubProcess(cluster.kubeconfig, ['--heartbeat-interval', '30000', '--api-qps', '2000', '--mqtt', `mqtt://_cloud-hub@127.0.0.1:${port}`, '--mqtt-password-file', path.join(dir, 'hub-password'), '--shards', '0']);
     await until(() => readyz(hub.metrics), 60_000, 'hub informers synced');
 
-    const arrivals = new Map<number, number[]>();
-    for (const name of names) {
-      nodes.push(
-        new VirtualNode({
-          name,
-          hubUrl: brokerUrl,
-          token: tokens.get(name)!,
-          logger,
-          onChanges: (_node, changes) => {
-            for (const change of changes) {
-              if (change.key !== `ConfigMap/${NS}/shared` || change.type !== 'put') continue;
-              const value = Number((change.obj?.data as JsonObject | undefined)?.round);
-              if (value > 0) (arrivals.get(value) ?? arrivals.set(value, []).get(value)!).push(performance.now());
-            }
-          },
-        }),
-      );
-    }
-    await forEachLimited(nodes, 25, async (node) => node.start());
-    await until(() => nodes.every((node) => node.inSync && node.cache.rvOf(`ConfigMap/${NS}/shared`) !== undefined), 180_000, 'every node in sync over MQTT');
+    fleet = new FanoutFleet(brokerUrl, tokens, logger);
+    await fleet.connect(25, 180_000);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
 
     const hubTimes: number[] = [];
-    const probe = nodes[0]!;
     let frameBytes = 0;
     for (let r = 1; r <= ROUNDS; r++) {
-      const before = probe.counters.bytesIn;
-      const started = performance.now();
-      await client.mergePatch(`/api/v1/namespaces/${NS}/configmaps/shared`, { data: { round: String(r) } });
-      await until(() => (arrivals.get(r)?.length ?? 0) >= nodeCount, 60_000, `round ${r} delivered`, 1);
-      hubTimes.push(Math.max(...arrivals.get(r)!) - started);
-      frameBytes = probe.counters.bytesIn - before;
+      const result = await fleet.round(client, r);
+      hubTimes.push(result.ms);
+      frameBytes = result.bytes;
     }
-    for (const node of nodes) node.stop();
+    fleet.stop();
     await hub.proc.stop();
 
     // Baseline: MQTT.js publishing the same bytes to one topic per subscriber through the same broker.
@@ -152,7 +119,7 @@ export async function mqttFanoutBench(): Promise<BenchSection> {
       notes: ['The hub round is timed from the API write to the last node applying the change; the baseline from the first publish to the last delivery.'],
     };
   } finally {
-    for (const node of nodes) node.stop();
+    fleet?.stop();
     if (broker && broker.exitCode === null) {
       broker.kill('SIGTERM');
       await once(broker, 'exit');
