@@ -9,6 +9,7 @@ import { markdownTable } from '../report/table.js';
 import { edgeStoreBench } from './edge-store.js';
 import { embeddedApiBench } from './embedded-api.js';
 import { filterBench } from './filter.js';
+import { fleetBench } from './fleet.js';
 import { hubFanoutBench } from './hub-fanout.js';
 import { mqttFanoutBench } from './mqtt-fanout.js';
 import { upstreamEventsBench } from './upstream-events.js';
@@ -25,6 +26,7 @@ const SUITES: Record<string, Suite> = {
   'mqtt-fanout': mqttFanoutBench,
   'upstream-events': upstreamEventsBench,
   filter: filterBench,
+  fleet: fleetBench,
 };
 
 const program = new Command('bench')
