@@ -7,6 +7,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Most suites wait on child processes and sockets, not the CPU: three files at a time on a
+    // 2-core CI box (vitest's default there would be one).
+    maxWorkers: 3,
     globalSetup: ['test/global-setup.ts'],
   },
 });

@@ -280,9 +280,8 @@ describe('liveness and restart', () => {
     expect(connected).toBeGreaterThanOrEqual(1);
     // Stop reading the socket: pings go unanswered (the hub's interval is 1 s).
     (client.ws as unknown as { _socket: { pause(): void } })._socket.pause();
-    const started = Date.now();
-    await waitFor(async () => (await metricValue(hub.metrics, 'edge_hub_connected_nodes')) === connected - 1, { timeoutMs: 5_000, what: 'node dropped' });
-    expect(Date.now() - started).toBeLessThan(3_500);
+    // Two intervals (2 s) and a little slack for a loaded machine: the deadline is the claim.
+    await waitFor(async () => (await metricValue(hub.metrics, 'edge_hub_connected_nodes')) === connected - 1, { timeoutMs: 3_500, what: 'node dropped within two intervals' });
   });
 
   it('after kill -9 and restart, a node reconnecting converges, including changes made while the hub was down', async () => {

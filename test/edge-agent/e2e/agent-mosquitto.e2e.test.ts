@@ -1,0 +1,4 @@
+import { agentSuite } from './agent-suite.js';
+import { TRANSPORTS } from './transports.js';
+
+agentSuite(TRANSPORTS[1]!);
