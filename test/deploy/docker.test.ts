@@ -1,0 +1,71 @@
+/**
+ * deploy/docker/Dockerfile cannot be built here (no Docker engine), so check what can be checked
+ * without one: what it copies exists and is not excluded, it compiles every folder the build
+ * config includes, the entry points exist in the build output, production installs omit dev
+ * dependencies, and the images run as a non-root user.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO } from '../helpers/process.js';
+
+const text = readFileSync(path.join(REPO, 'deploy/docker/Dockerfile'), 'utf8');
+// Instructions, with backslash continuations joined and comments dropped.
+const instructions = text
+  .replace(/\\\n\s*/g, ' ')
+  .split('\n')
+  .filter((line) => line.trim() && !line.trimStart().startsWith('#'));
+const ignored = readFileSync(path.join(REPO, 'deploy/docker/Dockerfile.dockerignore'), 'utf8')
+  .split('\n')
+  .filter((line) => line.trim() && !line.startsWith('#'));
+
+interface Stage {
+  from: string;
+  name: string;
+  lines: string[];
+}
+const stages: Stage[] = [];
+for (const line of instructions) {
+  const from = /^FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
+  if (from) stages.push({ from: from[1]!, name: from[2] ?? '', lines: [] });
+  else stages.at(-1)?.lines.push(line);
+}
+const stage = (name: string) => stages.find((s) => s.name === name)!;
+
+describe('deploy/docker/Dockerfile', () => {
+  it('copies only files that exist in the build context and are not ignored', () => {
+    const sources = instructions.filter((line) => /^COPY\s/.test(line) && !line.includes('--from=')).flatMap((line) => line.split(/\s+/).slice(1, -1));
+    expect(sources.length).toBeGreaterThan(0);
+    for (const source of sources) {
+      expect(existsSync(path.join(REPO, source)), source).toBe(true);
+      expect(ignored, source).not.toContain(source);
+    }
+  });
+
+  it('compiles every folder tsconfig.build.json includes', () => {
+    const include = (JSON.parse(readFileSync(path.join(REPO, 'tsconfig.build.json'), 'utf8')) as { include: string[] }).include;
+    const copied = stage('build').lines.filter((line) => line.startsWith('COPY ')).map((line) => line.split(/\s+/)[1]);
+    expect(copied).toEqual(expect.arrayContaining(include));
+  });
+
+  it('builds two images, cloud-hub and edge-agent, that start an entry point of the build, as a non-root user', () => {
+    for (const [target, main] of [
+      ['cloud-hub', 'dist/cloud-hub/main.js'],
+      ['edge-agent', 'dist/edge-agent/main.js'],
+    ] as const) {
+      const lines = stage(target).lines;
+      expect(stage(target).from).toBe('runtime');
+      expect(lines).toContain(`ENTRYPOINT ["node", "${main}"]`);
+      expect(existsSync(path.join(REPO, main))).toBe(true);
+      const user = lines.find((line) => line.startsWith('USER '))!;
+      expect(user).toMatch(/^USER [1-9]\d*:[1-9]\d*$/);
+    }
+    expect(stage('runtime').lines.join('\n')).toMatch(/useradd --system --uid 10001/);
+  });
+
+  it('installs production dependencies with npm ci --omit=dev for the target platform, and compiles on the build platform', () => {
+    expect(stage('deps').lines.join('\n')).toMatch(/npm ci --omit=dev/);
+    expect(instructions.find((line) => line.includes(' AS build'))).toMatch(/--platform=\$BUILDPLATFORM/);
+    expect(instructions.find((line) => line.includes(' AS deps'))).not.toMatch(/--platform/);
+  });
+});
