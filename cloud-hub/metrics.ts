@@ -16,7 +16,7 @@ export class HubMetrics {
   readonly events: Counter<'result'>;
 
   constructor(readonly registry: Registry, options: { queueDepth?: () => number; connected?: () => number } = {}) {
-    collectDefaultMetrics({ register: registry, prefix: 'edge_hub_process_' });
+    collectDefaultMetrics({ register: registry, prefix: 'edge_hub_' });
     const registers = [registry];
     this.connectedNodes = new Gauge({
       name: 'edge_hub_connected_nodes',

@@ -14,7 +14,7 @@ export class AgentMetrics {
   readonly rulesRejected: Counter;
 
   constructor(registry: Registry, cachedObjects: () => number, outbox?: { size: number; bytes: number; counters: { expired: number; overflowed: number; added: number } }) {
-    collectDefaultMetrics({ register: registry, prefix: 'edge_agent_process_' });
+    collectDefaultMetrics({ register: registry, prefix: 'edge_agent_' });
     const registers = [registry];
     this.connected = new Gauge({ name: 'edge_agent_connected', help: '1 while a hub connection is up (resyncing or in sync).', registers });
     this.frames = new Counter({ name: 'edge_agent_frames_total', help: 'Protocol frames by type and direction (in = from hub).', labelNames: ['type', 'direction'], registers });

@@ -72,17 +72,22 @@ export class NodeSession implements ConnectionHandler {
   private seq = 0;
   private hellos = 0;
   private flushScheduled = false;
-  private readonly log: Logger;
+  private logger?: Logger;
   private readonly reply: NodeReply;
 
   constructor(private readonly deps: SessionDeps) {
     this.node = deps.node;
     this.window = new InflightWindow(deps.settings.window);
-    this.log = deps.logger.child({ node: deps.node });
     this.reply = {
       ack: (ids) => this.send({ v: PROTOCOL_VERSION, t: 'ack', ids: [...ids] }),
       error: (code, message, ref) => this.sendError(code, message, ref),
     };
+  }
+
+  /** A child logger with the node field, made on first use: most sessions never log. */
+  private get log(): Logger {
+    this.logger ??= this.deps.logger.child({ node: this.node });
+    return this.logger;
   }
 
   get queueDepth(): number {

@@ -138,6 +138,8 @@ export class KubeSource {
     if (this.synced.has(kind)) return;
     this.synced.add(kind);
     this.options.logger.info({ kind, objects: this.informers.get(kind)?.list().length ?? 0 }, 'informer synced');
+    // Waiters want the complete view: every kind listed, not just this one.
+    if (!this.hasSynced()) return;
     const waiters = this.syncWaiters.splice(0);
     for (const waiter of waiters) waiter();
   }
@@ -149,7 +151,7 @@ export class KubeSource {
     let resourceVersion = '';
     do {
       const page = await this.options.client.get<ListResponse>(info.path, {
-        limit: String(this.options.pageSize ?? 500),
+        limit: String(this.options.pageSize ?? 2000),
         continue: continueToken,
       });
       for (const item of page.items ?? []) items.push(projectObject(info, item) as unknown as KubernetesObject);

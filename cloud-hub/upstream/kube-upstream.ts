@@ -28,7 +28,7 @@ export class KubeUpstream implements UpstreamSink {
 
   connected(node: string, hello: { info: NodeInfo; agent: string }): void {
     this.deps.health.reset(node);
-    this.deps.leases.heartbeat(node);
+    this.deps.leases.connected(node);
     this.deps.registrar.connected(node, hello.info, hello.agent);
   }
 

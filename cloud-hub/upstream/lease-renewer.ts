@@ -45,6 +45,19 @@ export class LeaseRenewer {
     if (now - (this.lastRenewed.get(node) ?? 0) >= this.options.renewIntervalMs) this.renew(node, now);
   }
 
+  /**
+   * A node (re)connected. Its first renewal comes at a random point within the first quarter
+   * interval rather than at once, so a fleet reconnecting together (after a hub restart)
+   * spreads its Lease writes instead of queueing them all at the same moment; a new node's
+   * Lease still appears within seconds.
+   */
+  connected(node: string, now = Date.now()): void {
+    this.lastSeen.set(node, now);
+    if (this.lastRenewed.has(node)) return;
+    const delay = Math.floor(Math.random() * (this.options.renewIntervalMs / 4));
+    this.lastRenewed.set(node, now - this.options.renewIntervalMs + delay);
+  }
+
   /** The node's session ended; stop renewing so the Lease can expire. */
   forget(node: string): void {
     this.lastSeen.delete(node);

@@ -1,7 +1,7 @@
 /**
  * The hub's own figures, read from its Prometheus `/metrics` (prom-client's process metrics
- * carry the `edge_hub_process_` prefix), so the simulator reports the same numbers for a hub
- * it started and for one running elsewhere.
+ * under the hub's `edge_hub_` prefix: `edge_hub_process_resident_memory_bytes`, ...), so the
+ * simulator reports the same numbers for a hub it started and for one running elsewhere.
  */
 
 export interface HubSample {
@@ -46,10 +46,8 @@ export async function scrapeHub(metricsUrl: string, timeoutMs = 5_000): Promise<
     const values = parsePrometheus(await response.text());
     return {
       at: Date.now(),
-      // prom-client's default metrics are named process_*, so the hub's prefix makes them
-      // edge_hub_process_process_*; the single-prefix names are accepted too.
-      rssBytes: values.get('edge_hub_process_resident_memory_bytes') ?? values.get('edge_hub_process_process_resident_memory_bytes') ?? NaN,
-      cpuSeconds: values.get('edge_hub_process_cpu_seconds_total') ?? values.get('edge_hub_process_process_cpu_seconds_total') ?? NaN,
+      rssBytes: values.get('edge_hub_process_resident_memory_bytes') ?? NaN,
+      cpuSeconds: values.get('edge_hub_process_cpu_seconds_total') ?? NaN,
       connected: values.get('edge_hub_connected_nodes') ?? NaN,
       queueDepth: values.get('edge_hub_send_queue_depth') ?? NaN,
       framesOut: values.get('edge_hub_frames_total:direction=out') ?? 0,

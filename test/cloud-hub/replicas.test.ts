@@ -117,6 +117,8 @@ describe('WebSocket: any replica serves any node', () => {
     node.start();
     await waitFor(() => node.inSync && configValue(node) === 'v0', { what: 'roamer in sync through hub-a' });
     expect(await metricValue(a.metrics, 'edge_hub_connected_nodes')).toBe(1);
+    const leasePath = '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/roamer';
+    await waitFor(() => cluster.client.get<JsonObject>(leasePath), { what: 'the Lease hub-a created' });
 
     await a.kill();
     proxy.target = Number(new URL(b.ws.replace('ws:', 'http:')).port);
@@ -125,7 +127,6 @@ describe('WebSocket: any replica serves any node', () => {
     expect(await metricValue(b.metrics, 'edge_hub_connected_nodes')).toBe(1);
 
     // Upstream writes keep working through hub-b.
-    const leasePath = '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/roamer';
     const renewedBefore = Date.parse(((await cluster.client.get<JsonObject>(leasePath)).spec as JsonObject).renewTime as string);
     await waitFor(async () => Date.parse(((await cluster.client.get<JsonObject>(leasePath)).spec as JsonObject).renewTime as string) > renewedBefore, { timeoutMs: 15_000, what: 'lease renewed by hub-b' });
     const nodeObject = await cluster.client.get<JsonObject>('/api/v1/nodes/roamer');

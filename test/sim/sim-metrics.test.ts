@@ -39,12 +39,12 @@ it('sums Prometheus samples per name and per label', () => {
       'edge_hub_frames_total{type="sync",direction="out"} 5',
       'edge_hub_frames_total{type="welcome",direction="out"} 2',
       'edge_hub_frames_total{type="hello",direction="in"} 3',
-      'edge_hub_process_process_resident_memory_bytes 1048576',
+      'edge_hub_process_resident_memory_bytes 1048576',
       'edge_hub_resyncs_total{result="equal"} 7',
     ].join('\n'),
   );
   expect(values.get('edge_hub_frames_total')).toBe(10);
   expect(values.get('edge_hub_frames_total:direction=out')).toBe(7);
   expect(values.get('edge_hub_resyncs_total:result=equal')).toBe(7);
-  expect(values.get('edge_hub_process_process_resident_memory_bytes')).toBe(1048576);
+  expect(values.get('edge_hub_process_resident_memory_bytes')).toBe(1048576);
 });
