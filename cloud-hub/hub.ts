@@ -7,7 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { DEFAULT_MAX_FRAME_BYTES, ErrorCode, PROTOCOL_VERSION, encode, type JsonObject } from '../protocol/index.js';
+import { DEFAULT_MAX_FRAME_BYTES, ErrorCode, PROTOCOL_VERSION, encode } from '../protocol/index.js';
 import { TokenStore } from './auth/token-store.js';
 import { MetricsServer, handleHealth } from './http-endpoints.js';
 import { KubeClient } from './kube/kube-client.js';
@@ -26,8 +26,8 @@ import { KubeUpstream } from './upstream/kube-upstream.js';
 import { LeaseRenewer } from './upstream/lease-renewer.js';
 import { MqttEventSink, WebhookEventSink } from './upstream/cloud-event-sinks.js';
 import { EventForwarder, type CloudEventSink } from './upstream/event-forwarder.js';
-import { NodeHealthMonitor, isEdgeNode } from './upstream/node-health-monitor.js';
-import { NodeRegistrar } from './upstream/node-registrar.js';
+import { NodeHealthMonitor } from './upstream/node-health-monitor.js';
+import { EDGE_ROLE_LABEL, NodeRegistrar } from './upstream/node-registrar.js';
 import { PodStatusWriter } from './upstream/pod-status-writer.js';
 import { WriteQueue } from './upstream/write-queue.js';
 
@@ -139,7 +139,7 @@ export class CloudHub {
       logger,
       gracePeriodMs,
       checkIntervalMs: Math.max(200, Math.floor(gracePeriodMs / 4)),
-      edgeNodes: () => this.edgeNodeNames(),
+      edgeNodes: () => this.scope.nodesLabelled(EDGE_ROLE_LABEL),
     });
     const upstream = new KubeUpstream({
       registrar,
@@ -303,12 +303,5 @@ export class CloudHub {
     if (change) this.scope.apply(change);
   }
 
-  private *edgeNodeNames(): Iterable<string> {
-    for (const node of this.source.list('Node')) {
-      if (isEdgeNode(node as { metadata?: { labels?: Record<string, string> } })) {
-        const name = (node.metadata as JsonObject | undefined)?.name;
-        if (typeof name === 'string') yield name;
-      }
-    }
-  }
+
 }

@@ -111,6 +111,11 @@ export class NodeScope {
     return this.pods.get(podKey);
   }
 
+  /** Nodes whose Node object carries `label` (any value). */
+  *nodesLabelled(label: string): IterableIterator<string> {
+    for (const [node, labels] of this.nodeLabels) if (Object.hasOwn(labels, label)) yield node;
+  }
+
   nodesReferencing(key: string): ReadonlySet<string> {
     return this.referencingNodes.get(key) ?? new Set();
   }

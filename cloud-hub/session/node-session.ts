@@ -72,7 +72,6 @@ export class NodeSession implements ConnectionHandler {
   private seq = 0;
   private hellos = 0;
   private flushScheduled = false;
-  private logger?: Logger;
   private readonly reply: NodeReply;
 
   constructor(private readonly deps: SessionDeps) {
@@ -84,10 +83,12 @@ export class NodeSession implements ConnectionHandler {
     };
   }
 
-  /** A child logger with the node field, made on first use: most sessions never log. */
-  private get log(): Logger {
-    this.logger ??= this.deps.logger.child({ node: this.node });
-    return this.logger;
+  /**
+   * Logs with the node field. No child logger per session: at fleet scale each would cost
+   * memory for every idle node, and a disabled level must cost nothing.
+   */
+  private log(level: 'debug' | 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
+    if (this.deps.logger.isLevelEnabled(level)) this.deps.logger[level]({ node: this.node, ...fields }, message);
   }
 
   get queueDepth(): number {
@@ -120,7 +121,7 @@ export class NodeSession implements ConnectionHandler {
     }
     this.countIn(frame.t, byteLength(data));
     if (frame.t === 'error') {
-      this.log.warn({ code: frame.code, msg: frame.msg, seq: frame.seq }, 'node refused a frame');
+      this.log('warn', { code: frame.code, msg: frame.msg, seq: frame.seq }, 'node refused a frame');
       return;
     }
     if (frame.t === 'hello') {
@@ -176,7 +177,7 @@ export class NodeSession implements ConnectionHandler {
       // A new hello starts the session over (an agent that lost track, or a broker connection
       // that outlived a hub restart). Seq numbers keep growing, so acks of the old session
       // cannot ack frames of the new one.
-      this.log.debug('hello on an open session: starting over');
+      this.log('debug', {}, 'hello on an open session: starting over');
       this.view = new NodeView();
       this.queue.clear();
       this.window = new InflightWindow(this.deps.settings.window);
@@ -214,7 +215,7 @@ export class NodeSession implements ConnectionHandler {
       metrics.resyncOps.observe(0);
       metrics.resyncBytes.observe(0);
       this.send({ v: PROTOCOL_VERSION, t: 'synced', seq: 0, digest: desiredDigest, n: desired.size });
-      this.log.debug({ objects: desired.size }, 'resync: digest equal');
+      this.log('debug', { objects: desired.size }, 'resync: digest equal');
       return;
     }
     const now = Date.now();
@@ -228,7 +229,7 @@ export class NodeSession implements ConnectionHandler {
     for (const key of pending) this.queue.mark(key, now);
     this.resync = { pending, ops: 0, bytes: 0, lastSeq: 0 };
     metrics.resyncs.inc({ result: 'diff' });
-    this.log.debug({ objects: desired.size, held: hello.have.length, differing: pending.size }, 'resync: sending differences');
+    this.log('debug', { objects: desired.size, held: hello.have.length, differing: pending.size }, 'resync: sending differences');
     this.flush();
   }
 
@@ -277,7 +278,7 @@ export class NodeSession implements ConnectionHandler {
           this.carry = next;
           break;
         }
-        if (size > budget) this.log.error({ key: next.key, bytes: size }, 'object larger than the frame limit; sent anyway');
+        if (size > budget) this.log('error', { key: next.key, bytes: size }, 'object larger than the frame limit; sent anyway');
         ops.push(next.op.json);
         bytes += size;
         if (!this.resync) eventTimes.push(next.at);
@@ -307,7 +308,7 @@ export class NodeSession implements ConnectionHandler {
     this.deps.metrics.resyncOps.observe(resync.ops);
     this.deps.metrics.resyncBytes.observe(resync.bytes);
     this.send({ v: PROTOCOL_VERSION, t: 'synced', seq: resync.lastSeq, digest: this.view.digest(), n: this.view.size });
-    this.log.debug({ ops: resync.ops, bytes: resync.bytes }, 'resync done');
+    this.log('debug', { ops: resync.ops, bytes: resync.bytes }, 'resync done');
   }
 
   private send(frame: CloudFrame): void {
@@ -319,7 +320,7 @@ export class NodeSession implements ConnectionHandler {
 
   private sendError(code: ErrorCode, message: string, ref?: string): void {
     this.deps.metrics.frameErrors.inc({ code });
-    this.log.warn({ code, msg: message }, 'refused a frame from the node');
+    this.log('warn', { code, msg: message }, 'refused a frame from the node');
     this.send({ v: PROTOCOL_VERSION, t: 'error', code, msg: message.slice(0, 4096), ...(ref ? { ref } : {}) });
   }
 

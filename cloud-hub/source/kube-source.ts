@@ -1,9 +1,10 @@
 /**
  * One client-node informer (ListWatch) per watched kind for the whole hub, never one per node.
  *
- * The informers hold projected objects (see projection.ts) rather than raw ones: the list
- * function and a projecting Watch strip managedFields and status before client-node caches
- * anything, which keeps a large fleet's watch cache small.
+ * What client-node caches is a stub per object (kind, name, namespace, resourceVersion: all its
+ * ListWatch needs to tell adds, updates and relist deletions apart). The projected object
+ * (projection.ts) travels with the stub to our handlers only, and the ObjectStore keeps it once,
+ * as JSON text; a fleet's watch cache is not held twice, and never as full parsed objects.
  */
 import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -35,11 +36,31 @@ export interface KubeSourceOptions {
 
 type ListResponse = { metadata?: { resourceVersion?: string; continue?: string }; items?: JsonObject[] };
 
-/** A Watch that hands the informer projected objects and tells us when the initial list is done. */
+/** Stub -> the projected object it stands for, until a handler has taken it. */
+type Carried = WeakMap<object, JsonObject>;
+
+/** The cache entry client-node keeps for `projected`, carrying the projected object to our handlers. */
+function stubFor(info: KindInfo, projected: JsonObject, carried: Carried): KubernetesObject {
+  const metadata = (projected.metadata ?? {}) as { name?: string; namespace?: string; resourceVersion?: string };
+  const stub: KubernetesObject = {
+    apiVersion: info.apiVersion,
+    kind: info.kind,
+    metadata: {
+      ...(metadata.name !== undefined ? { name: metadata.name } : {}),
+      ...(metadata.namespace !== undefined ? { namespace: metadata.namespace } : {}),
+      ...(metadata.resourceVersion !== undefined ? { resourceVersion: metadata.resourceVersion } : {}),
+    },
+  };
+  carried.set(stub, projected);
+  return stub;
+}
+
+/** A Watch that hands the informer stubs of projected objects and tells us when the initial list is done. */
 class ProjectingWatch extends Watch {
   constructor(
     config: KubeConfig,
     private readonly info: KindInfo,
+    private readonly carried: Carried,
     private readonly onWatchStart: () => void,
   ) {
     super(config);
@@ -57,8 +78,8 @@ class ProjectingWatch extends Watch {
       path,
       queryParams,
       (phase, obj, watchObj) => {
-        const projected = phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? projectObject(this.info, obj as JsonObject) : obj;
-        callback(phase, projected, watchObj);
+        const forCache = phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? stubFor(this.info, projectObject(this.info, obj as JsonObject), this.carried) : obj;
+        callback(phase, forCache, watchObj);
       },
       done,
     );
@@ -70,6 +91,7 @@ export class KubeSource {
   private readonly synced = new Set<WatchedKind>();
   private readonly syncWaiters: (() => void)[] = [];
   private readonly restartTimers = new Set<NodeJS.Timeout>();
+  private readonly carried: Carried = new WeakMap();
   private stopped = false;
 
   constructor(private readonly options: KubeSourceOptions) {}
@@ -98,22 +120,26 @@ export class KubeSource {
     await Promise.all([...this.informers.values()].map((informer) => informer.stop()));
   }
 
-  /** The projected objects of `kind` currently in the informer cache. */
-  list(kind: WatchedKind): readonly JsonObject[] {
-    return (this.informers.get(kind)?.list() ?? []) as unknown as JsonObject[];
+  /** How many objects of `kind` the informer holds. */
+  count(kind: WatchedKind): number {
+    return this.informers.get(kind)?.list().length ?? 0;
   }
 
   private startInformer(info: KindInfo): void {
     const { logger } = this.options;
     const log = logger.child({ kind: info.kind });
-    const watch = new ProjectingWatch(this.options.kubeConfig, info, () => this.markSynced(info.kind));
+    const watch = new ProjectingWatch(this.options.kubeConfig, info, this.carried, () => this.markSynced(info.kind));
     const informer = new ListWatch<KubernetesObject>(info.path, watch, () => this.listAll(info), false);
     const initialDelay = this.options.restartDelayMs ?? 500;
     let delay = initialDelay;
     const emit = (type: SourceEvent['type']) => (obj: KubernetesObject) => {
       // Events flow again: the next outage starts from the first delay.
       delay = initialDelay;
-      this.options.onEvent({ kind: info.kind, type, obj: obj as unknown as JsonObject, at: Date.now() });
+      // The projected object rides with its stub; a relist's delete passes the cached stub, whose
+      // name is all a delete needs.
+      const projected = this.carried.get(obj) ?? (obj as unknown as JsonObject);
+      this.carried.delete(obj);
+      this.options.onEvent({ kind: info.kind, type, obj: projected, at: Date.now() });
     };
     informer.on('add', emit('upsert'));
     informer.on('update', emit('upsert'));
@@ -137,7 +163,7 @@ export class KubeSource {
   private markSynced(kind: WatchedKind): void {
     if (this.synced.has(kind)) return;
     this.synced.add(kind);
-    this.options.logger.info({ kind, objects: this.informers.get(kind)?.list().length ?? 0 }, 'informer synced');
+    this.options.logger.info({ kind, objects: this.count(kind) }, 'informer synced');
     // Waiters want the complete view: every kind listed, not just this one.
     if (!this.hasSynced()) return;
     const waiters = this.syncWaiters.splice(0);
@@ -154,7 +180,7 @@ export class KubeSource {
         limit: String(this.options.pageSize ?? 2000),
         continue: continueToken,
       });
-      for (const item of page.items ?? []) items.push(projectObject(info, item) as unknown as KubernetesObject);
+      for (const item of page.items ?? []) items.push(stubFor(info, projectObject(info, item), this.carried));
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       continueToken = page.metadata?.continue || undefined;
     } while (continueToken);

@@ -11,7 +11,7 @@ import { isNotFound, type KubeClient } from '../kube/kube-client.js';
 import type { ObjectStore } from '../source/object-store.js';
 import { NODE_LEASE_NAMESPACE, paths } from './kube-paths.js';
 import type { LeaseRenewer } from './lease-renewer.js';
-import { EDGE_ROLE_LABEL, type NodeRegistrar } from './node-registrar.js';
+import type { NodeRegistrar } from './node-registrar.js';
 
 export interface NodeHealthMonitorOptions {
   client: KubeClient;
@@ -90,9 +90,4 @@ export class NodeHealthMonitor {
     this.options.logger.info({ node, leaseAgeMs: renewed ? now - renewed : null }, 'edge node stopped reporting; marking NotReady');
     this.options.registrar.markUnknown(node, renewed || now);
   }
-}
-
-/** True when a projected Node object carries the edge role label. */
-export function isEdgeNode(node: { metadata?: { labels?: Record<string, string> } }): boolean {
-  return node.metadata?.labels?.[EDGE_ROLE_LABEL] !== undefined;
 }
