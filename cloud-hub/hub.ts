@@ -115,8 +115,8 @@ export class CloudHub {
       onEvent: (event) => this.onSourceEvent(event),
     });
     this.writes = new WriteQueue({
-      qps: options.apiQps ?? 200,
-      burst: options.apiBurst ?? 400,
+      qps: options.apiQps ?? 500,
+      burst: options.apiBurst ?? 1000,
       concurrency: 16,
       logger: logger.child({ component: 'writes' }),
       onResult: (kind, result) => this.metrics.apiWrites.inc({ kind, result }),
@@ -129,6 +129,8 @@ export class CloudHub {
       renewIntervalMs: options.leaseRenewMs ?? 10_000,
       leaseDurationSeconds: options.leaseDurationSeconds ?? 40,
       holder: (node) => node,
+      apiQps: options.apiQps ?? 500,
+      gracePeriodMs: options.nodeGracePeriodMs ?? 40_000,
     });
     const gracePeriodMs = options.nodeGracePeriodMs ?? 40_000;
     this.health = new NodeHealthMonitor({

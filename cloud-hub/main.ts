@@ -66,7 +66,7 @@ const program = new Command('cloud-hub')
   .addOption(new Option('--heartbeat-interval <ms>', 'heartbeat interval asked of agents').default(10_000).argParser(parsePositiveInt).env('EDGE_HEARTBEAT_INTERVAL'))
   .addOption(new Option('--node-grace-period <ms>', 'Lease age after which an edge node is NotReady').default(40_000).argParser(parsePositiveInt).env('EDGE_NODE_GRACE_PERIOD'))
   .addOption(new Option('--window <frames>', 'unacked sync frames per node before the hub waits').default(16).argParser(parsePositiveInt).env('EDGE_WINDOW'))
-  .addOption(new Option('--api-qps <n>', 'sustained Kubernetes API writes per second').default(200).argParser(parsePositiveInt).env('EDGE_API_QPS'))
+  .addOption(new Option('--api-qps <n>', 'sustained Kubernetes API writes per second (Lease renewals take up to half: N nodes renewed every 10 s need N/5)').default(500).argParser(parsePositiveInt).env('EDGE_API_QPS'))
   .addOption(logLevelOption())
   .action(async (options: ServeOptions) => serve(options));
 

@@ -19,6 +19,10 @@ export interface LeaseRenewerOptions {
   leaseDurationSeconds: number;
   /** Identity written as holder, so an operator sees which replica renews it. */
   holder: (node: string) => string;
+  /** The write queue's sustained rate: renewals may use half of it. */
+  apiQps?: number;
+  /** Lease age at which a node turns NotReady; renewals slower than a third of it are warned about. */
+  gracePeriodMs?: number;
 }
 
 export class LeaseRenewer {
@@ -26,6 +30,7 @@ export class LeaseRenewer {
   private readonly lastSeen = new Map<string, number>();
   private readonly lastRenewed = new Map<string, number>();
   private timer?: NodeJS.Timeout;
+  private lastWarning = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: LeaseRenewerOptions) {}
 
@@ -42,7 +47,7 @@ export class LeaseRenewer {
   /** The node is alive now; renew at once if it has not been renewed this interval. */
   heartbeat(node: string, now = Date.now()): void {
     this.lastSeen.set(node, now);
-    if (now - (this.lastRenewed.get(node) ?? 0) >= this.options.renewIntervalMs) this.renew(node, now);
+    if (now - (this.lastRenewed.get(node) ?? 0) >= this.effectiveIntervalMs(now)) this.renew(node, now);
   }
 
   /**
@@ -69,12 +74,31 @@ export class LeaseRenewer {
     return this.lastSeen.get(node);
   }
 
+  /**
+   * The renewal interval for the current fleet: the configured one, stretched when renewing
+   * every live node that often would take more than half of the API write budget (10,000
+   * nodes every 10 s is 1,000 writes/s). Stretching spreads the writes instead of letting them
+   * queue; past a third of the grace period it is a risk, and is logged as one.
+   */
+  effectiveIntervalMs(now = Date.now()): number {
+    const { renewIntervalMs, apiQps, gracePeriodMs, logger } = this.options;
+    if (!apiQps) return renewIntervalMs;
+    const needed = Math.ceil((this.lastSeen.size / (apiQps / 2)) * 1000);
+    const interval = Math.max(renewIntervalMs, needed);
+    if (gracePeriodMs && interval > gracePeriodMs / 3 && now - this.lastWarning > 60_000) {
+      this.lastWarning = now;
+      logger.warn({ nodes: this.lastSeen.size, apiQps, renewIntervalMs: interval, gracePeriodMs }, 'Lease renewals for this many nodes need more API writes per second; raise --api-qps or nodes may turn NotReady');
+    }
+    return interval;
+  }
+
   private renewDue(): void {
     const now = Date.now();
+    const interval = this.effectiveIntervalMs(now);
     for (const [node, seen] of this.lastSeen) {
       // Only nodes heard from within the last interval are alive enough to renew.
-      if (now - seen > this.options.renewIntervalMs * 2) continue;
-      if (now - (this.lastRenewed.get(node) ?? 0) >= this.options.renewIntervalMs) this.renew(node, now);
+      if (now - seen > interval * 2) continue;
+      if (now - (this.lastRenewed.get(node) ?? 0) >= interval) this.renew(node, now);
     }
   }
 
