@@ -74,7 +74,9 @@ describe('the hub ServiceAccount with the rendered ClusterRole and Roles', () =>
 
     const summary = cluster.authz.summary(HUB_USER.username).join('\n');
     expect(cluster.authz.denied(HUB_USER.username), summary).toEqual([]);
-    expect(hub.proc.logs.filter((line) => (line.level ?? 0) >= 40).map((line) => `${line.msg} ${String(line.err ?? '')}`), summary).toEqual([]);
+    // No failed write either (the one warning expected: Lease renewals every 10 s are slow for the test's 2 s grace period).
+    const warnings = hub.proc.logs.filter((line) => (line.level ?? 0) >= 40 && !String(line.msg).startsWith('Lease renewals for this many nodes'));
+    expect(warnings.map((line) => `${line.msg} ${String(line.err ?? '')}`), summary).toEqual([]);
     // Every verb the roles grant was needed: nothing broader than the code uses.
     expect(cluster.authz.unused(HUB_USER), summary).toEqual([]);
   });
