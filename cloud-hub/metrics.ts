@@ -14,6 +14,8 @@ export class HubMetrics {
   readonly apiWrites: Counter<'kind' | 'result'>;
   readonly statusRefused: Counter;
   readonly events: Counter<'result'>;
+  /** Labelled children of `frames` and `bytes`, looked up once: counting is on every frame. */
+  private readonly frameCounters = new Map<string, { frames: { inc(): void }; bytes: { inc(value: number): void } }>();
 
   constructor(readonly registry: Registry, options: { queueDepth?: () => number; connected?: () => number } = {}) {
     collectDefaultMetrics({ register: registry, prefix: 'edge_hub_' });
@@ -50,5 +52,17 @@ export class HubMetrics {
       registers,
     });
     this.statusRefused = new Counter({ name: 'edge_hub_status_refused_total', help: 'Pod status reports refused (Pod not bound to the sending node).', registers });
+  }
+
+  /** Counts one frame of `type` and its bytes in `direction` (in = from the edge). */
+  countFrame(type: string, direction: 'in' | 'out', bytes: number): void {
+    const id = `${direction}:${type}`;
+    let counters = this.frameCounters.get(id);
+    if (!counters) {
+      counters = { frames: this.frames.labels({ type, direction }), bytes: this.bytes.labels({ type, direction }) };
+      this.frameCounters.set(id, counters);
+    }
+    counters.frames.inc();
+    counters.bytes.inc(bytes);
   }
 }

@@ -91,9 +91,9 @@ export class NodeScope {
 
   /** Whether `key` is in `node`'s desired set (ignoring whether the object exists). */
   inScope(node: string, key: string): boolean {
-    const { kind, name } = parseKey(key);
-    if (kind === 'Node') return name === node;
-    if (kind === 'Pod') return this.pods.get(key)?.node === node;
+    // On every op of every send: prefix checks, not a parse.
+    if (key.startsWith('Node/')) return key === formatKey('Node', '', node);
+    if (key.startsWith('Pod/')) return this.pods.get(key)?.node === node;
     if (this.edgeConfig.has(key) && this.edgeConfig.matches(key, this.nodeLabels.get(node) ?? {})) return true;
     return (this.refCounts.get(node)?.get(key) ?? 0) > 0;
   }

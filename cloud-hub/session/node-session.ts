@@ -286,12 +286,13 @@ export class NodeSession implements ConnectionHandler {
       if (ops.length > 0) {
         this.seq += 1;
         const text = encodeSync(this.seq, ops);
+        const textBytes = byteLength(text);
         this.deps.connection.send(text);
-        this.countOut('sync', byteLength(text));
+        this.countOut('sync', textBytes);
         this.window.push({ seq: this.seq, eventTimes });
         if (this.resync) {
           this.resync.ops += ops.length;
-          this.resync.bytes += byteLength(text);
+          this.resync.bytes += textBytes;
           this.resync.lastSeq = this.seq;
         }
       }
@@ -325,12 +326,10 @@ export class NodeSession implements ConnectionHandler {
   }
 
   private countIn(type: string, bytes: number): void {
-    this.deps.metrics.frames.inc({ type, direction: 'in' });
-    this.deps.metrics.bytes.inc({ type, direction: 'in' }, bytes);
+    this.deps.metrics.countFrame(type, 'in', bytes);
   }
 
   private countOut(type: string, bytes: number): void {
-    this.deps.metrics.frames.inc({ type, direction: 'out' });
-    this.deps.metrics.bytes.inc({ type, direction: 'out' }, bytes);
+    this.deps.metrics.countFrame(type, 'out', bytes);
   }
 }
