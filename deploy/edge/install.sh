@@ -116,19 +116,18 @@ owned() { # owned OWNER MODE PATH...: chown (root only) and chmod
 
 systemctl_quiet() { systemctl "$@" >/dev/null 2>&1 || true; }
 
-stop_workloads() {
-  # KillMode=process leaves the workloads running when the agent stops; they live in the unit's
+stop_workloads() { # stop_workloads CGROUP
+  # KillMode=process leaves the workloads running when the agent stops; they stay in the unit's
   # control group. Stopping for good means stopping them too: TERM, then KILL after 10 s.
-  local cgroup procs='' pid tries signal
-  cgroup=$(systemctl show -p ControlGroup --value "$UNIT_NAME" 2>/dev/null || true)
-  [ -n "$cgroup" ] || return 0
-  for procs in "/sys/fs/cgroup${cgroup}/cgroup.procs" "/sys/fs/cgroup/systemd${cgroup}/cgroup.procs"; do
+  # (cgroup.procs always has size 0 in sysfs: read it to know whether it is empty.)
+  local procs='' pid tries signal
+  for procs in "/sys/fs/cgroup$1/cgroup.procs" "/sys/fs/cgroup/systemd$1/cgroup.procs"; do
     [ -r "$procs" ] && break
   done
   [ -r "$procs" ] || return 0
   for signal in TERM KILL; do
     for tries in 1 2 3 4 5 6 7 8 9 10; do
-      [ -s "$procs" ] || return 0
+      [ -n "$(cat "$procs" 2>/dev/null)" ] || return 0
       if [ "$tries" -eq 1 ]; then
         while read -r pid; do kill "-$signal" "$pid" 2>/dev/null || true; done <"$procs"
       fi
@@ -138,10 +137,13 @@ stop_workloads() {
 }
 
 do_uninstall() {
+  local cgroup
   if [ "$use_systemctl" -eq 1 ]; then
     say "stopping $UNIT_NAME and its workloads"
+    # Where the workloads are: asked while the unit is still loaded (default: system.slice).
+    cgroup=$(systemctl show -p ControlGroup --value "$UNIT_NAME" 2>/dev/null || true)
     systemctl_quiet disable --now "$UNIT_NAME"
-    stop_workloads
+    stop_workloads "${cgroup:-/system.slice/$UNIT_NAME}"
   fi
   rm -f "$root$UNIT_DIR/$UNIT_NAME"
   if [ "$use_systemctl" -eq 1 ]; then
@@ -151,9 +153,9 @@ do_uninstall() {
   rm -rf "$root$PREFIX_DIR" "$root$PREFIX_DIR.new" "$root$PREFIX_DIR.old" "$root$CONFIG_DIR"
   if [ "$is_root" -eq 1 ]; then
     # shellcheck disable=SC2046 # account_args prints zero or two words
-    if has_user; then userdel $(account_args) "$USER_NAME"; fi
+    if has_user; then userdel $(account_args) "$USER_NAME" || say "could not remove the user $USER_NAME (processes still running as it?)"; fi
     # shellcheck disable=SC2046
-    if has_group; then groupdel $(account_args) "$USER_NAME"; fi
+    if has_group; then groupdel $(account_args) "$USER_NAME" || say "could not remove the group $USER_NAME"; fi
   fi
   if [ "$purge" -eq 1 ]; then
     rm -rf "$root$DATA_DIR"
