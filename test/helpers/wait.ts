@@ -1,7 +1,7 @@
 /** Waiting on conditions with a deadline: the only synchronisation tests may use. */
 
 export interface WaitOptions {
-  /** Give up after this long. Default 10 s. */
+  /** Give up after this long. Default 20 s (a loaded 2-core CI machine is slow, not wrong). */
   timeoutMs?: number;
   /** Poll interval. Default 20 ms. */
   intervalMs?: number;
@@ -14,7 +14,7 @@ export interface WaitOptions {
  * A probe that throws counts as "not yet"; its last error is reported on timeout.
  */
 export async function waitFor<T>(probe: () => T | Promise<T>, options: WaitOptions = {}): Promise<Exclude<T, undefined | null | false>> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? 20_000;
   const intervalMs = options.intervalMs ?? 20;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;

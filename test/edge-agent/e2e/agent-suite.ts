@@ -112,7 +112,7 @@ export function agentSuite(transport: TransportCase): void {
       await cluster.client.create(`/api/v1/namespaces/${NS}/configmaps`, cm('stream-config', { n: '0' }));
       await cluster.client.create(`/api/v1/namespaces/${NS}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'stream-secret', namespace: NS }, data: {} });
       await cluster.client.create(`/api/v1/namespaces/${NS}/pods`, pod('stream', 'edge-2', 'stream-config', 'stream-secret'));
-      await waitFor(() => local(edge2, 'configmaps', 'stream-config'), { what: 'stream-config on edge-2' });
+      await waitFor(() => local(edge2, 'configmaps', 'stream-config'), { timeoutMs: 30_000, what: 'stream-config on edge-2' });
       let n = 0;
       let streaming = true;
       const writer = (async () => {

@@ -131,9 +131,12 @@ describe('pods on an edge node', () => {
     await waitFor(async () => (await podStatus('failed'))?.phase === 'Succeeded', { timeoutMs: 20_000, what: 'OnFailure exit 0 is Succeeded' });
     await waitFor(async () => (await podStatus('broken'))?.phase === 'Failed', { timeoutMs: 20_000, what: 'Failed' });
 
-    const table = await kubectl('get', 'pods', '-n', NS, '-o', 'wide');
+    // A crash-looping container is briefly Running between its back-offs: read until kubectl shows the loop.
+    const table = await waitFor(async () => {
+      const text = await kubectl('get', 'pods', '-n', NS, '-o', 'wide');
+      return /^crashy\s.*CrashLoopBackOff\s+\d+/m.test(text) ? text : undefined;
+    }, { timeoutMs: 20_000, what: 'kubectl showing CrashLoopBackOff' });
     const row = (name: string) => table.split('\n').find((line) => line.startsWith(`${name} `)) ?? '';
-    expect(row('crashy')).toMatch(/CrashLoopBackOff\s+\d+/);
     expect(row('crashy')).toContain('worker');
     expect(row('done')).toMatch(/Completed/);
     expect(row('broken')).toMatch(/Error/);
