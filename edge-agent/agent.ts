@@ -172,7 +172,7 @@ export class EdgeAgent {
     }
     this.rules.start();
     this.conditions.start();
-    this.bus?.start();
+    await this.bus?.start();
     // Adopt the Pods that kept running while the agent was away before deciding anything.
     await this.runtime.start();
     this.reporter.start();

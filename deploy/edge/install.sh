@@ -371,7 +371,9 @@ User=$USER_NAME
 Group=$USER_NAME
 # Optional EDGE_* variables (they override config.yaml), e.g. LOG_LEVEL=debug.
 EnvironmentFile=-$CONFIG_DIR/env
-ExecStart=$node_bin $PREFIX_DIR/node_modules/edge-sync/dist/edge-agent/main.js --config $CONFIG_DIR/config.yaml
+# A 1 MB young generation instead of V8's 16 MB semi-spaces: an idle agent on a small device
+# trades a few cheap scavenges for about 12 MB less resident memory (npm run bench, agent-rss).
+ExecStart=$node_bin --max-semi-space-size=1 $PREFIX_DIR/node_modules/edge-sync/dist/edge-agent/main.js --config $CONFIG_DIR/config.yaml
 Restart=always
 RestartSec=2
 # The agent runs each workload as a detached process of its own (session, process group) that

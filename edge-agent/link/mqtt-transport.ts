@@ -5,7 +5,7 @@
  * will of `offline`, which tells the hub the node is gone. Only MQTT 3.1.1 is required; MQTT 5
  * is used when the broker speaks it, for session and message expiry.
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { PRESENCE_OFFLINE, PRESENCE_ONLINE, nodeTopics, type NodeTopics } from '../../protocol/index.js';
 import { LinkRefusedError, type LinkConnection, type LinkEvents, type LinkTransport } from './transport.js';
 
@@ -60,7 +60,9 @@ export class MqttTransport implements LinkTransport {
     }
   }
 
-  private connectWith(version: 4 | 5, events: LinkEvents): Promise<LinkConnection> {
+  private async connectWith(version: 4 | 5, events: LinkEvents): Promise<LinkConnection> {
+    // Loaded on first use: MQTT.js costs an agent that talks WebSocket about 20 MB of RSS.
+    const { default: mqtt } = await import('mqtt');
     const { node, token } = this.options;
     const v5 = version === 5;
     const options: IClientOptions = {

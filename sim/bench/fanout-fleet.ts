@@ -71,6 +71,18 @@ export class FanoutFleet {
     return { ms: Math.max(...this.arrivals.get(round)!) - started, bytes: probe.counters.bytesIn - before };
   }
 
+  /** `count` rounds in a row: each round's delivery time, and the bytes one node received for the last. */
+  async rounds(client: KubeClient, count: number): Promise<{ times: number[]; frameBytes: number }> {
+    const times: number[] = [];
+    let frameBytes = 0;
+    for (let round = 1; round <= count; round++) {
+      const result = await this.round(client, round);
+      times.push(result.ms);
+      frameBytes = result.bytes;
+    }
+    return { times, frameBytes };
+  }
+
   stop(): void {
     for (const node of this.nodes) node.stop();
   }

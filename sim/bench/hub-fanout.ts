@@ -40,13 +40,7 @@ export async function hubFanoutBench(): Promise<BenchSection> {
     const rssAfter = hub.proc.rssBytes();
     const rssPerNode = (rssAfter - rssBefore) / nodeCount;
 
-    const hubTimes: number[] = [];
-    let frameBytes = 0;
-    for (let r = 1; r <= ROUNDS; r++) {
-      const result = await fleet.round(client, r);
-      hubTimes.push(result.ms);
-      frameBytes = result.bytes;
-    }
+    const { times: hubTimes, frameBytes } = await fleet.rounds(client, ROUNDS);
     fleet.stop();
     const hubCpu = hub.proc.cpuSeconds();
     await hub.proc.stop();

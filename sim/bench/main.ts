@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { markdownTable } from '../report/table.js';
+import { agentRssBench } from './agent-rss.js';
 import { edgeStoreBench } from './edge-store.js';
 import { embeddedApiBench } from './embedded-api.js';
 import { filterBench } from './filter.js';
@@ -22,6 +23,7 @@ const SUITES: Record<string, Suite> = {
   protocol: protocolBench,
   'embedded-api': embeddedApiBench,
   'edge-store': edgeStoreBench,
+  'agent-rss': agentRssBench,
   'hub-fanout': hubFanoutBench,
   'mqtt-fanout': mqttFanoutBench,
   'upstream-events': upstreamEventsBench,

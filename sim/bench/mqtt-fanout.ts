@@ -63,13 +63,7 @@ export async function mqttFanoutBench(): Promise<BenchSection> {
     await fleet.connect(25, 180_000);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
 
-    const hubTimes: number[] = [];
-    let frameBytes = 0;
-    for (let r = 1; r <= ROUNDS; r++) {
-      const result = await fleet.round(client, r);
-      hubTimes.push(result.ms);
-      frameBytes = result.bytes;
-    }
+    const { times: hubTimes, frameBytes } = await fleet.rounds(client, ROUNDS);
     fleet.stop();
     await hub.proc.stop();
 

@@ -125,7 +125,7 @@ describe('install.sh', () => {
       User: 'edge-agent',
       Group: 'edge-agent',
       EnvironmentFile: '-/etc/edge-agent/env',
-      ExecStart: `${nodeBin} /opt/edge-agent/node_modules/edge-sync/dist/edge-agent/main.js --config /etc/edge-agent/config.yaml`,
+      ExecStart: `${nodeBin} --max-semi-space-size=1 /opt/edge-agent/node_modules/edge-sync/dist/edge-agent/main.js --config /etc/edge-agent/config.yaml`,
       Restart: 'always',
       RestartSec: '2',
       KillMode: 'process',

@@ -4,6 +4,7 @@
  * tests can check convergence by digest.
  */
 import WebSocket from 'ws';
+import { Waiters } from './wait.js';
 import {
   EMPTY_DIGEST,
   cacheDigest,
@@ -37,7 +38,7 @@ export class TestNode {
   readonly cache = new Map<string, { rv: string; obj: JsonObject }>();
   readonly needs: string[] = [];
   closeCode?: number;
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Waiters();
   autoAck: boolean;
 
   private constructor(
@@ -50,11 +51,11 @@ export class TestNode {
       const frame = decode(data) as CloudFrame;
       this.frames.push(frame);
       if (frame.t === 'sync' && this.autoAck) this.applySync(frame);
-      for (const waiter of [...this.waiters]) waiter();
+      this.waiters.wake();
     });
     ws.on('close', (code) => {
       this.closeCode = code;
-      for (const waiter of [...this.waiters]) waiter();
+      this.waiters.wake();
     });
   }
 
@@ -113,28 +114,13 @@ export class TestNode {
   /** Resolves with the first frame (already received or future) satisfying `predicate`. */
   waitForFrame<F extends CloudFrame>(predicate: (frame: CloudFrame) => frame is F, timeoutMs?: number, what?: string): Promise<F>;
   waitForFrame(predicate: (frame: CloudFrame) => boolean, timeoutMs?: number, what?: string): Promise<CloudFrame>;
-  waitForFrame(predicate: (frame: CloudFrame) => boolean, timeoutMs = 10_000, what = 'frame'): Promise<CloudFrame> {
+  waitForFrame(predicate: (frame: CloudFrame) => boolean, timeoutMs = 20_000, what = 'frame'): Promise<CloudFrame> {
     return this.waitUntil(() => this.frames.find(predicate), timeoutMs, what);
   }
 
   /** Resolves when `probe` returns something truthy, re-checked on every frame and on close. */
-  waitUntil<T>(probe: () => T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-    const now = probe();
-    if (now) return Promise.resolve(now);
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`${this.node}: timed out after ${timeoutMs} ms waiting for ${what}; got ${this.frames.map((f) => f.t).join(',')}`));
-      }, timeoutMs);
-      const check = (): void => {
-        const value = probe();
-        if (!value) return;
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve(value);
-      };
-      this.waiters.add(check);
-    });
+  waitUntil<T>(probe: () => T | undefined | false, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+    return this.waiters.until(probe, timeoutMs, () => `${this.node}: timed out after ${timeoutMs} ms waiting for ${what}; got ${this.frames.map((f) => f.t).join(',')}`);
   }
 
   close(): void {

@@ -6,13 +6,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { decode, encode, type CloudFrame, type EdgeFrame } from '../../protocol/index.js';
+import { Waiters } from './wait.js';
 
 export class ScriptedHub {
   readonly received: EdgeFrame[] = [];
   readonly connections: WebSocket[] = [];
   private readonly server = http.createServer();
   private readonly wss = new WebSocketServer({ server: this.server });
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Waiters();
   url = '';
 
   async start(): Promise<this> {
@@ -46,23 +47,8 @@ export class ScriptedHub {
     return this.received.filter((frame) => frame.t === t) as Extract<EdgeFrame, { t: T }>[];
   }
 
-  waitUntil<T>(probe: () => T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-    const now = probe();
-    if (now) return Promise.resolve(now);
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`scripted hub: timed out waiting for ${what}; received ${this.received.map((f) => f.t).join(',')}`));
-      }, timeoutMs);
-      const check = (): void => {
-        const value = probe();
-        if (!value) return;
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve(value);
-      };
-      this.waiters.add(check);
-    });
+  waitUntil<T>(probe: () => T | undefined | false, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+    return this.waiters.until(probe, timeoutMs, () => `scripted hub: timed out waiting for ${what}; received ${this.received.map((f) => f.t).join(',')}`);
   }
 
   async close(): Promise<void> {
@@ -72,6 +58,6 @@ export class ScriptedHub {
   }
 
   private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
+    this.waiters.wake();
   }
 }

@@ -47,3 +47,34 @@ export function nextEvent<T = unknown>(
     }) as (...args: never[]) => void);
   });
 }
+
+/**
+ * Event-driven waiting for helpers that see traffic (a protocol client, a scripted hub): they
+ * call `wake()` on every frame and close, and `until` re-checks its probe then, with a deadline.
+ */
+export class Waiters {
+  private readonly waiting = new Set<() => void>();
+
+  wake(): void {
+    for (const check of [...this.waiting]) check();
+  }
+
+  until<T>(probe: () => T | undefined | false, timeoutMs: number, timeoutMessage: () => string): Promise<T> {
+    const now = probe();
+    if (now) return Promise.resolve(now);
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(check);
+        reject(new Error(timeoutMessage()));
+      }, timeoutMs);
+      const check = (): void => {
+        const value = probe();
+        if (!value) return;
+        clearTimeout(timer);
+        this.waiting.delete(check);
+        resolve(value);
+      };
+      this.waiting.add(check);
+    });
+  }
+}

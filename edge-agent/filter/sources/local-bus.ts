@@ -4,7 +4,7 @@
  * candidate whose payload is the JSON it carried (or `{text}` when it was not JSON); the
  * filter decides what goes upstream.
  */
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { JsonValue } from '../../../protocol/index.js';
 import type { NewCandidate } from '../upstream-events.js';
@@ -26,8 +26,10 @@ export class LocalBus {
     return this.client?.connected ?? false;
   }
 
-  start(): void {
+  async start(): Promise<void> {
     const { url, topics, node, logger } = this.options;
+    // Loaded only when there is a local bus: MQTT.js costs about 20 MB of RSS.
+    const { default: mqtt } = await import('mqtt');
     // The device's own broker: reconnect forever, quietly; it may start after the agent.
     const client = mqtt.connect(url, { clientId: `edge-agent-${node}-bus`, reconnectPeriod: 2_000, protocolVersion: 4, clean: true });
     this.client = client;

@@ -1,0 +1,96 @@
+/**
+ * The edge agent's memory: RSS when idle with 1,000 cached objects, started offline from its
+ * cache (the steady state of a device), next to a bare `node` process measured the same way.
+ * The API server and the hub fill the cache first, in their own processes.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BINARIES } from '../launch/binaries.js';
+import { launch, type ManagedProcess } from '../launch/managed-process.js';
+import { forEachLimited, readyz, startApiServer, startHubProcess, until } from './cluster.js';
+import { verdict } from './measure.js';
+import type { BenchSection } from './section.js';
+
+const NS = 'rss';
+const PODS = 10;
+const CONFIGMAPS_PER_POD = 99;
+
+async function settledRss(proc: ManagedProcess, settleMs = 5_000): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
+  return proc.rssBytes();
+}
+
+export async function agentRssBench(): Promise<BenchSection> {
+  const cluster = await startApiServer();
+  const dir = mkdtempSync(path.join(tmpdir(), 'edge-bench-agent-'));
+  const procs: ManagedProcess[] = [];
+  try {
+    const { client } = cluster;
+    await client.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+    // 10 Pods without a command (they wait, no processes run) mounting 99 ConfigMaps each: 1,001
+    // objects with the Node.
+    const cms = Array.from({ length: PODS * CONFIGMAPS_PER_POD }, (_, i) => `cm-${i}`);
+    await forEachLimited(cms, 32, async (name) => {
+      await client.create(`/api/v1/namespaces/${NS}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: NS }, data: { 'settings.json': JSON.stringify({ name, value: 'x'.repeat(300) }) } });
+    });
+    for (let p = 0; p < PODS; p++) {
+      const mine = cms.slice(p * CONFIGMAPS_PER_POD, (p + 1) * CONFIGMAPS_PER_POD);
+      await client.create(`/api/v1/namespaces/${NS}/pods`, {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `app-${p}`, namespace: NS },
+        spec: { nodeName: 'rss-node', containers: [{ name: 'app', image: 'app:1' }], volumes: mine.map((name) => ({ name, configMap: { name } })) },
+      });
+    }
+    const tokenFile = path.join(dir, 'token');
+    writeFileSync(tokenFile, await cluster.tokens.create('rss-node'));
+    const hub = await startHubProcess(cluster.kubeconfig);
+    procs.push(hub.proc);
+    await until(() => readyz(hub.metrics), 60_000, 'hub ready');
+    const args = ['--node', 'rss-node', '--hub', hub.ws, '--data', path.join(dir, 'agent'), '--token-file', tokenFile, '--sandbox', 'never'];
+    const first = await launch(BINARIES.edgeAgent, args, { name: 'agent (filling its cache)' });
+    procs.push(first);
+    const synced = await first.waitForLog((line) => line.msg === 'in sync with the hub' && Number(line.objects) >= PODS * (CONFIGMAPS_PER_POD + 1), 120_000, 'cache filled');
+    const onlineRss = await settledRss(first);
+    await first.stop();
+    await hub.proc.stop();
+
+    const offline = await launch(BINARIES.edgeAgent, args, { name: 'agent (offline)' });
+    // As deploy/edge/install.sh's systemd unit runs it.
+    const tuned = await launch(BINARIES.edgeAgent, args, { name: 'agent (offline, as the systemd unit runs it)', nodeArgs: ['--max-semi-space-size=1'] });
+    procs.push(tuned);
+    procs.push(offline);
+    const objects = Number(offline.logs.find((line) => line.msg === 'ready')?.objects ?? 0);
+    const [offlineRss, tunedRss] = await Promise.all([settledRss(offline), settledRss(tuned)]);
+    await tuned.stop();
+    const withMetrics = await launch(BINARIES.edgeAgent, [...args, '--metrics', '127.0.0.1:0', '--local-api', '127.0.0.1:0'], { name: 'agent (offline, metrics and local API)' });
+    procs.push(withMetrics);
+    await offline.stop();
+    const fullRss = await settledRss(withMetrics);
+
+    await withMetrics.stop();
+
+    const bare = await launch('-e', ['console.log(JSON.stringify({msg:"ready"})); setInterval(() => {}, 1000)'], { name: 'bare node' });
+    procs.push(bare);
+    const bareRss = await settledRss(bare);
+    await bare.stop();
+
+    const mb = (bytes: number): number => Number((bytes / 1048576).toFixed(1));
+    return {
+      title: 'Edge agent memory, idle with 1,000 cached objects',
+      header: ['measure', 'edge-agent', 'baseline', 'baseline is', 'target', 'verdict'],
+      rows: [
+        [`RSS idle, started offline from its cache (${objects} objects), as installed (--max-semi-space-size=1), MB`, mb(tunedRss), mb(bareRss), 'bare node process (setInterval)', '<= 60', verdict(tunedRss / 1048576, 60, false)],
+        ['  same, node with its default heap settings, MB', mb(offlineRss), '', '', '', ''],
+        ['  same, with --metrics and --local-api, MB', mb(fullRss), '', '', '', ''],
+        ['  same, online after filling the cache, MB', mb(onlineRss), '', '', '', ''],
+      ],
+      notes: [`The cache was filled through a real hub (${synced.objects as number} objects: 10 Pods without a command, 990 ConfigMaps they mount, the Node); the WebSocket transport (MQTT.js loads only for mqtt:// hubs or a local bus).`],
+    };
+  } finally {
+    for (const proc of procs) await proc.stop();
+    await cluster.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
