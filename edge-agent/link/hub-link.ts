@@ -26,6 +26,9 @@ import type { ApplyResult, SyncCache } from '../store/sync-cache.js';
 import { FullJitterBackoff } from './backoff.js';
 import { LinkRefusedError, type LinkConnection, type LinkTransport } from './transport.js';
 
+/** The longest a link waits for a welcome before repeating its hello. */
+const MAX_HELLO_RETRY_MS = 60_000;
+
 /** Optional hooks for metrics and for the simulator; all are called synchronously. */
 export interface HubLinkObserver {
   connected?(welcome: WelcomeFrame): void;
@@ -55,9 +58,9 @@ export interface HubLinkOptions {
   /** The backoff restarts from its base once a connection has been in sync this long. */
   stableAfterMs?: number;
   /**
-   * Say hello again when no welcome came within this long. Over a broker a hello can be lost
-   * (no hub was subscribed when it was sent); over WebSocket the hub may be holding it until
-   * its informers have listed, and a repeated hello just replaces the held one.
+   * Say hello again when no welcome came within this long (default: the transport's
+   * `helloRetryMs`). Each repeat on the same connection waits twice as long, up to a minute,
+   * so a fleet waiting on an overloaded hub does not multiply its load.
    */
   helloRetryMs?: number;
   observer?: HubLinkObserver;
@@ -148,7 +151,7 @@ export class HubLink {
     }
   }
 
-  private sendHello(): void {
+  private sendHello(attempt = 0): void {
     const { cache, node, agentVersion } = this.options;
     this.resyncStarted = Date.now();
     this.resyncOps = 0;
@@ -167,9 +170,9 @@ export class HubLink {
     if (this.helloTimer) clearTimeout(this.helloTimer);
     this.helloTimer = setTimeout(() => {
       if (this.state !== 'handshaking' || !this.connection) return;
-      this.options.logger.info('no welcome yet; saying hello again');
-      this.sendHello();
-    }, this.options.helloRetryMs ?? 5_000);
+      this.options.logger.info({ attempt: attempt + 1 }, 'no welcome yet; saying hello again');
+      this.sendHello(attempt + 1);
+    }, Math.min(MAX_HELLO_RETRY_MS, (this.options.helloRetryMs ?? this.options.transport.helloRetryMs) * 2 ** attempt));
     this.helloTimer.unref();
   }
 

@@ -33,6 +33,8 @@ const NOT_AUTHORIZED = new Set([4, 5, 0x86, 0x87]);
 
 export class MqttTransport implements LinkTransport {
   readonly description: string;
+  /** A hello published while no hub subscribes (a hub restarting behind the broker) is gone. */
+  readonly helloRetryMs = 5_000;
   private readonly topics: NodeTopics;
   private version: 4 | 5 | undefined;
 

@@ -19,6 +19,12 @@ export interface LinkConnection {
 export interface LinkTransport {
   /** For logs, without credentials. */
   readonly description: string;
+  /**
+   * How long to wait for a welcome before saying hello again on the same connection. Over a
+   * broker a hello is lost when no hub was subscribed yet, so this is short; over a socket the
+   * hello cannot be lost, and repeating it to a busy hub only doubles its work.
+   */
+  readonly helloRetryMs: number;
   connect(events: LinkEvents): Promise<LinkConnection>;
 }
 

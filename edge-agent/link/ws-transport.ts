@@ -16,6 +16,8 @@ export interface WsTransportOptions {
 
 export class WsTransport implements LinkTransport {
   readonly description: string;
+  /** The hub holds a hello it cannot answer yet (informers still listing), so only a wedged hub needs a repeat. */
+  readonly helloRetryMs = 30_000;
   private readonly url: string;
 
   constructor(private readonly options: WsTransportOptions) {

@@ -115,6 +115,34 @@ describe('hub link against a scripted hub', () => {
     expect(hub.of('heartbeat').length).toBeGreaterThanOrEqual(1);
   });
 
+  it('repeats an unanswered hello on the same connection, waiting twice as long each time', async () => {
+    const hub = await new ScriptedHub().start();
+    cleanups.push(() => hub.close());
+    const link = new HubLink({
+      node: 'edge-1',
+      agentVersion: 'test',
+      nodeInfo: () => info,
+      cache: new MemoryCache(),
+      transport: new WsTransport({ hubUrl: hub.url, node: 'edge-1', token: 't' }),
+      logger: pino({ level: 'silent' }),
+      helloRetryMs: 100,
+    });
+    link.start();
+    cleanups.push(() => link.stop());
+    const seenAt: number[] = [];
+    for (let n = 1; n <= 4; n++) {
+      await hub.waitUntil(() => hub.of('hello').length >= n, 10_000, `hello ${n}`);
+      seenAt.push(Date.now());
+    }
+    const gaps = seenAt.slice(1).map((at, i) => at - seenAt[i]!);
+    // Lower bounds only: a loaded machine stretches the gaps, it never shortens them.
+    expect(gaps[1]).toBeGreaterThanOrEqual(190);
+    expect(gaps[2]).toBeGreaterThanOrEqual(390);
+    expect(hub.connections).toHaveLength(1);
+    const sids = hub.of('hello').map((hello) => hello.sid);
+    expect(new Set(sids).size).toBe(sids.length);
+  });
+
   it('the agent process survives invalid frames and still applies valid ones', async () => {
     const hub = await new ScriptedHub().start();
     cleanups.push(() => hub.close());
