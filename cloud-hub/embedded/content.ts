@@ -5,10 +5,9 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
-import type { JsonValue } from '../../protocol/index.js';
+import type { IncludeObject, JsonValue } from '../../protocol/index.js';
 import { decodeKubeProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf.js';
 import { statusErrors } from './status-errors.js';
-import type { IncludeObject } from './tables.js';
 import type { Representation } from './watch-stream.js';
 
 /** kube-apiserver's limit on request bodies. */

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { isJsonObject, type JsonObject, type JsonValue } from '../../protocol/index.js';
+import { isJsonObject, partialObjectMetadata, type JsonObject, type JsonValue } from '../../protocol/index.js';
 import { forbiddenReason, type Authenticator, type Authorizer } from './authorization.js';
 import { negotiateRepresentation, parseJson, parseObjectBody, readBody } from './content.js';
 import type { Discovery } from './discovery.js';
@@ -17,7 +17,7 @@ import { resolveRequestInfo, type RequestInfo, type ResourceRequestInfo } from '
 import { apiVersionOf, resourceKey, type ResourceCatalog, type ResourceDefinition } from './resources.js';
 import { ObjectFilter } from './selectors.js';
 import { ApiError, statusErrors, successStatus } from './status-errors.js';
-import { partialObjectMetadata, type TableConverter } from './tables.js';
+import type { TableConverter } from './tables.js';
 import type { WatchHub } from './watch-hub.js';
 import { WatchStream, type Representation } from './watch-stream.js';
 

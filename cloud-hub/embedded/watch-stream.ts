@@ -13,11 +13,11 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { JsonObject } from '../../protocol/index.js';
+import { partialObjectMetadata, type IncludeObject, type JsonObject } from '../../protocol/index.js';
 import type { ObjectFilter } from './selectors.js';
 import type { ChangeType, CommittedChange } from './storage.js';
 import { apiVersionOf, type ResourceDefinition } from './resources.js';
-import { partialObjectMetadata, type IncludeObject, type TableConverter } from './tables.js';
+import type { TableConverter } from './tables.js';
 
 export type WatchEventType = ChangeType | 'BOOKMARK' | 'ERROR';
 

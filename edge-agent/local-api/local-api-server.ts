@@ -13,7 +13,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { formatKey, type JsonObject } from '../../protocol/index.js';
+import { formatKey, kubeTable, partialObjectMetadata, type JsonObject } from '../../protocol/index.js';
 import { apiGroupList, coreApiVersions, coreResourceList, versionDocument } from './discovery.js';
 import { SelectorError } from './label-selector.js';
 import { ObjectFilter } from './object-filter.js';
@@ -24,7 +24,6 @@ import { API_VERSION, type ResourceInfo } from './resources.js';
 import { routeOf, type Route } from './routes.js';
 import type { LocalApiSource } from './source.js';
 import { ApiError, apiErrors, failureStatus } from './status.js';
-import { partialObjectMetadata, toTable } from './tables.js';
 import { WatchEventEncoder } from './watch-events.js';
 import { WatchRegistry } from './watch-registry.js';
 import { WatchStream, type WatchStart } from './watch-stream.js';
@@ -165,7 +164,7 @@ export class LocalApiServer {
         ? served
         : representation.as === 'metadata'
           ? partialObjectMetadata(served, representation.apiVersion)
-          : toTable(info, [served], { ...tableOptions(representation), resourceVersion: String(stored.seq), withColumns: true, now: this.now() });
+          : kubeTable(info.kind, [served], { ...tableOptions(representation), resourceVersion: String(stored.seq), withColumns: true, now: this.now() });
     sendJson(res, 200, body, contentTypeOf(representation, false));
   }
 
@@ -185,7 +184,7 @@ export class LocalApiServer {
     const resourceVersion = String(listed.seq);
     let body: JsonObject;
     if (representation.as === 'table') {
-      body = toTable(info, served, { ...tableOptions(representation), resourceVersion, withColumns: true, now: this.now() });
+      body = kubeTable(info.kind, served, { ...tableOptions(representation), resourceVersion, withColumns: true, now: this.now() });
     } else if (representation.as === 'metadata') {
       body = {
         kind: 'PartialObjectMetadataList',

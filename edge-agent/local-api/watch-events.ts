@@ -4,10 +4,9 @@
  * For Tables (kubectl get -w) each event carries a one-row Table, with the column definitions
  * on the first event only, as kube sends them.
  */
-import type { JsonObject } from '../../protocol/index.js';
+import { kubeTable, partialObjectMetadata, type JsonObject } from '../../protocol/index.js';
 import type { Representation } from './representation.js';
 import { API_VERSION, type ResourceInfo } from './resources.js';
-import { partialObjectMetadata, toTable } from './tables.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
@@ -26,7 +25,7 @@ export class WatchEventEncoder {
     if (representation.as === 'object') return line(type, obj);
     if (representation.as === 'metadata') return line(type, partialObjectMetadata(obj, representation.apiVersion));
     const metadata = obj.metadata as JsonObject;
-    const table = toTable(this.info, [obj], {
+    const table = kubeTable(this.info.kind, [obj], {
       apiVersion: representation.apiVersion,
       includeObject: representation.includeObject,
       resourceVersion: String(metadata.resourceVersion),

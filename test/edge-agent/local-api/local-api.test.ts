@@ -247,8 +247,9 @@ describe('local API: discovery, tables, health', () => {
     expect((pods.body.columnDefinitions as JsonObject[]).filter((c) => c.priority === 0).map((c) => c.name)).toEqual(['Name', 'Ready', 'Status', 'Restarts', 'Age']);
     const rows = pods.body.rows as JsonObject[];
     expect(rows.map((row) => row.cells)).toEqual([
-      ['crash', '0/1', 'CrashLoopBackOff', '4', '3m20s', '<none>', 'edge-1'],
-      ['plain', '0/1', '', '0', '3m20s', '<none>', 'edge-1'],
+      // kube's -o wide columns too: IP, Node, Nominated Node, Readiness Gates.
+      ['crash', '0/1', 'CrashLoopBackOff', '4', '3m20s', '<none>', 'edge-1', '<none>', '<none>'],
+      ['plain', '0/1', '', '0', '3m20s', '<none>', 'edge-1', '<none>', '<none>'],
     ]);
     // By default each row carries the object's metadata (kubectl reads names and namespaces from it).
     expect(rows[0]?.object).toMatchObject({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { name: 'crash', namespace: 'default' } });
