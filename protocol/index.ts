@@ -10,3 +10,4 @@ export * from './content-version.js';
 export * as mergePatch from './merge-patch.js';
 export * from './kube-table.js';
 export * from './topics.js';
+export * from './label-selector.js';

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { isJsonObject, partialObjectMetadata, type JsonObject, type JsonValue } from '../../protocol/index.js';
+import { isJsonObject, LabelSelector, partialObjectMetadata, type JsonObject, type JsonValue } from '../../protocol/index.js';
 import { forbiddenReason, type Authenticator, type Authorizer } from './authorization.js';
 import { negotiateRepresentation, parseJson, parseObjectBody, readBody } from './content.js';
 import type { Discovery } from './discovery.js';
@@ -196,7 +196,7 @@ export class ApiRequestHandler {
       case 'HEAD': {
         if (info.verb === 'watch' && subresource === '') {
           // A watch on one object is a watch on the collection narrowed to its name, as in kube.
-          const filter = new ObjectFilter(def.namespaced ? namespace : undefined, [], [{ field: 'metadata.name', operator: 'eq', value: name }]);
+          const filter = new ObjectFilter(def.namespaced ? namespace : undefined, new LabelSelector([]), [{ field: 'metadata.name', operator: 'eq', value: name }]);
           return this.serveWatch(res, def, filter, query, negotiateRepresentation(req.headers.accept, query.get('includeObject')));
         }
         return this.sendObject(req, res, 200, def, registry.get(def, namespace, name), query);

@@ -2,25 +2,15 @@
  * Label and field selectors, parsed as kube-apiserver parses the `labelSelector` and
  * `fieldSelector` query parameters and matched against plain JSON objects.
  *
- * Label selectors: comma-separated requirements, each one of `k=v`, `k==v`, `k!=v`,
- * `k in (a,b)`, `k notin (a)`, `k` (exists), `!k` (does not exist), `k>n`, `k<n`.
- * `!=` and `notin` also match objects without the label, as in Kubernetes.
+ * Label selectors are protocol/label-selector.ts (the agent's local API reads them too).
  *
  * Field selectors: comma-separated `path=value`, `path==value`, `path!=value` over the fields
  * each kind supports (`metadata.name` and `metadata.namespace` for all; `spec.nodeName`,
  * `status.phase`, ... for pods; see FIELD_LABELS). Values may escape `\,`, `\=` and `\\`.
  */
-import { isJsonObject, type JsonObject } from '../../protocol/index.js';
+import { isJsonObject, parseLabelSelector, SelectorError, type JsonObject, type LabelSelector } from '../../protocol/index.js';
 import { labelsOf } from './objects.js';
 import { statusErrors } from './status-errors.js';
-
-type LabelOperator = 'exists' | 'notexists' | 'eq' | 'neq' | 'in' | 'notin' | 'gt' | 'lt';
-
-export interface LabelRequirement {
-  key: string;
-  operator: LabelOperator;
-  values: string[];
-}
 
 export interface FieldRequirement {
   field: string;
@@ -28,145 +18,14 @@ export interface FieldRequirement {
   value: string;
 }
 
-const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-
-/** Why `key` is not a valid label key (a qualified name with an optional DNS prefix), or undefined. */
-export function labelKeyError(key: string): string | undefined {
-  const slash = key.indexOf('/');
-  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
-  if (prefix !== undefined) {
-    if (prefix.length === 0) return 'prefix part must be non-empty';
-    if (prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix)) return 'prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \'-\' or \'.\', and must start and end with an alphanumeric character';
+/** Parses a labelSelector as kube-apiserver does; a bad one is a 400 BadRequest. */
+function parseLabels(selector: string): LabelSelector {
+  try {
+    return parseLabelSelector(selector);
+  } catch (err) {
+    if (err instanceof SelectorError) throw statusErrors.badRequest(err.message);
+    throw err;
   }
-  if (name.length === 0) return 'name part must be non-empty';
-  if (name.length > 63) return 'name part must be no more than 63 characters';
-  if (!QUALIFIED_NAME.test(name)) {
-    return "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-  }
-  return undefined;
-}
-
-/** Why `value` is not a valid label value, or undefined. */
-export function labelValueError(value: string): string | undefined {
-  if (value.length > 63) return 'must be no more than 63 characters';
-  if (!LABEL_VALUE.test(value)) {
-    return "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-  }
-  return undefined;
-}
-
-function parseError(selector: string, detail: string): Error {
-  return statusErrors.badRequest(`unable to parse requirement: ${detail} (in selector ${JSON.stringify(selector)})`);
-}
-
-/** Splits on commas that are not inside parentheses. */
-function splitTopLevel(text: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '(') depth++;
-    else if (c === ')') depth--;
-    else if (c === ',' && depth === 0) {
-      parts.push(text.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(text.slice(start));
-  return parts;
-}
-
-export function parseLabelSelector(selector: string): LabelRequirement[] {
-  const trimmed = selector.trim();
-  if (trimmed === '') return [];
-  const requirements: LabelRequirement[] = [];
-  for (const rawPart of splitTopLevel(trimmed)) {
-    const part = rawPart.trim();
-    if (part === '') throw parseError(selector, 'found \'\', expected: identifier');
-    requirements.push(parseLabelRequirement(selector, part));
-  }
-  return requirements;
-}
-
-function parseLabelRequirement(selector: string, part: string): LabelRequirement {
-  if (part.startsWith('!')) {
-    const key = part.slice(1).trim();
-    checkKey(selector, key);
-    return { key, operator: 'notexists', values: [] };
-  }
-  const setMatch = /^(\S+)\s+(in|notin)\s*\((.*)\)$/.exec(part);
-  if (setMatch) {
-    const key = setMatch[1] as string;
-    checkKey(selector, key);
-    const values = (setMatch[3] as string).split(',').map((value) => value.trim());
-    if (values.length === 1 && values[0] === '') throw parseError(selector, `for 'in', 'notin' operators, values set can't be empty`);
-    for (const value of values) checkValue(selector, key, value);
-    return { key, operator: setMatch[2] === 'in' ? 'in' : 'notin', values };
-  }
-  const opMatch = /^([^=!<>\s]+)\s*(==|!=|=|<|>)\s*(.*)$/.exec(part);
-  if (opMatch) {
-    const key = opMatch[1] as string;
-    const op = opMatch[2] as string;
-    const value = (opMatch[3] as string).trim();
-    checkKey(selector, key);
-    if (op === '<' || op === '>') {
-      if (!/^-?\d+$/.test(value)) throw parseError(selector, `for 'Gt', 'Lt' operators, the value must be an integer`);
-      return { key, operator: op === '<' ? 'lt' : 'gt', values: [value] };
-    }
-    checkValue(selector, key, value);
-    return { key, operator: op === '!=' ? 'neq' : 'eq', values: [value] };
-  }
-  if (/^\S+$/.test(part)) {
-    checkKey(selector, part);
-    return { key: part, operator: 'exists', values: [] };
-  }
-  throw parseError(selector, `invalid requirement ${JSON.stringify(part)}`);
-}
-
-function checkKey(selector: string, key: string): void {
-  const why = labelKeyError(key);
-  if (why) throw parseError(selector, `key: Invalid value: ${JSON.stringify(key)}: ${why}`);
-}
-
-function checkValue(selector: string, key: string, value: string): void {
-  const why = labelValueError(value);
-  if (why) throw parseError(selector, `values[0][${key}]: Invalid value: ${JSON.stringify(value)}: ${why}`);
-}
-
-export function labelsMatch(requirements: readonly LabelRequirement[], labels: Record<string, string>): boolean {
-  for (const req of requirements) {
-    const has = Object.hasOwn(labels, req.key);
-    const value = labels[req.key];
-    switch (req.operator) {
-      case 'exists':
-        if (!has) return false;
-        break;
-      case 'notexists':
-        if (has) return false;
-        break;
-      case 'eq':
-      case 'in':
-        if (!has || !req.values.includes(value as string)) return false;
-        break;
-      case 'neq':
-      case 'notin':
-        if (has && req.values.includes(value as string)) return false;
-        break;
-      case 'gt':
-      case 'lt': {
-        if (!has || !/^-?\d+$/.test(value as string)) return false;
-        const actual = Number(value);
-        const bound = Number(req.values[0]);
-        if (req.operator === 'gt' ? !(actual > bound) : !(actual < bound)) return false;
-        break;
-      }
-    }
-  }
-  return true;
 }
 
 /** Field labels each kind supports beyond metadata.name and metadata.namespace (as in kube). */
@@ -258,22 +117,22 @@ export function fieldsMatch(requirements: readonly FieldRequirement[], obj: Json
 export class ObjectFilter {
   constructor(
     readonly namespace: string | undefined,
-    readonly labels: readonly LabelRequirement[],
+    readonly labels: LabelSelector,
     readonly fields: readonly FieldRequirement[],
   ) {}
 
   static parse(namespace: string | undefined, labelSelector: string | undefined, fieldSelector: string | undefined, kind: string): ObjectFilter {
-    return new ObjectFilter(namespace, parseLabelSelector(labelSelector ?? ''), parseFieldSelector(fieldSelector ?? '', kind));
+    return new ObjectFilter(namespace, parseLabels(labelSelector ?? ''), parseFieldSelector(fieldSelector ?? '', kind));
   }
 
   /** True when only the namespace matters (which never changes for an object). */
   get selectsOnNamespaceOnly(): boolean {
-    return this.labels.length === 0 && this.fields.length === 0;
+    return this.labels.isEmpty && this.fields.length === 0;
   }
 
   matches(obj: JsonObject, objectNamespace: string): boolean {
     if (this.namespace !== undefined && this.namespace !== objectNamespace) return false;
-    if (this.labels.length > 0 && !labelsMatch(this.labels, labelsOf(obj))) return false;
+    if (!this.labels.isEmpty && !this.labels.matches(labelsOf(obj))) return false;
     if (this.fields.length > 0 && !fieldsMatch(this.fields, obj)) return false;
     return true;
   }

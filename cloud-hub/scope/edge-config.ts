@@ -4,15 +4,14 @@
  * upstream event rules). Annotation `edge-sync.io/node-selector` (a label selector) narrows a
  * ConfigMap to the nodes whose Node labels match; without it every node gets it.
  */
-import { parseKey, type JsonObject } from '../../protocol/index.js';
-import { labelsMatch, parseLabelSelector, type LabelRequirement } from '../embedded/selectors.js';
+import { parseKey, parseLabelSelector, type JsonObject, type LabelSelector } from '../../protocol/index.js';
 
 export const FILTER_RULES_LABEL = 'edge-sync.io/filter-rules';
 export const NODE_SELECTOR_ANNOTATION = 'edge-sync.io/node-selector';
 
 interface EdgeConfigEntry {
   /** Empty: every node. Undefined: the selector does not parse, so no node gets it. */
-  selector: LabelRequirement[] | undefined;
+  selector: LabelSelector | undefined;
 }
 
 export class EdgeConfigIndex {
@@ -36,7 +35,7 @@ export class EdgeConfigIndex {
     const metadata = (obj?.metadata ?? {}) as { labels?: Record<string, string>; annotations?: Record<string, string> };
     const wasConfig = this.configs.delete(key);
     if (!obj || metadata.labels?.[FILTER_RULES_LABEL] !== 'true') return wasConfig;
-    let selector: LabelRequirement[] | undefined;
+    let selector: LabelSelector | undefined;
     try {
       selector = parseLabelSelector(metadata.annotations?.[NODE_SELECTOR_ANNOTATION] ?? '');
     } catch {
@@ -49,6 +48,6 @@ export class EdgeConfigIndex {
   /** Whether a node with `labels` gets the configuration `key`. */
   matches(key: string, labels: Record<string, string>): boolean {
     const entry = this.configs.get(key);
-    return entry?.selector !== undefined && labelsMatch(entry.selector, labels);
+    return entry?.selector !== undefined && entry.selector.matches(labels);
   }
 }

@@ -6,8 +6,7 @@
  * supports the ones edge apps use: `metadata.name`, `metadata.namespace` and, for Pods,
  * `spec.nodeName`.
  */
-import type { JsonObject } from '../../protocol/index.js';
-import { SelectorError } from './label-selector.js';
+import { SelectorError, type JsonObject } from '../../protocol/index.js';
 
 export interface FieldRequirement {
   field: string;

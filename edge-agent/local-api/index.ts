@@ -2,6 +2,5 @@
 export { LocalApiServer, DEFAULT_BOOKMARK_INTERVAL_MS, type LocalApiServerOptions } from './local-api-server.js';
 export type { LocalApiSource } from './source.js';
 export type { PodStatusLookup } from './presenter.js';
-export { parseLabelSelector, LabelSelector, SelectorError, type LabelRequirement } from './label-selector.js';
 export { parseFieldSelector, FieldSelector, type FieldRequirement } from './field-selector.js';
 export { READ_ONLY_MESSAGE } from './status.js';

@@ -13,9 +13,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { formatKey, kubeTable, partialObjectMetadata, type JsonObject } from '../../protocol/index.js';
+import { formatKey, kubeTable, partialObjectMetadata, SelectorError, type JsonObject } from '../../protocol/index.js';
 import { apiGroupList, coreApiVersions, coreResourceList, versionDocument } from './discovery.js';
-import { SelectorError } from './label-selector.js';
 import { ObjectFilter } from './object-filter.js';
 import { ObjectPresenter, type PodStatusLookup } from './presenter.js';
 import { contentTypeOf, negotiate, type Representation } from './representation.js';

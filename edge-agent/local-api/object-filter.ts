@@ -3,9 +3,8 @@
  * labelSelector and its fieldSelector, combined. Watches also need to know whether a deletion
  * (of which the cache keeps only the key) can be matched, hence `matchesKey`.
  */
-import { parseKey, type JsonObject } from '../../protocol/index.js';
+import { parseKey, parseLabelSelector, type JsonObject, type LabelSelector } from '../../protocol/index.js';
 import { FieldSelector, parseFieldSelector } from './field-selector.js';
-import { parseLabelSelector, type LabelSelector } from './label-selector.js';
 
 export class ObjectFilter {
   constructor(

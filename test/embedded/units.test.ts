@@ -4,8 +4,8 @@ import { parseListenAddress } from '../../cloud-hub/embedded/command.js';
 import { decodeKubeProtobuf } from '../../cloud-hub/embedded/protobuf.js';
 import { ApiError } from '../../cloud-hub/embedded/status-errors.js';
 import { strategicMerge } from '../../cloud-hub/embedded/patch.js';
-import { labelsMatch, parseFieldSelector, parseLabelSelector } from '../../cloud-hub/embedded/selectors.js';
-import { humanDuration, nodeRow, podRow, type JsonObject } from '../../protocol/index.js';
+import { parseFieldSelector } from '../../cloud-hub/embedded/selectors.js';
+import { humanDuration, nodeRow, parseLabelSelector, podRow, type JsonObject } from '../../protocol/index.js';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 const CREATED = '2026-01-01T11:00:00Z';
@@ -179,11 +179,11 @@ describe('Kubernetes protobuf bodies', () => {
 
 describe('selectors and listen addresses', () => {
   it('parses label selectors into requirements with kube semantics', () => {
-    const requirements = parseLabelSelector('a=b, c notin (x,y), !d, e');
-    expect(labelsMatch(requirements, { a: 'b', e: '' })).toBe(true);
-    expect(labelsMatch(requirements, { a: 'b', e: '', c: 'x' })).toBe(false);
-    expect(labelsMatch(requirements, { a: 'b', e: '', d: '1' })).toBe(false);
-    expect(labelsMatch(parseLabelSelector('n>3'), { n: '4' })).toBe(true);
+    const selector = parseLabelSelector('a=b, c notin (x,y), !d, e');
+    expect(selector.matches({ a: 'b', e: '' })).toBe(true);
+    expect(selector.matches({ a: 'b', e: '', c: 'x' })).toBe(false);
+    expect(selector.matches({ a: 'b', e: '', d: '1' })).toBe(false);
+    expect(parseLabelSelector('n>3').matches({ n: '4' })).toBe(true);
     expect(() => parseLabelSelector('a=b=c')).toThrow(/unable to parse requirement/);
   });
 

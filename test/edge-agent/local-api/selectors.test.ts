@@ -1,6 +1,7 @@
-/** The agent's own label and field selector parsers: the grammar kube accepts, its matching rules, and its refusals. */
+/** Label selectors (protocol/, shared by both APIs) and the agent's field selector parser: the grammar kube accepts, its matching rules, and its refusals. */
 import { describe, expect, it } from 'vitest';
-import { parseFieldSelector, parseLabelSelector, SelectorError } from '../../../edge-agent/local-api/index.js';
+import { parseLabelSelector, SelectorError } from '../../../protocol/index.js';
+import { parseFieldSelector } from '../../../edge-agent/local-api/index.js';
 import { pod } from './helpers.js';
 
 describe('label selectors', () => {

@@ -1,14 +1,14 @@
 /**
- * Kubernetes label selectors (`labelSelector=` on list and watch), both forms kubectl and
- * client libraries send:
+ * Kubernetes label selectors, as apimachinery's labels.Parse reads them: the `labelSelector`
+ * query parameter of both Kubernetes-wire APIs (the hub's embedded API, the agent's local API)
+ * and the hub's node-selector annotations. Both forms kubectl and client libraries send:
  *
  *   equality-based   app=web, app==web, tier!=db
  *   set-based        env in (prod,staging), env notin (dev), gpu, !canary
  *   numeric          replicas>1, replicas<5   (kube accepts these too)
  *
- * Requirements separated by commas must all hold. Semantics follow apimachinery's
- * labels.Parse: `!=` and `notin` also match objects without the label. The agent writes its
- * own small parser instead of borrowing the hub's: the agent and the hub never import each other.
+ * Requirements separated by commas must all hold. `!=` and `notin` also match objects without
+ * the label, as in Kubernetes.
  */
 
 export type LabelOperator = 'exists' | '!exists' | 'in' | 'notin' | 'gt' | 'lt';
@@ -101,25 +101,33 @@ function tokenize(input: string): Token[] {
   return tokens;
 }
 
-const NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
-function keyProblem(key: string): string | undefined {
+/** Why `key` is not a valid label key (a qualified name with an optional DNS prefix), or undefined. */
+export function labelKeyError(key: string): string | undefined {
   const slash = key.indexOf('/');
-  const name = slash < 0 ? key : key.slice(slash + 1);
-  if (slash >= 0) {
-    const prefix = key.slice(0, slash);
-    if (prefix.length === 0 || prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)) return 'prefix part must be a lowercase DNS subdomain of at most 253 characters';
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  if (prefix !== undefined) {
+    if (prefix.length === 0) return 'prefix part must be non-empty';
+    if (prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix)) return 'prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \'-\' or \'.\', and must start and end with an alphanumeric character';
   }
-  if (name.length === 0 || name.length > 63 || !NAME.test(name)) {
-    return "name part must be at most 63 characters of alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric";
+  if (name.length === 0) return 'name part must be non-empty';
+  if (name.length > 63) return 'name part must be no more than 63 characters';
+  if (!QUALIFIED_NAME.test(name)) {
+    return "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
   }
   return undefined;
 }
 
-function valueProblem(value: string): string | undefined {
-  if (value === '') return undefined;
-  if (value.length > 63 || !NAME.test(value)) return "a label value must be empty or at most 63 characters of alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric";
+/** Why `value` is not a valid label value, or undefined. */
+export function labelValueError(value: string): string | undefined {
+  if (value.length > 63) return 'must be no more than 63 characters';
+  if (!LABEL_VALUE.test(value)) {
+    return "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+  }
   return undefined;
 }
 
@@ -142,7 +150,7 @@ class Parser {
   }
 
   private fail(detail: string): never {
-    throw new SelectorError(`unable to parse label selector ${JSON.stringify(this.input)}: ${detail}`);
+    throw new SelectorError(`unable to parse requirement: ${detail} (in selector ${JSON.stringify(this.input)})`);
   }
 
   parse(): LabelRequirement[] {
@@ -160,7 +168,7 @@ class Parser {
   private key(): string {
     const token = this.next();
     if (token.kind !== 'ident') this.fail(`found '${token.text || 'end of input'}', expected a label key`);
-    const why = keyProblem(token.text);
+    const why = labelKeyError(token.text);
     if (why !== undefined) this.fail(`invalid label key ${JSON.stringify(token.text)}: ${why}`);
     return token.text;
   }
@@ -171,7 +179,7 @@ class Parser {
     if (token.kind === ',' || token.kind === 'end') return '';
     this.next();
     if (token.kind !== 'ident') this.fail(`found '${token.text}', expected a label value`);
-    const why = valueProblem(token.text);
+    const why = labelValueError(token.text);
     if (why !== undefined) this.fail(`invalid label value ${JSON.stringify(token.text)}: ${why}`);
     return token.text;
   }
