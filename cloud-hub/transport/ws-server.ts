@@ -30,7 +30,8 @@ export interface WsServerOptions {
 interface Tracked {
   node: string;
   alive: boolean;
-  handler: ConnectionHandler;
+  /** Set by the first frame (see adopt). */
+  handler?: ConnectionHandler;
 }
 
 export class WsServer {
@@ -118,17 +119,21 @@ export class WsServer {
         setTimeout(() => ws.terminate(), 5_000).unref();
       },
     };
-    const tracked: Tracked = { node, alive: true, handler: this.options.accept(node, connection) };
+    const tracked: Tracked = { node, alive: true };
     this.sockets.set(ws, tracked);
     ws.on('message', (data: Buffer) => {
       tracked.alive = true;
+      // The connection becomes the node's session only when its agent speaks. A busy hub can
+      // finish an upgrade the agent has already given up on (its handshake timed out and it
+      // connected again); attached at once, that dead socket would replace the live one.
+      tracked.handler ??= this.options.accept(node, connection);
       tracked.handler.receive(data);
     });
     ws.on('pong', () => (tracked.alive = true));
     ws.on('error', (err) => this.options.logger.debug({ node, err: err.message }, 'websocket error'));
     ws.on('close', () => {
       this.sockets.delete(ws);
-      tracked.handler.closed();
+      tracked.handler?.closed();
     });
   }
 

@@ -273,6 +273,23 @@ describe('upstream', () => {
   });
 });
 
+describe('replacing a connection', () => {
+  it('a connection that never speaks replaces nothing; once it says hello it replaces the live one', async () => {
+    const live = await syncedNode('edge-7');
+    // An upgrade the hub finishes after the agent gave up on it: open, silent.
+    const stale = await connect('edge-7');
+    const labelOf = (client: TestNode) => ((client.cache.get('Node//edge-7')?.obj.metadata as JsonObject | undefined)?.labels as JsonObject | undefined)?.round;
+    await hub.client.mergePatch('/api/v1/nodes/edge-7', { metadata: { labels: { round: 'one' } } });
+    await live.waitUntil(() => labelOf(live) === 'one' || live.closeCode !== undefined, 10_000, 'change on the live connection');
+    expect(live.closeCode).toBeUndefined();
+    expect(labelOf(live)).toBe('one');
+    stale.hello([]);
+    await stale.waitForFrame((f) => f.t === 'synced', 10_000, 'synced on the newer connection');
+    await live.waitUntil(() => live.closeCode, 10_000, 'close of the older connection');
+    expect(live.closeCode).toBe(4000);
+  });
+});
+
 describe('liveness and restart', () => {
   it('drops a peer that stops answering within two heartbeat intervals', async () => {
     const client = await syncedNode('edge-6');
