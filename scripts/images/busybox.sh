@@ -7,7 +7,7 @@
 # changed (the busybox binary, these scripts); --force rebuilds anyway.
 # Debian packages: umoci busybox-static (and nodejs, which the project has).
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 REFERENCE=${EDGE_BUSYBOX_IMAGE:-localhost/edge-test/busybox:1}

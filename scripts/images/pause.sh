@@ -7,7 +7,7 @@
 # these scripts, the compiler); --force rebuilds anyway.
 # Debian packages: umoci gcc libc6-dev (and nodejs, which the project has).
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 REFERENCE=${EDGE_PAUSE_IMAGE:-localhost/edge-test/pause:1}

