@@ -57,10 +57,10 @@ trap cleanup EXIT
 say "building $reference"
 buildah_ bud --ulimit nofile=20000:20000 --timestamp "$EPOCH" --tag "$reference" "$@" >&2
 mkdir -p "$(dirname "$archive")"
-rm -f "$archive.tmp"
+tmp="$archive.$$.tmp"
 # The archive's index names the image (org.opencontainers.image.ref.name), which is the name
 # `ctr images import` gives it.
-buildah_ push --quiet "$reference" "oci-archive:$archive.tmp:$reference" >&2
-mv "$archive.tmp" "$archive"
+buildah_ push --quiet "$reference" "oci-archive:$tmp:$reference" >&2
+mv "$tmp" "$archive"
 say "wrote $reference -> $archive"
 echo "$archive"

@@ -102,7 +102,11 @@ write_archive() {
   ' "$work/layout/index.json" "$reference"
   normalize_times "$work/layout"
   mkdir -p "$(dirname "$archive")"
+  # A temporary name of its own: two builds at once (parallel test files) must not mix bytes.
+  local tmp
+  tmp=$(mktemp "$archive.XXXXXX")
   tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$EPOCH" \
-    -C "$work/layout" -cf "$archive.tmp" .
-  mv "$archive.tmp" "$archive"
+    -C "$work/layout" -cf "$tmp" .
+  chmod 0644 "$tmp"
+  mv "$tmp" "$archive"
 }

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Containerd, overlayMountWorks } from './containerd.js';
 import { cgroupDirs, isAlive, mountsUnder, processTable, shimOf, shimSocketPath } from './host-cleanup.js';
 import { Registry, type RegistryUser } from './registry.js';
-import { runTool } from './system-tools.js';
+import { requireTools, runTool } from './system-tools.js';
 import { buildTestImages, IMAGE_SCRIPTS, type TestImages } from './test-images.js';
 import { makeTempDir } from './tmp.js';
 import { waitFor } from './wait.js';
@@ -44,6 +44,19 @@ afterAll(async () => {
 function sha256(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
+
+describe('system tools', () => {
+  it('a missing one fails with the exact install command', () => {
+    expect(() =>
+      requireTools('these tests', [
+        { command: 'sh', pkg: 'dash' },
+        { command: 'edge-no-such-tool-1', pkg: 'edge-pkg-a' },
+        { command: 'edge-no-such-tool-2', pkg: 'edge-pkg-a' },
+        { command: 'edge-no-such-tool-3', pkg: 'edge-pkg-b' },
+      ]),
+    ).toThrow('these tests need edge-no-such-tool-1, edge-no-such-tool-2, edge-no-such-tool-3: run npm run setup:system, or apt-get install -y edge-pkg-a edge-pkg-b');
+  });
+});
 
 describe('test images (scripts/images)', () => {
   it('are shellcheck clean', async () => {
