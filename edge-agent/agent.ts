@@ -216,7 +216,7 @@ function runtimeCandidate(key: string, event: RuntimeEvent) {
 /** One observer calling several, in order. */
 function combineObservers(...observers: HubLinkObserver[]): HubLinkObserver {
   const combined: HubLinkObserver = {};
-  for (const hook of ['connected', 'disconnected', 'synced', 'applied', 'frameIn', 'frameOut'] as const) {
+  for (const hook of ['connected', 'disconnected', 'synced', 'applied', 'frameIn', 'frameOut', 'refused'] as const) {
     const hooks = observers.map((observer) => observer[hook]).filter(Boolean) as ((...args: never[]) => void)[];
     if (hooks.length > 0) (combined as Record<string, unknown>)[hook] = (...args: never[]) => hooks.forEach((fn) => fn(...args));
   }
