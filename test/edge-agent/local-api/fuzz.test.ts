@@ -6,7 +6,10 @@
  * few seconds; a failure prints fast-check's seed and the shrunk request.
  */
 import fc from 'fast-check';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentHttpEndpoints } from '../../../edge-agent/http-endpoints.js';
+import { AgentMetrics } from '../../../edge-agent/metrics.js';
 import { configMap, LocalApiFixture, pod, secret } from './helpers.js';
 import { rawRequest, type RawAnswer } from './raw-http.js';
 
@@ -142,5 +145,34 @@ describe('local API fuzz', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('agent /metrics, /healthz, /readyz fuzz', () => {
+  it('answers random request lines and headers with well-formed responses and keeps serving', async () => {
+    const registry = new Registry();
+    new AgentMetrics(registry, () => 0);
+    const endpoints = new AgentHttpEndpoints(registry, () => true);
+    const base = await endpoints.start('127.0.0.1', 0);
+    try {
+      const rawTarget = fc.oneof(target, fc.string({ unit: 'binary', maxLength: 60 }).map((text) => text.replace(/[\r\n ]/g, '')), fc.constantFrom('/metrics', '/healthz', '/readyz', '//%', '///', '*'));
+      const extra = fc.array(fc.tuple(headerName, headerValue), { maxLength: 30 });
+      await fc.assert(
+        fc.asyncProperty(method, rawTarget, extra, async (methodName, requestTarget, headers) => {
+          const head = methodName === 'HEAD';
+          const answer = await rawRequest(base, buildRequest(methodName, requestTarget, 'x', headers, undefined), { head });
+          expect(answer.status).toBeGreaterThanOrEqual(200);
+          expect(answer.status).toBeLessThan(600);
+          const healthz = await fetch(`${base}/healthz`);
+          expect(healthz.status).toBe(200);
+          expect(await healthz.text()).toBe('ok\n');
+        }),
+        { numRuns: 150 },
+      );
+      const metrics = await fetch(`${base}/metrics`);
+      expect(await metrics.text()).toContain('edge_agent_hub_refused_total');
+    } finally {
+      await endpoints.close();
+    }
   });
 });
