@@ -89,7 +89,7 @@ const program = new Command('edge-agent')
     }
     if (settings.localApi && !settings.localApiAllowRemote && !isLoopbackAddress(settings.localApi.host)) {
       throw new Error(
-        `--local-api ${settings.localApi.host}:${settings.localApi.port}: not a loopback address, and the local API has no authentication; bind 127.0.0.1, ::1 or localhost, or add --local-api-allow-remote (EDGE_LOCAL_API_ALLOW_REMOTE) to serve it beyond this machine`,
+        `--local-api ${settings.localApi.host}:${settings.localApi.port}: not a loopback address, and the local API has no authentication; bind 127.0.0.1, ::1 or localhost, or add --local-api-allow-remote (EDGE_LOCAL_API_ALLOW_REMOTE, or "localApiAllowRemote: true" in the config file) to serve it beyond this machine`,
       );
     }
     await run(settings as AgentCliOptions & { node: string; hub: string });
