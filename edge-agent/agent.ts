@@ -43,6 +43,8 @@ export interface EdgeAgentOptions {
   localApiListen?: HostPort;
   /** Also serve Secrets on the local API. */
   localApiSecrets?: boolean;
+  /** Let the local API bind a non-loopback address (`--local-api-allow-remote`). */
+  localApiAllowRemote?: boolean;
   backoff?: FullJitterBackoff;
   /** Upstream event rules when the cloud sent none. */
   filterRulesFile?: string;
@@ -163,6 +165,7 @@ export class EdgeAgent {
         source: this.store.cache,
         host: localApiListen.host,
         port: localApiListen.port,
+        allowRemote: this.options.localApiAllowRemote ?? false,
         serveSecrets: this.options.localApiSecrets ?? false,
         logger: this.options.logger.child({ component: 'local-api' }),
         // Pods are served with the status the runtime sees now, hub or no hub.
@@ -213,7 +216,7 @@ function runtimeCandidate(key: string, event: RuntimeEvent) {
 /** One observer calling several, in order. */
 function combineObservers(...observers: HubLinkObserver[]): HubLinkObserver {
   const combined: HubLinkObserver = {};
-  for (const hook of ['connected', 'disconnected', 'synced', 'applied', 'frameIn', 'frameOut'] as const) {
+  for (const hook of ['connected', 'disconnected', 'synced', 'applied', 'frameIn', 'frameOut', 'refused'] as const) {
     const hooks = observers.map((observer) => observer[hook]).filter(Boolean) as ((...args: never[]) => void)[];
     if (hooks.length > 0) (combined as Record<string, unknown>)[hook] = (...args: never[]) => hooks.forEach((fn) => fn(...args));
   }

@@ -8,6 +8,7 @@ import { dns1123SubdomainError } from '../protocol/index.js';
 import { EdgeAgent, type HostPort } from './agent.js';
 import { applyConfigFile } from './config-file.js';
 import { transportForUrl } from './link/transport-for-url.js';
+import { isLoopbackAddress } from './local-api/index.js';
 
 interface AgentCliOptions {
   config?: string;
@@ -19,6 +20,7 @@ interface AgentCliOptions {
   metrics?: HostPort;
   localApi?: HostPort;
   localApiSecrets?: boolean;
+  localApiAllowRemote?: boolean;
   filterRules?: string;
   localMqtt?: string;
   localMqttTopics: string[];
@@ -67,8 +69,9 @@ const program = new Command('edge-agent')
   .addOption(new Option('--data <dir>', 'data directory: cache.db, secret.key').default('/var/lib/edge-agent').env('EDGE_DATA'))
   .addOption(new Option('--token-file <file>', 'file holding this node\'s token (cloud-hub token create NODE)').env('EDGE_TOKEN_FILE'))
   .addOption(new Option('--labels <k=v,...>', 'labels for the Node object when the hub registers it').argParser(parseLabels).env('EDGE_NODE_LABELS'))
-  .addOption(new Option('--local-api <host:port>', 'serve the cached objects read-only, Kubernetes-style (list/get/watch), on this loopback address').argParser(parseHostPort).env('EDGE_LOCAL_API'))
+  .addOption(new Option('--local-api <host:port>', 'serve the cached objects read-only, Kubernetes-style (list/get/watch), on this loopback address (127.0.0.1, ::1, localhost)').argParser(parseHostPort).env('EDGE_LOCAL_API'))
   .addOption(new Option('--local-api-secrets', 'also serve Secrets on the local API').env('EDGE_LOCAL_API_SECRETS'))
+  .addOption(new Option('--local-api-allow-remote', 'let --local-api bind a non-loopback address (the local API has no authentication: anyone who reaches it reads the cache)').env('EDGE_LOCAL_API_ALLOW_REMOTE'))
   .addOption(new Option('--filter-rules <file>', 'upstream event rules (YAML) used until the cloud sends its own; default: the built-in rules').env('EDGE_FILTER_RULES'))
   .addOption(new Option('--local-mqtt <url>', 'the device\'s MQTT broker: its messages are upstream event candidates').env('EDGE_LOCAL_MQTT'))
   .addOption(new Option('--local-mqtt-topics <filters>', 'comma-separated topic filters to subscribe to on the local broker').default(['#'], '#').argParser((v) => v.split(',').map((t) => t.trim()).filter(Boolean)).env('EDGE_LOCAL_MQTT_TOPICS'))
@@ -83,6 +86,11 @@ const program = new Command('edge-agent')
     const settings = program.opts<AgentCliOptions>();
     for (const [field, flag, env] of [['node', '--node', 'EDGE_NODE'], ['hub', '--hub', 'EDGE_HUB']] as const) {
       if (!settings[field]) throw new Error(`${flag} is required (or ${env}, or "${field}:" in the config file)`);
+    }
+    if (settings.localApi && !settings.localApiAllowRemote && !isLoopbackAddress(settings.localApi.host)) {
+      throw new Error(
+        `--local-api ${settings.localApi.host}:${settings.localApi.port}: not a loopback address, and the local API has no authentication; bind 127.0.0.1, ::1 or localhost, or add --local-api-allow-remote (EDGE_LOCAL_API_ALLOW_REMOTE, or "localApiAllowRemote: true" in the config file) to serve it beyond this machine`,
+      );
     }
     await run(settings as AgentCliOptions & { node: string; hub: string });
   });
@@ -110,7 +118,7 @@ async function run(options: AgentCliOptions & { node: string; hub: string }): Pr
     registry: new Registry(),
     ...(options.labels ? { labels: options.labels } : {}),
     ...(options.metrics ? { metricsListen: options.metrics } : {}),
-    ...(options.localApi ? { localApiListen: options.localApi, localApiSecrets: options.localApiSecrets ?? false } : {}),
+    ...(options.localApi ? { localApiListen: options.localApi, localApiSecrets: options.localApiSecrets ?? false, localApiAllowRemote: options.localApiAllowRemote ?? false } : {}),
     ...(options.filterRules ? { filterRulesFile: options.filterRules } : {}),
     ...(options.localMqtt ? { localMqtt: { url: options.localMqtt, topics: options.localMqttTopics } } : {}),
     ...(options.outboxMaxBytes ? { outboxMaxBytes: options.outboxMaxBytes } : {}),

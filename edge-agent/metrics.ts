@@ -12,6 +12,7 @@ export class AgentMetrics {
   readonly ops: Counter<'op'>;
   readonly events: Counter<'result'>;
   readonly rulesRejected: Counter;
+  readonly refused: Counter<'code'>;
 
   constructor(registry: Registry, cachedObjects: () => number, outbox?: { size: number; bytes: number; counters: { expired: number; overflowed: number; added: number } }) {
     collectDefaultMetrics({ register: registry, prefix: 'edge_agent_' });
@@ -27,6 +28,12 @@ export class AgentMetrics {
       name: 'edge_agent_events_total',
       help: 'Upstream event candidates by what the filter did: forwarded, dropped, deduped, rateLimited, sampledOut, aggregated, invalid.',
       labelNames: ['result'],
+      registers,
+    });
+    this.refused = new Counter({
+      name: 'edge_agent_hub_refused_total',
+      help: 'What the agent refused from the hub, by the error code it answered: whole frames (E_JSON, E_SHAPE, E_STATE, ...), and single sync ops whose object broke the cache rules (E_SHAPE).',
+      labelNames: ['code'],
       registers,
     });
     this.rulesRejected = new Counter({ name: 'edge_agent_filter_rules_rejected_total', help: 'Rule sets refused as invalid (the previous set stayed in force).', registers });
@@ -73,6 +80,7 @@ export class AgentMetrics {
         this.frames.inc({ type, direction: 'out' });
         this.bytes.inc({ type, direction: 'out' }, bytes);
       },
+      refused: (code, count) => this.refused.inc({ code }, count),
     };
   }
 }

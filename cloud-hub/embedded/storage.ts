@@ -13,6 +13,8 @@
  * the newest `historyWindow` changes, and a watch from before the trimmed point gets 410 Gone.
  */
 import Database from 'better-sqlite3';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { JsonObject } from '../../protocol/index.js';
 import { metadataOf } from './objects.js';
 
@@ -107,6 +109,7 @@ export class ObjectStorage {
     if (!Number.isInteger(options.historyWindow) || options.historyWindow < 1) throw new Error(`historyWindow must be a positive integer, got ${options.historyWindow}`);
     this.historyWindow = options.historyWindow;
     this.trimStep = Math.max(1, Math.floor(options.historyWindow / 100));
+    makePrivate(options.path);
     this.db = new Database(options.path);
     // One process owns the file: a second server on the same data dir would hand out the same
     // resourceVersions. EXCLUSIVE makes it fail on open instead; the OS drops the lock on kill -9.
@@ -280,5 +283,30 @@ export class ObjectStorage {
     if (!this.db.open) return;
     this.flush();
     this.db.close();
+  }
+}
+
+/**
+ * The database holds every Secret of the embedded cluster in plain text: its folder is made
+ * 0700 and the file 0600 (created so before SQLite opens it, which gives its -wal and -shm the
+ * same mode), tightening what an older version or a loose umask left behind.
+ */
+function makePrivate(file: string): void {
+  if (file === '' || file === ':memory:') return;
+  const dir = path.dirname(file);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const dirMode = statSync(dir).mode;
+  // A sticky folder (/tmp) is shared by design; only a folder of its own is made private.
+  if ((dirMode & 0o077) !== 0 && (dirMode & 0o1000) === 0) chmodSync(dir, 0o700);
+  closeSync(openSync(file, 'a', 0o600));
+  for (const name of [file, `${file}-wal`, `${file}-shm`]) {
+    let mode: number;
+    try {
+      mode = statSync(name).mode;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
+    }
+    if ((mode & 0o077) !== 0) chmodSync(name, 0o600);
   }
 }

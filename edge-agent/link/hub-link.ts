@@ -3,6 +3,12 @@
  * frames (one transaction per batch, acked after commit), answer a failed patch with `need`,
  * verify `synced`, heartbeat, and reconnect with full-jitter backoff. The cache is never
  * cleared because a connection failed; only the hub's ops change it.
+ *
+ * Every byte from the hub is hostile: nothing a frame carries can throw out of this class (the
+ * transports call it from their socket handlers, where a throw would end the process). A frame
+ * that fails validation is answered with a coded `error` and the link goes on; an op whose
+ * object breaks the cache's rules is refused alone (refused-ops.ts); a frame whose handling
+ * throws anyway is answered with E_INTERNAL and logged; timer values are clamped (hub-limits.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -22,8 +28,10 @@ import {
   type SyncedFrame,
   type WelcomeFrame,
 } from '../../protocol/index.js';
-import type { ApplyResult, SyncCache } from '../store/sync-cache.js';
+import type { ApplyResult, RefusedOp, SyncCache } from '../store/sync-cache.js';
 import { FullJitterBackoff } from './backoff.js';
+import { clampWelcome } from './hub-limits.js';
+import { RefusedOps, refusalMessages } from './refused-ops.js';
 import { LinkRefusedError, type LinkConnection, type LinkTransport } from './transport.js';
 
 /** The longest a link waits for a welcome before repeating its hello. */
@@ -37,11 +45,14 @@ export interface HubLinkObserver {
   applied?(result: ApplyResult, ms: number, ops: readonly SyncOp[]): void;
   frameIn?(type: string, bytes: number): void;
   frameOut?(type: string, bytes: number): void;
+  /** The agent refused something the hub sent: a frame (with the code it answered) or ops of a sync. */
+  refused?(code: string, count: number): void;
 }
 
 /** Status and events waiting to go up; the link tells it when it can send and what was acked. */
 export interface UpstreamChannel {
-  connected(send: (frame: EdgeFrame) => void): void;
+  /** `maxFrameBytes`: the largest frame the hub accepts (its welcome's `max`, clamped). */
+  connected(send: (frame: EdgeFrame) => void, limits?: { maxFrameBytes: number }): void;
   acked(ids: readonly string[]): void;
   disconnected(): void;
 }
@@ -78,6 +89,7 @@ export class HubLink {
   private pendingSync: SyncFrame[] = [];
   private applyScheduled = false;
   private readonly outstandingNeeds = new Set<string>();
+  private readonly refusedOps = new RefusedOps();
   private heartbeatTimer?: NodeJS.Timeout;
   private helloTimer?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
@@ -155,6 +167,8 @@ export class HubLink {
     const { cache, node, agentVersion } = this.options;
     this.resyncStarted = Date.now();
     this.resyncOps = 0;
+    // A fresh resync: the hub forgets what it sent, so do we.
+    this.refusedOps.clear();
     this.sid = randomBytes(8).toString('base64url');
     this.send({
       v: PROTOCOL_VERSION,
@@ -194,17 +208,42 @@ export class HubLink {
     this.sendHello();
   }
 
+  /** Called by the transport for every message; nothing thrown in here may reach the transport. */
   private onMessage(generation: number, data: Buffer | string): void {
     if (generation !== this.generation) return;
     let frame: CloudFrame;
     try {
       frame = decode(data, { accept: CLOUD_FRAME_TYPES }) as CloudFrame;
     } catch (err) {
-      if (!(err instanceof ProtocolError)) throw err;
-      this.options.logger.warn({ code: err.code, msg: err.message }, 'refused a frame from the hub');
-      this.send({ v: PROTOCOL_VERSION, t: 'error', code: err.code, msg: err.message.slice(0, 4096) });
+      const code = err instanceof ProtocolError ? err.code : ErrorCode.Internal;
+      const message = err instanceof ProtocolError ? err.message : `the agent failed to decode the frame: ${(err as Error).message}`;
+      this.refuse(code, message);
       return;
     }
+    try {
+      this.dispatch(generation, frame, data);
+    } catch (err) {
+      // Not the frame's shape but its handling failed: answer, log, and go on with the next one.
+      this.options.logger.error({ err, type: frame.t }, 'failed to handle a frame from the hub');
+      if (frame.t === 'error') return; // never answer an error with an error
+      const seq = frame.t === 'sync' || frame.t === 'synced' ? { seq: frame.seq } : {};
+      this.refuse(ErrorCode.Internal, `the agent failed on this ${frame.t} frame: ${(err as Error).message}`, { ref: frame.t, ...seq });
+    }
+  }
+
+  /** Answers a refused frame with a coded `error`, logged, and counted as `count` refusals. */
+  private refuse(code: string, message: string, about: { seq?: number; ref?: string } = {}, count = 1): void {
+    const msg = message.length > 4096 ? `${message.slice(0, 4093)}...` : message;
+    this.options.logger.warn({ code, msg, ...about }, 'refused a frame from the hub');
+    try {
+      if (count > 0) this.options.observer?.refused?.(code, count);
+      this.send({ v: PROTOCOL_VERSION, t: 'error', code, msg, ...about });
+    } catch (err) {
+      this.options.logger.error({ err }, 'could not answer a refused frame');
+    }
+  }
+
+  private dispatch(generation: number, frame: CloudFrame, data: Buffer | string): void {
     this.options.observer?.frameIn?.(frame.t, byteLength(data));
     if (this.state === 'handshaking' && !(frame.t === 'welcome' && (frame.sid === undefined || frame.sid === this.sid))) {
       // Left over from an earlier session (a broker delivers what it queued): not ours.
@@ -214,8 +253,15 @@ export class HubLink {
       this.pendingSync.push(frame);
       if (!this.applyScheduled) {
         this.applyScheduled = true;
-        // Frames that arrive together are applied in one transaction.
-        setImmediate(() => this.applyPending(generation));
+        // Frames that arrive together are applied in one transaction. Outside the transport's
+        // call stack now, so nothing thrown may leave the callback either.
+        setImmediate(() => {
+          try {
+            this.applyPending(generation);
+          } catch (err) {
+            this.options.logger.error({ err }, 'failed to apply sync frames');
+          }
+        });
       }
       return;
     }
@@ -238,11 +284,13 @@ export class HubLink {
     }
   }
 
-  private onWelcome(welcome: WelcomeFrame): void {
+  private onWelcome(asked: WelcomeFrame): void {
     if (this.state !== 'handshaking') {
-      this.send({ v: PROTOCOL_VERSION, t: 'error', code: ErrorCode.State, msg: 'unexpected welcome', ref: 'welcome' });
+      this.refuse(ErrorCode.State, 'unexpected welcome: this session already has one', { ref: 'welcome' });
       return;
     }
+    const { welcome, clamped } = clampWelcome(asked);
+    if (Object.keys(clamped).length > 0) this.options.logger.warn({ hub: welcome.hub, clamped }, 'hub asked for values out of range; using the nearest allowed ones');
     this.state = 'resyncing';
     if (this.helloTimer) clearTimeout(this.helloTimer);
     this.hubId = welcome.hub;
@@ -251,7 +299,7 @@ export class HubLink {
     this.heartbeatTimer = setInterval(() => this.send({ v: PROTOCOL_VERSION, t: 'heartbeat', ts: Date.now() }), welcome.hb);
     this.heartbeatTimer.unref();
     this.options.observer?.connected?.(welcome);
-    this.options.upstream?.connected((frame) => this.send(frame));
+    this.options.upstream?.connected((frame) => this.send(frame), { maxFrameBytes: welcome.max });
   }
 
   private applyPending(generation: number): void {
@@ -259,6 +307,7 @@ export class HubLink {
     if (generation !== this.generation || this.pendingSync.length === 0) return;
     const frames = this.pendingSync;
     this.pendingSync = [];
+    const lastSeq = (frames[frames.length - 1] as SyncFrame).seq;
     const ops = frames.length === 1 ? (frames[0] as SyncFrame).ops : frames.flatMap((frame) => frame.ops);
     const started = performance.now();
     let result: ApplyResult;
@@ -267,13 +316,17 @@ export class HubLink {
     } catch (err) {
       // Nothing was committed, so nothing is acked; a fresh resync will bring it again.
       this.options.logger.error({ err: (err as Error).message, ops: ops.length }, 'could not apply a sync batch; reconnecting');
+      this.refuse(ErrorCode.Internal, `could not apply sync frames ${frames[0]?.seq}..${lastSeq}: ${(err as Error).message}; reconnecting to resync`, { seq: lastSeq, ref: 'sync' });
       this.reconnect('cache write failed');
       return;
     }
-    this.options.observer?.applied?.(result, performance.now() - started, ops);
-    if (this.state === 'resyncing') this.resyncOps += ops.length;
-    for (const op of ops) this.outstandingNeeds.delete(op.key);
-    this.send({ v: PROTOCOL_VERSION, t: 'ack', seq: (frames[frames.length - 1] as SyncFrame).seq });
+    try {
+      this.afterApply(frames, ops, result, performance.now() - started);
+    } catch (err) {
+      // Committed: the ack below must still go, or the hub's window stalls.
+      this.options.logger.error({ err }, 'failed after applying a sync batch');
+    }
+    this.send({ v: PROTOCOL_VERSION, t: 'ack', seq: lastSeq });
     if (result.needs.length > 0) {
       for (const key of result.needs) this.outstandingNeeds.add(key);
       this.options.logger.info({ keys: result.needs }, 'patch base not held; asking for whole objects');
@@ -281,19 +334,39 @@ export class HubLink {
     }
   }
 
+  private afterApply(frames: readonly SyncFrame[], ops: readonly SyncOp[], result: ApplyResult, ms: number): void {
+    if (this.state === 'resyncing') this.resyncOps += ops.length;
+    for (const op of ops) this.outstandingNeeds.delete(op.key);
+    const refused: readonly RefusedOp[] = result.refused ?? [];
+    this.refusedOps.record(ops, refused);
+    for (const { seq, msg } of refusalMessages(frames, refused)) this.refuse(ErrorCode.Shape, msg, { seq, ref: 'sync' }, 0);
+    if (refused.length > 0) this.options.observer?.refused?.(ErrorCode.Shape, refused.length);
+    this.options.observer?.applied?.(result, ms, ops);
+  }
+
   private onSynced(synced: SyncedFrame): void {
+    if (this.state !== 'resyncing') {
+      this.refuse(ErrorCode.State, `unexpected synced: no resync is in progress (link ${this.state})`, { seq: synced.seq, ref: 'synced' });
+      return;
+    }
     const ms = Date.now() - this.resyncStarted;
-    const digest = this.options.cache.digest();
+    const { cache, logger } = this.options;
+    const digest = cache.digest();
     // With a `need` in flight the cache is knowingly behind; the answer brings it level.
-    const matched = digest === synced.digest || this.outstandingNeeds.size > 0;
+    const exact = digest === synced.digest || this.outstandingNeeds.size > 0;
+    // Behind by exactly what this agent refused: reconnecting would only be refused the same again.
+    const matched = exact || this.refusedOps.explains(synced.digest, cache);
+    if (matched && !exact) {
+      logger.warn({ refused: this.refusedOps.size, keys: this.refusedOps.keys(20) }, 'in sync with the hub except for objects this agent refused; they keep what they held until the hub sends valid ones');
+    }
     this.options.observer?.synced?.({ matched, ops: this.resyncOps, ms });
     if (!matched) {
-      this.options.logger.warn({ expected: synced.digest, actual: digest, objects: this.options.cache.size, hubObjects: synced.n }, 'cache digest differs from the hub after resync; reconnecting');
+      logger.warn({ expected: synced.digest, actual: digest, objects: cache.size, hubObjects: synced.n }, 'cache digest differs from the hub after resync; reconnecting');
       this.reconnect('digest mismatch after resync');
       return;
     }
     this.state = 'synced';
-    this.options.logger.info({ objects: this.options.cache.size, ops: this.resyncOps, ms }, 'in sync with the hub');
+    logger.info({ objects: cache.size, ops: this.resyncOps, ms }, 'in sync with the hub');
     this.stableTimer = setTimeout(() => this.backoff.reset(), this.options.stableAfterMs ?? 10_000);
     this.stableTimer.unref();
   }

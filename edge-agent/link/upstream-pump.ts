@@ -17,7 +17,7 @@ export interface UpstreamPumpOptions {
   maxInflightFrames?: number;
   /** Rows per frame. */
   batchItems?: number;
-  /** Body bytes per frame (well under the 4 MiB frame limit). */
+  /** Body bytes per frame (well under the 4 MiB frame limit; at most half the hub's `welcome.max`). */
   batchBytes?: number;
 }
 
@@ -36,6 +36,8 @@ export class UpstreamPump implements UpstreamChannel {
   private readonly bootId = randomBytes(6).toString('base64url');
   private frames = 0;
   private scheduled = false;
+  /** Body bytes per frame the hub's limit allows on this connection. */
+  private frameBudget = Infinity;
 
   constructor(private readonly options: UpstreamPumpOptions) {}
 
@@ -44,8 +46,10 @@ export class UpstreamPump implements UpstreamChannel {
     return this.openFrames.size;
   }
 
-  connected(send: (frame: EdgeFrame) => void): void {
+  connected(send: (frame: EdgeFrame) => void, limits?: { maxFrameBytes: number }): void {
     this.send = send;
+    // Half the hub's frame limit leaves room for the envelope and JSON escaping of the bodies.
+    this.frameBudget = limits ? Math.max(1, Math.floor(limits.maxFrameBytes / 2)) : Infinity;
     this.options.outbox.expire();
     this.pump();
   }
@@ -89,7 +93,7 @@ export class UpstreamPump implements UpstreamChannel {
   private pump(): void {
     const max = this.options.maxInflightFrames ?? 4;
     const batchItems = this.options.batchItems ?? 200;
-    const batchBytes = this.options.batchBytes ?? 512 * 1024;
+    const batchBytes = Math.min(this.options.batchBytes ?? 512 * 1024, this.frameBudget);
     while (this.send && this.openFrames.size < max) {
       const items = this.options.outbox.peek(this.inflightRows.size + batchItems).filter((item) => !this.inflightRows.has(item.id));
       if (items.length === 0) return;

@@ -6,12 +6,16 @@
  * This class is the HTTP layer only: it routes (routes.ts), checks the query
  * (request-options.ts), negotiates the representation (representation.ts) and answers from the
  * source; watches live in watch-stream.ts, woken through watch-registry.ts. It serves plain HTTP
- * and binds where the caller says (the agent passes 127.0.0.1): it has no authentication, so
- * anything that can reach the port can read what it serves, which is why Secrets are off unless
- * the operator turns them on.
+ * and has no authentication, so anything that can reach the port can read what it serves:
+ * Secrets are off unless the operator turns them on, it refuses to bind anything but loopback
+ * unless told `allowRemote`, and it answers only requests whose Host header names this machine
+ * (host-check.ts: DNS rebinding). Every request is answered, whatever its bytes: a `Status` for
+ * anything refused, 500 for anything that fails, and the limits below bound what one local
+ * client can hold (watches, connections, header bytes, time to send a request).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { formatKey, kubeTable, partialObjectMetadata, SelectorError, type JsonObject } from '../../protocol/index.js';
 import { apiGroupList, coreApiVersions, coreResourceList, versionDocument } from './discovery.js';
@@ -22,6 +26,9 @@ import { parseRequestOptions, parseResourceVersion, type RequestOptions } from '
 import { API_VERSION, type ResourceInfo } from './resources.js';
 import { routeOf, type Route } from './routes.js';
 import type { LocalApiSource } from './source.js';
+import { answerClientError } from './client-error.js';
+import { HostPolicy, isLoopbackAddress } from './host-check.js';
+import { parseRequestTarget } from './request-target.js';
 import { ApiError, apiErrors, failureStatus } from './status.js';
 import { WatchEventEncoder } from './watch-events.js';
 import { WatchRegistry } from './watch-registry.js';
@@ -30,11 +37,43 @@ import { WatchStream, type WatchStart } from './watch-stream.js';
 /** kube-apiserver sends bookmarks about once a minute. */
 export const DEFAULT_BOOKMARK_INTERVAL_MS = 60_000;
 
+/** What one local client can hold at most, unless the caller says otherwise (README, "Limits"). */
+export const LOCAL_API_LIMITS = {
+  /** Open watches; one more gets 429 TooManyRequests. */
+  maxWatches: 128,
+  /** Open connections; beyond it new connections are closed at once. */
+  maxConnections: 256,
+  /** Request line plus headers; more gets 431. */
+  maxHeaderBytes: 16 * 1024,
+  /** From the first byte of a request to the end of its headers; slower gets 408. */
+  headersTimeoutMs: 10_000,
+  /** From the first byte of a request to its end, body included. */
+  requestTimeoutMs: 30_000,
+} as const;
+
+/** Thrown by `start()` for an address that is not loopback without `allowRemote`. */
+export class RemoteBindRefusedError extends Error {
+  override readonly name = 'RemoteBindRefusedError';
+}
+
 export interface LocalApiServerOptions {
   /** The agent's cache (a `CacheStore`), or anything with the same read methods. */
   source: LocalApiSource;
   /** Address to bind; the agent passes 127.0.0.1 (from `--local-api HOST:PORT`). */
   host: string;
+  /**
+   * Bind a non-loopback address (`--local-api-allow-remote`). Without it `start()` refuses
+   * one. With it, requests may also name this machine by its addresses and host name.
+   */
+  allowRemote?: boolean;
+  /** More Host header names to accept (a DNS name remote clients use). */
+  allowedHostNames?: readonly string[];
+  /** Limits per server; defaults in LOCAL_API_LIMITS. */
+  maxWatches?: number;
+  maxConnections?: number;
+  maxHeaderBytes?: number;
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
   /** 0 picks a free port; `start()` returns the one bound. */
   port: number;
   /** Serve Secrets (`--local-api-secrets`); otherwise they are 403 Forbidden. */
@@ -58,6 +97,9 @@ export class LocalApiServer {
   private readonly registry: WatchRegistry;
   private readonly bookmarkIntervalMs: number;
   private readonly now: () => number;
+  private readonly hostPolicy: HostPolicy;
+  private readonly maxWatches: number;
+  private readonly maxHeaderBytes: number;
   private server: Server | undefined;
   private boundAddress: string | undefined;
 
@@ -68,6 +110,9 @@ export class LocalApiServer {
     this.registry = new WatchRegistry(options.source);
     this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_INTERVAL_MS;
     this.now = options.now ?? Date.now;
+    this.hostPolicy = new HostPolicy({ boundHost: options.host, allowRemote: options.allowRemote ?? false, extraNames: options.allowedHostNames ?? [] });
+    this.maxWatches = options.maxWatches ?? LOCAL_API_LIMITS.maxWatches;
+    this.maxHeaderBytes = options.maxHeaderBytes ?? LOCAL_API_LIMITS.maxHeaderBytes;
   }
 
   /** Open watches, for metrics and tests. */
@@ -78,7 +123,24 @@ export class LocalApiServer {
   /** Binds and serves; resolves with the base URL, `http://host:port`, with the port actually bound. */
   async start(): Promise<string> {
     if (this.server) throw new Error('LocalApiServer already started');
-    const server = createServer((req, res) => this.handle(req, res));
+    const { host, allowRemote } = this.options;
+    if (!allowRemote && !isLoopbackAddress(host)) {
+      throw new RemoteBindRefusedError(
+        `the local API has no authentication and binds loopback only (127.0.0.1, ::1, localhost), not ${JSON.stringify(host)}; allow other addresses with --local-api-allow-remote`,
+      );
+    }
+    const server = createServer(
+      {
+        maxHeaderSize: this.maxHeaderBytes,
+        headersTimeout: this.options.headersTimeoutMs ?? LOCAL_API_LIMITS.headersTimeoutMs,
+        requestTimeout: this.options.requestTimeoutMs ?? LOCAL_API_LIMITS.requestTimeoutMs,
+        // How often the two timeouts above are checked.
+        connectionsCheckingInterval: 1_000,
+      },
+      (req, res) => this.handle(req, res),
+    );
+    server.maxConnections = this.options.maxConnections ?? LOCAL_API_LIMITS.maxConnections;
+    server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => answerClientError(err, socket, this.maxHeaderBytes));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -89,10 +151,10 @@ export class LocalApiServer {
     });
     this.registry.open();
     const address = server.address() as AddressInfo;
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    this.boundAddress = `${host}:${address.port}`;
+    const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    this.boundAddress = `${shown}:${address.port}`;
     const url = `http://${this.boundAddress}`;
-    this.logger.info({ url, serveSecrets: this.options.serveSecrets }, 'local API listening');
+    this.logger.info({ url, serveSecrets: this.options.serveSecrets, allowRemote: allowRemote ?? false }, 'local API listening');
     return url;
   }
 
@@ -108,19 +170,29 @@ export class LocalApiServer {
     });
   }
 
+  /** Answers every request; nothing it throws leaves this method. */
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://local-api');
     try {
+      // A body is never read: close the connection after answering instead of reading one in.
+      if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) res.shouldKeepAlive = false;
+      const refusal = this.hostPolicy.refusal(req.headers.host);
+      if (refusal !== undefined) throw apiErrors.hostNotAllowed(refusal);
       // Every write is refused, whatever the path: the cache follows the cluster, never the reverse.
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.setHeader('Allow', 'GET, HEAD');
         throw apiErrors.methodNotAllowed();
       }
-      const route = routeOf(url.pathname);
+      const target = parseRequestTarget(req.url);
+      const route = routeOf(target.pathname);
       if (!route) throw apiErrors.pathNotFound();
-      this.serve(route, req, res, url.searchParams);
+      this.serve(route, req, res, target.query);
     } catch (err) {
-      this.sendError(req, res, err);
+      try {
+        this.sendError(req, res, err);
+      } catch (sendErr) {
+        this.logger.error({ err: sendErr }, 'local API could not answer a request');
+        res.destroy();
+      }
     }
   }
 
@@ -198,6 +270,10 @@ export class LocalApiServer {
   }
 
   private watch(info: ResourceInfo, namespace: string | undefined, name: string | undefined, options: RequestOptions, representation: Representation, res: ServerResponse): void {
+    if (this.registry.size >= this.maxWatches) {
+      res.setHeader('Retry-After', '1');
+      throw apiErrors.tooManyWatches(this.maxWatches);
+    }
     const filter = this.filterFor(info, namespace, options, name);
     const start = watchStart(options);
     const watch = new WatchStream({
@@ -230,8 +306,9 @@ export class LocalApiServer {
 
   private sendError(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     const status = err instanceof ApiError ? err.status : failureStatus(500, 'InternalError', 'the edge local API failed to read the cache; see the agent log');
-    if (!(err instanceof ApiError)) this.logger.error({ err, method: req.method, url: req.url }, 'local API request failed');
-    else this.logger.debug({ method: req.method, url: req.url, code: err.code, reason: err.reason }, 'local API request refused');
+    const url = req.url?.slice(0, 512);
+    if (!(err instanceof ApiError)) this.logger.error({ err, method: req.method, url }, 'local API request failed');
+    else this.logger.debug({ method: req.method, url, code: err.code, reason: err.reason }, 'local API request refused');
     if (res.headersSent) {
       res.destroy();
       return;

@@ -5,7 +5,17 @@
 import type { JsonObject } from '../../protocol/index.js';
 import type { ResourceInfo } from './resources.js';
 
-export type StatusReason = 'BadRequest' | 'Forbidden' | 'NotFound' | 'MethodNotAllowed' | 'NotAcceptable' | 'Expired' | 'InternalError';
+export type StatusReason =
+  | 'BadRequest'
+  | 'Forbidden'
+  | 'NotFound'
+  | 'MethodNotAllowed'
+  | 'NotAcceptable'
+  | 'Expired'
+  | 'Timeout'
+  | 'RequestEntityTooLarge'
+  | 'TooManyRequests'
+  | 'InternalError';
 
 export interface StatusDetails {
   name?: string;
@@ -58,4 +68,9 @@ export const apiErrors = {
     new ApiError(406, 'NotAcceptable', `only the following media types are accepted: ${supported.join(', ')}`),
   /** 410 for a list at an exact resourceVersion this cache no longer has. */
   expired: (message: string): ApiError => new ApiError(410, 'Expired', message),
+  /** A Host header that does not name this machine (DNS rebinding). */
+  hostNotAllowed: (message: string): ApiError => new ApiError(403, 'Forbidden', message),
+  /** 429, as kube-apiserver answers beyond its in-flight limits; clients retry after Retry-After. */
+  tooManyWatches: (limit: number): ApiError =>
+    new ApiError(429, 'TooManyRequests', `too many open watches: the edge local API serves at most ${limit} at a time; close one or retry later`),
 };

@@ -8,11 +8,14 @@
  *   applies nothing for that key and the key goes into `needs` (the hub answers with a `put`).
  * - Any op whose `rv` equals the cached rv is a duplicate (a resent frame) and is skipped.
  * - `del` of an absent key is a no-op, counted as skipped like a duplicate.
+ * - A `put` whose object, or a `patch` whose patch or result, breaks the rules of
+ *   object-rules.ts is refused: not applied, listed in `refused`, the key left as it was.
  *
  * Ops apply in order, so an op sees what earlier ops of the same batch did.
  */
 import { keyError, mergePatch, type JsonObject, type SyncOp } from '../../protocol/index.js';
-import type { ApplyResult, CacheChange } from './sync-cache.js';
+import { depthError, objectError } from './object-rules.js';
+import type { ApplyResult, CacheChange, RefusedOp } from './sync-cache.js';
 
 /** What a cache shows the planner. */
 export interface CacheView {
@@ -39,6 +42,7 @@ export function planApply(ops: readonly SyncOp[], view: CacheView): ApplyPlan {
   const final = new Map<string, FinalState>();
   const changes: CacheChange[] = [];
   const needs = new Set<string>();
+  const refused: RefusedOp[] = [];
   let skipped = 0;
 
   const rvNow = (key: string): string | undefined => (final.has(key) ? final.get(key)?.rv : view.rvOf(key));
@@ -76,6 +80,14 @@ export function planApply(ops: readonly SyncOp[], view: CacheView): ApplyPlan {
       continue;
     }
 
+    if (op.op === 'put') {
+      const why = objectError(op.key, op.obj);
+      if (why !== undefined) {
+        refused.push({ index, op: 'put', key: op.key, rv: op.rv, reason: why });
+        continue;
+      }
+    }
+
     if (cachedRv === op.rv) {
       skipped++;
       continue;
@@ -106,10 +118,20 @@ export function planApply(ops: readonly SyncOp[], view: CacheView): ApplyPlan {
       needs.add(op.key);
       continue;
     }
+    const patchWhy = depthError(op.patch);
+    if (patchWhy !== undefined) {
+      refused.push({ index, op: 'patch', key: op.key, rv: op.rv, reason: `the patch is ${patchWhy}` });
+      continue;
+    }
     const obj = mergePatch.apply(base, op.patch) as JsonObject;
+    const resultWhy = objectError(op.key, obj);
+    if (resultWhy !== undefined) {
+      refused.push({ index, op: 'patch', key: op.key, rv: op.rv, reason: `after the patch, ${resultWhy}` });
+      continue;
+    }
     changes.push({ type: 'put', key: op.key, rv: op.rv, obj, previous: base });
     final.set(op.key, { rv: op.rv, obj });
   }
 
-  return { changes, needs: [...needs], skipped, final };
+  return { changes, needs: [...needs], skipped, refused, final };
 }

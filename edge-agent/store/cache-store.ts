@@ -195,7 +195,7 @@ export class CacheStore implements SyncCache {
     this.compactedSeq = compactedSeq;
     this.tombstoneCount = tombstoneCount;
     this.notifier.emit(plan.changes);
-    return { changes: plan.changes, needs: plan.needs, skipped: plan.skipped };
+    return { changes: plan.changes, needs: plan.needs, skipped: plan.skipped, refused: plan.refused };
   }
 
   onChange(listener: ChangeListener): () => void {

@@ -1,5 +1,7 @@
 /** edge-agent/store: the agent's SQLite cache and upstream outbox, and the in-memory cache for the simulator. */
-export type { ApplyResult, CacheChange, SyncCache } from './sync-cache.js';
+export type { ApplyResult, CacheChange, RefusedOp, SyncCache } from './sync-cache.js';
+export { MAX_OBJECT_DEPTH, depthError, keyNameError, objectError } from './object-rules.js';
+export { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from './file-modes.js';
 export type { ChangeListener } from './change-notifier.js';
 export { planApply, type ApplyPlan, type CacheView, type FinalState } from './apply-plan.js';
 export { MemoryCache, type MemoryCacheOptions } from './memory-cache.js';

@@ -58,7 +58,7 @@ export class MemoryCache implements SyncCache {
     }
     if (plan.changes.length > 0) this.digestMemo = undefined;
     this.notifier.emit(plan.changes);
-    return { changes: plan.changes, needs: plan.needs, skipped: plan.skipped };
+    return { changes: plan.changes, needs: plan.needs, skipped: plan.skipped, refused: plan.refused };
   }
 
   onChange(listener: ChangeListener): () => void {

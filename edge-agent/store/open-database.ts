@@ -4,12 +4,16 @@
  * A file that fails any of that because it is corrupt, is not a database, or was written by a
  * newer schema is moved aside to `cache.db.corrupt-<timestamp>` (with its -wal and -shm) and
  * replaced by an empty one: the cache is a copy of what the hub holds, and the next resync
- * refills it, so starting empty beats not starting. Other failures (permissions, a full disk,
- * a lock held by another process) are not the file's fault and are thrown as they are.
+ * refills it, so starting empty beats not starting. A zero-length file is one too: SQLite would
+ * open it as a new, empty database without a word, and the agent would lose its cache silently.
+ * Other failures (permissions, a full disk, a lock held by another process) are not the file's
+ * fault and are thrown as they are. The file is created 0600 before SQLite opens it, so its -wal
+ * and -shm (which SQLite creates with the database file's mode) are 0600 too.
  */
 import Database from 'better-sqlite3';
-import { existsSync, renameSync } from 'node:fs';
+import { existsSync, renameSync, statSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { makePrivateFile, tightenIfPresent } from './file-modes.js';
 import { migrate, SchemaTooNewError, type Migration } from './migrations.js';
 
 /**
@@ -58,6 +62,8 @@ export class DatabaseCorruptError extends Error {
  */
 export function openDatabase<T>(options: OpenDatabaseOptions, load: (db: Database.Database) => T): T {
   try {
+    const empty = zeroLength(options.file);
+    if (empty) throw new MovedAside(empty, moveAside(options.file, (options.now ?? Date.now)()), 'EMPTY');
     return attempt(options, load, true);
   } catch (error) {
     if (!(error instanceof MovedAside)) throw error;
@@ -67,6 +73,21 @@ export function openDatabase<T>(options: OpenDatabaseOptions, load: (db: Databas
     );
     return attempt(options, load, false);
   }
+}
+
+/** Why an existing `file` of zero bytes is no cache, or undefined (missing, or not empty). */
+function zeroLength(file: string): string | undefined {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  if (size !== 0) return undefined;
+  // A database in WAL mode has its header page on disk from its first statement on: an empty
+  // file was truncated (a full disk, a restore gone wrong) or never written.
+  return 'the file is empty (0 bytes): truncated, or never written';
 }
 
 /** The file was unusable and now lies at `movedTo`. */
@@ -81,6 +102,8 @@ class MovedAside extends Error {
 }
 
 function attempt<T>(options: OpenDatabaseOptions, load: (db: Database.Database) => T, moveIfUnusable: boolean): T {
+  makePrivateFile(options.file, options.logger);
+  for (const suffix of ['-wal', '-shm']) tightenIfPresent(options.file + suffix, options.logger);
   const db = new Database(options.file);
   try {
     configureConnection(db, options.synchronous ?? DEFAULT_SYNCHRONOUS);

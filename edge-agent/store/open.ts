@@ -1,12 +1,12 @@
 /**
  * The way in: `openCacheStore(DIR)` gives the agent its cache in `DIR/cache.db`, creating the
- * directory, the secret key and the schema on first start, checking and if need be replacing a
- * damaged file on every start. `openEdgeStore` adds the outbox on the same database.
+ * directory (0700), the secret key and the schema on first start, making the directory and the
+ * database files private and checking and if need be replacing a damaged file on every start. `openEdgeStore` adds the outbox on the same database.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { CacheStore } from './cache-store.js';
+import { makePrivateDirectory } from './file-modes.js';
 import type { Migration } from './migrations.js';
 import { openDatabase, type Synchronous } from './open-database.js';
 import { Outbox, type OutboxOptions } from './outbox.js';
@@ -18,7 +18,7 @@ export const CACHE_FILE = 'cache.db';
 export const SECRET_KEY_FILE = 'secret.key';
 
 export interface OpenCacheStoreOptions {
-  /** The agent's data directory; created (0700) when missing. */
+  /** The agent's data directory; created 0700 when missing, tightened to 0700 (with a log line) when looser. */
   dir: string;
   logger: Logger;
   /** Default NORMAL; see open-database.ts for why. */
@@ -32,7 +32,7 @@ export interface OpenCacheStoreOptions {
 
 /** Throws `SecretKeyFileError` when `DIR/secret.key` is readable by others or malformed. */
 export function openCacheStore(options: OpenCacheStoreOptions): CacheStore {
-  mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+  makePrivateDirectory(options.dir, options.logger);
   // The key first: a bad key file stops the start before the database is touched.
   const cipher = new SecretCipher(loadOrCreateSecretKey(path.join(options.dir, SECRET_KEY_FILE)));
   const { logger, now } = options;

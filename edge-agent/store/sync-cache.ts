@@ -31,6 +31,22 @@ export interface ApplyResult {
   changes: CacheChange[];
   needs: string[];
   skipped: number;
+  /**
+   * Ops not applied because their object breaks the rules in object-rules.ts (a body that is
+   * not what its key says, an invalid name, nesting too deep), in op order. The rest of the
+   * batch applies; the key keeps what it held before.
+   */
+  refused: RefusedOp[];
+}
+
+export interface RefusedOp {
+  /** Position of the op in the batch. */
+  index: number;
+  op: 'put' | 'patch';
+  key: string;
+  /** The rv the op would have stored: the hub now believes the node holds key@rv. */
+  rv: string;
+  reason: string;
 }
 
 export interface SyncCache {
@@ -41,7 +57,7 @@ export interface SyncCache {
   entries(): Iterable<CacheEntry>;
   rvOf(key: string): string | undefined;
   get(key: string): JsonObject | undefined;
-  /** All ops in ONE transaction: a batch that throws leaves the cache as it was. */
+  /** All ops in ONE transaction: a batch that throws leaves the cache as it was. Ops whose object breaks the rules are refused, not applied (`refused`). */
   apply(ops: readonly SyncOp[]): ApplyResult;
   /** Called after commit, never for a batch that failed. Returns the unsubscribe function. */
   onChange(listener: (changes: readonly CacheChange[]) => void): () => void;

@@ -52,7 +52,7 @@ describe('hub link against a scripted hub', () => {
     const hub = await new ScriptedHub().start();
     cleanups.push(() => hub.close());
     const cache = new MemoryCache();
-    cache.apply([{ op: 'put', key: 'ConfigMap/ns/a', rv: 'r1', obj: { metadata: { name: 'a' } } }]);
+    cache.apply([{ op: 'put', key: 'ConfigMap/ns/a', rv: 'r1', obj: { metadata: { name: 'a', namespace: 'ns' } } }]);
     await linkAgainst(hub, cache);
     const hello = hub.of('hello')[0]!;
     expect(hello).toMatchObject({ node: 'edge-1', digest: cacheDigest([['ConfigMap/ns/a', 'r1']]), have: [['ConfigMap/ns/a', 'r1']] });
@@ -63,7 +63,7 @@ describe('hub link against a scripted hub', () => {
     cleanups.push(() => hub.close());
     const { cache } = await linkAgainst(hub);
     hub.welcome();
-    hub.send({ v: 1, t: 'sync', seq: 1, ops: [{ op: 'put', key: 'ConfigMap/ns/a', rv: 'r1', obj: { metadata: { name: 'a' }, data: { x: '1' } } }] });
+    hub.send({ v: 1, t: 'sync', seq: 1, ops: [{ op: 'put', key: 'ConfigMap/ns/a', rv: 'r1', obj: { metadata: { name: 'a', namespace: 'ns' }, data: { x: '1' } } }] });
     await hub.waitUntil(() => hub.of('ack').some((a) => a.seq === 1), 10_000, 'ack 1');
     hub.send({ v: 1, t: 'sync', seq: 2, ops: [{ op: 'patch', key: 'ConfigMap/ns/a', rv: 'r3', baseRv: 'r2', patch: { data: { x: '3' } } }] });
     const need = await hub.waitUntil(() => hub.of('need')[0], 10_000, 'need');
@@ -85,7 +85,7 @@ describe('hub link against a scripted hub', () => {
     hub.send('{"v":3,"t":"sync"}');
     await hub.waitUntil(() => hub.of('error').length >= 4, 10_000, 'four errors');
     expect(hub.of('error').map((e) => e.code)).toEqual(['E_JSON', 'E_TYPE', 'E_SHAPE', 'E_VERSION']);
-    hub.send({ v: 1, t: 'sync', seq: 1, ops: [{ op: 'put', key: 'Pod/ns/p', rv: 'r', obj: { metadata: { name: 'p' } } }] });
+    hub.send({ v: 1, t: 'sync', seq: 1, ops: [{ op: 'put', key: 'Pod/ns/p', rv: 'r', obj: { metadata: { name: 'p', namespace: 'ns' } } }] });
     await hub.waitUntil(() => hub.of('ack').length > 0, 10_000, 'ack');
     expect(cache.rvOf('Pod/ns/p')).toBe('r');
     expect(hub.connections).toHaveLength(1);

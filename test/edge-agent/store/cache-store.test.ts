@@ -109,7 +109,7 @@ describe('CacheStore', () => {
       put('ConfigMap/default/a', configMap('a', {})),
       put('ConfigMap/other/c', configMap('c', {}, 'other')),
       put('ConfigMap/default0/d', configMap('d', {}, 'default0')),
-      put('ConfigMapX/default/e', configMap('e', {})),
+      put('ConfigMapX/default/e', { ...configMap('e', {}), kind: 'ConfigMapX' }),
       put('Pod/default/p', pod('p')),
     ]);
     const start = dir.store.currentSeq() - 6;
@@ -210,7 +210,7 @@ describe('CacheStore', () => {
     dir.store.apply([put('ConfigMap/default/a', a)]);
     dir.store.db.prepare("UPDATE objects SET body = 'garbage' WHERE key = 'ConfigMap/default/a'").run();
     const op: SyncOp = { op: 'patch', key: 'ConfigMap/default/a', baseRv: contentVersion(a), rv: contentVersion(b), patch: { data: { v: '2' } } };
-    expect(dir.store.apply([op])).toEqual({ changes: [], needs: ['ConfigMap/default/a'], skipped: 0 });
+    expect(dir.store.apply([op])).toEqual({ changes: [], needs: ['ConfigMap/default/a'], skipped: 0, refused: [] });
     dir.store.apply([put('ConfigMap/default/a', b)]);
     expect(dir.store.get('ConfigMap/default/a')).toEqual(b);
   });

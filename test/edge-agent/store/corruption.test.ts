@@ -73,6 +73,29 @@ describe('corrupt cache file', () => {
     expectMovedAsideAndFresh(dir, readFileSync(file), /quick_check|SQLITE_CORRUPT/);
   });
 
+  it('a zero-length file is moved aside and logged like any other damage, not reopened silently as an empty database', () => {
+    const dir = filledDir();
+    const file = path.join(dir.path, CACHE_FILE);
+    truncateSync(file, 0);
+    expectMovedAsideAndFresh(dir, Buffer.alloc(0), /empty \(0 bytes\)/);
+    expect(dir.log.lines.find((line) => line.level === 50)).toMatchObject({ code: 'EMPTY' });
+  });
+
+  it('a zero-length file beside a leftover -wal takes the -wal with it', () => {
+    const dir = new StoreDir();
+    dirs.push(dir);
+    dir.store.close();
+    const file = path.join(dir.path, CACHE_FILE);
+    truncateSync(file, 0);
+    writeFileSync(`${file}-wal`, 'wal bytes');
+    dir.store = dir.open();
+    expect(dir.store.size).toBe(0);
+    const moved = readdirSync(dir.path).find((name) => /^cache\.db\.corrupt-\d{8}T\d{9}Z$/.test(name));
+    expect(moved).toBeDefined();
+    expect(readFileSync(path.join(dir.path, `${moved}-wal`), 'utf8')).toBe('wal bytes');
+    expect(dir.log.lines.filter((line) => line.level === 50)).toHaveLength(1);
+  });
+
   it('moves the -wal and -shm along with the file', () => {
     const dir = new StoreDir();
     dirs.push(dir);

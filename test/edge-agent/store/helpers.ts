@@ -49,7 +49,7 @@ export function plainChange(change: CacheChange): CacheChange {
 }
 
 export function plainResult(result: ApplyResult): ApplyResult {
-  return { changes: result.changes.map(plainChange), needs: result.needs, skipped: result.skipped };
+  return { changes: result.changes.map(plainChange), needs: result.needs, skipped: result.skipped, refused: result.refused };
 }
 
 /** `put` of `obj` under `key` at its content version. */
