@@ -192,13 +192,16 @@ export class Reconciler {
       return;
     }
     logger.info({ key, graceSeconds }, 'stopping pod');
+    // The final report names the instance that stopped, also when the cache no longer has it.
+    const uid = runtime.podUid?.(key);
+    const stopped = pod ?? (uid ? { metadata: { uid } } : undefined);
     const done = runtime
       .killPod(key, graceSeconds)
       .catch((err: unknown) => logger.error({ key, err: (err as Error).message }, 'could not stop pod'))
       .finally(() => {
         this.stopping.delete(key);
         this.grace.delete(key);
-        this.options.onTerminated?.(key, pod);
+        this.options.onTerminated?.(key, stopped);
         this.wake();
       });
     this.stopping.set(key, done);

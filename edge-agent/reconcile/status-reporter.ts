@@ -126,14 +126,18 @@ export class StatusReporter {
   }
 
   private report(key: string): void {
-    const status = this.quarantine.get(key) ?? this.options.runtime.podStatus(key);
+    const quarantined = this.quarantine.get(key);
+    const status = quarantined ?? this.options.runtime.podStatus(key);
     if (!status) return;
     if (isDeepStrictEqual(this.last.get(key), status)) return;
-    this.send(key, this.cachedPods.get(key) ?? this.options.cache.get(key), status);
+    // The status is of the instance the runtime has: its uid, which the cache may not hold (a
+    // reset cache) or may hold for a newer Pod of the same name; the hub ignores a stale one.
+    const uid = quarantined ? undefined : this.options.runtime.podUid?.(key);
+    this.send(key, this.cachedPods.get(key) ?? this.options.cache.get(key), status, uid);
     this.last.set(key, status);
   }
 
-  private send(key: string, pod: JsonObject | undefined, status: JsonObject): void {
+  private send(key: string, pod: JsonObject | undefined, status: JsonObject, runtimeUid?: string): void {
     // Keys come from the cache (checked by the frame codec) or from the runtime (validated Pods);
     // one that does not parse is logged, never thrown out of a timer callback.
     if (keyError(key) !== undefined) {
@@ -147,7 +151,7 @@ export class StatusReporter {
       this.options.logger.warn({ key: key.slice(0, 300) }, 'not reporting the status of a pod whose namespace or name is too long for a status frame');
       return;
     }
-    const rawUid = (pod?.metadata as { uid?: unknown } | undefined)?.uid;
+    const rawUid = runtimeUid || (pod?.metadata as { uid?: unknown } | undefined)?.uid;
     const uid = typeof rawUid === 'string' && rawUid.length <= STATUS_UID_MAX ? rawUid : '';
     this.options.outbox.add({
       kind: 'status',

@@ -181,6 +181,10 @@ export class ProcessRuntime implements Runtime {
     return this.workers.get(key)?.status();
   }
 
+  podUid(key: string): string | undefined {
+    return this.workers.get(key)?.uid;
+  }
+
   onChange(listener: (key: string, event?: RuntimeEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
