@@ -204,8 +204,8 @@ export class EdgeAgent {
         port: localApiListen.port,
         serveSecrets: this.options.localApiSecrets ?? false,
         logger: this.options.logger.child({ component: 'local-api' }),
-        // Pods are served with the status the runtime sees now, hub or no hub.
-        podStatus: (key) => this.runtime.podStatus(key),
+        // Pods are served with the status the runtime sees now, hub or no hub (Failed/InvalidSpec when quarantined).
+        podStatus: (key) => this.reporter.quarantineStatus(key) ?? this.runtime.podStatus(key),
       });
       bound.localApi = await this.localApi.start();
     }

@@ -83,6 +83,11 @@ export class StatusReporter {
     this.markDirty(key);
   }
 
+  /** The status reported for a quarantined Pod, or undefined when it is not quarantined. */
+  quarantineStatus(key: string): JsonObject | undefined {
+    return this.quarantine.get(key);
+  }
+
   /** The Pod is no longer quarantined (fixed, or gone from the cache). */
   released(key: string): void {
     this.quarantine.delete(key);

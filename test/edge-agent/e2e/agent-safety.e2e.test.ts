@@ -152,6 +152,9 @@ describe('an agent fed hostile Pods', () => {
     const local = agent.logs.find((line) => line.msg === 'ready')!.localApi as string;
     const pods = (await (await fetch(`${local}/api/v1/namespaces/default/pods`)).json()) as Obj;
     expect(pods.items.map((item: Obj) => item.metadata.name)).toContain('good');
+    // The local API shows a quarantined Pod as the hub was told: Failed, InvalidSpec.
+    const quarantined = pods.items.find((item: Obj) => item.metadata.name === 'uid-escape');
+    expect(quarantined.status).toMatchObject({ phase: 'Failed', reason: 'InvalidSpec' });
     expect(readdirSync(victim)).toEqual(['precious']);
     expect(readdirSync(dir.path).sort()).toEqual(['data', 'victim']);
   });
