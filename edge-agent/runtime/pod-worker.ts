@@ -579,7 +579,9 @@ export class PodWorker {
   }
 
   private save(): void {
-    if (this.gone || this.disposed) return;
+    // Also once disposed: a container launched while the runtime was stopping must have its pid
+    // on disk, or the next agent could neither adopt nor stop it and would start it a second time.
+    if (this.gone) return;
     const text = JSON.stringify(this.state);
     if (text === this.lastSaved) return;
     savePodState(this.layout.stateFile, this.state);

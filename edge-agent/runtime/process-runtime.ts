@@ -65,6 +65,8 @@ export interface ProcessRuntimeOptions {
   secretsDir?: string;
   /** Where OOM kills are counted (oom.ts). Default: the kernel's counters; tests and other platforms inject one. */
   oomCounter?: OomCounter;
+  /** Starts container processes. Default: a ProcessLauncher; tests wrap one to control timing. */
+  launcher?: ProcessLauncher;
 }
 
 /** The host's address as the kubelet would report it, for status.hostIP/podIP. */
@@ -130,7 +132,7 @@ export class ProcessRuntime implements Runtime {
       volumes: new VolumeManager({ payloads: new VolumePayloads({ objects, hostIP: this.hostIP }), writer: new AtomicWriter(this.now), secrets }),
       sandbox,
       secrets,
-      launcher: new ProcessLauncher(),
+      launcher: options.launcher ?? new ProcessLauncher(),
       logs: new LogRotator({ maxBytes: options.logMaxBytes ?? DEFAULT_LOG_ROTATION.maxBytes, files: options.logFiles ?? DEFAULT_LOG_ROTATION.files }),
       oom: this.oom,
       backoff: { ...KUBELET_BACKOFF, ...options.backoff },
