@@ -58,7 +58,18 @@ export interface EdgeAgentOptions {
   restartBackoff?: Partial<BackoffSettings>;
   /** Full reconcile pass at least this often, ms. */
   resyncIntervalMs?: number;
+  /** Root of the Secret volumes, on tmpfs/ramfs (default: the runtime's choice, secret-volumes.ts). */
+  secretsDir?: string;
+  /** The hub token's file: hidden from Pod sandboxes. */
+  tokenFile?: string;
 }
+
+/**
+ * Meta key set once the cache has completed a resync with the hub since it was created: from
+ * then on a Pod missing from it was deleted by the hub; before, it may only be unknown (a fresh
+ * or replaced cache), and the reconciler keeps it running.
+ */
+export const CACHE_COMPLETE_META = 'reconcile.cacheComplete';
 
 export class EdgeAgent {
   readonly store: EdgeStore;
@@ -73,6 +84,7 @@ export class EdgeAgent {
   private readonly conditions: NodeConditions;
   private readonly bus?: LocalBus;
   private endpoints?: AgentHttpEndpoints;
+  private cacheComplete: boolean;
   private localApi?: LocalApiServer;
 
   private offerRuntimeEvent(key: string, event: RuntimeEvent): void {
@@ -107,8 +119,11 @@ export class EdgeAgent {
       this.bus = new LocalBus({ ...options.localMqtt, node: options.node, offer, logger: logger.child({ component: 'local-bus' }) });
     }
     this.runtime = new ProcessRuntime({
-      // Pods live under DATA/pods; the runtime hides DATA (cache.db, secret.key) from sandboxes.
+      // Pods live under DATA/pods; the runtime hides DATA (cache.db, secret.key), the Secret
+      // volumes' directory and the token file from sandboxes.
       dataDir: options.dataDir,
+      ...(options.secretsDir ? { secretsDir: options.secretsDir } : {}),
+      ...(options.tokenFile ? { secretFiles: [options.tokenFile] } : {}),
       nodeName: options.node,
       lookup: this.store.cache,
       logger: logger.child({ component: 'runtime' }),
@@ -129,15 +144,25 @@ export class EdgeAgent {
       logger: logger.child({ component: 'reconcile' }),
       ...(options.resyncIntervalMs ? { resyncIntervalMs: options.resyncIntervalMs } : {}),
       onTerminated: (key, pod) => this.reporter.terminated(key, pod),
+      cacheComplete: () => this.cacheComplete,
+      onQuarantined: (key, pod, message) => {
+        this.reporter.quarantined(key, pod, message);
+        this.offerRuntimeEvent(key, { pod: key, type: 'Warning', reason: 'InvalidSpec', message, at: Date.now() });
+      },
+      onReleased: (key) => this.reporter.released(key),
     });
     this.runtime.onChange((key, event) => {
       this.reconciler.wake();
       if (event) this.offerRuntimeEvent(key, event);
     });
+    this.cacheComplete = this.store.cache.getMeta(CACHE_COMPLETE_META) !== undefined;
     const conditions = this.conditions;
     const nodeEvents: HubLinkObserver = {
       connected: (welcome) => conditions.hubClock(welcome.ts),
-      synced: ({ ops, ms }) => conditions.resynced(ops, ms),
+      synced: ({ matched, ops, ms }) => {
+        conditions.resynced(ops, ms);
+        if (matched) this.markCacheComplete();
+      },
     };
     this.link = new HubLink({
       node: options.node,
@@ -152,8 +177,22 @@ export class EdgeAgent {
     });
   }
 
+  /** The hub's resync has filled the cache: Pods missing from it from now on were deleted. */
+  private markCacheComplete(): void {
+    if (this.cacheComplete) return;
+    this.cacheComplete = true;
+    try {
+      this.store.cache.setMeta(CACHE_COMPLETE_META, new Date().toISOString());
+    } catch (err) {
+      // Known for this run; the next start waits for a resync again, which is the safe side.
+      this.options.logger.error({ err: (err as Error).message }, 'could not record that the cache is complete');
+    }
+    this.options.logger.info('cache complete after a resync with the hub: pods it does not hold will be stopped');
+    this.reconciler.wake();
+  }
+
   /** Starts serving and connecting; resolves with the bound addresses without waiting for the hub. */
-  async start(): Promise<{ metrics?: string; localApi?: string; sandbox: string }> {
+  async start(): Promise<{ metrics?: string; localApi?: string; sandbox: string; secretsDir?: string }> {
     const bound: { metrics?: string; localApi?: string } = {};
     const { metricsListen, localApiListen } = this.options;
     if (metricsListen) {
@@ -168,8 +207,8 @@ export class EdgeAgent {
         allowRemote: this.options.localApiAllowRemote ?? false,
         serveSecrets: this.options.localApiSecrets ?? false,
         logger: this.options.logger.child({ component: 'local-api' }),
-        // Pods are served with the status the runtime sees now, hub or no hub.
-        podStatus: (key) => this.runtime.podStatus(key),
+        // Pods are served with the status the runtime sees now, hub or no hub (Failed/InvalidSpec when quarantined).
+        podStatus: (key) => this.reporter.quarantineStatus(key) ?? this.runtime.podStatus(key),
       });
       bound.localApi = await this.localApi.start();
     }
@@ -181,7 +220,7 @@ export class EdgeAgent {
     this.reporter.start();
     this.reconciler.start();
     this.link.start();
-    return { ...bound, sandbox: this.runtime.sandboxKind ?? "direct" };
+    return { ...bound, sandbox: this.runtime.sandboxKind ?? 'direct', ...(this.runtime.secretsDir ? { secretsDir: this.runtime.secretsDir } : {}) };
   }
 
   /** Stops the agent; its Pods keep running and the next start adopts them. */

@@ -28,6 +28,7 @@ interface AgentCliOptions {
   sandbox: 'auto' | 'never' | 'always';
   restartBackoffInitial?: number;
   restartBackoffMax?: number;
+  secretsDir?: string;
   logLevel: string;
 }
 
@@ -79,6 +80,7 @@ const program = new Command('edge-agent')
   .addOption(new Option('--sandbox <mode>', 'run each Pod in a bubblewrap sandbox (own mount and PID namespace, volumes at their mountPath): auto uses it when bwrap works').choices(['auto', 'never', 'always']).default('auto').env('EDGE_SANDBOX'))
   .addOption(new Option('--restart-backoff-initial <ms>', 'first CrashLoopBackOff delay (kubelet: 10000), doubling up to --restart-backoff-max').argParser(positiveInt).env('EDGE_RESTART_BACKOFF_INITIAL'))
   .addOption(new Option('--restart-backoff-max <ms>', 'longest CrashLoopBackOff delay (kubelet: 300000)').argParser(positiveInt).env('EDGE_RESTART_BACKOFF_MAX'))
+  .addOption(new Option('--secrets-dir <dir>', 'where Secret volumes are written: must be on tmpfs or ramfs (Pods with Secret volumes wait otherwise); default $RUNTIME_DIRECTORY/secrets, else /run/edge-agent/secrets, else /dev/shm/edge-agent-<uid>, the first on a memory filesystem').env('EDGE_SECRETS_DIR'))
   .addOption(new Option('--metrics <host:port>', 'serve /metrics, /healthz and /readyz here').argParser(parseHostPort).env('EDGE_METRICS'))
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').env('LOG_LEVEL'))
   .action(async (options: AgentCliOptions) => {
@@ -123,6 +125,8 @@ async function run(options: AgentCliOptions & { node: string; hub: string }): Pr
     ...(options.localMqtt ? { localMqtt: { url: options.localMqtt, topics: options.localMqttTopics } } : {}),
     ...(options.outboxMaxBytes ? { outboxMaxBytes: options.outboxMaxBytes } : {}),
     sandbox: options.sandbox,
+    ...(options.secretsDir ? { secretsDir: options.secretsDir } : {}),
+    ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}),
     ...(options.restartBackoffInitial || options.restartBackoffMax
       ? { restartBackoff: { ...(options.restartBackoffInitial ? { initialMs: options.restartBackoffInitial } : {}), ...(options.restartBackoffMax ? { maxMs: options.restartBackoffMax } : {}) } }
       : {}),

@@ -2,6 +2,7 @@
 export * from './errors.js';
 export * from './json.js';
 export * from './names.js';
+export * from './object-names.js';
 export * from './keys.js';
 export * from './frames.js';
 export * from './codec.js';

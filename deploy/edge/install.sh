@@ -10,6 +10,7 @@ readonly UNIT_NAME=edge-agent.service
 readonly PREFIX_DIR=/opt/edge-agent
 readonly CONFIG_DIR=/etc/edge-agent
 readonly DATA_DIR=/var/lib/edge-agent
+readonly RUNTIME_DIR=/run/edge-agent
 readonly UNIT_DIR=/etc/systemd/system
 readonly MIN_NODE_MAJOR=20
 
@@ -151,6 +152,8 @@ do_uninstall() {
     systemctl_quiet reset-failed "$UNIT_NAME"
   fi
   rm -rf "$root$PREFIX_DIR" "$root$PREFIX_DIR.new" "$root$PREFIX_DIR.old" "$root$CONFIG_DIR"
+  # The workloads are stopped: their Secret volumes go too (RuntimeDirectoryPreserve=yes keeps them otherwise).
+  rm -rf "$root$RUNTIME_DIR"
   if [ "$is_root" -eq 1 ]; then
     # shellcheck disable=SC2046 # account_args prints zero or two words
     if has_user; then userdel $(account_args) "$USER_NAME" || say "could not remove the user $USER_NAME (processes still running as it?)"; fi
@@ -387,6 +390,13 @@ ProtectSystem=strict
 ProtectHome=read-only
 # The only writable place: the cache, the outbox and the workloads' files.
 ReadWritePaths=$DATA_DIR
+# Secret volumes live on a memory filesystem, never on disk: /run/edge-agent (tmpfs), the
+# agent's own (0700), passed to it as \$RUNTIME_DIRECTORY (Secrets in its secrets/). Kept when
+# the agent stops (yes, not restart: its workloads keep running, and with them their Secret
+# files); /run is emptied at reboot and the agent writes them again from its cache.
+RuntimeDirectory=edge-agent
+RuntimeDirectoryMode=0700
+RuntimeDirectoryPreserve=yes
 
 [Install]
 WantedBy=multi-user.target

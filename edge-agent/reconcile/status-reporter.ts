@@ -5,9 +5,14 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import { parseKey, type JsonObject } from '../../protocol/index.js';
+import { keyError, parseKey, type JsonObject } from '../../protocol/index.js';
 import type { Outbox } from '../store/outbox.js';
 import type { Runtime } from '../runtime/runtime.js';
+
+/** The limits of a pod report in a `status` frame (protocol/frames.ts). */
+const STATUS_NS_MAX = 63;
+const STATUS_NAME_MAX = 253;
+const STATUS_UID_MAX = 64;
 
 export interface StatusReporterOptions {
   runtime: Runtime;
@@ -22,7 +27,11 @@ export interface StatusReporterOptions {
 
 export class StatusReporter {
   private readonly last = new Map<string, JsonObject>();
+  /** Status of quarantined Pods (reconciler.ts): sent instead of whatever the runtime still has. */
+  private readonly quarantine = new Map<string, JsonObject>();
   private readonly dirty = new Set<string>();
+  /** The cached body of each quarantined Pod (its uid goes with the status). */
+  private readonly cachedPods = new Map<string, JsonObject>();
   private scheduled = false;
   private unsubscribe?: () => void;
 
@@ -46,8 +55,45 @@ export class StatusReporter {
       this.scheduled = false;
       const keys = [...this.dirty];
       this.dirty.clear();
-      for (const dirtyKey of keys) this.report(dirtyKey);
+      for (const dirtyKey of keys) {
+        try {
+          this.report(dirtyKey);
+        } catch (err) {
+          this.options.logger.error({ key: dirtyKey, err: (err as Error).message }, 'could not queue pod status');
+        }
+      }
     });
+  }
+
+  /**
+   * A Pod the node will not run because it fails validation: reported Failed with reason
+   * InvalidSpec and the reason in `message`, as the kubelet reports a Pod it rejects at
+   * admission. Kept until `released`, whatever the runtime says meanwhile.
+   */
+  quarantined(key: string, pod: JsonObject, message: string): void {
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const condition = (type: string) => ({ type, status: 'False', reason: 'InvalidSpec', message, lastTransitionTime: now });
+    this.quarantine.set(key, {
+      phase: 'Failed',
+      reason: 'InvalidSpec',
+      message,
+      conditions: [condition('Initialized'), condition('Ready'), condition('ContainersReady'), { type: 'PodScheduled', status: 'True', lastTransitionTime: now }],
+    });
+    this.cachedPods.set(key, pod);
+    this.markDirty(key);
+  }
+
+  /** The status reported for a quarantined Pod, or undefined when it is not quarantined. */
+  quarantineStatus(key: string): JsonObject | undefined {
+    return this.quarantine.get(key);
+  }
+
+  /** The Pod is no longer quarantined (fixed, or gone from the cache). */
+  released(key: string): void {
+    this.quarantine.delete(key);
+    this.cachedPods.delete(key);
+    this.last.delete(key);
+    this.markDirty(key);
   }
 
   /**
@@ -55,6 +101,7 @@ export class StatusReporter {
    * hub can finish the deletion (it deletes the Pod with grace 0, as a kubelet does).
    */
   terminated(key: string, pod: JsonObject | undefined): void {
+    if (this.quarantine.has(key)) return this.report(key);
     const cached = pod ?? this.options.cache.get(key);
     const previous = this.last.get(key) ?? {};
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -84,16 +131,33 @@ export class StatusReporter {
   }
 
   private report(key: string): void {
-    const status = this.options.runtime.podStatus(key);
+    const quarantined = this.quarantine.get(key);
+    const status = quarantined ?? this.options.runtime.podStatus(key);
     if (!status) return;
     if (isDeepStrictEqual(this.last.get(key), status)) return;
-    this.send(key, this.options.cache.get(key), status);
+    // The status is of the instance the runtime has: its uid, which the cache may not hold (a
+    // reset cache) or may hold for a newer Pod of the same name; the hub ignores a stale one.
+    const uid = quarantined ? undefined : this.options.runtime.podUid?.(key);
+    this.send(key, this.cachedPods.get(key) ?? this.options.cache.get(key), status, uid);
     this.last.set(key, status);
   }
 
-  private send(key: string, pod: JsonObject | undefined, status: JsonObject): void {
+  private send(key: string, pod: JsonObject | undefined, status: JsonObject, runtimeUid?: string): void {
+    // Keys come from the cache (checked by the frame codec) or from the runtime (validated Pods);
+    // one that does not parse is logged, never thrown out of a timer callback.
+    if (keyError(key) !== undefined) {
+      this.options.logger.error({ key: key.slice(0, 300) }, 'not reporting the status of a pod with a malformed key');
+      return;
+    }
     const { namespace, name } = parseKey(key);
-    const uid = ((pod?.metadata as { uid?: string } | undefined)?.uid ?? '') as string;
+    // A report the hub's frame schema would refuse would hold up every status behind it: a
+    // quarantined Pod's names can be anything, so they are checked against the frame's limits.
+    if (namespace.length > STATUS_NS_MAX || name.length > STATUS_NAME_MAX) {
+      this.options.logger.warn({ key: key.slice(0, 300) }, 'not reporting the status of a pod whose namespace or name is too long for a status frame');
+      return;
+    }
+    const rawUid = runtimeUid || (pod?.metadata as { uid?: unknown } | undefined)?.uid;
+    const uid = typeof rawUid === 'string' && rawUid.length <= STATUS_UID_MAX ? rawUid : '';
     this.options.outbox.add({
       kind: 'status',
       priority: this.options.priority ?? 7,

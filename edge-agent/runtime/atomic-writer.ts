@@ -6,30 +6,52 @@
  * rename(2) (atomic), then adds/removes visible symlinks and deletes the old directory. The
  * symlinks are relative, so the scheme works the same through a bind mount at `mountPath`.
  */
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, chmodSync, writeFileSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
+import { volumeItemPathError } from '../../protocol/index.js';
+import { UnsafePathError, safeJoin } from './safe-path.js';
 import type { Payload } from './volume-payload.js';
 
 const DATA_LINK = '..data';
 const DATA_LINK_TMP = '..data_tmp';
 
+export interface WriteOptions {
+  /**
+   * Mode of the volume directory and every directory in it (default: 0755 for the data
+   * directories, the umask's for the rest). Secret volumes use 0700, applied to an existing
+   * directory too.
+   */
+  dirMode?: number;
+  /** Group of the files (an fsGroup), when the agent may give them one. */
+  gid?: number | undefined;
+}
+
 export class AtomicWriter {
   constructor(private readonly now: () => number) {}
 
   /** Makes `dir` hold exactly `payload`; returns false (and touches nothing) when it already does. */
-  write(dir: string, payload: Payload): boolean {
-    mkdirSync(dir, { recursive: true });
+  write(dir: string, payload: Payload, options: WriteOptions = {}): boolean {
+    for (const relative of payload.keys()) {
+      const why = volumeItemPathError(relative);
+      if (why !== undefined) throw new UnsafePathError(`invalid volume file path ${JSON.stringify(relative.slice(0, 80))}: ${why}`);
+    }
+    const { dirMode } = options;
+    mkdirSync(dir, { recursive: true, ...(dirMode !== undefined ? { mode: dirMode } : {}) });
+    // An existing directory keeps its mode unless told otherwise: tightened here (0700 for Secrets).
+    if (dirMode !== undefined) chmodSync(dir, dirMode);
     const currentName = readLink(path.join(dir, DATA_LINK));
-    if (currentName !== undefined && sameContents(path.join(dir, currentName), payload)) return false;
+    if (currentName !== undefined && !currentName.includes('/') && sameContents(path.join(dir, currentName), payload)) return false;
 
     const stamp = new Date(this.now()).toISOString().replace(/[-:T]/g, '_').replace(/\..*$/, '');
     const next = mkdtempSync(path.join(dir, `..${stamp}.`));
-    chmodSync(next, 0o755); // mkdtemp makes it 0700; the files' own modes decide who reads them
+    // mkdtemp makes it 0700; for other volumes the files' own modes decide who reads them.
+    chmodSync(next, dirMode ?? 0o755);
     for (const [relative, file] of payload) {
-      const target = path.join(next, relative);
-      mkdirSync(path.dirname(target), { recursive: true });
+      const target = safeJoin(next, relative);
+      mkdirSync(path.dirname(target), { recursive: true, ...(dirMode !== undefined ? { mode: dirMode } : {}) });
       writeFileSync(target, file.data, { mode: file.mode });
       chmodSync(target, file.mode); // writeFileSync's mode is filtered by the umask
+      if (options.gid !== undefined) giveGroup(target, options.gid);
     }
     const tmpLink = path.join(dir, DATA_LINK_TMP);
     rmSync(tmpLink, { force: true });
@@ -38,7 +60,7 @@ export class AtomicWriter {
 
     const visible = new Set([...payload.keys()].map((relative) => relative.split('/')[0] ?? relative));
     for (const name of visible) {
-      const link = path.join(dir, name);
+      const link = safeJoin(dir, name);
       const existing = readLink(link);
       if (existing === `${DATA_LINK}/${name}`) continue;
       rmSync(link, { recursive: true, force: true });
@@ -54,6 +76,16 @@ export class AtomicWriter {
       }
     }
     return true;
+  }
+}
+
+/** chown to the fsGroup where the agent may (as root); otherwise the files keep the agent's group. */
+function giveGroup(file: string, gid: number): void {
+  if (!Number.isInteger(gid) || gid < 0) return;
+  try {
+    chownSync(file, -1, gid);
+  } catch {
+    // not permitted: an unprivileged agent cannot give files away
   }
 }
 

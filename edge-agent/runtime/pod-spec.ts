@@ -100,6 +100,8 @@ export interface PodView {
   nodeName: string;
   serviceAccountName: string;
   restartPolicy: RestartPolicy;
+  /** spec.securityContext.fsGroup: the group that may read the Pod's volume files. */
+  fsGroup: number | undefined;
   /** Seconds; Kubernetes' default is 30. */
   terminationGracePeriodSeconds: number;
   initContainers: ContainerSpec[];
@@ -278,6 +280,7 @@ export function parsePod(pod: JsonObject): PodView {
     nodeName: str(spec.nodeName) ?? '',
     serviceAccountName: str(spec.serviceAccountName) ?? '',
     restartPolicy: restartPolicy(spec.restartPolicy),
+    fsGroup: int(obj(spec.securityContext)?.fsGroup),
     terminationGracePeriodSeconds: grace !== undefined && grace >= 0 ? grace : DEFAULT_GRACE_SECONDS,
     initContainers: objects(spec.initContainers).map(container).filter((item): item is ContainerSpec => item !== undefined),
     containers: objects(spec.containers).map(container).filter((item): item is ContainerSpec => item !== undefined),

@@ -23,6 +23,7 @@ import type { ProcessLauncher } from './launcher.js';
 import type { LogRotator } from './log-rotator.js';
 import type { OomCounter } from './oom.js';
 import { PodLayout } from './pod-layout.js';
+import { assertValidPod } from './pod-validation.js';
 import { parsePod, type ContainerSpec, type PodView } from './pod-spec.js';
 import { savePodState, type ContainerRecord, type KillRequest, type PodState, type RunningInstance, type Termination } from './pod-state.js';
 import { applyConditions, desiredConditions, renderContainers, renderPodStatus } from './pod-status.js';
@@ -31,6 +32,7 @@ import { processEnv } from './process-env.js';
 import { shouldRestart } from './restart-policy.js';
 import type { RuntimeEvent } from './runtime.js';
 import type { Sandbox } from './sandbox.js';
+import type { SecretVolumes } from './secret-volumes.js';
 import { SerialQueue } from './serial-queue.js';
 import { specHash } from './spec-hash.js';
 import type { VolumeManager } from './volume-manager.js';
@@ -55,6 +57,8 @@ export interface PodWorkerDeps {
   launcher: ProcessLauncher;
   logs: LogRotator;
   oom: OomCounter;
+  /** Where Secret volumes live (a memory filesystem); undefined: Pods with Secret volumes cannot start. */
+  secrets: SecretVolumes | undefined;
   backoff: BackoffSettings;
   /** PATH given to containers before their own env. */
   path: string;
@@ -79,6 +83,8 @@ export class PodWorker {
   /** Last error message reported per container, so a level-triggered retry does not repeat its event. */
   private readonly reported = new Map<string, string>();
   private volumeBlocking: string | undefined;
+  /** Whether this worker has set the volumes up (an adopted Pod's may be gone: a reboot empties the Secrets' tmpfs). */
+  private volumesSynced = false;
   private events: RuntimeEvent[] = [];
   private lastSaved = '';
   private lastStatus = '';
@@ -89,12 +95,14 @@ export class PodWorker {
   private gone = false;
   private readonly goneWaiters: (() => void)[] = [];
 
+  /** Throws (before anything is created) for a Pod whose names are not safe to use in paths. */
   private constructor(
     private readonly deps: PodWorkerDeps,
     readonly state: PodState,
   ) {
+    assertValidPod(state.pod);
     this.view = parsePod(state.pod);
-    this.layout = PodLayout.forPod(deps.dataDir, this.view.namespace, this.view.name, this.view.uid);
+    this.layout = PodLayout.forPod(deps.dataDir, this.view.namespace, this.view.name, this.view.uid, deps.secrets?.dir);
     this.logger = deps.logger.child({ pod: state.key });
     this.lastSaved = JSON.stringify(state);
   }
@@ -138,6 +146,11 @@ export class PodWorker {
     return this.state.uid;
   }
 
+  /** `<ns>_<name>_<uid>`: the Pod's directory name under pods/ (and under the secrets directory). */
+  get dirName(): string {
+    return this.layout.dirName;
+  }
+
   get deleting(): boolean {
     return this.state.deleting !== undefined;
   }
@@ -150,6 +163,7 @@ export class PodWorker {
   sync(pod: JsonObject): Promise<void> {
     return this.queue.run(() => {
       if (this.disposed || this.deleting) return;
+      assertValidPod(pod, this.state.key);
       this.state.pod = withoutStatus(pod);
       this.view = parsePod(this.state.pod);
       this.syncVolumes();
@@ -198,6 +212,7 @@ export class PodWorker {
   }
 
   private syncVolumes(): void {
+    this.volumesSynced = true;
     const result = this.deps.volumes.sync(this.view, this.layout);
     this.volumeBlocking = result.blocking;
     for (const warning of result.warnings) this.event({ type: 'Warning', reason: 'FailedMount', message: warning }, `volume:${warning}`);
@@ -250,14 +265,14 @@ export class PodWorker {
   }
 
   private finish(record: ContainerRecord, running: RunningInstance, now: number): void {
-    const termination = this.termination(running, now);
+    const termination = this.termination(record, running, now);
     record.previous = record.last;
     record.last = termination;
     delete record.running;
     delete record.waiting;
     this.childExits.delete(running.pgid);
-    rmSync(running.exitFile, { force: true });
-    rmSync(running.infoFile, { force: true });
+    rmSync(this.layout.exitFile(record.name, running.instance), { force: true });
+    rmSync(this.layout.infoFile(record.name, running.instance), { force: true });
     const message = `Container ${record.name} exited with code ${termination.exitCode}${termination.reason === 'Completed' || termination.reason === 'Error' ? '' : ` (${termination.reason})`}`;
     // The event carries the exit time, which may be earlier than when it was noticed.
     const at = termination.finishedAt;
@@ -268,13 +283,16 @@ export class PodWorker {
   }
 
   /** How an instance ended: the exit wrapper's file, else what the runtime knows it did. */
-  private termination(running: RunningInstance, now: number): Termination {
+  private termination(record: ContainerRecord, running: RunningInstance, now: number): Termination {
     const base = { startedAt: running.startedAt, containerID: `process://${running.pid}` };
     let text = '';
     let finishedAt = now;
     try {
-      text = readFileSync(running.exitFile, 'utf8');
-      if (text.trim() !== '') finishedAt = Math.min(now, statSync(running.exitFile).mtimeMs);
+      // The path is the layout's, not the one recorded in state.json: nothing read back from
+      // disk chooses which file the agent opens or removes.
+      const exitFile = this.layout.exitFile(record.name, running.instance);
+      text = readFileSync(exitFile, 'utf8');
+      if (text.trim() !== '') finishedAt = Math.min(now, statSync(exitFile).mtimeMs);
     } catch {
       // no exit file
     }
@@ -327,6 +345,7 @@ export class PodWorker {
     this.gone = true;
     if (this.timer) clearTimeout(this.timer);
     rmSync(this.layout.dir, { recursive: true, force: true });
+    this.deps.secrets?.removePod(this.layout.dirName);
     this.logger.info('pod removed');
     this.deps.onGone(this);
     this.flush();
@@ -415,6 +434,8 @@ export class PodWorker {
   /** Starts the container unless something stops it (volumes, no command, backoff, configuration). */
   private async tryStart(record: ContainerRecord, container: ContainerSpec, now: number, restart: boolean, specChanged = false): Promise<void> {
     const pod = this.view;
+    // The kubelet sets volumes up before it starts a container; for an adopted Pod this worker may not have yet.
+    if (!this.volumesSynced) this.syncVolumes();
     if (this.volumeBlocking) return this.waitWith(record, 'ContainerCreating', this.volumeBlocking);
     if (!container.command) {
       const message = `container ${container.name} has no command: the process runtime runs the container's command and args as a host process and cannot use an image's entrypoint`;
@@ -439,7 +460,18 @@ export class PodWorker {
 
     const sandboxed = this.deps.sandbox.kind === 'bwrap';
     const rootDir = this.layout.rootDir(container.name);
-    if (!sandboxed) prepareContainerRoot(rootDir, mounts.mounts);
+    if (!sandboxed) {
+      let skipped: string[];
+      try {
+        skipped = prepareContainerRoot(rootDir, mounts.mounts, this.layout.dir);
+      } catch (err) {
+        const message = `cannot prepare the container's root directory: ${(err as Error).message}`;
+        return this.waitWith(record, 'CreateContainerConfigError', message, { reason: 'Failed', message: `Error: ${message}` });
+      }
+      for (const mountPath of skipped) {
+        this.event({ container: container.name, type: 'Warning', reason: 'FailedMount', message: `mountPath ${mountPath} lies inside another volume that is not the Pod's own: not linked in the container's root directory` }, `${container.name}:skip:${mountPath}`);
+      }
+    }
     const instance = record.instances + 1;
     const plan = this.deps.sandbox.plan({
       command: expandCommand(container, env.env),
@@ -547,7 +579,9 @@ export class PodWorker {
   }
 
   private save(): void {
-    if (this.gone || this.disposed) return;
+    // Also once disposed: a container launched while the runtime was stopping must have its pid
+    // on disk, or the next agent could neither adopt nor stop it and would start it a second time.
+    if (this.gone) return;
     const text = JSON.stringify(this.state);
     if (text === this.lastSaved) return;
     savePodState(this.layout.stateFile, this.state);

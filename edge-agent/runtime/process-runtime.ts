@@ -10,7 +10,6 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { JsonObject } from '../../protocol/index.js';
 import { AtomicWriter } from './atomic-writer.js';
-import { resolveOnHost } from './bwrap-root.js';
 import { KUBELET_BACKOFF, type BackoffSettings } from './crash-loop-backoff.js';
 import { EnvResolver } from './env-resolver.js';
 import { ProcessLauncher } from './launcher.js';
@@ -20,10 +19,12 @@ import { kernelOomCounter, type OomCounter } from './oom.js';
 import { PODS_DIR, STATE_FILE } from './pod-layout.js';
 import { parsePod } from './pod-spec.js';
 import { loadPodState } from './pod-state.js';
+import { assertValidPod } from './pod-validation.js';
 import { PodWorker, type PodWorkerDeps } from './pod-worker.js';
 import { DEFAULT_PATH } from './process-env.js';
 import type { ObjectLookup, Runtime, RuntimeEvent } from './runtime.js';
 import { BwrapSandbox, DirectSandbox, probeBwrap, type BwrapMode, type BwrapProbe, type Sandbox } from './sandbox.js';
+import { SecretVolumes, chooseSecretsDir } from './secret-volumes.js';
 import { VolumeManager } from './volume-manager.js';
 import { VolumePayloads } from './volume-payload.js';
 
@@ -49,12 +50,23 @@ export interface ProcessRuntimeOptions {
   /** How often every container is checked for exits (adopted ones send no signal) and logs for size. Default 1000 ms. */
   pollIntervalMs?: number;
   /**
-   * Host directories hidden from sandboxed containers (an empty tmpfs over each). Default
-   * [dataDir]; include the agent's data directory (cache, secret key) when dataDir is below it.
+   * Host directories hidden from sandboxed containers (an empty tmpfs over each; a file reads
+   * as /dev/null). Default [dataDir, secretsDir]; include the agent's data directory (cache,
+   * secret key) when dataDir is below it.
    */
   hidePaths?: string[];
+  /** Files of the agent that no workload may read (the hub token): hidden from sandboxes in addition to hidePaths. */
+  secretFiles?: string[];
+  /**
+   * Root of the Secret volumes, on a memory filesystem (secret-volumes.ts). Default:
+   * `$RUNTIME_DIRECTORY/secrets`, else `/run/edge-agent/secrets`, else
+   * `/dev/shm/edge-agent-<uid>`, the first on tmpfs or ramfs.
+   */
+  secretsDir?: string;
   /** Where OOM kills are counted (oom.ts). Default: the kernel's counters; tests and other platforms inject one. */
   oomCounter?: OomCounter;
+  /** Starts container processes. Default: a ProcessLauncher; tests wrap one to control timing. */
+  launcher?: ProcessLauncher;
 }
 
 /** The host's address as the kubelet would report it, for status.hostIP/podIP. */
@@ -78,6 +90,7 @@ export class ProcessRuntime implements Runtime {
   private readonly now: () => number;
   private readonly oom: OomCounter;
   private deps: PodWorkerDeps | undefined;
+  private secrets: SecretVolumes | undefined;
   private sandboxProbe: BwrapProbe | undefined;
   private interval: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -89,6 +102,11 @@ export class ProcessRuntime implements Runtime {
     this.oom = options.oomCounter ?? kernelOomCounter();
   }
 
+  /** The directory of this runtime's Secret volumes once started (`<secretsDir>/<scope>`). */
+  get secretsDir(): string | undefined {
+    return this.secrets?.dir;
+  }
+
   /** 'bwrap' or 'direct' once started. */
   get sandboxKind(): 'bwrap' | 'direct' | undefined {
     return this.deps?.sandbox.kind;
@@ -98,7 +116,12 @@ export class ProcessRuntime implements Runtime {
     if (this.deps) return;
     const { options } = this;
     mkdirSync(path.join(options.dataDir, PODS_DIR), { recursive: true });
-    const sandbox = this.chooseSandbox(options.useBwrap ?? 'auto');
+    const secrets = new SecretVolumes({ root: options.secretsDir ?? chooseSecretsDir().dir, dataDir: options.dataDir, logger: this.logger });
+    this.secrets = secrets;
+    // Prepared now, so that sandboxes hide it from the first start on.
+    const secretsProblem = secrets.prepareRoot();
+    if (secretsProblem) this.logger.warn({ secretsDir: secrets.root, problem: secretsProblem }, 'Secret volumes cannot be written: Pods with Secret volumes will wait in ContainerCreating');
+    const sandbox = this.chooseSandbox(options.useBwrap ?? 'auto', secrets.root);
     const objects = new ObjectSource(options.lookup);
     this.deps = {
       dataDir: options.dataDir,
@@ -106,9 +129,10 @@ export class ProcessRuntime implements Runtime {
       logger: this.logger,
       now: this.now,
       env: new EnvResolver({ objects, hostIP: this.hostIP }),
-      volumes: new VolumeManager({ payloads: new VolumePayloads({ objects, hostIP: this.hostIP }), writer: new AtomicWriter(this.now) }),
+      volumes: new VolumeManager({ payloads: new VolumePayloads({ objects, hostIP: this.hostIP }), writer: new AtomicWriter(this.now), secrets }),
       sandbox,
-      launcher: new ProcessLauncher(),
+      secrets,
+      launcher: options.launcher ?? new ProcessLauncher(),
       logs: new LogRotator({ maxBytes: options.logMaxBytes ?? DEFAULT_LOG_ROTATION.maxBytes, files: options.logFiles ?? DEFAULT_LOG_ROTATION.files }),
       oom: this.oom,
       backoff: { ...KUBELET_BACKOFF, ...options.backoff },
@@ -119,11 +143,13 @@ export class ProcessRuntime implements Runtime {
     await this.adoptAll(this.deps);
     this.interval = setInterval(() => this.pollAll(), options.pollIntervalMs ?? 1000);
     this.interval.unref();
-    this.logger.info({ sandbox: sandbox.kind, pods: this.workers.size, dataDir: options.dataDir }, 'process runtime started');
+    this.logger.info({ sandbox: sandbox.kind, pods: this.workers.size, dataDir: options.dataDir, secretsDir: secrets.dir }, 'process runtime started');
   }
 
+  /** Throws `PodValidationError` for a Pod whose names are not safe to use (pod-validation.ts); nothing is created for it. */
   async syncPod(pod: JsonObject): Promise<void> {
     const deps = this.started();
+    assertValidPod(pod);
     const view = parsePod(pod);
     const existing = this.workers.get(view.key);
     if (existing && existing.uid !== view.uid) {
@@ -157,6 +183,10 @@ export class ProcessRuntime implements Runtime {
     return this.workers.get(key)?.status();
   }
 
+  podUid(key: string): string | undefined {
+    return this.workers.get(key)?.uid;
+  }
+
   onChange(listener: (key: string, event?: RuntimeEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -177,11 +207,11 @@ export class ProcessRuntime implements Runtime {
     return this.deps;
   }
 
-  private chooseSandbox(mode: BwrapMode): Sandbox {
+  private chooseSandbox(mode: BwrapMode, secretsRoot: string): Sandbox {
     if (mode === 'never') return new DirectSandbox();
     this.sandboxProbe = probeBwrap();
     if (this.sandboxProbe.usable) {
-      const hidden = (this.options.hidePaths ?? [this.options.dataDir]).map((dir) => resolveOnHost(path.resolve(dir)));
+      const hidden = [...(this.options.hidePaths ?? [this.options.dataDir, secretsRoot]), ...(this.options.secretFiles ?? [])];
       return new BwrapSandbox(this.sandboxProbe.path, hidden);
     }
     if (mode === 'always') throw new Error(`useBwrap is 'always' but bubblewrap is not usable: ${this.sandboxProbe.reason}`);
@@ -200,9 +230,13 @@ export class ProcessRuntime implements Runtime {
         continue;
       }
       try {
-        found.push(PodWorker.adopt(deps, state));
+        // Validated like a Pod from the hub (the constructor throws): a state written by an older
+        // agent from a hostile Pod must not name paths outside the data directory either.
+        const worker = PodWorker.adopt(deps, state);
+        if (worker.dirName !== entry) throw new Error(`its Pod belongs in ${worker.dirName}`);
+        found.push(worker);
       } catch (err) {
-        this.logger.error({ dir: entry, err }, 'pod state not usable; left alone');
+        this.logger.error({ dir: entry, err: (err as Error).message }, 'pod state not usable; left alone');
       }
     }
     // Newest first: if two instances of one key survived (a re-creation interrupted by the
@@ -217,6 +251,8 @@ export class ProcessRuntime implements Runtime {
         if (!worker.deleting) this.background(worker.kill(parsePod(worker.state.pod).terminationGracePeriodSeconds), worker.key);
       }
     }
+    // Secret volumes of Pods deleted while no agent ran (their Pod directory is gone) go now.
+    deps.secrets?.sweep(new Set(found.map((worker) => worker.dirName)));
     await Promise.all([...this.workers.values(), ...this.draining].map((worker) => worker.poll()));
   }
 

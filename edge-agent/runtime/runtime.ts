@@ -38,6 +38,8 @@ export interface Runtime {
   pods(): string[];
   /** The Pod's Kubernetes `status` as the runtime sees it now, or undefined for a Pod it does not have. */
   podStatus(key: string): JsonObject | undefined;
+  /** The uid of the Pod instance the runtime has under `key` (whose status `podStatus` gives). */
+  podUid?(key: string): string | undefined;
   /** Called when a Pod's status may have changed, with the event when there is one. */
   onChange(listener: (key: string, event?: RuntimeEvent) => void): () => void;
   /** Stops supervising; running containers keep running (they are not the agent's children). */

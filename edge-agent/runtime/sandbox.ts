@@ -14,7 +14,7 @@
  * runtime signals, the second would kill the workload when the agent restarts.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, lstatSync } from 'node:fs';
 import path from 'node:path';
 import { planRoot, resolveOnHost } from './bwrap-root.js';
 import { INFO_FD, wrapCommand } from './exit-wrapper.js';
@@ -55,7 +55,13 @@ export class DirectSandbox implements Sandbox {
 export class BwrapSandbox implements Sandbox {
   readonly kind = 'bwrap';
 
-  /** `hidden`: host directories replaced by an empty tmpfs in the sandbox (the agent's data directory). */
+  /**
+   * `hidden`: host paths the sandbox must not show: a directory (the agent's data directory,
+   * the Secret volumes' directory) is covered by an empty tmpfs, a file (the hub token) by
+   * /dev/null, which cannot be read there either (bwrap binds it nodev). Checked at every
+   * start, so a directory created after the agent started is hidden too, and one that does not
+   * exist is skipped (bwrap could not create its mount point on the read-only host).
+   */
   constructor(
     private readonly bwrap: string,
     private readonly hidden: readonly string[],
@@ -67,7 +73,7 @@ export class BwrapSandbox implements Sandbox {
       .map((mount) => ({ ...mount, target: resolveOnHost(mount.mountPath) }))
       .sort((a, b) => a.target.split('/').length - b.target.split('/').length);
     const args = [...planRoot(mounts.map((mount) => mount.target))];
-    for (const dir of this.hidden) args.push('--tmpfs', dir);
+    args.push(...hideArgs(this.hidden));
     args.push('--unshare-pid', '--unshare-uts', '--hostname', request.hostname);
     for (const mount of mounts) args.push(mount.readOnly ? '--ro-bind' : '--bind', mount.hostPath, mount.target);
     // The root tmpfs (and the directories recreated on it) becomes read-only; /tmp and writable volumes are separate mounts.
@@ -75,6 +81,27 @@ export class BwrapSandbox implements Sandbox {
     args.push('--chdir', request.cwd, '--info-fd', String(INFO_FD), '--', ...wrapCommand(request.command));
     return { file: this.bwrap, args, cwd: '/', infoFd: true };
   }
+}
+
+/** bwrap arguments hiding each existing path: directories first, then files not inside them. */
+export function hideArgs(paths: readonly string[]): string[] {
+  const dirs: string[] = [];
+  const files: string[] = [];
+  for (const given of paths) {
+    const resolved = resolveOnHost(path.resolve(given));
+    let isDir: boolean;
+    try {
+      isDir = lstatSync(resolved).isDirectory();
+    } catch {
+      continue;
+    }
+    (isDir ? dirs : files).push(resolved);
+  }
+  const inside = (file: string) => dirs.some((dir) => file.startsWith(`${dir}/`));
+  const args: string[] = [];
+  for (const dir of new Set(dirs)) if (!inside(dir)) args.push('--tmpfs', dir);
+  for (const file of new Set(files)) if (!inside(file)) args.push('--ro-bind', '/dev/null', file);
+  return args;
 }
 
 export type BwrapMode = 'auto' | 'never' | 'always';

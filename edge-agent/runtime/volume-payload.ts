@@ -5,6 +5,7 @@
  * source is optional. Modes: an item's `mode`, else the volume's `defaultMode`, else 0644.
  * Writing the files is the AtomicWriter's job; this only decides what they are.
  */
+import { configKeyError, volumeItemPathError } from '../../protocol/index.js';
 import { fieldValue } from './downward-api.js';
 import type { ObjectContents, ObjectSource } from './object-source.js';
 import type { DownwardItem, KeyToPath, PodView, ProjectionSource, VolumeSource } from './pod-spec.js';
@@ -63,7 +64,7 @@ export class VolumePayloads {
           if (source.optional) return;
           throw new PayloadError(`${source.type === 'configMap' ? 'configmap' : 'secret'} "${source.name}" not found`);
         }
-        keysToFiles(contents, source.items, defaultMode, source.optional, source.type, payload);
+        keysToFiles(contents, source.items, defaultMode, source.optional, source.type, source.name, payload);
         return;
       }
       case 'downwardAPI':
@@ -86,9 +87,15 @@ export class VolumePayloads {
   }
 }
 
-function keysToFiles(contents: ObjectContents, items: KeyToPath[] | undefined, defaultMode: number, optional: boolean, type: 'configMap' | 'secret', payload: Payload): void {
+function keysToFiles(contents: ObjectContents, items: KeyToPath[] | undefined, defaultMode: number, optional: boolean, type: 'configMap' | 'secret', name: string, payload: Payload): void {
   if (items === undefined || items.length === 0) {
-    for (const [key, data] of contents.files) payload.set(key, { data, mode: defaultMode });
+    for (const [key, data] of contents.files) {
+      // Each key becomes a file name: the object is refused as a whole (the volume is not
+      // written) rather than written without the keys the agent cannot accept.
+      const why = configKeyError(key);
+      if (why !== undefined) throw new PayloadError(`${type === 'configMap' ? 'configmap' : 'secret'} "${name}" has an invalid key ${JSON.stringify(key.slice(0, 80))}: ${why}`);
+      payload.set(key, { data, mode: defaultMode });
+    }
     return;
   }
   for (const item of items) {
@@ -103,8 +110,6 @@ function keysToFiles(contents: ObjectContents, items: KeyToPath[] | undefined, d
 
 /** kube-apiserver validates item paths; checked again because they become file names on the host. */
 function checkPath(path: string): void {
-  const parts = path.split('/');
-  if (path === '' || path.startsWith('/') || parts.some((part) => part === '..' || part === '') || parts[0]?.startsWith('..')) {
-    throw new PayloadError(`invalid volume file path ${JSON.stringify(path)}`);
-  }
+  const why = volumeItemPathError(path);
+  if (why !== undefined) throw new PayloadError(`invalid volume file path ${JSON.stringify(path.slice(0, 80))}: ${why}`);
 }

@@ -134,6 +134,10 @@ describe('install.sh', () => {
       ProtectSystem: 'strict',
       ProtectHome: 'read-only',
       ReadWritePaths: '/var/lib/edge-agent',
+      // Secret volumes on tmpfs (/run/edge-agent/secrets), kept while the workloads outlive the agent.
+      RuntimeDirectory: 'edge-agent',
+      RuntimeDirectoryMode: '0700',
+      RuntimeDirectoryPreserve: 'yes',
     });
     expect(unit).toMatch(/\[Install\]\nWantedBy=multi-user.target\n/);
     // systemd itself finds nothing to complain about.
@@ -195,9 +199,13 @@ describe('install.sh', () => {
 
   it('--uninstall removes everything but the data, twice over; a reinstall takes the data back; --purge removes it', async () => {
     writeFileSync(at('var/lib/edge-agent/keep-me'), 'workload data');
+    // What systemd's RuntimeDirectoryPreserve=yes leaves behind: the Secret volumes of stopped workloads.
+    mkdirSync(at('run/edge-agent/secrets/scope/default_web_1/creds'), { recursive: true });
+    writeFileSync(at('run/edge-agent/secrets/scope/default_web_1/creds/password'), 'pw');
     for (let i = 0; i < 2; i++) {
       const result = await install('--uninstall');
       expect(result.code, result.stderr).toBe(0);
+      expect(existsSync(at('run/edge-agent'))).toBe(false);
       expect(result.stdout).toMatch(/its data is kept in \/var\/lib\/edge-agent/);
       expect(existsSync(at('opt/edge-agent'))).toBe(false);
       expect(existsSync(at('etc/edge-agent'))).toBe(false);

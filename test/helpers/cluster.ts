@@ -3,7 +3,7 @@
  * embedded API (`cloud-hub apiserver`), the hub (`cloud-hub --kubeconfig`), and agents.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TokenAdmin } from '../../cloud-hub/auth/token-admin.js';
 import { KubeClient } from '../../cloud-hub/kube/kube-client.js';
@@ -35,6 +35,8 @@ export class TestCluster {
   /** Arguments of the last hub start, reused by restarts. */
   private hubArgs: string[] = [];
   private readonly agents: AgentHandle[] = [];
+  /** The agents' Secret volumes (on tmpfs): removed by close(), as the data directories are. */
+  private secretsDir: string | undefined;
 
   get apiDir(): string {
     return path.join(this.dir.path, 'api');
@@ -89,7 +91,10 @@ export class TestCluster {
   async startAgent(node: string, options: { data?: string; tokenFile?: string; args?: string[]; hubUrl?: string } = {}): Promise<AgentHandle> {
     const data = options.data ?? path.join(this.dir.path, `agent-${node}`);
     const tokenFile = options.tokenFile ?? path.join(this.dir.path, `${node}.token`);
+    this.secretsDir ??= mkdtempSync('/dev/shm/edge-e2e-secrets-');
     const proc = await startProcess(BIN.edgeAgent, [
+      '--secrets-dir',
+      this.secretsDir,
       '--node',
       node,
       '--hub',
@@ -135,5 +140,6 @@ export class TestCluster {
     this.client?.close();
     await this.api?.stop();
     this.dir.remove();
+    if (this.secretsDir) rmSync(this.secretsDir, { recursive: true, force: true });
   }
 }

@@ -7,7 +7,26 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../../protocol/index.js';
 import { DIST, REPO } from '../../helpers/process.js';
 import { waitFor } from '../../helpers/wait.js';
+import { ProcessLauncher, type LaunchResult, type LaunchSpec } from '../../../edge-agent/runtime/launcher.js';
 import { Harness, field, isAlive, keyOf, killGroup, makePod, sh } from './helpers.js';
+
+/** The real launcher, holding its result until the test opens the gate: a start still under way when the runtime stops. */
+class GatedLauncher extends ProcessLauncher {
+  launched: LaunchResult | undefined;
+  private open!: () => void;
+  private readonly gate = new Promise<void>((resolve) => (this.open = resolve));
+
+  override async launch(spec: LaunchSpec): Promise<LaunchResult> {
+    const result = await super.launch(spec);
+    this.launched = result;
+    await this.gate;
+    return result;
+  }
+
+  release(): void {
+    this.open();
+  }
+}
 
 const harnesses: Harness[] = [];
 afterEach(async () => {
@@ -29,6 +48,26 @@ function onlyState(h: Harness): { file: string; state: JsonObject } {
 }
 
 describe('adoption', () => {
+  it('records a container that was being started while the runtime stopped, so the next runtime adopts it instead of starting it twice', async () => {
+    const launcher = new GatedLauncher();
+    const h = await harness({ launcher });
+    const pod = makePod({ containers: [sh('app', 'exec sleep 60')] });
+    const syncing = h.runtime.syncPod(pod);
+    const launched = await waitFor(() => launcher.launched, { what: 'the process spawned' });
+    if (!launched.ok) throw new Error(launched.message);
+    const pid = launched.launched.pid;
+    const stopping = h.runtime.stop();
+    launcher.release();
+    await Promise.all([syncing, stopping]);
+    expect(isAlive(pid)).toBe(true);
+    expect(field(onlyState(h).state, 'containers', 'app', 'running', 'pid')).toBe(pid);
+
+    const next = h.create({ launcher: new ProcessLauncher() });
+    await next.start();
+    expect(h.pid(keyOf(pod), 'app')).toBe(pid);
+    expect(field(h.container(keyOf(pod), 'app'), 'restartCount')).toBe(0);
+  });
+
   it('leaves a Pod running when the runtime stops; a new runtime adopts the same process and keeps supervising it', async () => {
     const h = await harness();
     const pod = makePod({ containers: [sh('app', "trap 'exit 5' TERM; echo up; while :; do sleep 0.05; done")] });

@@ -2,19 +2,25 @@
  * Containers in bubblewrap. These run with useBwrap: 'always', so on a machine without a
  * working bwrap (Debian package bubblewrap) they fail at start() instead of passing silently.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../helpers/wait.js';
-import { Harness, configMap, isAlive, keyOf, makePod, sh } from './helpers.js';
+import { Harness, configMap, isAlive, keyOf, makePod, secret, sh } from './helpers.js';
 
 const harnesses: Harness[] = [];
+const removeAfter: string[] = [];
 afterEach(async () => {
   for (const harness of harnesses.splice(0)) await harness.cleanup();
+  for (const dir of removeAfter.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 async function harness(...objects: ReturnType<typeof configMap>[]): Promise<Harness> {
-  const created = new Harness({ useBwrap: 'always' }, objects);
+  return harnessWith({}, ...objects);
+}
+
+async function harnessWith(overrides: ConstructorParameters<typeof Harness>[0], ...objects: ReturnType<typeof configMap>[]): Promise<Harness> {
+  const created = new Harness({ useBwrap: 'always', ...overrides }, objects);
   harnesses.push(created);
   await created.runtime.start();
   expect(created.runtime.sandboxKind).toBe('bwrap');
@@ -84,6 +90,35 @@ describe('bwrap sandbox', () => {
     // Writes to /data reached the volume on the host; /tmp stayed private.
     const dir = path.dirname(h.states()[0]!.file);
     expect(readFileSync(path.join(dir, 'volumes', 'data', 'w'), 'utf8')).toBe('');
+  });
+
+  it('hides the data directory, the Secret volumes\' directory and the token file; a Pod reads only its own Secret volume', async () => {
+    // Outside /tmp, which every sandbox gets a private copy of anyway: /var/tmp is the host's.
+    const outside = mkdtempSync('/var/tmp/edge-bwrap-hide-');
+    removeAfter.push(outside);
+    const dataDir = path.join(outside, 'data');
+    const tokenFile = path.join(outside, 'etc', 'token');
+    mkdirSync(path.dirname(tokenFile), { recursive: true });
+    writeFileSync(tokenFile, 'the-hub-token\n', { mode: 0o640 });
+    writeFileSync(path.join(outside, 'etc', 'other'), 'visible\n');
+    const h = await harnessWith({ dataDir, secretFiles: [tokenFile] }, secret('creds', { password: 'pw-1' }));
+    const script = [
+      `cat ${tokenFile} >/dev/null 2>&1 && echo token=READ || echo token=denied`,
+      `grep -q the-hub-token ${tokenFile} 2>/dev/null && echo token-content=READ || echo token-content=denied`,
+      `echo "other=$(cat ${path.join(outside, 'etc', 'other')})"`,
+      `echo "datadir=$(ls -A ${dataDir} 2>/dev/null | wc -l)"`,
+      `echo "secrets=$(ls -A ${h.secretsDir.path} 2>/dev/null | wc -l)"`,
+      'echo "own=$(cat /etc/creds/password)"',
+      'echo done',
+      'exec sleep 60',
+    ].join('; ');
+    const pod = makePod({ name: 'nosy', containers: [sh('app', script, { volumeMounts: [{ name: 'creds', mountPath: '/etc/creds' }] })], volumes: [{ name: 'creds', secret: { secretName: 'creds' } }] });
+    await h.runtime.syncPod(pod);
+    const log = await waitLog(h, keyOf(pod), 'app', 'done');
+    const lines = new Set(log.trim().split('\n'));
+    for (const line of ['token=denied', 'token-content=denied', 'other=visible', 'datadir=0', 'secrets=0', 'own=pw-1']) expect(lines, log).toContain(line);
+    // Outside the sandbox everything is where it was.
+    expect(readFileSync(tokenFile, 'utf8')).toBe('the-hub-token\n');
   });
 
   it('shows a ConfigMap update at the mountPath inside the sandbox', async () => {

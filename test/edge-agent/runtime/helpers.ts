@@ -1,6 +1,6 @@
 /** Shared pieces of the process runtime tests: an in-memory lookup, Pod builders, a runtime harness with cleanup. */
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { formatKey, type JsonObject, type JsonValue } from '../../../protocol/index.js';
@@ -11,6 +11,15 @@ import { waitFor } from '../../helpers/wait.js';
 
 export const NODE = 'edge-test';
 export const HOST_IP = '10.1.2.3';
+
+/**
+ * A directory for Secret volumes on a memory filesystem: /dev/shm (tmpfs on every Linux with
+ * glibc). The runtime refuses Secret volumes anywhere else.
+ */
+export function makeSecretsDir(): { path: string; remove(): void } {
+  const dir = mkdtempSync('/dev/shm/edge-test-secrets-');
+  return { path: dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
 
 export function silentLogger(): Logger {
   return pino({ level: process.env.LOG_LEVEL ?? 'silent' });
@@ -86,6 +95,7 @@ export function keyOf(pod: JsonObject): string {
 /** A runtime on a temp data dir, recording every onChange call; `cleanup()` kills whatever its Pods left running. */
 export class Harness {
   readonly dir: { path: string; remove(): void };
+  readonly secretsDir = makeSecretsDir();
   readonly lookup: MemoryLookup;
   readonly events: RuntimeEvent[] = [];
   runtime: ProcessRuntime;
@@ -101,7 +111,7 @@ export class Harness {
   }
 
   get dataDir(): string {
-    return this.dir.path;
+    return this.overrides.dataDir ?? this.dir.path;
   }
 
   /** A new runtime object on the same data dir (the old one is left as it is: call `stop()` first to model a restart). */
@@ -115,6 +125,7 @@ export class Harness {
       useBwrap: 'never',
       pollIntervalMs: 100,
       backoff: { initialMs: 200, maxMs: 800, resetAfterMs: 5_000 },
+      secretsDir: this.secretsDir.path,
       ...this.overrides,
       ...overrides,
     });
@@ -162,7 +173,7 @@ export class Harness {
 
   /** The persisted state of every Pod (for tests that look at or corrupt it). */
   states(): { file: string; state: PodState }[] {
-    const podsDir = path.join(this.dir.path, 'pods');
+    const podsDir = path.join(this.dataDir, 'pods');
     let entries: string[] = [];
     try {
       entries = readdirSync(podsDir);
@@ -187,6 +198,7 @@ export class Harness {
       }
     }
     this.dir.remove();
+    this.secretsDir.remove();
   }
 }
 

@@ -9,8 +9,9 @@ import { PodLayout } from '../../../edge-agent/runtime/pod-layout.js';
 import { parsePod } from '../../../edge-agent/runtime/pod-spec.js';
 import { VolumeManager } from '../../../edge-agent/runtime/volume-manager.js';
 import { VolumePayloads } from '../../../edge-agent/runtime/volume-payload.js';
+import { SecretVolumes } from '../../../edge-agent/runtime/secret-volumes.js';
 import { makeTempDir } from '../../helpers/tmp.js';
-import { HOST_IP, MemoryLookup, configMap, makePod, secret } from './helpers.js';
+import { HOST_IP, MemoryLookup, configMap, makePod, makeSecretsDir, secret, silentLogger } from './helpers.js';
 
 const dirs: { remove(): void }[] = [];
 afterEach(() => {
@@ -19,11 +20,13 @@ afterEach(() => {
 
 function setup(objects: JsonObject[]) {
   const dir = makeTempDir('edge-volumes-');
-  dirs.push(dir);
+  const secretsRoot = makeSecretsDir();
+  dirs.push(dir, secretsRoot);
   const lookup = new MemoryLookup(objects);
   const objectsSource = new ObjectSource(lookup);
-  const manager = new VolumeManager({ payloads: new VolumePayloads({ objects: objectsSource, hostIP: HOST_IP }), writer: new AtomicWriter(Date.now) });
-  return { dir: dir.path, lookup, manager };
+  const secrets = new SecretVolumes({ root: secretsRoot.path, dataDir: dir.path, logger: silentLogger() });
+  const manager = new VolumeManager({ payloads: new VolumePayloads({ objects: objectsSource, hostIP: HOST_IP }), writer: new AtomicWriter(Date.now), secrets });
+  return { dir: dir.path, lookup, manager, secrets };
 }
 
 /** The files a reader sees in a volume directory (following the visible symlinks), with their modes. */
@@ -62,7 +65,8 @@ describe('VolumeManager.sync', () => {
     ['configMap: optional item key missing is skipped', { configMap: { name: 'cfg', optional: true, items: [{ key: 'nope', path: 'n' }, { key: 'other', path: 'o' }] } }, { o: { text: 'o', mode: '644' } }],
     ['configMap: optional and missing is an empty volume', { configMap: { name: 'nope', optional: true } }, {}],
     ['secret: decoded, defaultMode', { secret: { secretName: 'sec', defaultMode: 0o400 } }, { password: { text: 'hunter2', mode: '400' }, user: { text: 'admin', mode: '400' } }],
-    ['secret: items', { secret: { secretName: 'sec', items: [{ key: 'user', path: 'u' }] } }, { u: { text: 'admin', mode: '644' } }],
+    // Secret files are 0400 whatever the default 0644 says: no write bit, nobody else.
+    ['secret: items', { secret: { secretName: 'sec', items: [{ key: 'user', path: 'u' }] } }, { u: { text: 'admin', mode: '400' } }],
     [
       'downwardAPI: labels, annotations, name, namespace, uid',
       {
@@ -97,15 +101,17 @@ describe('VolumeManager.sync', () => {
           ],
         },
       },
-      { 'app.conf': { text: 'port=80', mode: '440' }, 'creds/password': { text: 'hunter2', mode: '400' }, pod: { text: 'web', mode: '440' } },
+      // With a Secret source the whole volume is a Secret volume: 0400 (0440 only with an fsGroup).
+      { 'app.conf': { text: 'port=80', mode: '400' }, 'creds/password': { text: 'hunter2', mode: '400' }, pod: { text: 'web', mode: '400' } },
     ],
   ])('%s', (_name, source, want) => {
-    const { dir, manager } = setup(objects);
+    const { dir, manager, secrets } = setup(objects);
     const pod = parsePod(makePod({ ...podMeta, containers: [{ name: 'c' }], volumes: [{ name: 'v', ...source }] }));
-    const layout = PodLayout.forPod(dir, pod.namespace, pod.name, pod.uid);
+    const layout = PodLayout.forPod(dir, pod.namespace, pod.name, pod.uid, secrets.dir);
     const result = manager.sync(pod, layout);
     expect(result.blocking).toBeUndefined();
-    expect(visibleFiles(layout.volumeDir('v'))).toEqual(want);
+    const secretVolume = 'secret' in source || JSON.stringify(source).includes('"secret"');
+    expect(visibleFiles(secretVolume ? layout.secretVolumeDir('v') : layout.volumeDir('v'))).toEqual(want);
   });
 
   it.each<[string, JsonObject, string]>([
@@ -114,12 +120,12 @@ describe('VolumeManager.sync', () => {
     ['secret missing', { secret: { secretName: 'nope' } }, 'secret "nope" not found'],
     ['secret item key missing', { secret: { secretName: 'sec', items: [{ key: 'nope', path: 'n' }] } }, 'secret references non-existent secret key: nope'],
     ['projected source missing', { projected: { sources: [{ secret: { name: 'nope' } }] } }, 'secret "nope" not found'],
-    ['item path escaping the volume', { configMap: { name: 'cfg', items: [{ key: 'other', path: '../escape' }] } }, 'invalid volume file path "../escape"'],
+    ['item path escaping the volume', { configMap: { name: 'cfg', items: [{ key: 'other', path: '../escape' }] } }, 'invalid volume file path "../escape": must not start with \'..\''],
     ['unsupported kind', { persistentVolumeClaim: { claimName: 'x' } }, 'persistentVolumeClaim volumes are not supported by the process runtime'],
   ])('blocks the Pod: %s', (_name, source, message) => {
-    const { dir, manager } = setup(objects);
+    const { dir, manager, secrets } = setup(objects);
     const pod = parsePod(makePod({ ...podMeta, containers: [{ name: 'c' }], volumes: [{ name: 'v', ...source }] }));
-    const result = manager.sync(pod, PodLayout.forPod(dir, pod.namespace, pod.name, pod.uid));
+    const result = manager.sync(pod, PodLayout.forPod(dir, pod.namespace, pod.name, pod.uid, secrets.dir));
     expect(result.blocking).toBe(`MountVolume.SetUp failed for volume "v" : ${message}`);
   });
 
