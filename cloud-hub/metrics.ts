@@ -47,7 +47,7 @@ export class HubMetrics {
     this.apiWrites = new Counter({ name: 'edge_hub_api_writes_total', help: 'Writes to the Kubernetes API by object kind and result.', labelNames: ['kind', 'result'], registers });
     this.events = new Counter({
       name: 'edge_hub_events_total',
-      help: 'Forwarded edge events by result: kubernetes, mqtt, webhook or log (delivered), duplicate, expired, failed.',
+      help: 'Forwarded edge events by result: kubernetes, mqtt, webhook or log (delivered), duplicate, expired, failed, refused (the node had too many in flight).',
       labelNames: ['result'],
       registers,
     });
