@@ -152,7 +152,9 @@ export class KubeSource {
     informer.on('error', (err: unknown) => {
       // client-node stops an informer on any error but 410 Gone; we keep ours running.
       if (this.stopped) return;
-      log.warn({ err: errorMessage(err), retryInMs: delay }, 'informer failed; restarting');
+      if (this.synced.has(info.kind)) log.warn({ err: errorMessage(err), retryInMs: delay }, 'informer failed; restarting');
+      // Before its first list the hub is not ready: say so, and where it is trying to reach.
+      else log.warn({ err: errorMessage(err), retryInMs: delay, cluster: this.options.client.server }, 'informer cannot list from the cluster API; not ready until every kind has listed');
       const timer = setTimeout(() => {
         this.restartTimers.delete(timer);
         if (!this.stopped) void informer.start().catch((startErr: unknown) => log.warn({ err: errorMessage(startErr) }, 'informer restart failed'));
