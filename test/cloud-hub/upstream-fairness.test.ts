@@ -11,7 +11,7 @@ import { BIN, startProcess, type RunningProcess } from '../helpers/process.js';
 import { TestNode } from '../helpers/protocol-client.js';
 import { waitFor } from '../helpers/wait.js';
 
-const GRACE_MS = 6_000;
+const GRACE_MS = 8_000;
 const FLOOD = 50_000;
 const PER_FRAME = 500;
 
@@ -116,10 +116,10 @@ describe('upstream fairness between nodes', () => {
     expect(hub.proc.logs.filter((line) => line.msg === 'edge node stopped reporting; marking NotReady')).toEqual([]);
 
     // What was refused comes again and is taken: nothing is lost, only deferred.
-    const refused = Array.from({ length: 200 }, (_, i) => `flood-${FLOOD - 1 - i}`).filter((id) => !acked(flood).has(id));
+    const refused = Array.from({ length: 20 }, (_, i) => `flood-${FLOOD - 1 - i}`).filter((id) => !acked(flood).has(id));
     expect(refused.length).toBeGreaterThan(0);
     flood.send({ v: 1, t: 'event', events: refused.map(nodeEvent) });
-    await flood.waitUntil(() => refused.every((id) => acked(flood).has(id)), 30_000, 'the resent events acked');
+    await flood.waitUntil(() => refused.every((id) => acked(flood).has(id)), 60_000, 'the resent events acked');
     console.log(`flood: ${samples} samples, oldest steady Lease ${worst} ms (grace ${GRACE_MS} ms), ${floodAcked} flood events acked when the steady node's was`);
   }, 180_000);
 
