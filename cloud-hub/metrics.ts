@@ -51,7 +51,7 @@ export class HubMetrics {
       labelNames: ['result'],
       registers,
     });
-    this.statusRefused = new Counter({ name: 'edge_hub_status_refused_total', help: 'Pod status reports refused (Pod not bound to the sending node).', registers });
+    this.statusRefused = new Counter({ name: 'edge_hub_status_refused_total', help: 'Pod status items refused: the Pod is not bound to the sending node, or the node had too many reports waiting.', registers });
   }
 
   /** Counts one frame of `type` and its bytes in `direction` (in = from the edge). */

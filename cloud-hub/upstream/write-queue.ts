@@ -97,11 +97,6 @@ export class WriteQueue {
     return this.heartbeat.size + this.bulkQueued + this.retrying.size + this.running.size + this.deferred.size;
   }
 
-  /** Writes waiting in each lane (not running, not backing off). */
-  get depth(): { heartbeat: number; bulk: number } {
-    return { heartbeat: this.heartbeat.size, bulk: this.bulkQueued };
-  }
-
   submit(request: WriteRequest): void {
     const { key } = request;
     const entry: Entry = { key, kind: request.kind, node: request.node, lane: request.lane, run: request.run, settled: [], attempts: 0, notBefore: 0 };
