@@ -44,9 +44,10 @@ const namespaceOption = () =>
 const program = new Command('cloud-hub')
   .description(
     'Stream scoped Kubernetes objects to edge agents over WebSocket and MQTT.\n' +
-      'Without --kubeconfig or --embedded, the cluster comes from --data DIR/kubeconfig when --data is given,\n' +
-      'else from $KUBECONFIG, ~/.kube/config or the in-cluster service account.\n' +
-      'Logs "listening" with the bound addresses, then "ready" once every informer has listed (as /readyz).',
+      'Without --kubeconfig or --embedded, the cluster comes from DIR/kubeconfig when\n' +
+      '--data DIR is given, else from $KUBECONFIG, ~/.kube/config or the in-cluster\n' +
+      'service account. Logs "listening" with the bound addresses, then "ready" once\n' +
+      'every informer has listed (when /readyz turns 200).',
   )
   .showHelpAfterError()
   // Subcommands declare --kubeconfig/--data too; each flag belongs to the command it follows.
