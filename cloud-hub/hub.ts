@@ -27,6 +27,7 @@ import { LeaseRenewer } from './upstream/lease-renewer.js';
 import { MqttEventSink, WebhookEventSink } from './upstream/cloud-event-sinks.js';
 import { EventForwarder, type CloudEventSink } from './upstream/event-forwarder.js';
 import { NodeHealthMonitor } from './upstream/node-health-monitor.js';
+import { NodeReadiness } from './upstream/node-readiness.js';
 import { EDGE_ROLE_LABEL, NodeRegistrar } from './upstream/node-registrar.js';
 import { PodStatusWriter } from './upstream/pod-status-writer.js';
 import { WriteQueue } from './upstream/write-queue.js';
@@ -65,7 +66,7 @@ export interface CloudHubOptions {
   apiBurst?: number;
   leaseRenewMs?: number;
   leaseDurationSeconds?: number;
-  /** Lease age after which an edge node is marked NotReady. */
+  /** Lease age after which an edge node is marked NotReady (default 40 s); Leases are renewed every quarter of it, at most every 10 s. */
   nodeGracePeriodMs?: number;
   /** Serve nodes through this MQTT broker too. */
   mqtt?: MqttSettings;
@@ -108,11 +109,16 @@ export class CloudHub {
       this.sessions.get(node)?.close(CLOSE_REVOKED, 'token revoked');
       this.broker?.disconnect(node);
     });
+    const readiness = new NodeReadiness();
     this.source = new KubeSource({
       kubeConfig: options.kubeConfig,
       client: this.client,
       logger: logger.child({ component: 'source' }),
       onEvent: (event) => this.onSourceEvent(event),
+      // Node status is not kept in the store (the edge never reads it); readiness is.
+      observeRaw: (kind, raw, deleted) => {
+        if (kind === 'Node') readiness.observe(raw, deleted);
+      },
     });
     this.writes = new WriteQueue({
       qps: options.apiQps ?? 500,
@@ -122,22 +128,27 @@ export class CloudHub {
       onResult: (kind, result) => this.metrics.apiWrites.inc({ kind, result }),
     });
     const registrar = new NodeRegistrar({ client: this.client, store: this.store, writes: this.writes, logger });
+    const gracePeriodMs = options.nodeGracePeriodMs ?? 40_000;
     this.leases = new LeaseRenewer({
       client: this.client,
       writes: this.writes,
       logger,
-      renewIntervalMs: options.leaseRenewMs ?? 10_000,
-      leaseDurationSeconds: options.leaseDurationSeconds ?? 40,
+      // kubelet: renew every 10 s a Lease of 40 s, the grace period.
+      renewIntervalMs: options.leaseRenewMs ?? Math.max(250, Math.min(10_000, Math.floor(gracePeriodMs / 4))),
+      leaseDurationSeconds: options.leaseDurationSeconds ?? Math.max(1, Math.ceil(gracePeriodMs / 1000)),
       holder: (node) => node,
       apiQps: options.apiQps ?? 500,
-      gracePeriodMs: options.nodeGracePeriodMs ?? 40_000,
+      gracePeriodMs,
+      // Heartbeats are back: a node marked NotReady is Ready again without reconnecting.
+      onRenewed: (node) => {
+        if (readiness.isReady(node) === false) registrar.markReady(node);
+      },
     });
-    const gracePeriodMs = options.nodeGracePeriodMs ?? 40_000;
     this.health = new NodeHealthMonitor({
       client: this.client,
-      store: this.store,
       registrar,
       leases: this.leases,
+      readiness,
       logger,
       gracePeriodMs,
       checkIntervalMs: Math.max(200, Math.floor(gracePeriodMs / 4)),

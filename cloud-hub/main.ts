@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 /** `cloud-hub`: serve the fleet, run the embedded API alone, or manage node tokens. */
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Command, Option } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import path from 'node:path';
 import { Registry } from 'prom-client';
 import { mosquittoAcl } from './auth/broker-acl.js';
 import { mosquittoPasswordFile, mosquittoPasswordHash } from './auth/mosquitto-files.js';
@@ -14,6 +13,7 @@ import { apiServerCommand } from './embedded/command.js';
 import { EmbeddedApiServer } from './embedded/index.js';
 import { CloudHub, type HostPort } from './hub.js';
 import { KubeClient } from './kube/kube-client.js';
+import { loadKubeConfig } from './kube/kube-config.js';
 
 interface ServeOptions {
   embedded?: boolean;
@@ -44,14 +44,17 @@ const namespaceOption = () =>
 const program = new Command('cloud-hub')
   .description(
     'Stream scoped Kubernetes objects to edge agents over WebSocket and MQTT.\n' +
-      'Without --kubeconfig or --embedded, the cluster comes from $KUBECONFIG, ~/.kube/config or the in-cluster service account.',
+      'Without --kubeconfig or --embedded, the cluster comes from DIR/kubeconfig when\n' +
+      '--data DIR is given, else from $KUBECONFIG, ~/.kube/config or the in-cluster\n' +
+      'service account. Logs "listening" with the bound addresses, then "ready" once\n' +
+      'every informer has listed (when /readyz turns 200).',
   )
   .showHelpAfterError()
   // Subcommands declare --kubeconfig/--data too; each flag belongs to the command it follows.
   .enablePositionalOptions()
   .addOption(new Option('--embedded', 'run the embedded Kubernetes-wire API in-process (no cluster needed)').env('EDGE_EMBEDDED'))
   .addOption(new Option('--kubeconfig <file>', 'kubeconfig of the cluster to serve').env('EDGE_KUBECONFIG').conflicts('embedded'))
-  .addOption(new Option('--data <dir>', 'data directory of the embedded API (state, CA, kubeconfig)').default('.edge-hub').env('EDGE_DATA'))
+  .addOption(new Option('--data <dir>', 'data directory of the embedded API (state, CA, kubeconfig); without --embedded, given explicitly: use DIR/kubeconfig').default('.edge-hub').env('EDGE_DATA'))
   .addOption(new Option('--listen <host:port>', 'WebSocket listen address (port 0: any free port)').default(parseHostPort('0.0.0.0:7070'), '0.0.0.0:7070').argParser(parseHostPort).env('EDGE_LISTEN'))
   .addOption(new Option('--api-listen <host:port>', 'embedded API listen address').default(parseHostPort('127.0.0.1:6443'), '127.0.0.1:6443').argParser(parseHostPort).env('EDGE_API_LISTEN'))
   .addOption(new Option('--mqtt <url>', 'also serve nodes through this MQTT broker: mqtt://[user@]HOST:PORT or mqtts://').env('EDGE_MQTT'))
@@ -64,11 +67,12 @@ const program = new Command('cloud-hub')
   .addOption(namespaceOption())
   .addOption(new Option('--hub-id <id>', 'this replica\'s name in logs and frames (default: hostname-pid)').env('EDGE_HUB_ID'))
   .addOption(new Option('--heartbeat-interval <ms>', 'heartbeat interval asked of agents').default(10_000).argParser(parsePositiveInt).env('EDGE_HEARTBEAT_INTERVAL'))
-  .addOption(new Option('--node-grace-period <ms>', 'Lease age after which an edge node is NotReady').default(40_000).argParser(parsePositiveInt).env('EDGE_NODE_GRACE_PERIOD'))
+  .addOption(new Option('--node-grace-period <ms>', 'Lease age after which an edge node is NotReady (Leases are renewed every quarter of it, at most every 10 s)').default(40_000).argParser(parsePositiveInt).env('EDGE_NODE_GRACE_PERIOD'))
   .addOption(new Option('--window <frames>', 'unacked sync frames per node before the hub waits').default(16).argParser(parsePositiveInt).env('EDGE_WINDOW'))
   .addOption(new Option('--api-qps <n>', 'sustained Kubernetes API writes per second (Lease renewals take up to half: N nodes renewed every 10 s need N/5)').default(500).argParser(parsePositiveInt).env('EDGE_API_QPS'))
   .addOption(logLevelOption())
-  .action(async (options: ServeOptions) => serve(options));
+  // --data names the cluster only when given: its default is the embedded API's directory.
+  .action(async (options: ServeOptions, command: Command) => serve(options, command.getOptionValueSource('data') !== 'default'));
 
 program.addCommand(apiServerCommand());
 
@@ -122,15 +126,7 @@ token
   });
 program.addCommand(token);
 
-function loadKubeConfig(options: { kubeconfig?: string; data?: string }): KubeConfig {
-  const config = new KubeConfig();
-  if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
-  else if (options.data) config.loadFromFile(path.join(options.data, 'kubeconfig'));
-  else config.loadFromDefault();
-  return config;
-}
-
-async function serve(options: ServeOptions): Promise<void> {
+async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
   const logger = createLogger('cloud-hub', options.logLevel);
   let embedded: EmbeddedApiServer | undefined;
   let kubeConfig: KubeConfig;
@@ -146,7 +142,7 @@ async function serve(options: ServeOptions): Promise<void> {
     api = embedded.url;
     kubeConfig = loadKubeConfig({ kubeconfig: embedded.kubeconfigPath });
   } else {
-    kubeConfig = loadKubeConfig(options);
+    kubeConfig = loadKubeConfig({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}), ...(dataGiven ? { data: options.data } : {}) });
   }
   const hub = new CloudHub({
     kubeConfig,
@@ -180,11 +176,12 @@ async function serve(options: ServeOptions): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  logger.info(
-    { ws: bound.ws, ...(bound.mqtt ? { mqtt: bound.mqtt } : {}), ...(bound.metrics ? { metrics: bound.metrics } : {}), ...(api ? { api, kubeconfig: embedded?.kubeconfigPath } : {}), cluster: kubeConfig.getCurrentCluster()?.server },
-    'ready',
-  );
-  void hub.source.whenSynced().then(() => logger.info('informers synced; answering agents'));
+  const addresses = { ws: bound.ws, ...(bound.mqtt ? { mqtt: bound.mqtt } : {}), ...(bound.metrics ? { metrics: bound.metrics } : {}), ...(api ? { api, kubeconfig: embedded?.kubeconfigPath } : {}), cluster: kubeConfig.getCurrentCluster()?.server };
+  // Bound is not ready: agents are answered, and /readyz says 200, once every informer has listed.
+  logger.info(addresses, 'listening');
+  void hub.source.whenSynced().then(() => {
+    if (!stopping) logger.info(addresses, 'ready');
+  });
 }
 
 program.parseAsync().catch((err: unknown) => {

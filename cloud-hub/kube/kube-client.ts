@@ -31,6 +31,18 @@ export class KubeApiError extends Error {
   }
 }
 
+/** The API server could not be reached (refused, unresolvable, TLS failure, timeout): no HTTP answer at all. */
+export class KubeConnectionError extends Error {
+  constructor(
+    readonly server: string,
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KubeConnectionError';
+  }
+}
+
 export function isNotFound(err: unknown): boolean {
   return err instanceof KubeApiError && err.status === 404;
 }
@@ -80,8 +92,10 @@ export class KubeClient {
         response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
         response.on('error', reject);
       });
-      request.on('error', reject);
-      request.setTimeout(30_000, () => request.destroy(new Error(`${req.method} ${url.pathname} timed out`)));
+      request.on('error', (err: NodeJS.ErrnoException) =>
+        reject(new KubeConnectionError(conn.server.origin, err.code, `cannot reach the cluster API at ${conn.server.origin} (${req.method} ${url.pathname}): ${err.message}`)),
+      );
+      request.setTimeout(30_000, () => request.destroy(Object.assign(new Error('no answer within 30 s'), { code: 'ETIMEDOUT' })));
       request.end(payload);
     });
     let body: unknown;

@@ -27,6 +27,8 @@ export interface KubeSourceOptions {
   client: KubeClient;
   logger: Logger;
   onEvent: (event: SourceEvent) => void;
+  /** Sees each object as the API server sent it, before projection strips it (lists and watch events). */
+  observeRaw?: (kind: WatchedKind, raw: JsonObject, deleted: boolean) => void;
   kinds?: readonly WatchedKind[];
   /** First delay before restarting a failed informer; doubles up to 30 s. */
   restartDelayMs?: number;
@@ -62,6 +64,7 @@ class ProjectingWatch extends Watch {
     private readonly info: KindInfo,
     private readonly carried: Carried,
     private readonly onWatchStart: () => void,
+    private readonly observeRaw?: (kind: WatchedKind, raw: JsonObject, deleted: boolean) => void,
   ) {
     super(config);
   }
@@ -78,6 +81,7 @@ class ProjectingWatch extends Watch {
       path,
       queryParams,
       (phase, obj, watchObj) => {
+        if (this.observeRaw && (phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED')) this.observeRaw(this.info.kind, obj as JsonObject, phase === 'DELETED');
         const forCache = phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? stubFor(this.info, projectObject(this.info, obj as JsonObject), this.carried) : obj;
         callback(phase, forCache, watchObj);
       },
@@ -128,7 +132,7 @@ export class KubeSource {
   private startInformer(info: KindInfo): void {
     const { logger } = this.options;
     const log = logger.child({ kind: info.kind });
-    const watch = new ProjectingWatch(this.options.kubeConfig, info, this.carried, () => this.markSynced(info.kind));
+    const watch = new ProjectingWatch(this.options.kubeConfig, info, this.carried, () => this.markSynced(info.kind), this.options.observeRaw);
     const informer = new ListWatch<KubernetesObject>(info.path, watch, () => this.listAll(info), false);
     const initialDelay = this.options.restartDelayMs ?? 500;
     let delay = initialDelay;
@@ -148,7 +152,9 @@ export class KubeSource {
     informer.on('error', (err: unknown) => {
       // client-node stops an informer on any error but 410 Gone; we keep ours running.
       if (this.stopped) return;
-      log.warn({ err: errorMessage(err), retryInMs: delay }, 'informer failed; restarting');
+      if (this.synced.has(info.kind)) log.warn({ err: errorMessage(err), retryInMs: delay }, 'informer failed; restarting');
+      // Before its first list the hub is not ready: say so, and where it is trying to reach.
+      else log.warn({ err: errorMessage(err), retryInMs: delay, cluster: this.options.client.server }, 'informer cannot list from the cluster API; not ready until every kind has listed');
       const timer = setTimeout(() => {
         this.restartTimers.delete(timer);
         if (!this.stopped) void informer.start().catch((startErr: unknown) => log.warn({ err: errorMessage(startErr) }, 'informer restart failed'));
@@ -180,7 +186,10 @@ export class KubeSource {
         limit: String(this.options.pageSize ?? 2000),
         continue: continueToken,
       });
-      for (const item of page.items ?? []) items.push(stubFor(info, projectObject(info, item), this.carried));
+      for (const item of page.items ?? []) {
+        this.options.observeRaw?.(info.kind, item, false);
+        items.push(stubFor(info, projectObject(info, item), this.carried));
+      }
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       continueToken = page.metadata?.continue || undefined;
     } while (continueToken);

@@ -1,8 +1,9 @@
 /**
  * Keeps each live node's Lease in `kube-node-lease` fresh, as a kubelet does, from the
- * heartbeats its agent sends. Renewals go through the shared write queue, so a node that
- * heartbeats every second still costs one Lease write per renew interval, and a large fleet
- * is spread over time by the queue's rate limit.
+ * heartbeats its agent sends. Renewals go through the write queue's heartbeat lane (ahead of
+ * every node's bulk writes, so no node's event or status flood can delay another node's
+ * Lease), a node that heartbeats every second still costs one Lease write per renew
+ * interval, and a large fleet is spread over time by the queue's rate limit.
  */
 import type { Logger } from 'pino';
 import { isNotFound, type KubeClient } from '../kube/kube-client.js';
@@ -23,6 +24,8 @@ export interface LeaseRenewerOptions {
   apiQps?: number;
   /** Lease age at which a node turns NotReady; renewals slower than a third of it are warned about. */
   gracePeriodMs?: number;
+  /** Called after each successful renewal (the hub marks a NotReady node Ready again). */
+  onRenewed?: (node: string) => void;
 }
 
 export class LeaseRenewer {
@@ -105,7 +108,7 @@ export class LeaseRenewer {
   private renew(node: string, now: number): void {
     this.lastRenewed.set(node, now);
     const { client, writes } = this.options;
-    writes.submit(`Lease/${node}`, 'Lease', async () => {
+    const run = async (): Promise<void> => {
       const spec = {
         holderIdentity: this.options.holder(node),
         leaseDurationSeconds: this.options.leaseDurationSeconds,
@@ -122,6 +125,16 @@ export class LeaseRenewer {
           spec: { ...spec, acquireTime: spec.renewTime },
         });
       }
+    };
+    writes.submit({
+      key: `Lease/${node}`,
+      kind: 'Lease',
+      node,
+      lane: 'heartbeat',
+      run,
+      settled: (result) => {
+        if (result === 'ok') this.options.onRenewed?.(node);
+      },
     });
   }
 }

@@ -1,7 +1,12 @@
 /**
  * `status` frames become merge patches of `pods/<name>/status`, accepted only for Pods bound
  * to the sending node (the NodeAuthorizer rule, upstream). A report is acked once every Pod
- * in it is written or refused; a newer status for a Pod replaces a waiting older one.
+ * in it is written or refused; a newer status for a Pod replaces a waiting older one (the
+ * write queue is keyed by Pod), so a node's waiting writes never outnumber its Pods.
+ *
+ * Each node may have a bounded number of reports waiting for their writes; more are refused
+ * with `E_UNAVAILABLE` and not acked (the agent keeps them and sends them again). An agent has
+ * at most 4 frames unacked, so only a node that ignores acks meets the bound.
  */
 import type { Logger } from 'pino';
 import { ErrorCode, formatKey, type JsonObject, type StatusFrame } from '../../protocol/index.js';
@@ -20,18 +25,43 @@ export interface PodStatusWriterDeps {
   writes: WriteQueue;
   metrics: HubMetrics;
   logger: Logger;
+  /** Status reports of one node waiting for their writes; more are refused until some are done. */
+  maxPendingReportsPerNode?: number;
 }
 
+/** Four times what a well-behaved agent can have unacked. */
+export const DEFAULT_MAX_PENDING_STATUS_REPORTS_PER_NODE = 16;
+
 export class PodStatusWriter {
+  private readonly pendingReports = new Map<string, number>();
+
   constructor(private readonly deps: PodStatusWriterDeps) {}
+
+  /** Status reports of `node` waiting for their writes. */
+  pendingFor(node: string): number {
+    return this.pendingReports.get(node) ?? 0;
+  }
 
   write(node: string, frame: StatusFrame, reply: NodeReply): void {
     const { scope, writes, client, logger, metrics } = this.deps;
+    const limit = this.deps.maxPendingReportsPerNode ?? DEFAULT_MAX_PENDING_STATUS_REPORTS_PER_NODE;
+    if (this.pendingFor(node) >= limit) {
+      metrics.statusRefused.inc(frame.pods.length);
+      reply.error(ErrorCode.Unavailable, `node ${node} has ${limit} status reports waiting at the hub (the limit); report ${frame.id} refused and not acked: send it again once earlier ones are acked`, 'status');
+      return;
+    }
+    this.pendingReports.set(node, this.pendingFor(node) + 1);
     let outstanding = 0;
     let submitted = false;
+    let acked = false;
     const refused: string[] = [];
     const done = (): void => {
-      if (submitted && outstanding === 0) reply.ack([frame.id]);
+      if (!submitted || outstanding > 0 || acked) return;
+      acked = true;
+      const left = this.pendingFor(node) - 1;
+      if (left > 0) this.pendingReports.set(node, left);
+      else this.pendingReports.delete(node);
+      reply.ack([frame.id]);
     };
     for (const report of frame.pods) {
       const key = formatKey('Pod', report.ns, report.name);
@@ -41,10 +71,12 @@ export class PodStatusWriter {
         continue;
       }
       outstanding += 1;
-      writes.submit(
-        `PodStatus/${key}`,
-        'PodStatus',
-        async () => {
+      writes.submit({
+        key: `PodStatus/${key}`,
+        kind: 'PodStatus',
+        node,
+        lane: 'bulk',
+        run: async () => {
           try {
             await client.mergePatch(paths.podStatus(report.ns, report.name), { status: report.status });
             if (this.deletionConfirmed(key, report.status)) {
@@ -62,11 +94,11 @@ export class PodStatusWriter {
             if (!isNotFound(err)) throw err;
           }
         },
-        () => {
+        settled: () => {
           outstanding -= 1;
           done();
         },
-      );
+      });
     }
     if (refused.length > 0) {
       metrics.statusRefused.inc(refused.length);

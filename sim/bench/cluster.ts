@@ -50,10 +50,11 @@ export async function startHubProcess(kubeconfig: string, extraArgs: string[] = 
   const proc = await launch(
     BINARIES.cloudHub,
     ['--kubeconfig', kubeconfig, '--listen', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--log-level', 'info', ...extraArgs],
-    { name: 'cloud-hub', ready: (line) => line.msg === 'ready' },
+    // Bound, not ready: callers create what the hub lists and then wait for /readyz.
+    { name: 'cloud-hub', ready: (line) => line.msg === 'listening' },
   );
-  const ready = proc.logs.find((line) => line.msg === 'ready')!;
-  return { proc, ws: ready.ws as string, metrics: ready.metrics as string };
+  const bound = proc.logs.find((line) => line.msg === 'listening')!;
+  return { proc, ws: bound.ws as string, metrics: bound.metrics as string };
 }
 
 /** Runs `task` for every item, `concurrency` at a time. */

@@ -86,8 +86,9 @@ export class OwnCluster {
       ...SIM_HUB_DEFAULTS,
       ...this.options.hubArgs,
     ];
-    this.hub = await launch(BINARIES.cloudHub, args, { name: 'cloud-hub', nodeArgs, keepLines: 1_000, timeoutMs: 60_000 });
-    const ready = this.hub.logs.find((line) => line.msg === 'ready')!;
+    // Bound ('listening'), not yet ready: a large cluster takes a while to list; /readyz below waits for it.
+    this.hub = await launch(BINARIES.cloudHub, args, { name: 'cloud-hub', nodeArgs, keepLines: 1_000, timeoutMs: 60_000, ready: (line) => line.msg === 'listening' });
+    const ready = this.hub.logs.find((line) => line.msg === 'listening')!;
     const ws = String(ready.ws);
     this.metricsUrl = String(ready.metrics);
     const mqtt = ready.mqtt === undefined ? undefined : String(ready.mqtt);

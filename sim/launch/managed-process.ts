@@ -1,7 +1,9 @@
 /**
  * Child processes of the project's binaries, driven by their pino log lines: every binary logs
- * one line with `msg: "ready"` carrying the addresses it bound. Used by the simulator, the
- * benchmarks, `npm start` and the tests.
+ * one line with `msg: "ready"` carrying the addresses it bound. cloud-hub logs it only once
+ * every informer has listed (as /readyz turns 200), and logs `msg: "listening"` with the same
+ * addresses as soon as they are bound: wait for that to reach a hub whose cluster is not (yet)
+ * reachable or is slow to list. Used by the simulator, the benchmarks, `npm start` and the tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';

@@ -12,6 +12,7 @@ let webhook: http.Server;
 const received: { node: string; events: EdgeEvent[] }[] = [];
 let failNext = 0;
 let token = '';
+let tokenF = '';
 
 const event = (id: string, extra: Partial<EdgeEvent>): EdgeEvent => ({ id, ts: Date.now(), source: 'pod', type: 'Warning', reason: 'BackOff', priority: 7, ...extra });
 
@@ -44,6 +45,7 @@ beforeAll(async () => {
     spec: { nodeName: 'edge-other', containers: [{ name: 'c', image: 'x', command: ['true'] }] },
   });
   token = await hub.tokens.create('edge-e');
+  tokenF = await hub.tokens.create('edge-f');
 });
 
 afterAll(async () => {
@@ -51,8 +53,8 @@ afterAll(async () => {
   await new Promise<void>((resolve) => webhook.close(() => resolve()));
 });
 
-async function connected(): Promise<TestNode> {
-  const node = await TestNode.connect(hub.ws, 'edge-e', { token });
+async function connected(name = 'edge-e'): Promise<TestNode> {
+  const node = await TestNode.connect(hub.ws, name, { token: name === 'edge-f' ? tokenF : token });
   node.hello([]);
   await node.waitForFrame((f) => f.t === 'synced');
   return node;
@@ -103,6 +105,38 @@ describe('edge events on the hub', () => {
     expect(received.filter((r) => r.events.some((e) => e.id === 'ev-bus-1'))).toHaveLength(1);
     expect(received.find((r) => r.events.some((e) => e.id === 'ev-bus-1'))!.node).toBe('edge-e');
     node.close();
+  });
+
+  it('de-duplicates per node: two nodes sending the same event id both get their events', async () => {
+    const [e, f] = [await connected('edge-e'), await connected('edge-f')];
+    for (const node of [e, f]) {
+      node.send({
+        v: 1,
+        t: 'event',
+        events: [
+          event('shared-id', { source: 'node', reason: 'DiskPressure', message: `disk full on ${node.node}` }),
+          event('shared-bus-id', { source: 'bus', type: 'reading', reason: 'level', topic: 'tank/1', payload: { node: node.node } }),
+        ],
+      });
+      await node.waitUntil(() => acked(node, 'shared-id') && acked(node, 'shared-bus-id'), 10_000, 'acks');
+    }
+    const onNodes = await waitFor(async () => {
+      const list = await hub.client.get<{ items: JsonObject[] }>('/api/v1/namespaces/default/events');
+      const found = list.items.filter((item) => item.reason === 'DiskPressure' && String(item.message).startsWith('disk full on'));
+      return found.length >= 2 ? found : undefined;
+    });
+    expect(onNodes.map((item) => [(item.involvedObject as JsonObject).name, item.message]).sort()).toEqual([
+      ['edge-e', 'disk full on edge-e'],
+      ['edge-f', 'disk full on edge-f'],
+    ]);
+    const bus = received.filter((r) => r.events.some((ev) => ev.id === 'shared-bus-id'));
+    expect(bus.map((r) => r.node).sort()).toEqual(['edge-e', 'edge-f']);
+    // A node's own redelivery is still a duplicate.
+    f.send({ v: 1, t: 'event', events: [event('shared-bus-id', { source: 'bus', type: 'reading', reason: 'level' })] });
+    await waitFor(() => f.frames.filter((fr) => fr.t === 'ack' && (fr.ids ?? []).includes('shared-bus-id')).length >= 2, { what: 'the redelivery acked' });
+    expect(received.filter((r) => r.events.some((ev) => ev.id === 'shared-bus-id'))).toHaveLength(2);
+    e.close();
+    f.close();
   });
 
   it('drops expired events, counting them', async () => {

@@ -3,13 +3,13 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { LeaseRenewer } from '../../cloud-hub/upstream/lease-renewer.js';
 import type { KubeClient } from '../../cloud-hub/kube/kube-client.js';
-import type { WriteQueue } from '../../cloud-hub/upstream/write-queue.js';
+import type { WriteQueue, WriteRequest } from '../../cloud-hub/upstream/write-queue.js';
 
 function renewer(apiQps: number) {
   const warnings: unknown[] = [];
   const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line)) });
   const submitted: string[] = [];
-  const writes = { submit: (key: string) => submitted.push(key) } as unknown as WriteQueue;
+  const writes = { submit: (request: WriteRequest) => submitted.push(request.key) } as unknown as WriteQueue;
   const leases = new LeaseRenewer({ client: {} as KubeClient, writes, logger, renewIntervalMs: 10_000, leaseDurationSeconds: 40, holder: (n) => n, apiQps, gracePeriodMs: 40_000 });
   return { leases, warnings, submitted };
 }
