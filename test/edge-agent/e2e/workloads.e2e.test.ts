@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster, type AgentHandle } from '../../helpers/cluster.js';
 import { run } from '../../helpers/process.js';
+import { requireTool } from '../../helpers/system-tools.js';
 import { waitFor } from '../../helpers/wait.js';
 
 type Obj = Record<string, any>;
@@ -62,7 +63,7 @@ function alive(pid: number): boolean {
 }
 
 async function kubectl(...args: string[]): Promise<string> {
-  const result = await run('kubectl', ['--kubeconfig', cluster.kubeconfig, ...args]);
+  const result = await run(requireTool('kubectl'), ['--kubeconfig', cluster.kubeconfig, ...args]);
   if (result.code !== 0) throw new Error(result.stderr);
   return result.stdout;
 }

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { requireTool } from '../../helpers/system-tools.js';
 import { waitFor } from '../../helpers/wait.js';
 import { Harness, configMap, isAlive, keyOf, makePod, sh } from './helpers.js';
 
@@ -14,6 +15,7 @@ afterEach(async () => {
 });
 
 async function harness(...objects: ReturnType<typeof configMap>[]): Promise<Harness> {
+  requireTool('bwrap');
   const created = new Harness({ useBwrap: 'always' }, objects);
   harnesses.push(created);
   await created.runtime.start();
