@@ -117,9 +117,8 @@ describe('bwrap sandbox', () => {
     await second.start();
     expect(h.pid(keyOf(server), 'srv')).toBe(pid);
 
-    const started = Date.now();
     await second.killPod(keyOf(server), 10);
-    expect(Date.now() - started).toBeLessThan(3_000);
+    // Exit code 0 below: the trap ran on SIGTERM; a SIGKILL at the end of the 10 s would be 137.
     expect(isAlive(pid)).toBe(false);
     expect(h.eventsOf('srv', 'Completed').map((event) => event.message)).toEqual(['Container srv exited with code 0']);
   });
