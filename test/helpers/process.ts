@@ -16,11 +16,15 @@ export const BIN = {
   edgeSim: path.join(DIST, 'sim/main.js'),
 } as const;
 
-/** Starts `node <script> ...args` with debug logs and waits until it logs that it is ready. */
+/**
+ * Starts `node <script> ...args` with debug logs and waits until it logs that it is ready: 90 s
+ * by default, a hang guard (a start took up to 14 s with a second `npm test` on 2 cores).
+ */
 export function startProcess(script: string, args: string[], options: LaunchOptions = {}): Promise<ManagedProcess> {
   return launch(script, args, {
     cwd: REPO,
     name: `${path.basename(path.dirname(script))} ${args.slice(0, 3).join(' ')}`,
+    timeoutMs: 90_000,
     ...options,
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'debug', ...options.env },
   });
