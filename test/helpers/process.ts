@@ -30,7 +30,10 @@ export function startProcess(script: string, args: string[], options: LaunchOpti
   });
 }
 
-/** Runs a command to completion and returns its output. */
+/**
+ * Runs a command to completion and returns its output. It runs in its own process group, and a
+ * timeout kills the whole group: an edge-sim killed alone would leave its API server and hub.
+ */
 export async function run(
   command: string,
   args: string[],
@@ -40,13 +43,22 @@ export async function run(
     cwd: options.cwd ?? REPO,
     env: { ...process.env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
   });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // A command that never reads its input may exit first: EPIPE here is not the test's failure.
+  child.stdin.on('error', () => undefined);
   child.stdin.end(options.input ?? '');
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  }, options.timeoutMs ?? 60_000);
   const [code] = (await once(child, 'close')) as [number | null];
   clearTimeout(timer);
   return { code, stdout, stderr };
