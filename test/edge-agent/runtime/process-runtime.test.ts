@@ -186,7 +186,12 @@ function announcedBackoffs(h: Harness, key: string, container: string): string[]
     if (changed !== key) return;
     const ours = event?.container === container;
     if (ours && (event.reason === 'Error' || event.reason === 'Completed')) pending = 'none';
-    const waiting = field(h.container(key, container), 'state', 'waiting') as JsonObject | undefined;
+    let waiting: JsonObject | undefined;
+    try {
+      waiting = field(h.container(key, container), 'state', 'waiting') as JsonObject | undefined;
+    } catch {
+      waiting = undefined; // no status for the container yet
+    }
     if (pending !== undefined && waiting?.reason === 'CrashLoopBackOff') pending = /^back-off (\S+) /.exec(String(waiting.message))?.[1] ?? String(waiting.message);
     if (ours && event.reason === 'Started' && pending !== undefined) {
       announced.push(pending);
