@@ -29,7 +29,7 @@ command -v aarch64-linux-gnu-g++ >/dev/null || missing+=(g++-aarch64-linux-gnu)
 command -v file >/dev/null || missing+=(file)
 command -v make >/dev/null || missing+=(make)
 command -v python3 >/dev/null || missing+=(python3)
-[ "${#missing[@]}" -eq 0 ] || die "missing tools; install them with: apt-get install -y ${missing[*]}"
+[ "${#missing[@]}" -eq 0 ] || die "missing tools: run npm run setup:system (or: apt-get install -y ${missing[*]})"
 [ -e "$sysroot/lib/ld-linux-aarch64.so.1" ] || die "no arm64 C library in $sysroot (apt-get install g++-aarch64-linux-gnu installs it)"
 mkdir -p "$cache"
 

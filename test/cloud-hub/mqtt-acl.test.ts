@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMPTY_DIGEST, decode, encode, type CloudFrame } from '../../protocol/index.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { metricValue } from '../helpers/hub.js';
-import { Mosquitto, freePort } from '../helpers/mosquitto.js';
+import { MOSQUITTO, Mosquitto, freePort } from '../helpers/mosquitto.js';
+import { requireTool } from '../helpers/system-tools.js';
 import { waitFor } from '../helpers/wait.js';
 
 const hello = (node: string) =>
@@ -38,6 +39,7 @@ const BROKERS = [
   {
     name: 'mosquitto',
     setup: async (cluster: TestCluster) => {
+      requireTool(MOSQUITTO, 'mosquitto');
       const mosquitto = await new Mosquitto(cluster.dir.path, cluster.kubeconfig).start();
       return { url: mosquitto.url, hubArgs: mosquitto.hubArgs(), stop: () => mosquitto.stop() };
     },

@@ -8,7 +8,8 @@ import type { JsonObject } from '../../protocol/index.js';
 import { VirtualNode } from '../../sim/fleet/virtual-node.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { metricValue } from '../helpers/hub.js';
-import { Mosquitto } from '../helpers/mosquitto.js';
+import { MOSQUITTO, Mosquitto } from '../helpers/mosquitto.js';
+import { requireTool } from '../helpers/system-tools.js';
 import { BIN, startProcess, type RunningProcess } from '../helpers/process.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
@@ -51,6 +52,7 @@ describe('MQTT: replicas own shards through Leases', () => {
     cleanups.push(() => cluster.close());
     const names = Array.from({ length: 10 }, (_, i) => `node-${i}`);
     const tokens = await fleetSetup(cluster, names);
+    requireTool(MOSQUITTO, 'mosquitto');
     const mosquitto = await new Mosquitto(cluster.dir.path, cluster.kubeconfig).start();
     cleanups.push(() => mosquitto.stop());
     await cluster.stopHub();

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { ManagedProcess } from '../../sim/launch/managed-process.js';
 import { REPO, run } from '../helpers/process.js';
+import { requireTool } from '../helpers/system-tools.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 const INSTALL = path.join(REPO, 'deploy/edge/install.sh');
@@ -71,7 +72,7 @@ afterAll(async () => {
 describe('install.sh', () => {
   it('is shellcheck clean (the arm64 scripts too)', async () => {
     const scripts = [INSTALL, ...readdirSync(path.join(REPO, 'scripts/arm64')).filter((f) => f.endsWith('.sh')).map((f) => path.join(REPO, 'scripts/arm64', f))];
-    const result = await run('shellcheck', ['--severity=style', ...scripts]).catch((err: Error) => ({ code: -1, stdout: '', stderr: `${err.message} (apt-get install shellcheck)` }));
+    const result = await run(requireTool('shellcheck'), ['--severity=style', ...scripts]);
     expect(result.stdout + result.stderr).toBe('');
     expect(result.code).toBe(0);
   });
@@ -141,7 +142,7 @@ describe('install.sh', () => {
     });
     expect(unit).toMatch(/\[Install\]\nWantedBy=multi-user.target\n/);
     // systemd itself finds nothing to complain about.
-    const verify = await run('systemd-analyze', ['verify', at('etc/systemd/system/edge-agent.service')]);
+    const verify = await run(requireTool('systemd-analyze'), ['verify', at('etc/systemd/system/edge-agent.service')]);
     expect(verify.stderr).toBe('');
     expect(verify.code).toBe(0);
 

@@ -3,8 +3,9 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { REPO } from '../helpers/process.js';
+import { requireTool } from '../helpers/system-tools.js';
 
-export const KUBECTL = process.env.KUBECTL_BIN ?? 'kubectl';
+export const KUBECTL = requireTool(process.env.KUBECTL_BIN ?? 'kubectl', 'kubectl');
 
 export interface KubeObject {
   apiVersion: string;

@@ -5,7 +5,8 @@
  * shard-lease Role is used (take, renew, list, hand over on shutdown).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Mosquitto } from '../helpers/mosquitto.js';
+import { MOSQUITTO, Mosquitto } from '../helpers/mosquitto.js';
+import { requireTool } from '../helpers/system-tools.js';
 import type { RunningProcess } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
 import { container, find, podTemplate } from './manifests.js';
@@ -20,6 +21,7 @@ beforeAll(async () => {
   cluster = await new RbacCluster('deploy/k8s/mosquitto').start();
   await cluster.tokenCli('create', 'edge-mqtt-1');
   // The broker's password file and ACL come from `cloud-hub token mosquitto-auth`, run as the token admin.
+  requireTool(MOSQUITTO, 'mosquitto');
   broker = await new Mosquitto(cluster.dir.path, cluster.tokenAdminKubeconfig).start();
 });
 

@@ -4,10 +4,12 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, run, startProcess, type RunningProcess } from '../helpers/process.js';
+import { requireTool } from '../helpers/system-tools.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 import { KubeHttp, pod } from './kube-http.js';
 
+const KUBECTL = requireTool('kubectl');
 let dir: ReturnType<typeof makeTempDir>;
 let apiserver: RunningProcess;
 let http: KubeHttp;
@@ -27,7 +29,7 @@ afterAll(async () => {
 });
 
 function kubectl(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return run('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', path.join(dir.path, 'kubectl-cache'), ...args], { timeoutMs: 20_000 });
+  return run(KUBECTL, ['--kubeconfig', kubeconfig, '--cache-dir', path.join(dir.path, 'kubectl-cache'), ...args], { timeoutMs: 20_000 });
 }
 
 function file(name: string, text: string): string {
@@ -105,7 +107,7 @@ describe('kubectl', () => {
   });
 
   it('get pods -w sees a later change', async () => {
-    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', path.join(dir.path, 'kubectl-cache'), 'get', 'pods', '-n', 'demo', '-w'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(KUBECTL, ['--kubeconfig', kubeconfig, '--cache-dir', path.join(dir.path, 'kubectl-cache'), 'get', 'pods', '-n', 'demo', '-w'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     try {

@@ -16,17 +16,24 @@ export const BIN = {
   edgeSim: path.join(DIST, 'sim/main.js'),
 } as const;
 
-/** Starts `node <script> ...args` with debug logs and waits until it logs that it is ready. */
+/**
+ * Starts `node <script> ...args` with debug logs and waits until it logs that it is ready: 90 s
+ * by default, a hang guard (a start took up to 14 s with a second `npm test` on 2 cores).
+ */
 export function startProcess(script: string, args: string[], options: LaunchOptions = {}): Promise<ManagedProcess> {
   return launch(script, args, {
     cwd: REPO,
     name: `${path.basename(path.dirname(script))} ${args.slice(0, 3).join(' ')}`,
+    timeoutMs: 90_000,
     ...options,
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'debug', ...options.env },
   });
 }
 
-/** Runs a command to completion and returns its output. */
+/**
+ * Runs a command to completion and returns its output. It runs in its own process group, and a
+ * timeout kills the whole group: an edge-sim killed alone would leave its API server and hub.
+ */
 export async function run(
   command: string,
   args: string[],
@@ -36,13 +43,22 @@ export async function run(
     cwd: options.cwd ?? REPO,
     env: { ...process.env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
   });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // A command that never reads its input may exit first: EPIPE here is not the test's failure.
+  child.stdin.on('error', () => undefined);
   child.stdin.end(options.input ?? '');
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  }, options.timeoutMs ?? 60_000);
   const [code] = (await once(child, 'close')) as [number | null];
   clearTimeout(timer);
   return { code, stdout, stderr };

@@ -16,10 +16,11 @@ it('steady and storm over MQTT: 200 nodes in sync through the embedded broker, n
   const { code, stderr } = await run(
     process.execPath,
     [BIN.edgeSim, '--transport', 'mqtt', '--nodes', '200', '--workers', '1', '--churn', '40', '--duration', '3', '--scenario', 'steady,storm', '--report', report],
-    { timeoutMs: 110_000, env: { LOG_LEVEL: 'info' } },
+    // A hang guard, not a speed target: 85-110 s on a loaded 2-core machine.
+    { timeoutMs: 300_000, env: { LOG_LEVEL: 'info' } },
   );
   expect(code, stderr.slice(-3000)).toBe(0);
   const parsed = expectWellFormedReport(report, { nodes: 200, scenarios: ['steady', 'storm'], transport: 'mqtt' });
   expect(parsed.latency.samples).toBeGreaterThan(0);
   expect(parsed.scenarios[1]!.storm!.recovered).toBe(200);
-}, 120_000);
+}, 320_000);

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EdgeEvent } from '../../../protocol/index.js';
 import { TestCluster, type AgentHandle } from '../../helpers/cluster.js';
 import { metricValue } from '../../helpers/hub.js';
-import { LocalBroker } from '../../helpers/mosquitto.js';
+import { LocalBroker, MOSQUITTO } from '../../helpers/mosquitto.js';
+import { requireTool } from '../../helpers/system-tools.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const RULES_PATH = '/api/v1/namespaces/edge-system/configmaps';
@@ -61,6 +62,7 @@ describe('upstream events through the filter and the outbox', () => {
     await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', () => resolve()));
     cluster = new TestCluster();
     await cluster.start(['--event-webhook', `http://127.0.0.1:${(sink.address() as AddressInfo).port}/events`]);
+    requireTool(MOSQUITTO, 'mosquitto');
     bus = await new LocalBroker(cluster.dir.path).start();
     publisher = await mqtt.connectAsync(bus.url, { clientId: 'device-app', protocolVersion: 4 });
     await cluster.client.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'edge-system' } }).catch(() => undefined);

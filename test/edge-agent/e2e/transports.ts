@@ -4,7 +4,8 @@
  * is written once.
  */
 import type { TestCluster } from '../../helpers/cluster.js';
-import { Mosquitto, freePort } from '../../helpers/mosquitto.js';
+import { MOSQUITTO, Mosquitto, freePort } from '../../helpers/mosquitto.js';
+import { requireTool } from '../../helpers/system-tools.js';
 
 export interface PreparedTransport {
   hubArgs: string[];
@@ -26,6 +27,7 @@ export const TRANSPORTS: TransportCase[] = [
   {
     name: 'mqtt via mosquitto',
     prepare: async (cluster) => {
+      requireTool(MOSQUITTO, 'mosquitto');
       const mosquitto = await new Mosquitto(cluster.dir.path, cluster.kubeconfig).start();
       return { hubArgs: mosquitto.hubArgs(), agentHubUrl: mosquitto.url, mosquitto };
     },

@@ -1,14 +1,14 @@
 /** The real kubectl (1.32, /usr/bin/kubectl) against the local API with --server, as an operator on the device would use it. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../../protocol/index.js';
 import { run } from '../../helpers/process.js';
+import { requireTool } from '../../helpers/system-tools.js';
 import { makeTempDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 import { configMap, LocalApiFixture, node, pod, secret } from './helpers.js';
 
-const KUBECTL = process.env.KUBECTL ?? '/usr/bin/kubectl';
+const KUBECTL = requireTool(process.env.KUBECTL ?? 'kubectl', 'kubectl');
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -32,7 +32,7 @@ async function setup(options: { serveSecrets?: boolean } = {}): Promise<{ f: Loc
   return { f, kubectlArgs: (args) => ['--kubeconfig=/dev/null', `--server=${f.url}`, `--cache-dir=${cacheDir.path}`, ...args] };
 }
 
-describe.skipIf(!existsSync(KUBECTL))('local API: kubectl', () => {
+describe('local API: kubectl', () => {
   it('kubectl get pods prints the cached pods with their status', async () => {
     const { kubectlArgs } = await setup();
     const result = await run(KUBECTL, kubectlArgs(['get', 'pods']));

@@ -5,6 +5,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { requireTool } from '../../helpers/system-tools.js';
 import { waitFor } from '../../helpers/wait.js';
 import { Harness, configMap, isAlive, keyOf, makePod, secret, sh } from './helpers.js';
 
@@ -20,6 +21,7 @@ async function harness(...objects: ReturnType<typeof configMap>[]): Promise<Harn
 }
 
 async function harnessWith(overrides: ConstructorParameters<typeof Harness>[0], ...objects: ReturnType<typeof configMap>[]): Promise<Harness> {
+  requireTool('bwrap');
   const created = new Harness({ useBwrap: 'always', ...overrides }, objects);
   harnesses.push(created);
   await created.runtime.start();
@@ -150,9 +152,8 @@ describe('bwrap sandbox', () => {
     await second.start();
     expect(h.pid(keyOf(server), 'srv')).toBe(pid);
 
-    const started = Date.now();
     await second.killPod(keyOf(server), 10);
-    expect(Date.now() - started).toBeLessThan(3_000);
+    // Exit code 0 below: the trap ran on SIGTERM; a SIGKILL at the end of the 10 s would be 137.
     expect(isAlive(pid)).toBe(false);
     expect(h.eventsOf('srv', 'Completed').map((event) => event.message)).toEqual(['Container srv exited with code 0']);
   });

@@ -82,7 +82,7 @@ describe('exit wrapper', () => {
       const { launched, exitFile } = await launch(['sleep', '30']);
       await waitFor(() => commandStarted(launched.pid), { intervalMs: 1 });
       process.kill(-launched.pgid, 'SIGTERM');
-      await exited(launched, 3_000);
+      await exited(launched, 20_000); // a lost SIGTERM leaves `sleep 30` running: any deadline under 30 s tells
       runs.push(exitCode(exitFile));
     }
     expect(runs).toEqual(Array.from({ length: 40 }, () => 143));

@@ -172,36 +172,67 @@ function restartDelays(events: RuntimeEvent[], container: string): number[] {
   return delays;
 }
 
+/**
+ * The back-off the runtime chose before each restart of one container, as kube words it in the
+ * CrashLoopBackOff status ("back-off 600ms restarting failed container=..."), or 'none' for a
+ * restart at once. Read from the status at every change: the runtime's decision, which a loaded
+ * machine cannot stretch (the measured delays get lower bounds only; an upper bound would be a
+ * wall-clock window).
+ */
+function announcedBackoffs(h: Harness, key: string, container: string): string[] {
+  const announced: string[] = [];
+  let pending: string | undefined;
+  h.runtime.onChange((changed, event) => {
+    if (changed !== key) return;
+    const ours = event?.container === container;
+    if (ours && (event.reason === 'Error' || event.reason === 'Completed')) pending = 'none';
+    let waiting: JsonObject | undefined;
+    try {
+      waiting = field(h.container(key, container), 'state', 'waiting') as JsonObject | undefined;
+    } catch {
+      waiting = undefined; // no status for the container yet
+    }
+    if (pending !== undefined && waiting?.reason === 'CrashLoopBackOff') pending = /^back-off (\S+) /.exec(String(waiting.message))?.[1] ?? String(waiting.message);
+    if (ours && event.reason === 'Started' && pending !== undefined) {
+      announced.push(pending);
+      pending = undefined;
+    }
+  });
+  return announced;
+}
+
 describe('CrashLoopBackOff', () => {
   it('restarts at once, then after growing delays up to the cap', async () => {
     const h = await harness({ backoff: { initialMs: 300, maxMs: 1_200, resetAfterMs: 60_000 } });
     const pod = makePod({ containers: [sh('crash', 'exit 1')] });
+    const announced = announcedBackoffs(h, keyOf(pod), 'crash');
     await h.runtime.syncPod(pod);
     await waitFor(() => restartDelays(h.events, 'crash').length >= 5, { what: '5 restarts' });
     const delays = restartDelays(h.events, 'crash').slice(0, 5);
+    expect(announced.slice(0, 5), delays.join(', ')).toEqual(['none', '300ms', '600ms', '1.2s', '1.2s']);
     const expected = [0, 300, 600, 1_200, 1_200];
     for (const [index, want] of expected.entries()) {
       expect(delays[index], `restart ${index + 1}: ${delays.join(', ')}`).toBeGreaterThanOrEqual(want - 10);
-      expect(delays[index], `restart ${index + 1}: ${delays.join(', ')}`).toBeLessThan(want + 280);
     }
     expect(h.container(keyOf(pod), 'crash').restartCount).toBeGreaterThanOrEqual(5);
   });
 
   it('starts over after the container ran longer than resetAfter', async () => {
-    const h = await harness({ backoff: { initialMs: 400, maxMs: 800, resetAfterMs: 1_500 } });
-    // Runs 1-3 crash at once, run 4 runs 2 s (longer than resetAfter), later runs crash at once.
-    const script = 'n=$(cat "$EDGE_VOLUME_STATE/n" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$EDGE_VOLUME_STATE/n"; if [ $n -eq 4 ]; then sleep 2; fi; exit 1';
+    // resetAfter leaves a crashing run 3 s to be noticed even on a loaded machine.
+    const h = await harness({ backoff: { initialMs: 400, maxMs: 800, resetAfterMs: 3_000 } });
+    // Runs 1-3 crash at once, run 4 runs 4 s (longer than resetAfter), later runs crash at once.
+    const script = 'n=$(cat "$EDGE_VOLUME_STATE/n" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$EDGE_VOLUME_STATE/n"; if [ $n -eq 4 ]; then sleep 4; fi; exit 1';
     const pod = makePod({ containers: [sh('crash', script, { volumeMounts: [{ name: 'state', mountPath: '/state' }] })], volumes: [{ name: 'state', emptyDir: {} }] });
+    const announced = announcedBackoffs(h, keyOf(pod), 'crash');
     await h.runtime.syncPod(pod);
     await waitFor(() => restartDelays(h.events, 'crash').length >= 5, { what: '5 restarts' });
     const delays = restartDelays(h.events, 'crash');
     const describe = delays.join(', ');
-    expect(delays[0], describe).toBeLessThan(300); // first restart: immediate
-    expect(delays[1], describe).toBeGreaterThanOrEqual(390); // 400
-    expect(delays[2], describe).toBeGreaterThanOrEqual(790); // 800 (the cap)
-    expect(delays[3], describe).toBeLessThan(300); // after the long run: immediate again...
-    expect(delays[4], describe).toBeGreaterThanOrEqual(390); // ...and back to the initial delay, not the cap
-    expect(delays[4], describe).toBeLessThan(700);
+    // At once, 400, 800 (the cap), at once again after the long run, and back to the initial delay, not the cap.
+    expect(announced.slice(0, 5), describe).toEqual(['none', '400ms', '800ms', 'none', '400ms']);
+    expect(delays[1], describe).toBeGreaterThanOrEqual(390);
+    expect(delays[2], describe).toBeGreaterThanOrEqual(790);
+    expect(delays[4], describe).toBeGreaterThanOrEqual(390);
   });
 });
 
@@ -268,21 +299,18 @@ describe('killPod', () => {
     await waitLog(h, keyOf(stubborn), 'sh', 'ready');
     const gracefulDir = podDir(h, keyOf(graceful));
 
-    let started = Date.now();
     await h.runtime.killPod(keyOf(graceful), 5);
-    const gracefulMs = Date.now() - started;
-    expect(gracefulMs).toBeLessThan(2_000); // it exited on SIGTERM, well within the 5 s
+    // It exited on SIGTERM (Completed, code 0), not on the SIGKILL at the end of the 5 s (137):
+    // the exit code says so, where an upper bound on the time would be a wall-clock window.
     expect(isAlive(gracefulPid)).toBe(false);
     expect(existsSync(gracefulDir)).toBe(false);
     expect(h.runtime.pods()).toEqual([keyOf(stubborn)]);
     expect(h.runtime.podStatus(keyOf(graceful))).toBeUndefined();
     expect(h.events.filter((event) => event.pod === keyOf(graceful)).map((event) => event.reason)).toEqual(['Created', 'Started', 'Killing', 'Completed']);
 
-    started = Date.now();
+    const started = Date.now();
     await h.runtime.killPod(keyOf(stubborn), 1);
-    const stubbornMs = Date.now() - started;
-    expect(stubbornMs).toBeGreaterThanOrEqual(1_000); // ignored SIGTERM: waited the grace period
-    expect(stubbornMs).toBeLessThan(2_500); // then SIGKILL
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000); // ignored SIGTERM: waited the grace period, then SIGKILL (137 below)
     expect(isAlive(stubbornPid)).toBe(false);
     expect(h.runtime.pods()).toEqual([]);
     const exit = h.events.find((event) => event.pod === keyOf(stubborn) && event.reason === 'Error');
