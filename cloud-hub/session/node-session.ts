@@ -22,8 +22,10 @@ import {
 import type { HubMetrics } from '../metrics.js';
 import type { NodeScope } from '../scope/node-scope.js';
 import type { ObjectStore } from '../source/object-store.js';
-import { CLOSE_PROTOCOL, type Connection, type ConnectionHandler } from '../transport/connection.js';
+import { CLOSE_INTERNAL, CLOSE_PROTOCOL, type Connection, type ConnectionHandler } from '../transport/connection.js';
+import type { InboundLimiter, LimitKind, NodeBudget } from './inbound-limiter.js';
 import { InflightWindow } from './inflight-window.js';
+import type { LimitMetrics } from './node-limits.js';
 import { NodeView, type PlannedOp } from './node-view.js';
 import { SendQueue } from './send-queue.js';
 import type { NodeReply, UpstreamSink } from './upstream-sink.js';
@@ -35,6 +37,12 @@ export interface SessionSettings {
   maxFrameBytes: number;
   /** Unacked `sync` frames per node. */
   window: number;
+  /**
+   * No new `sync` frame while more than this is waiting to be written to the node (default:
+   * maxFrameBytes). Kept well under the transport's send buffer cap, so a slow node is only
+   * slowed, never cut.
+   */
+  congestionBytes?: number;
 }
 
 export interface SessionDeps {
@@ -49,7 +57,15 @@ export interface SessionDeps {
   /** Resolves once every informer has listed: no hello is answered before. */
   sourceReady: () => Promise<void>;
   onClosed: (session: NodeSession) => void;
+  /** The node's inbound budget (frames, bytes, events per second), shared by its sessions. */
+  limiter: InboundLimiter;
+  limitMetrics: LimitMetrics;
 }
+
+/** At most one E_RATE_LIMITED notice per node per this long: answers to a flood must not be one. */
+const RATE_NOTICE_INTERVAL_MS = 1_000;
+/** At most one warning per node per this long about the frames it sends or refuses: a flood must not fill the hub's log. */
+const WARN_INTERVAL_MS = 1_000;
 
 type State = 'awaiting-hello' | 'waiting-for-source' | 'syncing' | 'closed';
 
@@ -72,11 +88,19 @@ export class NodeSession implements ConnectionHandler {
   private seq = 0;
   private hellos = 0;
   private flushScheduled = false;
+  /** A drain callback is registered with the connection (see congested). */
+  private drainPending = false;
+  private lastRateNotice = 0;
+  private lastWarn = 0;
+  /** Warnings left out since the last one logged. */
+  private suppressedWarns = 0;
+  private readonly budget: NodeBudget;
   private readonly reply: NodeReply;
 
   constructor(private readonly deps: SessionDeps) {
     this.node = deps.node;
     this.window = new InflightWindow(deps.settings.window);
+    this.budget = deps.limiter.acquire(deps.node);
     this.reply = {
       ack: (ids) => this.send({ v: PROTOCOL_VERSION, t: 'ack', ids: [...ids] }),
       error: (code, message, ref) => this.sendError(code, message, ref),
@@ -87,7 +111,7 @@ export class NodeSession implements ConnectionHandler {
    * Logs with the node field. No child logger per session: at fleet scale each would cost
    * memory for every idle node, and a disabled level must cost nothing.
    */
-  private log(level: 'debug' | 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
+  private log(level: 'debug' | 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
     if (this.deps.logger.isLevelEnabled(level)) this.deps.logger[level]({ node: this.node, ...fields }, message);
   }
 
@@ -107,59 +131,132 @@ export class NodeSession implements ConnectionHandler {
     this.scheduleFlush();
   }
 
+  /**
+   * One frame from the node. Nothing it sends can throw out of here: a bad frame is answered
+   * with its error code, a failure of the hub with E_INTERNAL, and the session stays up.
+   */
   receive(data: Buffer | string): void {
     if (this.state === 'closed') return;
+    const throttles = this.deps.connection.throttle !== undefined;
+    let type: string | undefined;
+    try {
+      if (!throttles) {
+        // A transport that cannot stop reading this node: what is over the limit is dropped.
+        const over = this.budget.over();
+        if (over) {
+          this.overLimit(over, false);
+          return;
+        }
+      }
+      this.budget.charge('frames', 1);
+      this.budget.charge('bytes', byteLength(data));
+      type = this.handle(data);
+    } catch (err) {
+      this.failed(err, type ?? 'frame', false);
+    }
+    if (throttles && !this.isClosed) {
+      const over = this.budget.over();
+      if (over) this.overLimit(over, true, type);
+    }
+  }
+
+  /** Decodes and dispatches one frame; returns its type when it had one. */
+  private handle(data: Buffer | string): string | undefined {
     let frame: Frame;
     try {
       frame = decode(data, { maxBytes: this.deps.settings.maxFrameBytes, accept: EDGE_FRAME_TYPES });
     } catch (err) {
       if (err instanceof ProtocolError) {
         this.sendError(err.code, err.message);
-        return;
+        return undefined;
       }
       throw err;
     }
     this.countIn(frame.t, byteLength(data));
+    if (frame.t === 'event') this.budget.charge('events', frame.events.length);
+    else if (frame.t === 'status') this.budget.charge('events', frame.pods.length);
     if (frame.t === 'error') {
-      this.log('warn', { code: frame.code, msg: frame.msg, seq: frame.seq }, 'node refused a frame');
-      return;
+      this.warnLimited({ code: frame.code, msg: frame.msg, seq: frame.seq }, 'node refused a frame');
+      return frame.t;
     }
     if (frame.t === 'hello') {
       this.onHello(frame);
-      return;
+      return frame.t;
     }
     if (this.state === 'awaiting-hello') {
       this.sendError(ErrorCode.State, `"${frame.t}" before "hello"`, frame.t);
-      return;
+      return frame.t;
     }
     switch (frame.t) {
       case 'ack':
         if (frame.seq !== undefined) this.onAck(frame.seq);
-        return;
+        break;
       case 'need':
         for (const key of frame.keys) {
           this.view.forget(key);
           this.queue.mark(key, Date.now());
         }
         if (this.state === 'syncing') this.scheduleFlush();
-        return;
+        break;
       case 'heartbeat':
         this.deps.upstream.heartbeat(this.node, frame.ts);
-        return;
+        break;
       case 'status':
         this.deps.upstream.status(this.node, frame, this.reply);
-        return;
+        break;
       case 'event':
         this.deps.upstream.event(this.node, frame, this.reply);
-        return;
+        break;
     }
+    return frame.t;
+  }
+
+  /**
+   * The node is over one of its inbound limits. Throttled: the frame was handled and the
+   * connection is not read until the budget is back. Not throttled: the frame was dropped.
+   * Either way the node hears E_RATE_LIMITED, at most once a second.
+   */
+  private overLimit(over: { kind: LimitKind; waitMs: number }, throttled: boolean, ref?: string): void {
+    this.deps.limitMetrics.refused(`rate-${over.kind}`);
+    if (throttled) this.deps.connection.throttle?.(over.waitMs);
+    const now = Date.now();
+    if (now - this.lastRateNotice < RATE_NOTICE_INTERVAL_MS) return;
+    this.lastRateNotice = now;
+    const limit = `${this.budget.rateOf(over.kind)} ${over.kind}/s`;
+    this.sendError(
+      ErrorCode.RateLimited,
+      throttled
+        ? `over this node's limit of ${limit}: the hub reads nothing more from it for ${over.waitMs} ms`
+        : `over this node's limit of ${limit}: frame dropped; send again in ${over.waitMs} ms`,
+      ref,
+    );
+  }
+
+  /**
+   * The hub failed while serving this node: logged, answered with E_INTERNAL, counted. Outside
+   * a frame (a timer's flush or resync) the session's state is unknown, so it is closed and the
+   * agent's next hello resyncs it from scratch.
+   */
+  private failed(err: unknown, ref: string, fatal: boolean): void {
+    this.log('error', { ref, err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'internal error while serving the node');
+    this.deps.limitMetrics.refused('internal');
+    try {
+      this.sendError(ErrorCode.Internal, `the hub failed while handling ${ref}; sending it again may work`, ref);
+    } catch {
+      // The connection is gone as well; closing below is all that is left.
+    }
+    if (fatal) this.close(CLOSE_INTERNAL, 'internal error');
   }
 
   closed(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.deps.upstream.disconnected(this.node);
-    this.deps.onClosed(this);
+    this.deps.limiter.release(this.node);
+    try {
+      this.deps.upstream.disconnected(this.node);
+    } finally {
+      this.deps.onClosed(this);
+    }
   }
 
   close(code: number, reason: string): void {
@@ -189,7 +286,12 @@ export class NodeSession implements ConnectionHandler {
     const started = ++this.hellos;
     void this.deps.sourceReady().then(() => {
       // Only the latest hello is answered.
-      if (this.state === 'waiting-for-source' && started === this.hellos) this.startResync(hello);
+      if (this.state !== 'waiting-for-source' || started !== this.hellos) return;
+      try {
+        this.startResync(hello);
+      } catch (err) {
+        this.failed(err, 'hello', true);
+      }
     });
   }
 
@@ -246,7 +348,11 @@ export class NodeSession implements ConnectionHandler {
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      this.flush();
+      try {
+        this.flush();
+      } catch (err) {
+        this.failed(err, 'sync', true);
+      }
     });
   }
 
@@ -256,7 +362,7 @@ export class NodeSession implements ConnectionHandler {
     const { store, scope, settings } = this.deps;
     // Room for the frame envelope: {"v":1,"t":"sync","seq":N,"ops":[...]}.
     const budget = settings.maxFrameBytes - 64;
-    while (!this.window.full && (this.carry || this.queue.size > 0)) {
+    while (!this.window.full && (this.carry || this.queue.size > 0) && !this.congested()) {
       const ops: string[] = [];
       const eventTimes: number[] = [];
       let bytes = 0;
@@ -302,6 +408,25 @@ export class NodeSession implements ConnectionHandler {
     this.finishResyncIfDone();
   }
 
+  /**
+   * More than a frame's worth is still waiting to be written to the node (a slow link, or a
+   * node that does not read): no new sync frame until it drains. The send buffer stays near
+   * one frame for a slow node, and the transport's hard cap only ever cuts a node that keeps
+   * making the hub answer while it reads nothing.
+   */
+  private congested(): boolean {
+    const buffered = this.deps.connection.bufferedBytes?.();
+    if (buffered === undefined || buffered <= (this.deps.settings.congestionBytes ?? this.deps.settings.maxFrameBytes)) return false;
+    if (!this.drainPending && this.deps.connection.whenDrained) {
+      this.drainPending = true;
+      this.deps.connection.whenDrained(() => {
+        this.drainPending = false;
+        this.scheduleFlush();
+      });
+    }
+    return true;
+  }
+
   private finishResyncIfDone(): void {
     const resync = this.resync;
     if (!resync || resync.pending.size > 0 || this.carry) return;
@@ -321,8 +446,21 @@ export class NodeSession implements ConnectionHandler {
 
   private sendError(code: ErrorCode, message: string, ref?: string): void {
     this.deps.metrics.frameErrors.inc({ code });
-    this.log('warn', { code, msg: message }, 'refused a frame from the node');
+    this.warnLimited({ code, msg: message }, 'refused a frame from the node');
     this.send({ v: PROTOCOL_VERSION, t: 'error', code, msg: message.slice(0, 4096), ...(ref ? { ref } : {}) });
+  }
+
+  /** A warning about the node's frames, at most one a second; the next one says how many were left out. */
+  private warnLimited(fields: Record<string, unknown>, message: string): void {
+    const now = Date.now();
+    if (now - this.lastWarn < WARN_INTERVAL_MS) {
+      this.suppressedWarns += 1;
+      return;
+    }
+    this.lastWarn = now;
+    const suppressed = this.suppressedWarns;
+    this.suppressedWarns = 0;
+    this.log('warn', suppressed > 0 ? { ...fields, suppressed } : fields, message);
   }
 
   private countIn(type: string, bytes: number): void {
