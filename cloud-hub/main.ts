@@ -163,6 +163,18 @@ function loadKubeConfig(options: { kubeconfig?: string; data?: string }): KubeCo
 
 async function serve(options: ServeOptions): Promise<void> {
   const logger = createLogger('cloud-hub', options.logLevel);
+  // TLS first: a bad certificate fails the start before anything else runs.
+  const wantsTls = Boolean(options.tls || options.tlsCert || options.tlsKey);
+  if (options.metricsTls && !wantsTls) throw new Error('--metrics-tls needs --tls (or --tls-cert/--tls-key)');
+  const tls = wantsTls
+    ? await loadHubTls({
+        ...(options.tlsCert ? { certFile: options.tlsCert } : {}),
+        ...(options.tlsKey ? { keyFile: options.tlsKey } : {}),
+        dataDir: options.data,
+        listenHost: options.listen.host,
+        ...(options.tlsSan ? { sans: options.tlsSan } : {}),
+      })
+    : undefined;
   let embedded: EmbeddedApiServer | undefined;
   let kubeConfig: KubeConfig;
   let api: string | undefined;
@@ -179,17 +191,6 @@ async function serve(options: ServeOptions): Promise<void> {
   } else {
     kubeConfig = loadKubeConfig(options);
   }
-  const wantsTls = Boolean(options.tls || options.tlsCert || options.tlsKey);
-  if (options.metricsTls && !wantsTls) throw new Error('--metrics-tls needs --tls (or --tls-cert/--tls-key)');
-  const tls = wantsTls
-    ? await loadHubTls({
-        ...(options.tlsCert ? { certFile: options.tlsCert } : {}),
-        ...(options.tlsKey ? { keyFile: options.tlsKey } : {}),
-        dataDir: options.data,
-        listenHost: options.listen.host,
-        ...(options.tlsSan ? { sans: options.tlsSan } : {}),
-      })
-    : undefined;
   const limits: NodeLimits = {
     maxPending: options.maxPending,
     maxPendingPerAddress: options.maxPendingPerAddress,
