@@ -91,6 +91,8 @@ export class NodeSession implements ConnectionHandler {
   /** A drain callback is registered with the connection (see congested). */
   private drainPending = false;
   private lastRateNotice = 0;
+  /** The type of the frame being handled, for E_INTERNAL's `ref`. */
+  private handling?: string;
   private lastWarn = 0;
   /** Warnings left out since the last one logged. */
   private suppressedWarns = 0;
@@ -138,7 +140,7 @@ export class NodeSession implements ConnectionHandler {
   receive(data: Buffer | string): void {
     if (this.state === 'closed') return;
     const throttles = this.deps.connection.throttle !== undefined;
-    let type: string | undefined;
+    this.handling = undefined;
     try {
       if (!throttles) {
         // A transport that cannot stop reading this node: what is over the limit is dropped.
@@ -150,42 +152,43 @@ export class NodeSession implements ConnectionHandler {
       }
       this.budget.charge('frames', 1);
       this.budget.charge('bytes', byteLength(data));
-      type = this.handle(data);
+      this.handle(data);
     } catch (err) {
-      this.failed(err, type ?? 'frame', false);
+      this.failed(err, this.handling ?? 'frame', false);
     }
     if (throttles && !this.isClosed) {
       const over = this.budget.over();
-      if (over) this.overLimit(over, true, type);
+      if (over) this.overLimit(over, true, this.handling);
     }
   }
 
-  /** Decodes and dispatches one frame; returns its type when it had one. */
-  private handle(data: Buffer | string): string | undefined {
+  /** Decodes and dispatches one frame. */
+  private handle(data: Buffer | string): void {
     let frame: Frame;
     try {
       frame = decode(data, { maxBytes: this.deps.settings.maxFrameBytes, accept: EDGE_FRAME_TYPES });
     } catch (err) {
       if (err instanceof ProtocolError) {
         this.sendError(err.code, err.message);
-        return undefined;
+        return;
       }
       throw err;
     }
+    this.handling = frame.t;
     this.countIn(frame.t, byteLength(data));
     if (frame.t === 'event') this.budget.charge('events', frame.events.length);
     else if (frame.t === 'status') this.budget.charge('events', frame.pods.length);
     if (frame.t === 'error') {
       this.warnLimited({ code: frame.code, msg: frame.msg, seq: frame.seq }, 'node refused a frame');
-      return frame.t;
+      return;
     }
     if (frame.t === 'hello') {
       this.onHello(frame);
-      return frame.t;
+      return;
     }
     if (this.state === 'awaiting-hello') {
       this.sendError(ErrorCode.State, `"${frame.t}" before "hello"`, frame.t);
-      return frame.t;
+      return;
     }
     switch (frame.t) {
       case 'ack':
@@ -208,7 +211,6 @@ export class NodeSession implements ConnectionHandler {
         this.deps.upstream.event(this.node, frame, this.reply);
         break;
     }
-    return frame.t;
   }
 
   /**
