@@ -58,9 +58,12 @@ export type RefusalReason =
   | 'frame-too-large'
   /** The peer did not read what the hub sent: over --max-send-buffer, cut. */
   | 'send-buffer'
+  /** Over a per-node rate: slowed (WebSocket) or queued (MQTT), nothing lost. */
   | 'rate-frames'
   | 'rate-bytes'
   | 'rate-events'
+  /** Over a per-node rate with the node's queue full (MQTT): dropped unhandled. */
+  | 'rate-dropped'
   /** An exception in the hub while handling the peer's input (answered with E_INTERNAL). */
   | 'internal';
 

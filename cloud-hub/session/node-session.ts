@@ -23,9 +23,11 @@ import type { HubMetrics } from '../metrics.js';
 import type { NodeScope } from '../scope/node-scope.js';
 import type { ObjectStore } from '../source/object-store.js';
 import { CLOSE_INTERNAL, CLOSE_PROTOCOL, type Connection, type ConnectionHandler } from '../transport/connection.js';
-import type { InboundLimiter, LimitKind, NodeBudget } from './inbound-limiter.js';
+import { InboundGate } from './inbound-gate.js';
+import type { InboundLimiter, NodeBudget } from './inbound-limiter.js';
 import { InflightWindow } from './inflight-window.js';
 import type { LimitMetrics } from './node-limits.js';
+import { NodeLog } from './node-log.js';
 import { NodeView, type PlannedOp } from './node-view.js';
 import { SendQueue } from './send-queue.js';
 import type { NodeReply, UpstreamSink } from './upstream-sink.js';
@@ -62,10 +64,6 @@ export interface SessionDeps {
   limitMetrics: LimitMetrics;
 }
 
-/** At most one E_RATE_LIMITED notice per node per this long: answers to a flood must not be one. */
-const RATE_NOTICE_INTERVAL_MS = 1_000;
-/** At most one warning per node per this long about the frames it sends or refuses: a flood must not fill the hub's log. */
-const WARN_INTERVAL_MS = 1_000;
 
 type State = 'awaiting-hello' | 'waiting-for-source' | 'syncing' | 'closed';
 
@@ -90,31 +88,30 @@ export class NodeSession implements ConnectionHandler {
   private flushScheduled = false;
   /** A drain callback is registered with the connection (see congested). */
   private drainPending = false;
-  private lastRateNotice = 0;
   /** The type of the frame being handled, for E_INTERNAL's `ref`. */
   private handling?: string;
-  private lastWarn = 0;
-  /** Warnings left out since the last one logged. */
-  private suppressedWarns = 0;
   private readonly budget: NodeBudget;
+  private readonly gate: InboundGate;
+  private readonly logs: NodeLog;
   private readonly reply: NodeReply;
 
   constructor(private readonly deps: SessionDeps) {
     this.node = deps.node;
     this.window = new InflightWindow(deps.settings.window);
+    this.logs = new NodeLog(deps.logger, deps.node);
     this.budget = deps.limiter.acquire(deps.node);
+    this.gate = new InboundGate({
+      budget: this.budget,
+      connection: deps.connection,
+      handle: (data) => this.process(data),
+      limited: (kind, dropped) => deps.limitMetrics.refused(dropped ? 'rate-dropped' : `rate-${kind}`),
+      notice: (message, ref) => this.sendError(ErrorCode.RateLimited, message, ref),
+      maxQueuedBytes: 2 * deps.settings.maxFrameBytes,
+    });
     this.reply = {
       ack: (ids) => this.send({ v: PROTOCOL_VERSION, t: 'ack', ids: [...ids] }),
       error: (code, message, ref) => this.sendError(code, message, ref),
     };
-  }
-
-  /**
-   * Logs with the node field. No child logger per session: at fleet scale each would cost
-   * memory for every idle node, and a disabled level must cost nothing.
-   */
-  private log(level: 'debug' | 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
-    if (this.deps.logger.isLevelEnabled(level)) this.deps.logger[level]({ node: this.node, ...fields }, message);
   }
 
   get queueDepth(): number {
@@ -135,31 +132,26 @@ export class NodeSession implements ConnectionHandler {
 
   /**
    * One frame from the node. Nothing it sends can throw out of here: a bad frame is answered
-   * with its error code, a failure of the hub with E_INTERNAL, and the session stays up.
+   * with its error code, a failure of the hub with E_INTERNAL, and the session stays up. The
+   * gate holds the node to its inbound budget first.
    */
   receive(data: Buffer | string): void {
     if (this.state === 'closed') return;
-    const throttles = this.deps.connection.throttle !== undefined;
+    this.gate.receive(data);
+  }
+
+  /** Charges the budget for one frame and handles it; returns its type when it had one. */
+  private process(data: Buffer | string): string | undefined {
+    if (this.state === 'closed') return undefined;
     this.handling = undefined;
     try {
-      if (!throttles) {
-        // A transport that cannot stop reading this node: what is over the limit is dropped.
-        const over = this.budget.over();
-        if (over) {
-          this.overLimit(over, false);
-          return;
-        }
-      }
       this.budget.charge('frames', 1);
       this.budget.charge('bytes', byteLength(data));
       this.handle(data);
     } catch (err) {
       this.failed(err, this.handling ?? 'frame', false);
     }
-    if (throttles && !this.isClosed) {
-      const over = this.budget.over();
-      if (over) this.overLimit(over, true, this.handling);
-    }
+    return this.handling;
   }
 
   /** Decodes and dispatches one frame. */
@@ -179,7 +171,7 @@ export class NodeSession implements ConnectionHandler {
     if (frame.t === 'event') this.budget.charge('events', frame.events.length);
     else if (frame.t === 'status') this.budget.charge('events', frame.pods.length);
     if (frame.t === 'error') {
-      this.warnLimited({ code: frame.code, msg: frame.msg, seq: frame.seq }, 'node refused a frame');
+      this.logs.warnLimited({ code: frame.code, msg: frame.msg, seq: frame.seq }, 'node refused a frame');
       return;
     }
     if (frame.t === 'hello') {
@@ -214,33 +206,12 @@ export class NodeSession implements ConnectionHandler {
   }
 
   /**
-   * The node is over one of its inbound limits. Throttled: the frame was handled and the
-   * connection is not read until the budget is back. Not throttled: the frame was dropped.
-   * Either way the node hears E_RATE_LIMITED, at most once a second.
-   */
-  private overLimit(over: { kind: LimitKind; waitMs: number }, throttled: boolean, ref?: string): void {
-    this.deps.limitMetrics.refused(`rate-${over.kind}`);
-    if (throttled) this.deps.connection.throttle?.(over.waitMs);
-    const now = Date.now();
-    if (now - this.lastRateNotice < RATE_NOTICE_INTERVAL_MS) return;
-    this.lastRateNotice = now;
-    const limit = `${this.budget.rateOf(over.kind)} ${over.kind}/s`;
-    this.sendError(
-      ErrorCode.RateLimited,
-      throttled
-        ? `over this node's limit of ${limit}: the hub reads nothing more from it for ${over.waitMs} ms`
-        : `over this node's limit of ${limit}: frame dropped; send again in ${over.waitMs} ms`,
-      ref,
-    );
-  }
-
-  /**
    * The hub failed while serving this node: logged, answered with E_INTERNAL, counted. Outside
    * a frame (a timer's flush or resync) the session's state is unknown, so it is closed and the
    * agent's next hello resyncs it from scratch.
    */
   private failed(err: unknown, ref: string, fatal: boolean): void {
-    this.log('error', { ref, err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'internal error while serving the node');
+    this.logs.log('error', { ref, err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'internal error while serving the node');
     this.deps.limitMetrics.refused('internal');
     try {
       this.sendError(ErrorCode.Internal, `the hub failed while handling ${ref}; sending it again may work`, ref);
@@ -253,6 +224,7 @@ export class NodeSession implements ConnectionHandler {
   closed(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.gate.close();
     this.deps.limiter.release(this.node);
     try {
       this.deps.upstream.disconnected(this.node);
@@ -276,7 +248,7 @@ export class NodeSession implements ConnectionHandler {
       // A new hello starts the session over (an agent that lost track, or a broker connection
       // that outlived a hub restart). Seq numbers keep growing, so acks of the old session
       // cannot ack frames of the new one.
-      this.log('debug', {}, 'hello on an open session: starting over');
+      this.logs.log('debug', {}, 'hello on an open session: starting over');
       this.view = new NodeView();
       this.queue.clear();
       this.window = new InflightWindow(this.deps.settings.window);
@@ -319,7 +291,7 @@ export class NodeSession implements ConnectionHandler {
       metrics.resyncOps.observe(0);
       metrics.resyncBytes.observe(0);
       this.send({ v: PROTOCOL_VERSION, t: 'synced', seq: 0, digest: desiredDigest, n: desired.size });
-      this.log('debug', { objects: desired.size }, 'resync: digest equal');
+      this.logs.log('debug', { objects: desired.size }, 'resync: digest equal');
       return;
     }
     const now = Date.now();
@@ -333,7 +305,7 @@ export class NodeSession implements ConnectionHandler {
     for (const key of pending) this.queue.mark(key, now);
     this.resync = { pending, ops: 0, bytes: 0, lastSeq: 0 };
     metrics.resyncs.inc({ result: 'diff' });
-    this.log('debug', { objects: desired.size, held: hello.have.length, differing: pending.size }, 'resync: sending differences');
+    this.logs.log('debug', { objects: desired.size, held: hello.have.length, differing: pending.size }, 'resync: sending differences');
     this.flush();
   }
 
@@ -386,7 +358,7 @@ export class NodeSession implements ConnectionHandler {
           this.carry = next;
           break;
         }
-        if (size > budget) this.log('error', { key: next.key, bytes: size }, 'object larger than the frame limit; sent anyway');
+        if (size > budget) this.logs.log('error', { key: next.key, bytes: size }, 'object larger than the frame limit; sent anyway');
         ops.push(next.op.json);
         bytes += size;
         if (!this.resync) eventTimes.push(next.at);
@@ -436,7 +408,7 @@ export class NodeSession implements ConnectionHandler {
     this.deps.metrics.resyncOps.observe(resync.ops);
     this.deps.metrics.resyncBytes.observe(resync.bytes);
     this.send({ v: PROTOCOL_VERSION, t: 'synced', seq: resync.lastSeq, digest: this.view.digest(), n: this.view.size });
-    this.log('debug', { ops: resync.ops, bytes: resync.bytes }, 'resync done');
+    this.logs.log('debug', { ops: resync.ops, bytes: resync.bytes }, 'resync done');
   }
 
   private send(frame: CloudFrame): void {
@@ -448,21 +420,8 @@ export class NodeSession implements ConnectionHandler {
 
   private sendError(code: ErrorCode, message: string, ref?: string): void {
     this.deps.metrics.frameErrors.inc({ code });
-    this.warnLimited({ code, msg: message }, 'refused a frame from the node');
+    this.logs.warnLimited({ code, msg: message }, 'refused a frame from the node');
     this.send({ v: PROTOCOL_VERSION, t: 'error', code, msg: message.slice(0, 4096), ...(ref ? { ref } : {}) });
-  }
-
-  /** A warning about the node's frames, at most one a second; the next one says how many were left out. */
-  private warnLimited(fields: Record<string, unknown>, message: string): void {
-    const now = Date.now();
-    if (now - this.lastWarn < WARN_INTERVAL_MS) {
-      this.suppressedWarns += 1;
-      return;
-    }
-    this.lastWarn = now;
-    const suppressed = this.suppressedWarns;
-    this.suppressedWarns = 0;
-    this.log('warn', suppressed > 0 ? { ...fields, suppressed } : fields, message);
   }
 
   private countIn(type: string, bytes: number): void {

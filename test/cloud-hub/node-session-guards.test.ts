@@ -2,7 +2,8 @@
  * A NodeSession's guards, in-process with the real session, store, scope and limiter: a
  * failure inside the hub while handling a frame is answered E_INTERNAL and the session goes
  * on; over a transport that cannot stop reading one node (MQTT), a node over its inbound limit
- * has its frames dropped and hears E_RATE_LIMITED once, not once per frame.
+ * has its frames handled at its rate (dropped only past a bounded queue) and hears
+ * E_RATE_LIMITED once, not once per frame.
  *
  * The only stand-ins are the two ends that need a network or a cluster: a connection that
  * records what the session sends, and an upstream whose status write fails (the failure this
@@ -14,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { decode, type CloudFrame, type ErrorFrame } from '../../protocol/index.js';
 import { HubMetrics } from '../../cloud-hub/metrics.js';
 import { NodeScope } from '../../cloud-hub/scope/node-scope.js';
+import { MAX_QUEUED_FRAMES } from '../../cloud-hub/session/inbound-gate.js';
 import { InboundLimiter } from '../../cloud-hub/session/inbound-limiter.js';
 import { DEFAULT_NODE_LIMITS, LimitMetrics, type NodeLimits } from '../../cloud-hub/session/node-limits.js';
 import { NodeSession } from '../../cloud-hub/session/node-session.js';
@@ -21,6 +23,7 @@ import type { UpstreamSink } from '../../cloud-hub/session/upstream-sink.js';
 import { ObjectStore } from '../../cloud-hub/source/object-store.js';
 import type { Connection } from '../../cloud-hub/transport/connection.js';
 import { TEST_NODE_INFO } from '../helpers/protocol-client.js';
+import { waitFor } from '../helpers/wait.js';
 
 function session(options: { upstream?: Partial<UpstreamSink>; limits?: Partial<NodeLimits> } = {}) {
   const sent: CloudFrame[] = [];
@@ -86,17 +89,37 @@ describe('NodeSession guards', () => {
     expect(s.node.isClosed).toBe(false);
   });
 
-  it('without a way to pause the node, drops frames over its limit and says E_RATE_LIMITED once', async () => {
-    const s = session({ limits: { frameRate: 5, burstSeconds: 1 } });
+  it('without a way to pause the node, handles frames over its limit at the rate instead, losing none, and says E_RATE_LIMITED once', async () => {
+    const s = session({ limits: { frameRate: 50, burstSeconds: 1 } });
     s.hello();
     await new Promise((resolve) => setImmediate(resolve));
-    for (let i = 0; i < 20; i++) s.node.receive(status(`s-${i}`));
-    const acked = s.sent.filter((f) => f.t === 'ack').flatMap((f) => (f.t === 'ack' ? (f.ids ?? []) : []));
-    // The hello and four status frames fit the burst of five; the fifth status put the budget in debt.
-    expect(acked).toEqual(['s-0', 's-1', 's-2', 's-3', 's-4']);
+    const started = Date.now();
+    for (let i = 0; i < 100; i++) s.node.receive(status(`s-${i}`));
+    const acked = () => s.sent.flatMap((f) => (f.t === 'ack' ? (f.ids ?? []) : []));
+    // The hello and the first 49 status frames fit the burst of 50 (the 50th puts it in debt);
+    // the rest wait, and the node is told.
+    expect(acked().length).toBeGreaterThanOrEqual(50);
+    expect(s.errors().map((f) => f.code)).toEqual(['E_RATE_LIMITED']);
+    await waitFor(() => acked().length === 100, { what: 'every status frame handled' });
+    expect(acked()).toEqual(Array.from({ length: 100 }, (_, i) => `s-${i}`));
+    // Fifty frames over the burst, at 50 frames/s: about a second, never less.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     const limited = s.errors().filter((f) => f.code === 'E_RATE_LIMITED');
     expect(limited).toHaveLength(1);
-    expect(limited[0]!.msg).toMatch(/over this node's limit of 5 frames\/s: frame dropped/);
-    expect(await s.refusals('rate-frames')).toBe(15);
+    expect(limited[0]!.msg).toMatch(/over this node's limit of 50 frames\/s: the hub handles its frames at that rate/);
+    expect(await s.refusals('rate-frames')).toBeGreaterThanOrEqual(50);
+  });
+
+  it('drops what a flooding node sends beyond the frames it may have waiting', async () => {
+    const s = session({ limits: { frameRate: 1, burstSeconds: 1 } });
+    s.hello();
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < MAX_QUEUED_FRAMES + 50; i++) s.node.receive(status(`s-${i}`));
+    // The hello and the first status frame took the burst (the second into debt); of the rest,
+    // the queue holds what it may and the others are dropped.
+    expect(s.sent.flatMap((f) => (f.t === 'ack' ? (f.ids ?? []) : []))).toEqual(['s-0']);
+    expect(await s.refusals('rate-frames')).toBe(MAX_QUEUED_FRAMES);
+    expect(await s.refusals('rate-dropped')).toBe(49);
+    s.node.close(1000, 'test done');
   });
 });
