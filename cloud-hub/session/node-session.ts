@@ -64,7 +64,6 @@ export interface SessionDeps {
   limitMetrics: LimitMetrics;
 }
 
-
 type State = 'awaiting-hello' | 'waiting-for-source' | 'syncing' | 'closed';
 
 interface Resync {
