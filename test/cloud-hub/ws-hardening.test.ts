@@ -183,6 +183,27 @@ describe('frames over the limit', () => {
   });
 });
 
+describe('hostile frames', () => {
+  it('survives random frames (fast-check): text, binary, and frame-like objects of every type, each answered or ignored', async () => {
+    const client = await synced(hub, 'edge-big');
+    const frameLike = fc
+      .record({
+        v: fc.constantFrom(1, 2, '1', null),
+        t: fc.constantFrom('hello', 'ack', 'need', 'status', 'heartbeat', 'event', 'error', 'sync', 'welcome', 'toString', '__proto__'),
+        extra: fc.dictionary(fc.constantFrom('seq', 'keys', 'ids', 'pods', 'events', 'node', 'ts', 'digest', 'have', 'info', 'code', 'msg'), fc.jsonValue({ maxDepth: 3 })),
+      })
+      .map(({ v, t, extra }) => JSON.stringify({ ...extra, v, t }));
+    const frames = fc.sample(fc.oneof(frameLike, fc.json({ maxDepth: 4 }), fc.string({ maxLength: 200 }), fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes))), { numRuns: 150, seed: 14 });
+    for (const frame of frames) client.send(frame);
+    // Asked last: answered once the hub has read (and answered or ignored) everything before it.
+    const before = client.of('sync').length;
+    client.send({ v: 1, t: 'need', keys: ['Node//edge-big'] });
+    await client.waitUntil(() => client.of('sync').length > before || client.closeCode !== undefined, 20_000, 'answer to need after the random frames');
+    expect(client.closeCode).toBeUndefined();
+    await expectServes();
+  });
+});
+
 describe('connections per node', () => {
   it('keeps one live and one pending connection per node: older pending ones are closed as replaced, the last one at the handshake timeout', async () => {
     const live = await synced(hub, 'edge-many');
