@@ -1,7 +1,9 @@
 /** `/metrics`, `/healthz` and `/readyz` on the metrics listener (and health on the WebSocket port). */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { WS_PATH_PREFIX } from '../protocol/index.js';
 
 export interface HealthChecks {
   /** Ready: every informer has listed, so hellos can be answered. */
@@ -29,8 +31,16 @@ export class MetricsServer {
   constructor(
     private readonly registry: Registry,
     private readonly checks: HealthChecks,
+    /** Serve https with this certificate and key (PEM). */
+    private readonly tls?: { cert: string; key: string },
   ) {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      this.handle(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('internal error\n');
+      });
+    };
+    this.server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, handler) : http.createServer(handler);
   }
 
   async start(host: string, port: number): Promise<string> {
@@ -39,11 +49,13 @@ export class MetricsServer {
       this.server.listen(port, host, () => resolve());
     });
     const address = this.server.address() as AddressInfo;
-    return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+    return `${this.tls ? 'https' : 'http'}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    return closed;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -57,6 +69,8 @@ export class MetricsServer {
       }
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    // An agent pointed here by mistake: say so (its upgrade request is answered as a request).
+    const hint = (req.url ?? '').startsWith(WS_PATH_PREFIX) ? '; this is the hub\'s metrics address, agents connect to its --listen address' : '';
+    res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found${hint}\n`);
   }
 }

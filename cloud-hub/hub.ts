@@ -13,6 +13,8 @@ import { MetricsServer, handleHealth } from './http-endpoints.js';
 import { KubeClient } from './kube/kube-client.js';
 import { HubMetrics } from './metrics.js';
 import { NodeScope } from './scope/node-scope.js';
+import { InboundLimiter } from './session/inbound-limiter.js';
+import { DEFAULT_NODE_LIMITS, LimitMetrics, type NodeLimits } from './session/node-limits.js';
 import { NodeSession } from './session/node-session.js';
 import { SessionRegistry } from './session/session-registry.js';
 import { ShardOwnership, shardOf } from './session/shard-ownership.js';
@@ -77,6 +79,12 @@ export interface CloudHubOptions {
   shardLeaseDurationMs?: number;
   /** POST forwarded bus events here; without it they go to the broker's `events` topics, else to the log. */
   eventWebhook?: string;
+  /** Serve wss:// (and https on the WebSocket port) with this certificate and key (PEM): cloud-hub/transport/hub-tls.ts. */
+  tls?: { cert: string; key: string };
+  /** With `tls`: serve the metrics listener over https too. */
+  metricsTls?: boolean;
+  /** Per-node and per-peer limits; the rest are DEFAULT_NODE_LIMITS. */
+  limits?: Partial<NodeLimits>;
 }
 
 export class CloudHub {
@@ -87,6 +95,7 @@ export class CloudHub {
   readonly tokens: TokenStore;
   readonly sessions: SessionRegistry;
   readonly source: KubeSource;
+  readonly limits: NodeLimits;
   private readonly writes: WriteQueue;
   private readonly leases: LeaseRenewer;
   private readonly health: NodeHealthMonitor;
@@ -170,12 +179,18 @@ export class CloudHub {
       }),
       logger,
     });
+    this.limits = { ...DEFAULT_NODE_LIMITS, ...options.limits };
+    const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     const settings = {
       hubId: options.hubId,
       heartbeatMs: options.heartbeatMs,
-      maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      maxFrameBytes,
       window: options.window ?? 16,
+      // A quarter of the send buffer cap at most: a slow node is slowed long before it is cut.
+      congestionBytes: Math.min(maxFrameBytes, Math.floor(this.limits.maxSendBufferBytes / 4)),
     };
+    const limitMetrics = new LimitMetrics(options.registry, this.limits, settings.maxFrameBytes, () => this.ws.pendingConnections);
+    const limiter = new InboundLimiter(this.limits, settings.maxFrameBytes);
     this.sessions = new SessionRegistry(
       (node, connection, onClosed) =>
         new NodeSession({
@@ -189,6 +204,8 @@ export class CloudHub {
           logger,
           sourceReady: () => this.source.whenSynced(),
           onClosed,
+          limiter,
+          limitMetrics,
         }),
     );
     this.ws = new WsServer({
@@ -202,6 +219,10 @@ export class CloudHub {
       },
       accept: (node, connection) => this.accept(node, connection),
       httpHandler: (req, res) => handleHealth({ ready: () => this.ready }, req, res),
+      ...(options.tls ? { tls: options.tls } : {}),
+      maxFrameBytes: settings.maxFrameBytes,
+      limits: this.limits,
+      refused: (reason) => limitMetrics.refused(reason),
     });
   }
 
@@ -218,7 +239,7 @@ export class CloudHub {
     const ws = await this.ws.start();
     const bound: { ws: string; metrics?: string; mqtt?: string } = { ws };
     if (this.options.metricsListen) {
-      this.metricsServer = new MetricsServer(this.options.registry, { ready: () => this.ready });
+      this.metricsServer = new MetricsServer(this.options.registry, { ready: () => this.ready }, this.options.metricsTls ? this.options.tls : undefined);
       bound.metrics = await this.metricsServer.start(this.options.metricsListen.host, this.options.metricsListen.port);
     }
     let mqtt = this.options.mqtt;

@@ -14,6 +14,8 @@ import { EmbeddedApiServer } from './embedded/index.js';
 import { CloudHub, type HostPort } from './hub.js';
 import { KubeClient } from './kube/kube-client.js';
 import { loadKubeConfig } from './kube/kube-config.js';
+import { DEFAULT_NODE_LIMITS, type NodeLimits } from './session/node-limits.js';
+import { loadHubTls } from './transport/hub-tls.js';
 
 interface ServeOptions {
   embedded?: boolean;
@@ -34,8 +36,24 @@ interface ServeOptions {
   shards: number;
   shardLeaseDuration: number;
   eventWebhook?: string;
+  tls?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsSan?: string[];
+  metricsTls?: boolean;
+  maxPending: number;
+  maxPendingPerAddress: number;
+  handshakeTimeout: number;
+  nodeFrameRate: number;
+  nodeByteRate: number;
+  nodeEventRate: number;
+  nodeRateBurst: number;
+  maxSendBuffer: number;
   logLevel: string;
 }
+
+const nonNegativeInt = (value: string): number => (value === '0' ? 0 : parsePositiveInt(value));
+const limit = DEFAULT_NODE_LIMITS;
 
 const logLevelOption = () => new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('LOG_LEVEL');
 const namespaceOption = () =>
@@ -54,7 +72,7 @@ const program = new Command('cloud-hub')
   .enablePositionalOptions()
   .addOption(new Option('--embedded', 'run the embedded Kubernetes-wire API in-process (no cluster needed)').env('EDGE_EMBEDDED'))
   .addOption(new Option('--kubeconfig <file>', 'kubeconfig of the cluster to serve').env('EDGE_KUBECONFIG').conflicts('embedded'))
-  .addOption(new Option('--data <dir>', 'data directory of the embedded API (state, CA, kubeconfig); without --embedded, given explicitly: use DIR/kubeconfig').default('.edge-hub').env('EDGE_DATA'))
+  .addOption(new Option('--data <dir>', 'data directory of the embedded API (state, CA, kubeconfig) and of the hub\'s generated TLS CA (hub-ca.crt); without --embedded, given explicitly: use DIR/kubeconfig').default('.edge-hub').env('EDGE_DATA'))
   .addOption(new Option('--listen <host:port>', 'WebSocket listen address (port 0: any free port)').default(parseHostPort('0.0.0.0:7070'), '0.0.0.0:7070').argParser(parseHostPort).env('EDGE_LISTEN'))
   .addOption(new Option('--api-listen <host:port>', 'embedded API listen address').default(parseHostPort('127.0.0.1:6443'), '127.0.0.1:6443').argParser(parseHostPort).env('EDGE_API_LISTEN'))
   .addOption(new Option('--mqtt <url>', 'also serve nodes through this MQTT broker: mqtt://[user@]HOST:PORT or mqtts://').env('EDGE_MQTT'))
@@ -69,6 +87,19 @@ const program = new Command('cloud-hub')
   .addOption(new Option('--heartbeat-interval <ms>', 'heartbeat interval asked of agents').default(10_000).argParser(parsePositiveInt).env('EDGE_HEARTBEAT_INTERVAL'))
   .addOption(new Option('--node-grace-period <ms>', 'Lease age after which an edge node is NotReady (Leases are renewed every quarter of it, at most every 10 s)').default(40_000).argParser(parsePositiveInt).env('EDGE_NODE_GRACE_PERIOD'))
   .addOption(new Option('--window <frames>', 'unacked sync frames per node before the hub waits').default(16).argParser(parsePositiveInt).env('EDGE_WINDOW'))
+  .addOption(new Option('--tls', 'serve wss:// (and https health on the same port) with --tls-cert/--tls-key, or else with a certificate signed by a CA generated in --data (agents trust it with --hub-ca DATA/hub-ca.crt)').env('EDGE_TLS'))
+  .addOption(new Option('--tls-cert <file>', 'PEM certificate (chain) for wss://; implies --tls').env('EDGE_TLS_CERT'))
+  .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert').env('EDGE_TLS_KEY'))
+  .addOption(new Option('--tls-san <names>', 'more DNS names or IPs agents reach the hub by, for the generated certificate (it always names loopback, this host\'s name and a specific --listen address)').argParser((v) => v.split(',').map((n) => n.trim()).filter(Boolean)).env('EDGE_TLS_SAN'))
+  .addOption(new Option('--metrics-tls', 'with --tls: serve --metrics over https with the same certificate').env('EDGE_METRICS_TLS'))
+  .addOption(new Option('--max-pending <n>', 'connections not yet authenticated, over all peers; more are closed at once (0: no cap)').default(limit.maxPending).argParser(nonNegativeInt).env('EDGE_MAX_PENDING'))
+  .addOption(new Option('--max-pending-per-address <n>', 'the same per remote address; raise it (or 0) when agents come through one NAT, proxy or ingress address').default(limit.maxPendingPerAddress).argParser(nonNegativeInt).env('EDGE_MAX_PENDING_PER_ADDRESS'))
+  .addOption(new Option('--handshake-timeout <ms>', 'from connect to an authenticated upgrade, and from there to the first frame; slower peers are closed').default(limit.handshakeTimeoutMs).argParser(parsePositiveInt).env('EDGE_HANDSHAKE_TIMEOUT'))
+  .addOption(new Option('--node-frame-rate <n>', 'frames per second one node may send (sustained); over it the hub stops reading the node for a while (E_RATE_LIMITED)').default(limit.frameRate).argParser(parsePositiveInt).env('EDGE_NODE_FRAME_RATE'))
+  .addOption(new Option('--node-byte-rate <bytes>', 'frame bytes per second one node may send (sustained)').default(limit.byteRate).argParser(parsePositiveInt).env('EDGE_NODE_BYTE_RATE'))
+  .addOption(new Option('--node-event-rate <n>', 'events and Pod status reports per second one node may send (sustained)').default(limit.eventRate).argParser(parsePositiveInt).env('EDGE_NODE_EVENT_RATE'))
+  .addOption(new Option('--node-rate-burst <seconds>', 'each node rate may be exceeded by this many seconds\' worth at once').default(limit.burstSeconds).argParser(parsePositiveInt).env('EDGE_NODE_RATE_BURST'))
+  .addOption(new Option('--max-send-buffer <bytes>', 'bytes waiting for one connection that does not read; over it the connection is cut and its memory freed').default(limit.maxSendBufferBytes).argParser(parsePositiveInt).env('EDGE_MAX_SEND_BUFFER'))
   .addOption(new Option('--api-qps <n>', 'sustained Kubernetes API writes per second (Lease renewals take up to half: N nodes renewed every 10 s need N/5)').default(500).argParser(parsePositiveInt).env('EDGE_API_QPS'))
   .addOption(logLevelOption())
   // --data names the cluster only when given: its default is the embedded API's directory.
@@ -128,6 +159,18 @@ program.addCommand(token);
 
 async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
   const logger = createLogger('cloud-hub', options.logLevel);
+  // TLS first: a bad certificate fails the start before anything else runs.
+  const wantsTls = Boolean(options.tls || options.tlsCert || options.tlsKey);
+  if (options.metricsTls && !wantsTls) throw new Error('--metrics-tls needs --tls (or --tls-cert/--tls-key)');
+  const tls = wantsTls
+    ? await loadHubTls({
+        ...(options.tlsCert ? { certFile: options.tlsCert } : {}),
+        ...(options.tlsKey ? { keyFile: options.tlsKey } : {}),
+        dataDir: options.data,
+        listenHost: options.listen.host,
+        ...(options.tlsSan ? { sans: options.tlsSan } : {}),
+      })
+    : undefined;
   let embedded: EmbeddedApiServer | undefined;
   let kubeConfig: KubeConfig;
   let api: string | undefined;
@@ -144,6 +187,16 @@ async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
   } else {
     kubeConfig = loadKubeConfig({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}), ...(dataGiven ? { data: options.data } : {}) });
   }
+  const limits: NodeLimits = {
+    maxPending: options.maxPending,
+    maxPendingPerAddress: options.maxPendingPerAddress,
+    handshakeTimeoutMs: options.handshakeTimeout,
+    frameRate: options.nodeFrameRate,
+    byteRate: options.nodeByteRate,
+    eventRate: options.nodeEventRate,
+    burstSeconds: options.nodeRateBurst,
+    maxSendBufferBytes: options.maxSendBuffer,
+  };
   const hub = new CloudHub({
     kubeConfig,
     logger,
@@ -162,6 +215,8 @@ async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
     shardLeaseDurationMs: options.shardLeaseDuration,
     apiQps: options.apiQps,
     apiBurst: options.apiQps * 2,
+    ...(tls ? { tls: { cert: tls.cert, key: tls.key }, metricsTls: options.metricsTls ?? false } : {}),
+    limits,
   });
   const bound = await hub.start();
   let stopping = false;
@@ -176,7 +231,7 @@ async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  const addresses = { ws: bound.ws, ...(bound.mqtt ? { mqtt: bound.mqtt } : {}), ...(bound.metrics ? { metrics: bound.metrics } : {}), ...(api ? { api, kubeconfig: embedded?.kubeconfigPath } : {}), cluster: kubeConfig.getCurrentCluster()?.server };
+  const addresses = { ws: bound.ws, ...(tls?.caFile ? { hubCa: tls.caFile } : {}), ...(bound.mqtt ? { mqtt: bound.mqtt } : {}), ...(bound.metrics ? { metrics: bound.metrics } : {}), ...(api ? { api, kubeconfig: embedded?.kubeconfigPath } : {}), cluster: kubeConfig.getCurrentCluster()?.server };
   // Bound is not ready: agents are answered, and /readyz says 200, once every informer has listed.
   logger.info(addresses, 'listening');
   void hub.source.whenSynced().then(() => {

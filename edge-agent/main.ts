@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { dns1123SubdomainError } from '../protocol/index.js';
 import { EdgeAgent, type HostPort } from './agent.js';
 import { applyConfigFile } from './config-file.js';
+import { TokenFile } from './link/token-file.js';
 import { transportForUrl } from './link/transport-for-url.js';
 import { isLoopbackAddress } from './local-api/index.js';
 
@@ -16,6 +17,7 @@ interface AgentCliOptions {
   hub?: string;
   data: string;
   tokenFile?: string;
+  hubCa?: string;
   labels?: Record<string, string>;
   metrics?: HostPort;
   localApi?: HostPort;
@@ -68,7 +70,8 @@ const program = new Command('edge-agent')
   .addOption(new Option('--node <name>', 'this node\'s name (a DNS-1123 subdomain); required').argParser(parseNodeName).env('EDGE_NODE'))
   .addOption(new Option('--hub <url>', 'hub address: ws://HOST:PORT or wss:// (WebSocket), mqtt://HOST:PORT or mqtts:// (through an MQTT broker); required').env('EDGE_HUB'))
   .addOption(new Option('--data <dir>', 'data directory: cache.db, secret.key').default('/var/lib/edge-agent').env('EDGE_DATA'))
-  .addOption(new Option('--token-file <file>', 'file holding this node\'s token (cloud-hub token create NODE)').env('EDGE_TOKEN_FILE'))
+  .addOption(new Option('--token-file <file>', 'file holding this node\'s token (cloud-hub token create NODE); only its owner may read it (chmod 600); read again when the hub refuses the token and on SIGHUP, so a rotated token needs no restart').env('EDGE_TOKEN_FILE'))
+  .addOption(new Option('--hub-ca <file>', 'PEM CA certificate that signs the hub\'s (or the MQTT broker\'s) certificate, for wss:// and mqtts:// with a private CA (a hub started with --tls writes DATA/hub-ca.crt); without it the system\'s CAs are used').env('EDGE_HUB_CA'))
   .addOption(new Option('--labels <k=v,...>', 'labels for the Node object when the hub registers it').argParser(parseLabels).env('EDGE_NODE_LABELS'))
   .addOption(new Option('--local-api <host:port>', 'serve the cached objects read-only, Kubernetes-style (list/get/watch), on this loopback address (127.0.0.1, ::1, localhost)').argParser(parseHostPort).env('EDGE_LOCAL_API'))
   .addOption(new Option('--local-api-secrets', 'also serve Secrets on the local API').env('EDGE_LOCAL_API_SECRETS'))
@@ -97,21 +100,23 @@ const program = new Command('edge-agent')
     await run(settings as AgentCliOptions & { node: string; hub: string });
   });
 
-function readToken(file: string | undefined): string | undefined {
+function readHubCa(file: string | undefined): Buffer | undefined {
   if (!file) return undefined;
+  let pem: Buffer;
   try {
-    const token = readFileSync(file, 'utf8').trim();
-    if (!token) throw new Error('the file is empty');
-    return token;
+    pem = readFileSync(file);
   } catch (err) {
-    throw new Error(`--token-file ${file}: ${(err as Error).message}`);
+    throw new Error(`--hub-ca ${file}: ${(err as Error).message}`);
   }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`--hub-ca ${file}: no PEM certificate in it (expected -----BEGIN CERTIFICATE-----)`);
+  return pem;
 }
 
 async function run(options: AgentCliOptions & { node: string; hub: string }): Promise<void> {
   const logger = pino({ name: 'edge-agent', level: options.logLevel, base: { pid: process.pid, node: options.node } }, pino.destination({ dest: 1, sync: true }));
-  const token = readToken(options.tokenFile);
-  const transport = transportForUrl({ hubUrl: options.hub, node: options.node, ...(token ? { token } : {}) });
+  const token = options.tokenFile ? new TokenFile(options.tokenFile, logger) : undefined;
+  const ca = readHubCa(options.hubCa);
+  const transport = transportForUrl({ hubUrl: options.hub, node: options.node, ...(token ? { token } : {}), ...(ca ? { ca } : {}) });
   const agent = new EdgeAgent({
     node: options.node,
     dataDir: options.data,
@@ -142,6 +147,8 @@ async function run(options: AgentCliOptions & { node: string; hub: string }): Pr
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // SIGHUP: read the token file again (rotation); the next connection uses it.
+  process.on('SIGHUP', () => void token?.reload('SIGHUP'));
   logger.info({ hub: transport.description, data: options.data, objects: agent.store.cache.size, ...bound }, 'ready');
 }
 

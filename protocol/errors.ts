@@ -23,6 +23,11 @@ export const ErrorCode = {
   Unavailable: 'E_UNAVAILABLE',
   /** The receiver failed while handling a valid frame; the frame may be retried. */
   Internal: 'E_INTERNAL',
+  /**
+   * The sender is over one of its limits (frames, bytes or events per second, or connections).
+   * The receiver slows it down or drops what is over; waiting and sending again works.
+   */
+  RateLimited: 'E_RATE_LIMITED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

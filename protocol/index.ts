@@ -12,3 +12,4 @@ export * as mergePatch from './merge-patch.js';
 export * from './kube-table.js';
 export * from './topics.js';
 export * from './label-selector.js';
+export * from './websocket.js';

@@ -1,5 +1,6 @@
 /**
- * The embedded API's TLS material: a private CA and a serving certificate it signs, both ECDSA
+ * The embedded API's TLS material (and, with `cloud-hub --tls`, the hub's own for wss://, under
+ * its own names: PkiIdentity): a private CA and a serving certificate it signs, both ECDSA
  * P-256 (WebCrypto through @peculiar/x509), generated in the data dir on first start and reused
  * afterwards, so a kubeconfig written once keeps working across restarts.
  *
@@ -32,24 +33,35 @@ export interface ServingPki {
   files: PkiFiles;
 }
 
+/** Whose PKI: file names in the data dir and certificate names (the hub's wss:// uses its own). */
+export interface PkiIdentity {
+  /** Files NAME-ca.crt, NAME-ca.key, NAME.crt, NAME.key. */
+  name: string;
+  caCommonName: string;
+  servingCommonName: string;
+}
+
+export const APISERVER_PKI: PkiIdentity = { name: 'apiserver', caCommonName: 'edge-sync-embedded-ca', servingCommonName: 'edge-sync-embedded-apiserver' };
+
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const CA_VALIDITY_DAYS = 3650;
 const SERVING_VALIDITY_DAYS = 365;
 const RENEW_BEFORE_DAYS = 30;
 
-export function pkiFiles(dataDir: string): PkiFiles {
+export function pkiFiles(dataDir: string, identity: PkiIdentity = APISERVER_PKI): PkiFiles {
   return {
-    caCertPath: path.join(dataDir, 'apiserver-ca.crt'),
-    caKeyPath: path.join(dataDir, 'apiserver-ca.key'),
-    certPath: path.join(dataDir, 'apiserver.crt'),
-    keyPath: path.join(dataDir, 'apiserver.key'),
+    caCertPath: path.join(dataDir, `${identity.name}-ca.crt`),
+    caKeyPath: path.join(dataDir, `${identity.name}-ca.key`),
+    certPath: path.join(dataDir, `${identity.name}.crt`),
+    keyPath: path.join(dataDir, `${identity.name}.key`),
   };
 }
 
 /** Hosts the serving certificate must name: loopback always, plus a specific listen address. */
-export function servingHosts(listenHost: string): string[] {
+export function servingHosts(listenHost: string, extraHosts: readonly string[] = []): string[] {
   const hosts = ['127.0.0.1', '::1', 'localhost'];
+  for (const host of extraHosts) if (host && !hosts.includes(host)) hosts.push(host);
   const bare = listenHost.replace(/^\[|\]$/g, '');
   if (bare && bare !== '0.0.0.0' && bare !== '::' && !hosts.includes(bare)) hosts.push(bare);
   return hosts;
@@ -82,13 +94,13 @@ function sanNames(hosts: string[]): x509.JsonGeneralName[] {
   return hosts.map((host) => ({ type: isIP(host) ? 'ip' : 'dns', value: host }));
 }
 
-async function createCa(files: PkiFiles): Promise<{ cert: x509.X509Certificate; key: webcrypto.CryptoKey }> {
+async function createCa(files: PkiFiles, identity: PkiIdentity): Promise<{ cert: x509.X509Certificate; key: webcrypto.CryptoKey }> {
   const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned(
     {
       serialNumber: serialNumber(),
-      name: 'CN=edge-sync-embedded-ca',
+      name: `CN=${identity.caCommonName}`,
       notBefore: new Date(now - 60 * 60 * 1000),
       notAfter: new Date(now + CA_VALIDITY_DAYS * DAY_MS),
       keys,
@@ -106,13 +118,13 @@ async function createCa(files: PkiFiles): Promise<{ cert: x509.X509Certificate; 
   return { cert, key: keys.privateKey };
 }
 
-async function createServingCert(files: PkiFiles, ca: { cert: x509.X509Certificate; key: webcrypto.CryptoKey }, hosts: string[]): Promise<void> {
+async function createServingCert(files: PkiFiles, ca: { cert: x509.X509Certificate; key: webcrypto.CryptoKey }, hosts: string[], identity: PkiIdentity): Promise<void> {
   const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.create(
     {
       serialNumber: serialNumber(),
-      subject: 'CN=edge-sync-embedded-apiserver',
+      subject: `CN=${identity.servingCommonName}`,
       issuer: ca.cert.subject,
       notBefore: new Date(now - 60 * 60 * 1000),
       notAfter: new Date(now + SERVING_VALIDITY_DAYS * DAY_MS),
@@ -150,17 +162,20 @@ async function servingCertUsable(files: PkiFiles, caCert: x509.X509Certificate, 
   return hosts.every((host) => named.has(host));
 }
 
-/** Loads the CA and serving certificate from `dataDir`, creating or renewing what is needed. */
-export async function ensureServingPki(dataDir: string, listenHost: string): Promise<ServingPki> {
-  const files = pkiFiles(dataDir);
-  const hosts = servingHosts(listenHost);
+/**
+ * Loads the CA and serving certificate from `dataDir`, creating or renewing what is needed.
+ * `extraHosts` are more names the serving certificate must carry (DNS names or IPs).
+ */
+export async function ensureServingPki(dataDir: string, listenHost: string, identity: PkiIdentity = APISERVER_PKI, extraHosts: readonly string[] = []): Promise<ServingPki> {
+  const files = pkiFiles(dataDir, identity);
+  const hosts = servingHosts(listenHost, extraHosts);
   let ca: { cert: x509.X509Certificate; key: webcrypto.CryptoKey };
   if (existsSync(files.caCertPath) && existsSync(files.caKeyPath)) {
     ca = { cert: new x509.X509Certificate(readFileSync(files.caCertPath, 'utf8')), key: await importSigningKey(readFileSync(files.caKeyPath, 'utf8')) };
   } else {
-    ca = await createCa(files);
+    ca = await createCa(files, identity);
   }
-  if (!(await servingCertUsable(files, ca.cert, hosts))) await createServingCert(files, ca, hosts);
+  if (!(await servingCertUsable(files, ca.cert, hosts))) await createServingCert(files, ca, hosts, identity);
   return {
     caCertPem: readFileSync(files.caCertPath, 'utf8'),
     certPem: readFileSync(files.certPath, 'utf8'),

@@ -22,8 +22,12 @@ import {
 import type { HubMetrics } from '../metrics.js';
 import type { NodeScope } from '../scope/node-scope.js';
 import type { ObjectStore } from '../source/object-store.js';
-import { CLOSE_PROTOCOL, type Connection, type ConnectionHandler } from '../transport/connection.js';
+import { CLOSE_INTERNAL, CLOSE_PROTOCOL, type Connection, type ConnectionHandler } from '../transport/connection.js';
+import { InboundGate } from './inbound-gate.js';
+import type { InboundLimiter, NodeBudget } from './inbound-limiter.js';
 import { InflightWindow } from './inflight-window.js';
+import type { LimitMetrics } from './node-limits.js';
+import { NodeLog } from './node-log.js';
 import { NodeView, type PlannedOp } from './node-view.js';
 import { SendQueue } from './send-queue.js';
 import type { NodeReply, UpstreamSink } from './upstream-sink.js';
@@ -35,6 +39,12 @@ export interface SessionSettings {
   maxFrameBytes: number;
   /** Unacked `sync` frames per node. */
   window: number;
+  /**
+   * No new `sync` frame while more than this is waiting to be written to the node (default:
+   * maxFrameBytes). Kept well under the transport's send buffer cap, so a slow node is only
+   * slowed, never cut.
+   */
+  congestionBytes?: number;
 }
 
 export interface SessionDeps {
@@ -49,6 +59,9 @@ export interface SessionDeps {
   /** Resolves once every informer has listed: no hello is answered before. */
   sourceReady: () => Promise<void>;
   onClosed: (session: NodeSession) => void;
+  /** The node's inbound budget (frames, bytes, events per second), shared by its sessions. */
+  limiter: InboundLimiter;
+  limitMetrics: LimitMetrics;
 }
 
 type State = 'awaiting-hello' | 'waiting-for-source' | 'syncing' | 'closed';
@@ -72,23 +85,32 @@ export class NodeSession implements ConnectionHandler {
   private seq = 0;
   private hellos = 0;
   private flushScheduled = false;
+  /** A drain callback is registered with the connection (see congested). */
+  private drainPending = false;
+  /** The type of the frame being handled, for E_INTERNAL's `ref`. */
+  private handling?: string;
+  private readonly budget: NodeBudget;
+  private readonly gate: InboundGate;
+  private readonly logs: NodeLog;
   private readonly reply: NodeReply;
 
   constructor(private readonly deps: SessionDeps) {
     this.node = deps.node;
     this.window = new InflightWindow(deps.settings.window);
+    this.logs = new NodeLog(deps.logger, deps.node);
+    this.budget = deps.limiter.acquire(deps.node);
+    this.gate = new InboundGate({
+      budget: this.budget,
+      connection: deps.connection,
+      handle: (data) => this.process(data),
+      limited: (kind, dropped) => deps.limitMetrics.refused(dropped ? 'rate-dropped' : `rate-${kind}`),
+      notice: (message, ref) => this.sendError(ErrorCode.RateLimited, message, ref),
+      maxQueuedBytes: 2 * deps.settings.maxFrameBytes,
+    });
     this.reply = {
       ack: (ids) => this.send({ v: PROTOCOL_VERSION, t: 'ack', ids: [...ids] }),
       error: (code, message, ref) => this.sendError(code, message, ref),
     };
-  }
-
-  /**
-   * Logs with the node field. No child logger per session: at fleet scale each would cost
-   * memory for every idle node, and a disabled level must cost nothing.
-   */
-  private log(level: 'debug' | 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
-    if (this.deps.logger.isLevelEnabled(level)) this.deps.logger[level]({ node: this.node, ...fields }, message);
   }
 
   get queueDepth(): number {
@@ -107,8 +129,32 @@ export class NodeSession implements ConnectionHandler {
     this.scheduleFlush();
   }
 
+  /**
+   * One frame from the node. Nothing it sends can throw out of here: a bad frame is answered
+   * with its error code, a failure of the hub with E_INTERNAL, and the session stays up. The
+   * gate holds the node to its inbound budget first.
+   */
   receive(data: Buffer | string): void {
     if (this.state === 'closed') return;
+    this.gate.receive(data);
+  }
+
+  /** Charges the budget for one frame and handles it; returns its type when it had one. */
+  private process(data: Buffer | string): string | undefined {
+    if (this.state === 'closed') return undefined;
+    this.handling = undefined;
+    try {
+      this.budget.charge('frames', 1);
+      this.budget.charge('bytes', byteLength(data));
+      this.handle(data);
+    } catch (err) {
+      this.failed(err, this.handling ?? 'frame', false);
+    }
+    return this.handling;
+  }
+
+  /** Decodes and dispatches one frame. */
+  private handle(data: Buffer | string): void {
     let frame: Frame;
     try {
       frame = decode(data, { maxBytes: this.deps.settings.maxFrameBytes, accept: EDGE_FRAME_TYPES });
@@ -119,9 +165,12 @@ export class NodeSession implements ConnectionHandler {
       }
       throw err;
     }
+    this.handling = frame.t;
     this.countIn(frame.t, byteLength(data));
+    if (frame.t === 'event') this.budget.charge('events', frame.events.length);
+    else if (frame.t === 'status') this.budget.charge('events', frame.pods.length);
     if (frame.t === 'error') {
-      this.log('warn', { code: frame.code, msg: frame.msg, seq: frame.seq }, 'node refused a frame');
+      this.logs.warnLimited({ code: frame.code, msg: frame.msg, seq: frame.seq }, 'node refused a frame');
       return;
     }
     if (frame.t === 'hello') {
@@ -135,31 +184,52 @@ export class NodeSession implements ConnectionHandler {
     switch (frame.t) {
       case 'ack':
         if (frame.seq !== undefined) this.onAck(frame.seq);
-        return;
+        break;
       case 'need':
         for (const key of frame.keys) {
           this.view.forget(key);
           this.queue.mark(key, Date.now());
         }
         if (this.state === 'syncing') this.scheduleFlush();
-        return;
+        break;
       case 'heartbeat':
         this.deps.upstream.heartbeat(this.node, frame.ts);
-        return;
+        break;
       case 'status':
         this.deps.upstream.status(this.node, frame, this.reply);
-        return;
+        break;
       case 'event':
         this.deps.upstream.event(this.node, frame, this.reply);
-        return;
+        break;
     }
+  }
+
+  /**
+   * The hub failed while serving this node: logged, answered with E_INTERNAL, counted. Outside
+   * a frame (a timer's flush or resync) the session's state is unknown, so it is closed and the
+   * agent's next hello resyncs it from scratch.
+   */
+  private failed(err: unknown, ref: string, fatal: boolean): void {
+    this.logs.log('error', { ref, err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'internal error while serving the node');
+    this.deps.limitMetrics.refused('internal');
+    try {
+      this.sendError(ErrorCode.Internal, `the hub failed while handling ${ref}; sending it again may work`, ref);
+    } catch {
+      // The connection is gone as well; closing below is all that is left.
+    }
+    if (fatal) this.close(CLOSE_INTERNAL, 'internal error');
   }
 
   closed(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.deps.upstream.disconnected(this.node);
-    this.deps.onClosed(this);
+    this.gate.close();
+    this.deps.limiter.release(this.node);
+    try {
+      this.deps.upstream.disconnected(this.node);
+    } finally {
+      this.deps.onClosed(this);
+    }
   }
 
   close(code: number, reason: string): void {
@@ -177,7 +247,7 @@ export class NodeSession implements ConnectionHandler {
       // A new hello starts the session over (an agent that lost track, or a broker connection
       // that outlived a hub restart). Seq numbers keep growing, so acks of the old session
       // cannot ack frames of the new one.
-      this.log('debug', {}, 'hello on an open session: starting over');
+      this.logs.log('debug', {}, 'hello on an open session: starting over');
       this.view = new NodeView();
       this.queue.clear();
       this.window = new InflightWindow(this.deps.settings.window);
@@ -189,7 +259,12 @@ export class NodeSession implements ConnectionHandler {
     const started = ++this.hellos;
     void this.deps.sourceReady().then(() => {
       // Only the latest hello is answered.
-      if (this.state === 'waiting-for-source' && started === this.hellos) this.startResync(hello);
+      if (this.state !== 'waiting-for-source' || started !== this.hellos) return;
+      try {
+        this.startResync(hello);
+      } catch (err) {
+        this.failed(err, 'hello', true);
+      }
     });
   }
 
@@ -215,7 +290,7 @@ export class NodeSession implements ConnectionHandler {
       metrics.resyncOps.observe(0);
       metrics.resyncBytes.observe(0);
       this.send({ v: PROTOCOL_VERSION, t: 'synced', seq: 0, digest: desiredDigest, n: desired.size });
-      this.log('debug', { objects: desired.size }, 'resync: digest equal');
+      this.logs.log('debug', { objects: desired.size }, 'resync: digest equal');
       return;
     }
     const now = Date.now();
@@ -229,7 +304,7 @@ export class NodeSession implements ConnectionHandler {
     for (const key of pending) this.queue.mark(key, now);
     this.resync = { pending, ops: 0, bytes: 0, lastSeq: 0 };
     metrics.resyncs.inc({ result: 'diff' });
-    this.log('debug', { objects: desired.size, held: hello.have.length, differing: pending.size }, 'resync: sending differences');
+    this.logs.log('debug', { objects: desired.size, held: hello.have.length, differing: pending.size }, 'resync: sending differences');
     this.flush();
   }
 
@@ -246,7 +321,11 @@ export class NodeSession implements ConnectionHandler {
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      this.flush();
+      try {
+        this.flush();
+      } catch (err) {
+        this.failed(err, 'sync', true);
+      }
     });
   }
 
@@ -256,7 +335,7 @@ export class NodeSession implements ConnectionHandler {
     const { store, scope, settings } = this.deps;
     // Room for the frame envelope: {"v":1,"t":"sync","seq":N,"ops":[...]}.
     const budget = settings.maxFrameBytes - 64;
-    while (!this.window.full && (this.carry || this.queue.size > 0)) {
+    while (!this.window.full && (this.carry || this.queue.size > 0) && !this.congested()) {
       const ops: string[] = [];
       const eventTimes: number[] = [];
       let bytes = 0;
@@ -278,7 +357,7 @@ export class NodeSession implements ConnectionHandler {
           this.carry = next;
           break;
         }
-        if (size > budget) this.log('error', { key: next.key, bytes: size }, 'object larger than the frame limit; sent anyway');
+        if (size > budget) this.logs.log('error', { key: next.key, bytes: size }, 'object larger than the frame limit; sent anyway');
         ops.push(next.op.json);
         bytes += size;
         if (!this.resync) eventTimes.push(next.at);
@@ -302,6 +381,25 @@ export class NodeSession implements ConnectionHandler {
     this.finishResyncIfDone();
   }
 
+  /**
+   * More than a frame's worth is still waiting to be written to the node (a slow link, or a
+   * node that does not read): no new sync frame until it drains. The send buffer stays near
+   * one frame for a slow node, and the transport's hard cap only ever cuts a node that keeps
+   * making the hub answer while it reads nothing.
+   */
+  private congested(): boolean {
+    const buffered = this.deps.connection.bufferedBytes?.();
+    if (buffered === undefined || buffered <= (this.deps.settings.congestionBytes ?? this.deps.settings.maxFrameBytes)) return false;
+    if (!this.drainPending && this.deps.connection.whenDrained) {
+      this.drainPending = true;
+      this.deps.connection.whenDrained(() => {
+        this.drainPending = false;
+        this.scheduleFlush();
+      });
+    }
+    return true;
+  }
+
   private finishResyncIfDone(): void {
     const resync = this.resync;
     if (!resync || resync.pending.size > 0 || this.carry) return;
@@ -309,7 +407,7 @@ export class NodeSession implements ConnectionHandler {
     this.deps.metrics.resyncOps.observe(resync.ops);
     this.deps.metrics.resyncBytes.observe(resync.bytes);
     this.send({ v: PROTOCOL_VERSION, t: 'synced', seq: resync.lastSeq, digest: this.view.digest(), n: this.view.size });
-    this.log('debug', { ops: resync.ops, bytes: resync.bytes }, 'resync done');
+    this.logs.log('debug', { ops: resync.ops, bytes: resync.bytes }, 'resync done');
   }
 
   private send(frame: CloudFrame): void {
@@ -321,7 +419,7 @@ export class NodeSession implements ConnectionHandler {
 
   private sendError(code: ErrorCode, message: string, ref?: string): void {
     this.deps.metrics.frameErrors.inc({ code });
-    this.log('warn', { code, msg: message }, 'refused a frame from the node');
+    this.logs.warnLimited({ code, msg: message }, 'refused a frame from the node');
     this.send({ v: PROTOCOL_VERSION, t: 'error', code, msg: message.slice(0, 4096), ...(ref ? { ref } : {}) });
   }
 

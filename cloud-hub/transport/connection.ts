@@ -1,3 +1,5 @@
+import { WsClose } from '../../protocol/index.js';
+
 /**
  * What a transport hands the hub for one connected node: a way to send frames' text and to
  * close. Transports move bytes and know no frame or object kinds.
@@ -8,6 +10,19 @@ export interface Connection {
   send(text: string): void;
   /** Closes the connection; `code` follows WebSocket close codes (4000 = replaced by a newer connection). */
   close(code: number, reason: string): void;
+  /**
+   * Bytes sent and not yet taken by the network (the peer is slow or not reading). A transport
+   * without its own buffer per node (MQTT: the broker queues) leaves it out.
+   */
+  bufferedBytes?(): number;
+  /** Calls `callback` once everything sent so far has left the buffer. */
+  whenDrained?(callback: () => void): void;
+  /**
+   * Stops reading from the peer for `ms` (its frames wait in the network): how a node over its
+   * inbound limit is slowed without losing anything. A transport that cannot stop reading one
+   * peer leaves it out, and frames over the limit are dropped instead.
+   */
+  throttle?(ms: number): void;
 }
 
 /** What the hub gives a transport back for a connection it accepted. */
@@ -16,6 +31,9 @@ export interface ConnectionHandler {
   closed(): void;
 }
 
-export const CLOSE_REPLACED = 4000;
-export const CLOSE_PROTOCOL = 4002;
-export const CLOSE_SHUTDOWN = 1001;
+export const CLOSE_REPLACED = WsClose.Replaced;
+/** WsClose.Revoked (4001) is CLOSE_REVOKED in cloud-hub/hub.ts. */
+export const CLOSE_PROTOCOL = WsClose.Protocol;
+export const CLOSE_SILENT = WsClose.Silent;
+export const CLOSE_SHUTDOWN = WsClose.Shutdown;
+export const CLOSE_INTERNAL = WsClose.Internal;

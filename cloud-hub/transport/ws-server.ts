@@ -1,18 +1,37 @@
 /**
- * The hub's WebSocket endpoint: `ws://HOST:PORT/edge/v1/<node>` with `Authorization: Bearer
+ * The hub's WebSocket endpoint: `ws[s]://HOST:PORT/edge/v1/<node>` with `Authorization: Bearer
  * <token>`. Credentials are checked during the HTTP upgrade, so a refused peer never gets a
  * WebSocket and no frame of it is read. Moves text frames in and out; knows no frame types.
+ *
+ * Every input is hostile: a bad path or header is answered with an HTTP error carrying a
+ * protocol error code (header `edge-sync-error`), and no exception leaves a handler. What a peer
+ * can hold is bounded: pending (unauthenticated) connections in total and per address, one
+ * pending and one live connection per node, a handshake deadline, a payload limit just above
+ * the protocol's frame limit, and a cap on what is queued for a peer that does not read.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { isNodeName } from '../../protocol/index.js';
-import type { Connection, ConnectionHandler } from './connection.js';
+import { ErrorCode, REFUSAL_HEADER, WS_PATH_PREFIX, WS_SUBPROTOCOL, dns1123SubdomainError } from '../../protocol/index.js';
+import { CLOSE_INTERNAL, CLOSE_REPLACED, CLOSE_SILENT, type Connection, type ConnectionHandler } from './connection.js';
+import { PendingConnections, type PendingRefusal } from './pending-connections.js';
 
-export const WS_SUBPROTOCOL = 'edge-sync.v1';
-const PATH_PREFIX = '/edge/v1/';
+export { WS_SUBPROTOCOL };
+
+/** A frame this much over the protocol limit is still read, and answered with E_TOO_LARGE; a larger one closes with 1009. */
+export const PAYLOAD_SLACK_BYTES = 1024 * 1024;
+
+export type WsRefusal = PendingRefusal | 'silent' | 'bad-path' | 'auth' | 'pending-replaced' | 'frame-too-large' | 'send-buffer' | 'internal';
+
+export interface WsLimits {
+  maxPending: number;
+  maxPendingPerAddress: number;
+  handshakeTimeoutMs: number;
+  maxSendBufferBytes: number;
+}
 
 export interface WsServerOptions {
   host: string;
@@ -25,6 +44,13 @@ export interface WsServerOptions {
   pingIntervalMs: number;
   /** Plain HTTP requests on the same port (health checks); return false for 404. */
   httpHandler?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+  /** Serve wss:// (and https) with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
+  /** The protocol's frame limit, bytes. */
+  maxFrameBytes: number;
+  limits: WsLimits;
+  /** Counts a refused, cut or timed-out peer. */
+  refused?: (reason: WsRefusal) => void;
 }
 
 interface Tracked {
@@ -32,39 +58,86 @@ interface Tracked {
   alive: boolean;
   /** Set by the first frame (see adopt). */
   handler?: ConnectionHandler;
+  /** Until the first frame: drops a connection that never speaks. */
+  silenceTimer?: NodeJS.Timeout;
+  /** Reading is paused until then (throttle); ms since the epoch, 0 when not paused. */
+  pausedUntil: number;
+  resumeTimer?: NodeJS.Timeout;
+  /**
+   * Frames that arrived while paused: the ones already read from the socket when the pause
+   * began (at most one read's worth). They are handed over when the pause ends, so a throttled
+   * node is served at its rate exactly and loses nothing.
+   */
+  held: Buffer[];
+  deliver: (data: Buffer) => void;
 }
 
 export class WsServer {
-  private readonly http: http.Server;
+  private readonly server: http.Server;
   private readonly wss: WebSocketServer;
   private readonly sockets = new Map<WebSocket, Tracked>();
+  /** The one authenticated connection per node that has not spoken yet. */
+  private readonly pendingByNode = new Map<string, WebSocket>();
+  private readonly pending: PendingConnections;
   private pingTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: WsServerOptions) {
-    // maxPayload is far above the protocol limit on purpose: ws closes the socket on an
-    // oversize message, but protocol v1 answers an oversize frame with E_TOO_LARGE and stays up.
     this.wss = new WebSocketServer({
       noServer: true,
-      maxPayload: 64 * 1024 * 1024,
+      maxPayload: options.maxFrameBytes + PAYLOAD_SLACK_BYTES,
       perMessageDeflate: false,
       handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
     });
-    this.http = http.createServer((req, res) => {
-      if (this.options.httpHandler?.(req, res)) return;
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      try {
+        if (this.options.httpHandler?.(req, res)) return;
+        res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found; edge agents connect to ${WS_PATH_PREFIX}<node>\n`);
+      } catch (err) {
+        this.options.logger.error({ err: (err as Error).message }, 'HTTP handler failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('internal error\n');
+      }
+    };
+    this.server = options.tls ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) : http.createServer(onRequest);
+    // Node's own deadline for a request's headers; the pending deadline below covers the rest.
+    this.server.headersTimeout = Math.max(1_000, options.limits.handshakeTimeoutMs);
+    this.server.requestTimeout = Math.max(1_000, options.limits.handshakeTimeoutMs);
+    this.pending = new PendingConnections(
+      { max: options.limits.maxPending, maxPerAddress: options.limits.maxPendingPerAddress, deadlineMs: options.limits.handshakeTimeoutMs },
+      (reason, address) => {
+        this.refused(reason);
+        options.logger.warn({ remote: address, reason }, reason === 'handshake-timeout' ? 'no authenticated upgrade within the handshake timeout; closing' : 'too many pending connections; closing a new one');
+      },
+    );
+    // The raw TCP socket, also under TLS: counted before a byte of it is read.
+    this.server.on('connection', (socket: Socket) => {
+      socket.on('error', () => undefined);
+      this.pending.admit(socket);
     });
-    this.http.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => undefined);
+      this.upgrade(req, socket, head).catch((err: unknown) => {
+        options.logger.error({ err: (err as Error).stack ?? String(err) }, 'upgrade handler failed');
+        this.refused('internal');
+        refuse(socket, 500, ErrorCode.Internal, 'internal error');
+      });
+    });
   }
 
   get connections(): number {
     return this.sockets.size;
   }
 
+  /** Accepted connections that are not an authenticated WebSocket yet. */
+  get pendingConnections(): number {
+    return this.pending.size;
+  }
+
   async start(): Promise<string> {
     await new Promise<void>((resolve, reject) => {
-      this.http.once('error', reject);
-      this.http.listen(this.options.port, this.options.host, () => {
-        this.http.off('error', reject);
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
         resolve();
       });
     });
@@ -74,85 +147,218 @@ export class WsServer {
   }
 
   get url(): string {
-    const address = this.http.address() as AddressInfo;
+    const address = this.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    return `ws://${host}:${address.port}`;
+    return `${this.options.tls ? 'wss' : 'ws'}://${host}:${address.port}`;
   }
 
   async close(): Promise<void> {
     if (this.pingTimer) clearInterval(this.pingTimer);
     for (const socket of this.sockets.keys()) socket.terminate();
     this.wss.close();
-    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private refused(reason: WsRefusal): void {
+    this.options.refused?.(reason);
   }
 
   private async upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const { logger } = this.options;
+    const remote = req.socket.remoteAddress;
     const path = (req.url ?? '').split('?')[0] ?? '';
-    const node = path.startsWith(PATH_PREFIX) ? decodeURIComponent(path.slice(PATH_PREFIX.length)) : '';
-    if (!isNodeName(node)) return refuse(socket, 404, `unknown endpoint ${path}; connect to ${PATH_PREFIX}<node>`);
+    const target = parseNodePath(path);
+    if ('error' in target) {
+      this.refused('bad-path');
+      logger.info({ remote, path: path.slice(0, 200) }, `upgrade refused: ${target.error}`);
+      return refuse(socket, target.status, ErrorCode.Shape, target.error);
+    }
+    const { node } = target;
     const auth = req.headers.authorization;
-    const token = auth?.startsWith('Bearer ') ? auth.slice('Bearer '.length).trim() : undefined;
+    const token = /^bearer /i.test(auth ?? '') ? auth!.slice('bearer '.length).trim() : undefined;
+    // Until the token store is complete (informers listing) the upgrade waits; at the deadline it is answered.
+    this.pending.onDeadline(req.socket, () => refuse(socket, 503, ErrorCode.Unavailable, 'the hub is starting (its informers are still listing); connect again'));
     let ok = false;
     try {
-      ok = await this.options.authenticate(node, token);
+      ok = await this.options.authenticate(node, token || undefined);
     } catch (err) {
       logger.error({ node, err: (err as Error).message }, 'authentication failed with an error');
-      return refuse(socket, 503, 'authentication unavailable');
+      return refuse(socket, 503, ErrorCode.Unavailable, 'authentication unavailable');
     }
+    if (socket.destroyed || !this.pending.isPending(req.socket)) return; // timed out meanwhile
     if (!ok) {
-      logger.warn({ node, remote: req.socket.remoteAddress, reason: token ? 'wrong or revoked token' : 'no token' }, 'connection refused');
-      return refuse(socket, 401, token ? 'invalid or revoked token' : 'missing bearer token');
+      this.refused('auth');
+      logger.warn({ node, remote, reason: token ? 'wrong or revoked token' : 'no token' }, 'connection refused');
+      return refuse(socket, 401, ErrorCode.Auth, token ? 'invalid or revoked token' : 'missing bearer token');
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.adopt(node, ws, `ws ${req.socket.remoteAddress}:${req.socket.remotePort}`));
+    this.pending.release(req.socket);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.adopt(node, ws, `ws ${remote}:${req.socket.remotePort}`));
   }
 
   private adopt(node: string, ws: WebSocket, description: string): void {
+    const { logger, limits } = this.options;
+    const tracked: Tracked = { node, alive: true, pausedUntil: 0, held: [], deliver: () => undefined };
+    const cut = (reason: WsRefusal, message: string): void => {
+      this.refused(reason);
+      logger.warn({ node, reason, buffered: ws.bufferedAmount }, message);
+      ws.terminate();
+    };
     const connection: Connection = {
       description,
       send: (text) => {
-        if (ws.readyState === ws.OPEN) ws.send(text);
+        if (ws.readyState !== ws.OPEN) return;
+        ws.send(text);
+        // A peer that does not read: everything queued for it is freed with the socket.
+        if (ws.bufferedAmount > limits.maxSendBufferBytes) cut('send-buffer', 'node does not read what the hub sends: over the send buffer cap; cutting the connection');
       },
       close: (code, reason) => {
         ws.close(code, reason);
         // A peer that does not finish the close handshake is cut off.
         setTimeout(() => ws.terminate(), 5_000).unref();
       },
+      bufferedBytes: () => ws.bufferedAmount,
+      whenDrained: (callback) => {
+        if (ws.readyState !== ws.OPEN) return;
+        // A ping queued behind everything sent so far: its write completes once they are out.
+        ws.ping(undefined, undefined, (err) => {
+          if (!err) callback();
+        });
+      },
+      throttle: (ms) => this.throttle(ws, tracked, ms),
     };
-    const tracked: Tracked = { node, alive: true };
     this.sockets.set(ws, tracked);
+    // One pending connection per node: a newer one is the agent's latest attempt.
+    const previous = this.pendingByNode.get(node);
+    if (previous) {
+      this.refused('pending-replaced');
+      previous.close(CLOSE_REPLACED, 'replaced by a newer connection');
+      setTimeout(() => previous.terminate(), 5_000).unref();
+    }
+    this.pendingByNode.set(node, ws);
+    tracked.silenceTimer = setTimeout(() => {
+      if (tracked.handler) return;
+      this.refused('silent');
+      logger.info({ node }, 'no frame within the handshake timeout after the upgrade; closing');
+      ws.close(CLOSE_SILENT, 'no hello within the handshake timeout');
+      setTimeout(() => ws.terminate(), 5_000).unref();
+    }, limits.handshakeTimeoutMs);
+    tracked.silenceTimer.unref();
+    tracked.deliver = (data: Buffer) => {
+      try {
+        if (!tracked.handler) {
+          // The connection becomes the node's session only when its agent speaks. A busy hub can
+          // finish an upgrade the agent has already given up on (its handshake timed out and it
+          // connected again); attached at once, that dead socket would replace the live one.
+          clearTimeout(tracked.silenceTimer);
+          if (this.pendingByNode.get(node) === ws) this.pendingByNode.delete(node);
+          tracked.handler = this.options.accept(node, connection);
+        }
+        tracked.handler.receive(data);
+      } catch (err) {
+        this.failed(node, ws, err);
+      }
+    };
     ws.on('message', (data: Buffer) => {
       tracked.alive = true;
-      // The connection becomes the node's session only when its agent speaks. A busy hub can
-      // finish an upgrade the agent has already given up on (its handshake timed out and it
-      // connected again); attached at once, that dead socket would replace the live one.
-      tracked.handler ??= this.options.accept(node, connection);
-      tracked.handler.receive(data);
+      if (tracked.pausedUntil > 0) tracked.held.push(data);
+      else tracked.deliver(data);
     });
     ws.on('pong', () => (tracked.alive = true));
-    ws.on('error', (err) => this.options.logger.debug({ node, err: err.message }, 'websocket error'));
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        this.refused('frame-too-large');
+        logger.warn({ node, err: err.message }, 'frame over the payload limit; closed with 1009');
+      } else {
+        logger.debug({ node, err: err.message }, 'websocket error');
+      }
+    });
     ws.on('close', () => {
       this.sockets.delete(ws);
-      tracked.handler?.closed();
+      clearTimeout(tracked.silenceTimer);
+      clearTimeout(tracked.resumeTimer);
+      tracked.held = [];
+      if (this.pendingByNode.get(node) === ws) this.pendingByNode.delete(node);
+      try {
+        tracked.handler?.closed();
+      } catch (err) {
+        logger.error({ node, err: (err as Error).stack ?? String(err) }, 'session close failed');
+      }
     });
   }
 
+  /** Stops reading `ws` until `ms` from now (extending a pause in progress). */
+  private throttle(ws: WebSocket, tracked: Tracked, ms: number): void {
+    const until = Date.now() + ms;
+    if (until <= tracked.pausedUntil || ws.readyState !== ws.OPEN) return;
+    tracked.pausedUntil = until;
+    clearTimeout(tracked.resumeTimer);
+    ws.pause();
+    tracked.resumeTimer = setTimeout(() => {
+      tracked.pausedUntil = 0;
+      // Unanswered pings while paused say nothing about the peer.
+      tracked.alive = true;
+      // Held frames first, in order; one of them may pause the connection again.
+      while (tracked.held.length > 0 && tracked.pausedUntil === 0 && ws.readyState === ws.OPEN) tracked.deliver(tracked.held.shift()!);
+      if (tracked.pausedUntil === 0 && ws.readyState === ws.OPEN) ws.resume();
+    }, ms);
+    tracked.resumeTimer.unref();
+  }
+
+  /** The hub (not the peer) failed: log, count, close cleanly; the agent reconnects and resyncs. */
+  private failed(node: string, ws: WebSocket, err: unknown): void {
+    this.refused('internal');
+    this.options.logger.error({ node, err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'failed while handling a frame; closing the connection');
+    ws.close(CLOSE_INTERNAL, 'internal error');
+    setTimeout(() => ws.terminate(), 5_000).unref();
+  }
+
   private pingAll(): void {
+    const now = Date.now();
     for (const [ws, tracked] of this.sockets) {
+      if (tracked.pausedUntil > now) continue;
       if (!tracked.alive) {
         this.options.logger.info({ node: tracked.node }, 'peer silent for two ping intervals; dropping');
         ws.terminate();
         continue;
       }
       tracked.alive = false;
-      ws.ping();
+      try {
+        ws.ping();
+      } catch {
+        // Not open any more: its close event cleans up.
+      }
     }
   }
 }
 
-function refuse(socket: Duplex, status: number, message: string): void {
-  const body = `${message}\n`;
+/** The node of `/edge/v1/<node>`, or why the path is refused. */
+export function parseNodePath(path: string): { node: string } | { status: 400 | 404; error: string } {
+  if (!path.startsWith(WS_PATH_PREFIX)) {
+    return { status: 404, error: `unknown endpoint ${JSON.stringify(path.slice(0, 100))}: edge agents connect to ${WS_PATH_PREFIX}<node>` };
+  }
+  let node: string;
+  try {
+    node = decodeURIComponent(path.slice(WS_PATH_PREFIX.length));
+  } catch {
+    return { status: 400, error: 'the node name in the path is not valid percent-encoding' };
+  }
+  const why = dns1123SubdomainError(node);
+  if (why !== undefined) return { status: 400, error: `${JSON.stringify(node.slice(0, 100))} is not a node name: it ${why}` };
+  return { node };
+}
+
+/** Answers an upgrade with an HTTP error that names its protocol error code, and closes. */
+function refuse(socket: Duplex, status: number, code: ErrorCode, message: string): void {
+  if (socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = `${code}: ${message}\n`;
   socket.end(
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n${REFUSAL_HEADER}: ${code}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+  // A peer that does not read the answer must not keep the socket.
+  setTimeout(() => socket.destroy(), 1_000).unref();
 }

@@ -16,7 +16,7 @@ readonly MIN_NODE_MAJOR=20
 
 usage() {
   cat <<'EOF'
-Usage: install.sh --tarball FILE --hub URL --token-file FILE [--node NAME] [options]
+Usage: install.sh --tarball FILE --hub URL --token-file FILE [--node NAME] [--hub-ca FILE] [options]
        install.sh --uninstall [--purge] [--root DIR] [--no-systemctl]
 
 Install (or upgrade) the edge agent:
@@ -25,7 +25,13 @@ Install (or upgrade) the edge agent:
   --hub URL             hub address: ws://HOST:PORT, wss://..., mqtt://HOST:PORT or mqtts://...
   --node NAME           this node's name (default: the host name)
   --token-file FILE     this node's token (`cloud-hub token create NAME`), copied to
-                        /etc/edge-agent/token; needed unless that file exists
+                        /etc/edge-agent/token (owned by the edge-agent user, mode 0400);
+                        needed unless that file exists. To rotate it, run this again with
+                        the new token (or replace the file's content): the agent reads it
+                        again when the hub refuses the old one, no restart needed
+  --hub-ca FILE         the CA that signs the hub's certificate, for wss:// or mqtts:// with
+                        a private CA (a hub started with --tls writes it to DATA/hub-ca.crt);
+                        copied to /etc/edge-agent/hub-ca.crt and named in config.yaml
   --local-api HOST:PORT where edge applications read the cache (default 127.0.0.1:10350)
   --metrics HOST:PORT   /metrics, /healthz, /readyz (default 127.0.0.1:9101)
   --node-bin PATH       the Node.js binary to run the agent with (default: node on PATH)
@@ -53,7 +59,7 @@ die() {
   exit 1
 }
 
-tarball='' hub='' node_name='' token_file='' local_api='' metrics=''
+tarball='' hub='' node_name='' token_file='' hub_ca='' local_api='' metrics=''
 node_bin='' install_node=0 uninstall=0 purge=0 root='' use_systemctl=1
 config_flags=0
 while [ $# -gt 0 ]; do
@@ -62,6 +68,7 @@ while [ $# -gt 0 ]; do
     --hub) hub=${2:?--hub needs a URL}; config_flags=1; shift ;;
     --node) node_name=${2:?--node needs a name}; config_flags=1; shift ;;
     --token-file) token_file=${2:?--token-file needs a file}; shift ;;
+    --hub-ca) hub_ca=${2:?--hub-ca needs a file}; config_flags=1; shift ;;
     --local-api) local_api=${2:?--local-api needs HOST:PORT}; config_flags=1; shift ;;
     --metrics) metrics=${2:?--metrics needs HOST:PORT}; config_flags=1; shift ;;
     --node-bin) node_bin=${2:?--node-bin needs a path}; shift ;;
@@ -250,6 +257,10 @@ if [ "$config_flags" -eq 1 ] || [ ! -f "$config" ]; then
 fi
 [ -z "$tarball" ] || [ -f "$tarball" ] || die "--tarball $tarball: no such file"
 [ -z "$token_file" ] || [ -s "$token_file" ] || die "--token-file $token_file: missing or empty"
+if [ -n "$hub_ca" ]; then
+  [ -s "$hub_ca" ] || die "--hub-ca $hub_ca: missing or empty"
+  grep -q -- '-----BEGIN CERTIFICATE-----' "$hub_ca" || die "--hub-ca $hub_ca: no PEM certificate in it (expected -----BEGIN CERTIFICATE-----)"
+fi
 
 installed_main="$root$PREFIX_DIR/node_modules/edge-sync/dist/edge-agent/main.js"
 [ -n "$tarball" ] || [ -f "$installed_main" ] || die "--tarball FILE is needed for the first install (npm pack in an edge-sync checkout makes one)"
@@ -257,10 +268,11 @@ installed_main="$root$PREFIX_DIR/node_modules/edge-sync/dist/edge-agent/main.js"
 
 changed=0
 
-# install_file MODE OWNER SOURCE TARGET: copy when the content or mode differs.
+# install_file MODE OWNER SOURCE TARGET: copy when the content, mode or (as root) owner differs.
 install_file() {
   local mode=$1 owner=$2 source=$3 target=$4
-  if [ -f "$target" ] && cmp -s "$source" "$target" && [ "$(stat -c %a "$target")" = "${mode#0}" ]; then return 0; fi
+  if [ -f "$target" ] && cmp -s "$source" "$target" && [ "$(stat -c %a "$target")" = "${mode#0}" ] &&
+    { [ "$is_root" -eq 0 ] || [ "$(stat -c %u:%g "$target")" = "$owner" ]; }; then return 0; fi
   install -m "$mode" "$source" "$target.tmp.$$"
   if [ "$is_root" -eq 1 ]; then chown "$owner" "$target.tmp.$$"; fi
   mv -f "$target.tmp.$$" "$target"
@@ -329,10 +341,16 @@ if [ -n "$tarball" ]; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-# Token and configuration: root owns them, the agent's group reads them.
+# Token, hub CA and configuration. Root owns the configuration and the agent's group reads it.
+# The token is the node's identity: the agent refuses a token file that its group or others
+# can read, so it belongs to the edge-agent user alone (0400); the unit's ProtectSystem=strict
+# keeps /etc read-only for the agent all the same.
 
 if [ -n "$token_file" ]; then
-  install_file 0640 "0:$agent_gid" "$token_file" "$root$CONFIG_DIR/token"
+  install_file 0400 "$agent_uid:$agent_gid" "$token_file" "$root$CONFIG_DIR/token"
+fi
+if [ -n "$hub_ca" ]; then
+  install_file 0644 "0:0" "$hub_ca" "$root$CONFIG_DIR/hub-ca.crt"
 fi
 
 yaml_quote() { printf '"%s"' "$1"; } # the values were checked: no quotes, backslashes or spaces
@@ -346,6 +364,7 @@ if [ "$write_config" -eq 1 ]; then
     printf 'hub: %s\n' "$(yaml_quote "$hub")"
     printf 'node: %s\n' "$(yaml_quote "$node_name")"
     printf 'tokenFile: %s\n' "$(yaml_quote "$CONFIG_DIR/token")"
+    if [ -s "$root$CONFIG_DIR/hub-ca.crt" ]; then printf 'hubCa: %s\n' "$(yaml_quote "$CONFIG_DIR/hub-ca.crt")"; fi
     printf 'data: %s\n' "$(yaml_quote "$DATA_DIR")"
     printf 'localApi: %s\n' "$(yaml_quote "$local_api")"
     printf 'metrics: %s\n' "$(yaml_quote "$metrics")"

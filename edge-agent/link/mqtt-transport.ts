@@ -7,14 +7,15 @@
  */
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { PRESENCE_OFFLINE, PRESENCE_ONLINE, nodeTopics, type NodeTopics } from '../../protocol/index.js';
-import { LinkRefusedError, type LinkConnection, type LinkEvents, type LinkTransport } from './transport.js';
+import { LinkRefusedError, currentToken, describeConnectError, tokenRefused, type LinkConnection, type LinkEvents, type LinkTransport, type TokenOption } from './transport.js';
 
 export interface MqttTransportOptions {
   /** `mqtt://host:port` or `mqtts://host:port`. */
   brokerUrl: string;
   node: string;
-  /** The node's token, presented as the MQTT password (username = node name). */
-  token?: string;
+  /** The node's token, presented as the MQTT password (username = node name); a source is read anew after a refusal. */
+  token?: TokenOption;
+  /** CA certificate(s) that sign the broker's certificate (mqtts:// with a private CA); replaces the system's CAs. */
   ca?: Buffer;
   /** 5, 4 (3.1.1) or auto: try 5 and fall back to 3.1.1 for brokers without it (aedes). */
   protocolVersion?: 4 | 5 | 'auto';
@@ -65,7 +66,8 @@ export class MqttTransport implements LinkTransport {
   private async connectWith(version: 4 | 5, events: LinkEvents): Promise<LinkConnection> {
     // Loaded on first use: MQTT.js costs an agent that talks WebSocket about 20 MB of RSS.
     const { default: mqtt } = await import('mqtt');
-    const { node, token } = this.options;
+    const { node } = this.options;
+    const token = currentToken(this.options.token);
     const v5 = version === 5;
     const options: IClientOptions = {
       clientId: `edge-${node}`,
@@ -98,7 +100,13 @@ export class MqttTransport implements LinkTransport {
         const code = (err as { code?: number }).code;
         if (!open) {
           client.end(true);
-          reject(code !== undefined && NOT_AUTHORIZED.has(code) ? new LinkRefusedError(`broker refused node ${node}: ${err.message}`, code) : Object.assign(err, { code }));
+          if (code !== undefined && NOT_AUTHORIZED.has(code)) {
+            // Read the token file again before the next attempt: it may have been rotated.
+            tokenRefused(this.options.token);
+            reject(new LinkRefusedError(`broker refused node ${node}: ${err.message}`, code));
+          } else {
+            reject(Object.assign(describeConnectError(err, this.options.brokerUrl), { code }));
+          }
           return;
         }
         end(`broker error: ${err.message}`);

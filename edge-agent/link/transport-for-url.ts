@@ -1,12 +1,14 @@
 /** Picks the transport from the hub URL's scheme. */
 import { MqttTransport } from './mqtt-transport.js';
 import { WsTransport } from './ws-transport.js';
-import type { LinkTransport } from './transport.js';
+import type { LinkTransport, TokenOption } from './transport.js';
 
 export interface TransportSettings {
   hubUrl: string;
   node: string;
-  token?: string;
+  /** The token, or a source read anew when the hub refuses it (edge-agent/link/token-file.ts). */
+  token?: TokenOption;
+  /** CA that signs the hub's (or broker's) certificate, for wss:// and mqtts:// with a private CA. */
   ca?: Buffer;
 }
 

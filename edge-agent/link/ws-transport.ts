@@ -1,15 +1,27 @@
 /** The WebSocket transport: `ws[s]://HOST:PORT/edge/v1/<node>`, bearer token, server pings for liveness. */
+import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
-import { LinkRefusedError, type LinkConnection, type LinkEvents, type LinkTransport } from './transport.js';
+import { ErrorCode, REFUSAL_HEADER, WS_PATH_PREFIX, WS_SUBPROTOCOL } from '../../protocol/index.js';
+import { LinkRefusedError, currentToken, describeConnectError, tokenRefused, type LinkConnection, type LinkEvents, type LinkTransport, type TokenOption } from './transport.js';
 
-export const WS_SUBPROTOCOL = 'edge-sync.v1';
+export { WS_SUBPROTOCOL };
+
+/**
+ * The largest message the agent reads from the hub. A hub's frames stay under its announced
+ * limit (4 MiB by default) but for one object larger than that, and Kubernetes objects are at
+ * most about 1.5 MiB; a hostile peer cannot make the agent buffer more than this.
+ */
+export const AGENT_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
+/** How much of a refusal's body goes into the error message. */
+const REFUSAL_BODY_BYTES = 512;
 
 export interface WsTransportOptions {
   /** `ws://host:port` or `wss://host:port` (a path prefix is kept). */
   hubUrl: string;
   node: string;
-  token?: string;
-  /** Extra CA for wss with a private CA. */
+  /** The node's token, or a source that reads it anew after a 401 (token rotation). */
+  token?: TokenOption;
+  /** CA certificate(s) that sign the hub's certificate (wss:// with a private CA); replaces the system's CAs. */
   ca?: Buffer;
   connectTimeoutMs?: number;
 }
@@ -21,16 +33,17 @@ export class WsTransport implements LinkTransport {
   private readonly url: string;
 
   constructor(private readonly options: WsTransportOptions) {
-    this.url = `${options.hubUrl.replace(/\/+$/, '')}/edge/v1/${encodeURIComponent(options.node)}`;
+    this.url = `${options.hubUrl.replace(/\/+$/, '')}${WS_PATH_PREFIX}${encodeURIComponent(options.node)}`;
     this.description = this.url;
   }
 
   connect(events: LinkEvents): Promise<LinkConnection> {
     return new Promise((resolve, reject) => {
+      const token = currentToken(this.options.token);
       const ws = new WebSocket(this.url, WS_SUBPROTOCOL, {
-        headers: this.options.token ? { authorization: `Bearer ${this.options.token}` } : {},
+        headers: token ? { authorization: `Bearer ${token}` } : {},
         handshakeTimeout: this.options.connectTimeoutMs ?? 10_000,
-        maxPayload: 64 * 1024 * 1024,
+        maxPayload: AGENT_MAX_PAYLOAD_BYTES,
         perMessageDeflate: false,
         ...(this.options.ca ? { ca: this.options.ca } : {}),
       });
@@ -48,13 +61,14 @@ export class WsTransport implements LinkTransport {
         lastTraffic = Date.now();
       };
       ws.once('unexpected-response', (_req, res) => {
-        const status = res.statusCode ?? 0;
-        ws.terminate();
-        const message = `hub refused the connection: HTTP ${status}`;
-        reject(status === 401 || status === 403 || status === 404 ? new LinkRefusedError(message, status) : new Error(message));
+        void this.refusal(res).then((err) => {
+          // Rejected first: terminating a handshake in progress also reports an error.
+          reject(err);
+          ws.terminate();
+        });
       });
       ws.once('error', (err) => {
-        if (!opened) reject(err);
+        if (!opened) reject(describeConnectError(err, this.url));
       });
       ws.once('open', () => {
         opened = true;
@@ -90,4 +104,59 @@ export class WsTransport implements LinkTransport {
       });
     });
   }
+
+  /**
+   * An HTTP answer instead of an upgrade. A hub marks each refusal with its error code; an
+   * answer without one came from something else at that address (the hub's metrics port, a
+   * proxy, another service), and saying "check the token" then would send the operator the
+   * wrong way.
+   */
+  private async refusal(res: IncomingMessage): Promise<Error> {
+    const status = res.statusCode ?? 0;
+    const header = res.headers[REFUSAL_HEADER];
+    const code = typeof header === 'string' ? header : undefined;
+    const body = await readSome(res, REFUSAL_BODY_BYTES);
+    const detail = body ? `: ${body}` : '';
+    if (code === undefined) {
+      return new Error(`${this.url} is not an edge-sync hub endpoint (HTTP ${status}${detail}); --hub must be the hub's WebSocket address (cloud-hub --listen), not its metrics port or another service`);
+    }
+    if (code === ErrorCode.Auth) {
+      // Read the token file again before the next attempt: it may have been rotated.
+      tokenRefused(this.options.token);
+      return new LinkRefusedError(`hub refused node ${this.options.node}'s token (HTTP ${status}${detail})`, status);
+    }
+    return new Error(`hub refused the connection (HTTP ${status}${detail})`);
+  }
+}
+
+/** Up to `limit` bytes of a response body, as one line of text; never waits long for a slow peer. */
+function readSome(res: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let finished = false;
+    const done = (): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      res.removeAllListeners('data');
+      res.destroy();
+      resolve(
+        Buffer.concat(chunks)
+          .subarray(0, limit)
+          .toString('utf8')
+          .replace(/[\x00-\x1f\x7f]+/g, ' ')
+          .trim(),
+      );
+    };
+    const timer = setTimeout(done, 2_000);
+    timer.unref();
+    res.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= limit) done();
+    });
+    res.once('end', done);
+    res.once('error', done);
+  });
 }

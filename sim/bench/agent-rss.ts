@@ -44,7 +44,7 @@ export async function agentRssBench(): Promise<BenchSection> {
       });
     }
     const tokenFile = path.join(dir, 'token');
-    writeFileSync(tokenFile, await cluster.tokens.create('rss-node'));
+    writeFileSync(tokenFile, await cluster.tokens.create('rss-node'), { mode: 0o600 });
     const hub = await startHubProcess(cluster.kubeconfig);
     procs.push(hub.proc);
     await until(() => readyz(hub.metrics), 60_000, 'hub ready');

@@ -49,7 +49,8 @@ export async function startApiServer(options: { historyWindow?: number } = {}): 
 export async function startHubProcess(kubeconfig: string, extraArgs: string[] = []): Promise<{ proc: ManagedProcess; ws: string; metrics: string }> {
   const proc = await launch(
     BINARIES.cloudHub,
-    ['--kubeconfig', kubeconfig, '--listen', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--log-level', 'info', ...extraArgs],
+    // Every virtual agent connects from 127.0.0.1: no per-address pending cap (see SIM_HUB_DEFAULTS).
+    ['--kubeconfig', kubeconfig, '--listen', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--log-level', 'info', '--max-pending-per-address', '0', ...extraArgs],
     // Bound, not ready: callers create what the hub lists and then wait for /readyz.
     { name: 'cloud-hub', ready: (line) => line.msg === 'listening' },
   );

@@ -28,9 +28,10 @@ export interface OwnClusterOptions {
 /**
  * Defaults for a simulated fleet: heartbeats every 30 s keep Lease renewals of 10,000 nodes
  * at ~330 writes/s, and a higher API write rate lets 10,000 Node registrations finish in
- * seconds rather than the production default's minute.
+ * seconds rather than the production default's minute. Every virtual agent connects from
+ * 127.0.0.1, where a real fleet comes from many addresses: no per-address pending cap.
  */
-export const SIM_HUB_DEFAULTS = ['--heartbeat-interval', '30000', '--api-qps', '2000'];
+export const SIM_HUB_DEFAULTS = ['--heartbeat-interval', '30000', '--api-qps', '2000', '--max-pending-per-address', '0'];
 
 export class OwnCluster {
   readonly dir = mkdtempSync(path.join(tmpdir(), 'edge-sim-cluster-'));

@@ -14,6 +14,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, 
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { ensureServingPki } from '../../cloud-hub/embedded/pki.js';
 import { ManagedProcess } from '../../sim/launch/managed-process.js';
 import { REPO, run } from '../helpers/process.js';
 import { requireTool } from '../helpers/system-tools.js';
@@ -24,6 +25,7 @@ const AS_ROOT = process.getuid?.() === 0;
 const dir = makeTempDir('edge-install-');
 const root = path.join(dir.path, 'root');
 const tokenFile = path.join(dir.path, 'edge-inst-1.token');
+let hubCaFile = '';
 const prebuilds = path.join(dir.path, 'prebuilds');
 let tarball = '';
 const nodeBin = execFileSync('sh', ['-c', 'command -v node'], { encoding: 'utf8' }).trim();
@@ -59,6 +61,9 @@ beforeAll(async () => {
   mkdirSync(prebuilds);
   execFileSync('tar', ['czf', path.join(prebuilds, `better-sqlite3-v${version}-node-v${abi}-linux-${process.arch}.tar.gz`), '-C', path.join(REPO, 'node_modules/better-sqlite3'), 'build/Release/better_sqlite3.node']);
   writeFileSync(tokenFile, 'edge-inst-1-token\n', { mode: 0o600 });
+  // A hub's CA, as `cloud-hub --tls` writes it to DATA/hub-ca.crt.
+  mkdirSync(path.join(dir.path, 'hub'));
+  hubCaFile = (await ensureServingPki(path.join(dir.path, 'hub'), '127.0.0.1', { name: 'hub', caCommonName: 'edge-sync-hub-ca', servingCommonName: 'edge-sync-hub' })).files.caCertPath;
   newRoot(root);
   // The agent user must be able to reach its files under the temp dir.
   chmodSync(dir.path, 0o755);
@@ -84,6 +89,7 @@ describe('install.sh', () => {
     expect((await attempt()).stderr).toMatch(/--hub URL is needed/);
     expect((await attempt('--hub', 'ws://hub:7070', '--node', 'Edge_1')).stderr).toMatch(/node name "Edge_1" is not a DNS-1123 subdomain/);
     expect((await attempt('--hub', 'http://hub:7070')).stderr).toMatch(/expected ws:\/\/, wss:\/\/, mqtt:\/\/ or mqtts:\/\//);
+    expect((await attempt('--hub', 'wss://hub:7070', '--hub-ca', tokenFile)).stderr).toMatch(/--hub-ca .*: no PEM certificate in it/);
     // A Node.js 18 (what Debian 12 and Raspberry Pi OS ship) is refused with what to install instead.
     const old = path.join(dir.path, 'node18');
     writeFileSync(old, '#!/bin/sh\ncase "$1" in --version) echo v18.19.0 ;; *) echo 18 ;; esac\n', { mode: 0o755 });
@@ -95,7 +101,7 @@ describe('install.sh', () => {
   });
 
   it('installs the agent from the tarball: user, directories, token, config and unit', async () => {
-    const result = await install('--tarball', tarball, '--hub', 'ws://127.0.0.1:9/', '--node', 'edge-inst-1', '--token-file', tokenFile);
+    const result = await install('--tarball', tarball, '--hub', 'ws://127.0.0.1:9/', '--node', 'edge-inst-1', '--token-file', tokenFile, '--hub-ca', hubCaFile);
     expect(result.code, result.stderr + result.stdout).toBe(0);
     expect(existsSync(at('opt/edge-agent/node_modules/edge-sync/dist/edge-agent/main.js'))).toBe(true);
     expect(readdirSync(at('opt/edge-agent/node_modules/better-sqlite3/build/Release'))).toContain('better_sqlite3.node');
@@ -106,12 +112,22 @@ describe('install.sh', () => {
       hub: 'ws://127.0.0.1:9/',
       node: 'edge-inst-1',
       tokenFile: '/etc/edge-agent/token',
+      hubCa: '/etc/edge-agent/hub-ca.crt',
       data: '/var/lib/edge-agent',
       localApi: '127.0.0.1:10350',
       metrics: '127.0.0.1:9101',
     });
     expect(readFileSync(at('etc/edge-agent/token'), 'utf8')).toBe('edge-inst-1-token\n');
-    expect([mode('etc/edge-agent'), mode('etc/edge-agent/config.yaml'), mode('etc/edge-agent/token'), mode('var/lib/edge-agent'), mode('opt/edge-agent')]).toEqual(['750', '640', '640', '750', '755']);
+    expect(readFileSync(at('etc/edge-agent/hub-ca.crt'), 'utf8')).toBe(readFileSync(hubCaFile, 'utf8'));
+    // The token is for the agent's user alone: the agent refuses one its group or others can read.
+    expect([mode('etc/edge-agent'), mode('etc/edge-agent/config.yaml'), mode('etc/edge-agent/token'), mode('etc/edge-agent/hub-ca.crt'), mode('var/lib/edge-agent'), mode('opt/edge-agent')]).toEqual([
+      '750',
+      '640',
+      '400',
+      '644',
+      '750',
+      '755',
+    ]);
 
     const unit = readFileSync(at('etc/systemd/system/edge-agent.service'), 'utf8');
     const service = Object.fromEntries(
@@ -153,7 +169,7 @@ describe('install.sh', () => {
       expect([home, shell]).toEqual(['/var/lib/edge-agent', '/usr/sbin/nologin']);
       expect(statSync(at('var/lib/edge-agent')).uid).toBe(Number(uid));
       expect(statSync(at('etc/edge-agent/config.yaml'))).toMatchObject({ uid: 0, gid: Number(gid) });
-      expect(statSync(at('etc/edge-agent/token'))).toMatchObject({ uid: 0, gid: Number(gid) });
+      expect(statSync(at('etc/edge-agent/token'))).toMatchObject({ uid: Number(uid), gid: Number(gid) });
     }
   }, 240_000);
 
@@ -161,7 +177,7 @@ describe('install.sh', () => {
     const user = passwd().split('\n').find((line) => line.startsWith('edge-agent:'));
     const [uid, gid] = user ? user.split(':').slice(2, 4).map(Number) : [undefined, undefined];
     // The unit's command line, with the paths of the mounted root (flags override the file).
-    const args = ['--config', at('etc/edge-agent/config.yaml'), '--data', at('var/lib/edge-agent'), '--token-file', at('etc/edge-agent/token'), '--local-api', '127.0.0.1:0', '--metrics', '127.0.0.1:0'];
+    const args = ['--config', at('etc/edge-agent/config.yaml'), '--data', at('var/lib/edge-agent'), '--token-file', at('etc/edge-agent/token'), '--hub-ca', at('etc/edge-agent/hub-ca.crt'), '--local-api', '127.0.0.1:0', '--metrics', '127.0.0.1:0'];
     const child = spawn(nodeBin, [at('opt/edge-agent/node_modules/edge-sync/dist/edge-agent/main.js'), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
@@ -179,7 +195,7 @@ describe('install.sh', () => {
   });
 
   it('is idempotent: the same arguments again change nothing', async () => {
-    const files = ['etc/edge-agent/config.yaml', 'etc/edge-agent/token', 'etc/systemd/system/edge-agent.service', 'opt/edge-agent/node_modules/edge-sync/package.json'];
+    const files = ['etc/edge-agent/config.yaml', 'etc/edge-agent/token', 'etc/edge-agent/hub-ca.crt', 'etc/systemd/system/edge-agent.service', 'opt/edge-agent/node_modules/edge-sync/package.json'];
     const before = files.map((file) => statSync(at(file)).mtimeMs);
     const accounts = passwd();
     const result = await install('--tarball', tarball, '--hub', 'ws://127.0.0.1:9/', '--node', 'edge-inst-1', '--token-file', tokenFile);

@@ -39,16 +39,21 @@ export class LocalBroker {
   readonly output: string[] = [];
   port = 0;
 
-  constructor(private readonly dir: string) {}
+  constructor(
+    private readonly dir: string,
+    /** Serve mqtts:// with these PEM files instead of mqtt://. */
+    private readonly tls?: { certFile: string; keyFile: string },
+  ) {}
 
   get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<this> {
     this.port ||= await freePort();
     const conf = path.join(this.dir, `local-broker-${this.port}.conf`);
-    writeFileSync(conf, [`listener ${this.port} 127.0.0.1`, `user ${userInfo().username}`, 'allow_anonymous true', 'max_queued_messages 0', 'log_dest stdout', ''].join('\n'));
+    const tls = this.tls ? [`certfile ${this.tls.certFile}`, `keyfile ${this.tls.keyFile}`] : [];
+    writeFileSync(conf, [`listener ${this.port} 127.0.0.1`, ...tls, `user ${userInfo().username}`, 'allow_anonymous true', 'max_queued_messages 0', 'log_dest stdout', ''].join('\n'));
     this.child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
     this.child.stderr!.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));

@@ -22,6 +22,8 @@ export interface TestNodeOptions {
   /** Apply sync frames to `cache` and ack them (default true). */
   autoAck?: boolean;
   token?: string;
+  /** CA of a wss:// hub. */
+  ca?: string | Buffer;
 }
 
 export const TEST_NODE_INFO: NodeInfo = {
@@ -64,6 +66,7 @@ export class TestNode {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(`${hubUrl}/edge/v1/${node}`, 'edge-sync.v1', {
         headers: options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
+        ...(options.ca ? { ca: options.ca } : {}),
       });
       ws.once('open', () => resolve(new TestNode(node, ws, options)));
       ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`refused with HTTP ${res.statusCode}`), { status: res.statusCode })));
