@@ -47,11 +47,11 @@ export class HubMetrics {
     this.apiWrites = new Counter({ name: 'edge_hub_api_writes_total', help: 'Writes to the Kubernetes API by object kind and result.', labelNames: ['kind', 'result'], registers });
     this.events = new Counter({
       name: 'edge_hub_events_total',
-      help: 'Forwarded edge events by result: kubernetes, mqtt, webhook or log (delivered), duplicate, expired, failed, refused (the node had too many in flight).',
+      help: 'Forwarded edge events by result: kubernetes, mqtt, webhook or log (delivered), duplicate, expired, failed, refused (the node had too many in flight), rate-limited (the node was over --node-event-rate).',
       labelNames: ['result'],
       registers,
     });
-    this.statusRefused = new Counter({ name: 'edge_hub_status_refused_total', help: 'Pod status items refused: the Pod is not bound to the sending node, or the node had too many reports waiting.', registers });
+    this.statusRefused = new Counter({ name: 'edge_hub_status_refused_total', help: 'Pod status items refused: the Pod is not bound to the sending node, the node had too many reports waiting, or it was over --node-event-rate.', registers });
   }
 
   /** Counts one frame of `type` and its bytes in `direction` (in = from the edge). */

@@ -106,6 +106,12 @@ export class InboundGate {
     }
   }
 
+  /** Tells the node it is over its event rate (throttled like every notice). */
+  refuseEvents(waitMs: number, ref: string): void {
+    this.deps.limited('events', false);
+    this.notify({ kind: 'events', waitMs }, `${ref} frames are refused, unacked, for ${waitMs} ms: send them again later`, ref);
+  }
+
   private notify(over: { kind: LimitKind; waitMs: number }, what: string, ref?: string): void {
     const now = Date.now();
     if (now - this.lastNotice < NOTICE_INTERVAL_MS) return;

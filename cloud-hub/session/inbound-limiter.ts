@@ -5,9 +5,10 @@
  *
  * A bucket may go into debt by one frame: a frame that arrives while the budget is positive is
  * always taken whole, so a frame larger than what is left is never stuck. While any bucket is
- * in debt the node is over its limit; the session then stops reading the node's connection
- * until the debt is paid (WebSocket) or drops its frames (a transport that cannot stop reading
- * one node).
+ * in debt the node is over its limit. Over frames or bytes the session stops reading the
+ * node's connection until the debt is paid (WebSocket) or queues its frames (a transport that
+ * cannot stop reading one node); over events it refuses event and status frames, unacked, so
+ * they stay in the agent's outbox, while heartbeats and acks still pass.
  */
 import type { NodeLimits } from './node-limits.js';
 
@@ -69,14 +70,23 @@ export class NodeBudget {
     };
   }
 
-  /** The limit the node is over (its longest debt), or undefined. */
+  /**
+   * The read limit the node is over (its longest debt), or undefined. Only frames and bytes
+   * stop the hub reading a node: over its event rate a node is still read (its heartbeats must
+   * keep arriving) and only its events and status reports are refused (`debtMs('events')`).
+   */
   over(now = Date.now()): { kind: LimitKind; waitMs: number } | undefined {
     let worst: { kind: LimitKind; waitMs: number } | undefined;
-    for (const kind of ['frames', 'bytes', 'events'] as const) {
+    for (const kind of ['frames', 'bytes'] as const) {
       const waitMs = this.buckets[kind].debtMs(now);
       if (waitMs > 0 && (!worst || waitMs > worst.waitMs)) worst = { kind, waitMs };
     }
     return worst;
+  }
+
+  /** Milliseconds until `kind` is out of debt (0: within its budget). */
+  debtMs(kind: LimitKind, now = Date.now()): number {
+    return this.buckets[kind].debtMs(now);
   }
 
   /** The sustained rate of `kind`, per second. */

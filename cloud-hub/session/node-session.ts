@@ -167,8 +167,18 @@ export class NodeSession implements ConnectionHandler {
     }
     this.handling = frame.t;
     this.countIn(frame.t, byteLength(data));
-    if (frame.t === 'event') this.budget.charge('events', frame.events.length);
-    else if (frame.t === 'status') this.budget.charge('events', frame.pods.length);
+    if (frame.t === 'event' || frame.t === 'status') {
+      // Over its event rate a node is still read (heartbeats pass); these frames are refused
+      // unacked and stay in the agent's outbox until it sends them again.
+      const waitMs = this.budget.debtMs('events');
+      if (waitMs > 0) {
+        this.gate.refuseEvents(waitMs, frame.t);
+        if (frame.t === 'event') this.deps.metrics.events.inc({ result: 'rate-limited' }, frame.events.length);
+        else this.deps.metrics.statusRefused.inc(frame.pods.length);
+        return;
+      }
+      this.budget.charge('events', frame.t === 'event' ? frame.events.length : frame.pods.length);
+    }
     if (frame.t === 'error') {
       this.logs.warnLimited({ code: frame.code, msg: frame.msg, seq: frame.seq }, 'node refused a frame');
       return;

@@ -54,6 +54,11 @@ export interface UpstreamChannel {
   /** `maxFrameBytes`: the largest frame the hub accepts (its welcome's `max`, clamped). */
   connected(send: (frame: EdgeFrame) => void, limits?: { maxFrameBytes: number }): void;
   acked(ids: readonly string[]): void;
+  /**
+   * The hub could not take status (`ref: "status"`) or events (`ref: "event"`) now (E_UNAVAILABLE
+   * or E_RATE_LIMITED): what it did not ack goes again later.
+   */
+  deferred?(ref: string, message: string): void;
   disconnected(): void;
 }
 
@@ -280,6 +285,9 @@ export class HubLink {
       case 'error':
         this.options.logger.warn({ code: frame.code, msg: frame.msg, ref: frame.ref }, 'hub refused a frame');
         if (frame.code === ErrorCode.State && frame.ref !== 'hello') this.rehello(frame.msg);
+        else if ((frame.code === ErrorCode.Unavailable || frame.code === ErrorCode.RateLimited) && (frame.ref === 'event' || frame.ref === 'status')) {
+          this.options.upstream?.deferred?.(frame.ref, frame.msg);
+        }
         return;
     }
   }

@@ -22,14 +22,16 @@ describe('TokenBucket', () => {
 });
 
 describe('NodeBudget', () => {
-  it('names the limit with the longest debt', () => {
+  it('names the read limit with the longest debt; events are in debt on their own and never stop reading', () => {
     const budget = new NodeBudget(limits, 0, 0);
     expect(budget.over(0)).toBeUndefined();
     budget.charge('frames', 21, 0); // capacity 20: 100 ms of debt
     budget.charge('events', 15, 0); // capacity 10: 1 s of debt
-    expect(budget.over(0)).toEqual({ kind: 'events', waitMs: 1_000 });
-    expect(budget.over(500)).toEqual({ kind: 'events', waitMs: 500 });
-    expect(budget.over(1_000)).toBeUndefined();
+    expect(budget.over(0)).toEqual({ kind: 'frames', waitMs: 100 });
+    expect(budget.over(100)).toBeUndefined();
+    expect(budget.debtMs('events', 0)).toBe(1_000);
+    expect(budget.debtMs('events', 500)).toBe(500);
+    expect(budget.debtMs('events', 1_000)).toBe(0);
   });
 
   it('always holds two of the largest frames in its byte burst, whatever the byte rate', () => {

@@ -86,7 +86,10 @@ describe('upstream fairness between nodes', () => {
     expect(refusal.ref).toBe('event');
 
     // Mid-flood, another node's event is written too: it waits one turn, not for the backlog.
-    const handled = async () => (await metricValue(hub.metrics, 'edge_hub_events_total', { result: 'kubernetes' })) + (await metricValue(hub.metrics, 'edge_hub_events_total', { result: 'refused' }));
+    const handled = async () =>
+      (await metricValue(hub.metrics, 'edge_hub_events_total', { result: 'kubernetes' })) +
+      (await metricValue(hub.metrics, 'edge_hub_events_total', { result: 'refused' })) +
+      (await metricValue(hub.metrics, 'edge_hub_events_total', { result: 'rate-limited' }));
     steady[0]!.send({ v: 1, t: 'event', events: [nodeEvent('steady-during-flood')] });
     await steady[0]!.waitUntil(() => acked(steady[0]!).has('steady-during-flood'), 30_000, 'the steady node\'s event acked');
     const floodAcked = acked(flood).size;

@@ -2,6 +2,7 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EdgeFrame, EventFrame, StatusFrame } from '../../../protocol/index.js';
+import { FullJitterBackoff } from '../../../edge-agent/link/backoff.js';
 import { UpstreamPump } from '../../../edge-agent/link/upstream-pump.js';
 import { openEdgeStore, type EdgeStore } from '../../../edge-agent/store/index.js';
 import { makeTempDir } from '../../helpers/tmp.js';
@@ -12,7 +13,7 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0).reverse()) cleanup();
 });
 
-function setup(options: { maxInflightFrames?: number; batchItems?: number } = {}): { store: EdgeStore; pump: UpstreamPump; sent: EdgeFrame[] } {
+function setup(options: { maxInflightFrames?: number; batchItems?: number; ackTimeoutMs?: number; retryBackoff?: FullJitterBackoff } = {}): { store: EdgeStore; pump: UpstreamPump; sent: EdgeFrame[] } {
   const dir = makeTempDir();
   const store = openEdgeStore({ dir: dir.path, logger: pino({ level: 'silent' }) });
   cleanups.push(() => dir.remove(), () => store.close());
@@ -24,6 +25,43 @@ const status = (name: string, phase: string) => ({ kind: 'status' as const, prio
 const event = (id: string, priority: number) => ({ kind: 'event' as const, priority, body: { id, ts: 1, source: 'pod', type: 'Normal', reason: 'Started', priority } });
 
 describe('upstream pump', () => {
+  it('sends again what the hub deferred (E_UNAVAILABLE / E_RATE_LIMITED), on the same connection, after the back-off', async () => {
+    const { store, pump, sent } = setup({ maxInflightFrames: 1, retryBackoff: new FullJitterBackoff({ baseMs: 50, capMs: 50, random: () => 1 }) });
+    for (let i = 0; i < 3; i++) store.outbox.add(event(`e${i}`, 5));
+    pump.connected((frame) => sent.push(frame));
+    expect(sent).toHaveLength(1);
+    // The hub took e0 and refused the rest: the window stays full until they go again.
+    pump.acked(['e0']);
+    const refused = sent.length;
+    pump.deferred('event', 'over this node\'s limit');
+    pump.deferred('event', 'a second notice while waiting schedules nothing more');
+    const started = Date.now();
+    await waitFor(() => sent.length > refused, { what: 'the deferred events sent again' });
+    // Not before the back-off's delay (50 ms with this random source).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    const resent = sent.slice(refused).flatMap((f) => (f.t === 'event' ? f.events.map((e) => e.id) : []));
+    expect(resent).toEqual(['e1', 'e2']);
+    pump.acked(['e1', 'e2']);
+    expect(store.outbox.size).toBe(0);
+    pump.disconnected();
+  });
+
+  it('sends again a frame the hub left unacked for the ack timeout', async () => {
+    const { store, pump, sent } = setup({ ackTimeoutMs: 200, retryBackoff: new FullJitterBackoff({ baseMs: 1, capMs: 1, random: () => 0 }) });
+    store.outbox.add(status('a', 'Running'));
+    pump.connected((frame) => sent.push(frame));
+    expect(sent).toHaveLength(1);
+    const started = Date.now();
+    await waitFor(() => sent.length > 1, { what: 'the unacked status sent again' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    const again = sent[1] as StatusFrame;
+    expect(again.t).toBe('status');
+    expect(again.pods.map((p) => p.name)).toEqual(['a']);
+    pump.acked([again.id]);
+    expect(store.outbox.size).toBe(0);
+    pump.disconnected();
+  });
+
   it('sends nothing while disconnected and everything queued once connected, highest priority first', () => {
     const { store, pump, sent } = setup();
     store.outbox.add(event('low', 1));
