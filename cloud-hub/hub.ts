@@ -32,6 +32,14 @@ import { PodStatusWriter } from './upstream/pod-status-writer.js';
 import { WriteQueue } from './upstream/write-queue.js';
 
 export const CLOSE_REVOKED = 4001;
+
+/** Resolves when `promise` settles or after `ms`, whichever is first. */
+async function firstOf(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 /** The hub's own user on the embedded broker; the underscore keeps it out of the node names' space. */
 const HUB_BROKER_USER = '_cloud-hub';
 
@@ -255,7 +263,10 @@ export class CloudHub {
         ...(ownership ? { owns: (node: string) => ownership.owns(node) } : {}),
       });
       await this.bridge.start();
-      ownership?.start();
+      // Ready with the shards this replica can serve now: a restarted replica renews the
+      // Leases it still holds, so its nodes' next frames are served, not dropped. A first
+      // round that hangs on the API does not hold the start beyond one Lease duration.
+      if (ownership) await firstOf(ownership.start(), this.options.shardLeaseDurationMs ?? 15_000);
       const bridge = this.bridge;
       this.cloudSink ??= new MqttEventSink((topic, payload) => bridge.publish(topic, payload));
       bound.mqtt ??= url.toString().replace(/\/$/, '');
