@@ -115,6 +115,7 @@ export class CloudHub {
     this.tokens = new TokenStore(options.namespace, (node) => {
       this.sessions.get(node)?.close(CLOSE_REVOKED, 'token revoked');
       this.broker?.disconnect(node);
+      this.bridge?.forget(node);
     });
     this.source = new KubeSource({
       kubeConfig: options.kubeConfig,
@@ -227,6 +228,7 @@ export class CloudHub {
         verify: (node, token) => this.source.hasSynced() && this.tokens.verify(node, token),
         hubUser: HUB_BROKER_USER,
         hubPassword,
+        maxPacketBytes: (this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES) + 64 * 1024,
       });
       const url = await this.broker.start();
       bound.mqtt = url;
@@ -256,7 +258,9 @@ export class CloudHub {
         brokerUrl: url.toString(),
         ...(username ? { username } : {}),
         ...(password ? { password } : {}),
-        clientId: `cloud-hub-${this.options.hubId}`,
+        // Unguessable, and never a node name (no underscore there): nodes learn the hub id from
+        // `welcome`, and a broker that lets a client pick any id must not let one guess this.
+        clientId: `${HUB_BROKER_USER}-${this.options.hubId}-${randomBytes(6).toString('hex')}`,
         logger: this.options.logger.child({ component: 'mqtt' }),
         accept: (node, connection) => this.accept(node, connection),
         authorized: (node) => this.tokens.has(node),
