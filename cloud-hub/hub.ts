@@ -225,7 +225,8 @@ export class CloudHub {
       this.broker = new EmbeddedBroker({
         ...this.options.embeddedBroker,
         logger: this.options.logger.child({ component: 'broker' }),
-        verify: (node, token) => this.source.hasSynced() && this.tokens.verify(node, token),
+        verify: (node, token) => this.tokens.verify(node, token),
+        ready: () => this.source.hasSynced(),
         hubUser: HUB_BROKER_USER,
         hubPassword,
         maxPacketBytes: (this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES) + 64 * 1024,

@@ -27,6 +27,8 @@ export interface EmbeddedBrokerOptions {
   logger: Logger;
   /** Whether `token` is valid for `node` (the hub's TokenStore). */
   verify: (node: string, token: string) => boolean;
+  /** Whether the tokens are known yet (the hub's informers have listed); until then nodes are asked to come back. */
+  ready: () => boolean;
   /** The hub's own credentials on this broker; the user is not a valid node name. */
   hubUser: string;
   hubPassword: string;
@@ -145,6 +147,10 @@ export class EmbeddedBroker {
       // The hub sends what the cluster holds; its frames are bounded by the sessions, not here.
       if (client.conn instanceof MqttPacketLimit) client.conn.maxPacketBytes = MQTT_MAX_PACKET_BYTES;
       return [null, true];
+    }
+    if (username !== undefined && isNodeName(username) && !this.options.ready()) {
+      // Not a wrong token: the hub cannot tell yet. Agents retry a server that is unavailable.
+      return [refuse(3, 'the hub is starting: node tokens not loaded yet'), false];
     }
     if (username === undefined || !isNodeName(username) || !verify(username, secret.toString('utf8'))) {
       logger.warn({ node: username, clientId: client.id }, 'broker refused a node: wrong or revoked token');

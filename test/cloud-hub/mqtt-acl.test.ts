@@ -156,6 +156,8 @@ describe.each(BROKERS)('node identity and topics on $name', (broker) => {
     url = setup.url;
     await cluster.stopHub();
     await cluster.startHub(setup.hubArgs);
+    // The hub knows the tokens once its informers have listed (before, the embedded broker answers 'Server unavailable').
+    await cluster.hub!.waitForLog((line) => line.msg === 'informers synced; answering agents', 20_000, 'informers synced');
     if (setup.mosquitto) {
       // The condition the hellos need: this replica owns the shards of the test's nodes.
       const needed = ['edge-a', 'edge-b', 'edge-c'].map((node) => shardOf(node, SHARDS));
@@ -387,5 +389,23 @@ describe('the files `token mosquitto-auth` writes', () => {
     const result = await run(process.execPath, [BIN.cloudHub, 'token', 'mosquitto-auth', '--kubeconfig', cluster.kubeconfig, '--dir', path.join(cluster.dir.path, 'unused'), '--hub-password-file', hubPasswordFile, '--owner', 'no-such-user-here']);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('--owner: no user named "no-such-user-here" in /etc/passwd');
+  });
+});
+
+describe('the embedded broker before the hub has loaded the tokens', () => {
+  it('asks a node to come back (Server unavailable) instead of calling its token wrong', async () => {
+    const cluster = await new TestCluster().start();
+    try {
+      const token = await cluster.tokens.create('edge-early');
+      await cluster.stopHub();
+      // No API server: the informers cannot list, so the hub cannot know any token.
+      await cluster.api.stop();
+      const port = await freePort();
+      await cluster.startHub(['--embedded-broker', `127.0.0.1:${port}`]);
+      await expect(connect(`mqtt://127.0.0.1:${port}`, 'edge-early', token)).rejects.toThrow(/Server unavailable/i);
+      await expect(connect(`mqtt://127.0.0.1:${port}`, 'edge-early', 'wrong')).rejects.toThrow(/Server unavailable/i);
+    } finally {
+      await cluster.close();
+    }
   });
 });
