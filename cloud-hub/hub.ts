@@ -35,6 +35,14 @@ import { PodStatusWriter } from './upstream/pod-status-writer.js';
 import { WriteQueue } from './upstream/write-queue.js';
 
 export const CLOSE_REVOKED = 4001;
+
+/** Resolves when `promise` settles or after `ms`, whichever is first. */
+async function firstOf(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 /** The hub's own user on the embedded broker; the underscore keeps it out of the node names' space. */
 const HUB_BROKER_USER = '_cloud-hub';
 
@@ -117,6 +125,7 @@ export class CloudHub {
     this.tokens = new TokenStore(options.namespace, (node) => {
       this.sessions.get(node)?.close(CLOSE_REVOKED, 'token revoked');
       this.broker?.disconnect(node);
+      this.bridge?.forget(node);
     });
     const readiness = new NodeReadiness();
     this.source = new KubeSource({
@@ -248,9 +257,11 @@ export class CloudHub {
       this.broker = new EmbeddedBroker({
         ...this.options.embeddedBroker,
         logger: this.options.logger.child({ component: 'broker' }),
-        verify: (node, token) => this.source.hasSynced() && this.tokens.verify(node, token),
+        verify: (node, token) => this.tokens.verify(node, token),
+        ready: () => this.source.hasSynced(),
         hubUser: HUB_BROKER_USER,
         hubPassword,
+        maxPacketBytes: (this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES) + 64 * 1024,
       });
       const url = await this.broker.start();
       bound.mqtt = url;
@@ -280,14 +291,19 @@ export class CloudHub {
         brokerUrl: url.toString(),
         ...(username ? { username } : {}),
         ...(password ? { password } : {}),
-        clientId: `cloud-hub-${this.options.hubId}`,
+        // Unguessable, and never a node name (no underscore there): nodes learn the hub id from
+        // `welcome`, and a broker that lets a client pick any id must not let one guess this.
+        clientId: `${HUB_BROKER_USER}-${this.options.hubId}-${randomBytes(6).toString('hex')}`,
         logger: this.options.logger.child({ component: 'mqtt' }),
         accept: (node, connection) => this.accept(node, connection),
         authorized: (node) => this.tokens.has(node),
         ...(ownership ? { owns: (node: string) => ownership.owns(node) } : {}),
       });
       await this.bridge.start();
-      ownership?.start();
+      // Ready with the shards this replica can serve now: a restarted replica renews the
+      // Leases it still holds, so its nodes' next frames are served, not dropped. A first
+      // round that hangs on the API does not hold the start beyond one Lease duration.
+      if (ownership) await firstOf(ownership.start(), this.options.shardLeaseDurationMs ?? 15_000);
       const bridge = this.bridge;
       this.cloudSink ??= new MqttEventSink((topic, payload) => bridge.publish(topic, payload));
       bound.mqtt ??= url.toString().replace(/\/$/, '');

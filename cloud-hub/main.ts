@@ -2,11 +2,10 @@
 /** `cloud-hub`: serve the fleet, run the embedded API alone, or manage node tokens. */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Command, Option } from 'commander';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
-import { mosquittoAcl } from './auth/broker-acl.js';
-import { mosquittoPasswordFile, mosquittoPasswordHash } from './auth/mosquitto-files.js';
+import { resolveOwner, writeMosquittoAuth } from './auth/mosquitto-auth.js';
 import { TokenAdmin } from './auth/token-admin.js';
 import { LOG_LEVELS, createLogger, parseHostPort, parsePositiveInt } from './cli-options.js';
 import { apiServerCommand } from './embedded/command.js';
@@ -16,6 +15,20 @@ import { KubeClient } from './kube/kube-client.js';
 import { loadKubeConfig } from './kube/kube-config.js';
 import { DEFAULT_NODE_LIMITS, type NodeLimits } from './session/node-limits.js';
 import { loadHubTls } from './transport/hub-tls.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/index.js';
+
+interface MosquittoAuthCommandOptions {
+  dir: string;
+  hubUser: string;
+  hubPasswordFile: string;
+  owner?: string;
+  conf?: string;
+  nodeListener: HostPort;
+  hubListener: HostPort;
+  kubeconfig?: string;
+  data?: string;
+  namespace: string;
+}
 
 interface ServeOptions {
   embedded?: boolean;
@@ -83,7 +96,7 @@ const program = new Command('cloud-hub')
   .addOption(new Option('--event-webhook <url>', 'POST forwarded edge events that are not about a Pod or Node here (default: the broker\'s edge/v1/<node>/events topics, else the log)').env('EDGE_EVENT_WEBHOOK'))
   .addOption(new Option('--metrics <host:port>', 'serve /metrics, /healthz and /readyz here').argParser(parseHostPort).env('EDGE_METRICS'))
   .addOption(namespaceOption())
-  .addOption(new Option('--hub-id <id>', 'this replica\'s name in logs and frames (default: hostname-pid)').env('EDGE_HUB_ID'))
+  .addOption(new Option('--hub-id <id>', 'this replica\'s name in logs, frames and MQTT shard Leases; one that survives a restart (the pod name) lets a restarted replica take its shards back at once (default: hostname-pid)').env('EDGE_HUB_ID'))
   .addOption(new Option('--heartbeat-interval <ms>', 'heartbeat interval asked of agents').default(10_000).argParser(parsePositiveInt).env('EDGE_HEARTBEAT_INTERVAL'))
   .addOption(new Option('--node-grace-period <ms>', 'Lease age after which an edge node is NotReady (Leases are renewed every quarter of it, at most every 10 s)').default(40_000).argParser(parsePositiveInt).env('EDGE_NODE_GRACE_PERIOD'))
   .addOption(new Option('--window <frames>', 'unacked sync frames per node before the hub waits').default(16).argParser(parsePositiveInt).env('EDGE_WINDOW'))
@@ -138,22 +151,43 @@ token
   });
 token
   .command('mosquitto-auth')
-  .description('write a mosquitto password file and ACL from the node tokens (reload mosquitto afterwards: SIGHUP)')
-  .requiredOption('--password-file <file>', 'mosquitto password_file to write')
-  .requiredOption('--acl-file <file>', 'mosquitto acl_file to write')
-  .addOption(new Option('--hub-user <name>', 'the hub\'s own broker user (not a valid node name, so no node can take it)').default('_cloud-hub'))
-  .addOption(new Option('--hub-password-file <file>', 'file with the hub user\'s password').makeOptionMandatory())
+  .description(
+    'write mosquitto\'s password files and ACLs from the node tokens into DIR (passwd and acl for the nodes\' listener, hub.passwd and hub.acl for the hub\'s), ' +
+      'and with --conf a mosquitto.conf using them; reload mosquitto afterwards (SIGHUP)',
+  )
+  .addOption(new Option('--dir <dir>', 'directory to write the four files to').makeOptionMandatory().env('EDGE_MOSQUITTO_DIR'))
+  .addOption(new Option('--hub-user <name>', 'the hub\'s own broker user (not a valid node name, so no node can take it)').default('_cloud-hub').env('EDGE_MOSQUITTO_HUB_USER'))
+  .addOption(new Option('--hub-password-file <file>', 'file with the hub user\'s password').makeOptionMandatory().env('EDGE_MQTT_PASSWORD_FILE'))
+  .addOption(
+    new Option('--owner <user[:group]>', 'give the files to the broker\'s user (mosquitto started as root reads them as user "mosquitto"); password files are mode 0640').env(
+      'EDGE_MOSQUITTO_OWNER',
+    ),
+  )
+  .addOption(new Option('--conf <file>', 'also write a mosquitto.conf with the listeners and limits edge-sync relies on').env('EDGE_MOSQUITTO_CONF'))
+  .addOption(new Option('--node-listener <host:port>', 'with --conf: the listener agents connect to').default(parseHostPort(':1883'), ':1883').argParser(parseHostPort).env('EDGE_MOSQUITTO_NODE_LISTENER'))
+  .addOption(
+    new Option('--hub-listener <host:port>', 'with --conf: the listener only hub replicas reach').default(parseHostPort('127.0.0.1:1884'), '127.0.0.1:1884').argParser(parseHostPort).env('EDGE_MOSQUITTO_HUB_LISTENER'),
+  )
   .addOption(new Option('--kubeconfig <file>', 'kubeconfig of the cluster').env('EDGE_KUBECONFIG'))
   .addOption(new Option('--data <dir>', 'use the embedded API of this data directory (DIR/kubeconfig)').env('EDGE_DATA'))
   .addOption(namespaceOption())
-  .action(async (options: { passwordFile: string; aclFile: string; hubUser: string; hubPasswordFile: string; kubeconfig?: string; data?: string; namespace: string }) => {
+  .action(async (options: MosquittoAuthCommandOptions) => {
+    const owner = options.owner ? resolveOwner(options.owner) : undefined;
     const hashes = await new TokenAdmin(new KubeClient(loadKubeConfig(options)), options.namespace).mosquittoHashes();
     const missing = [...hashes].filter(([, hash]) => !hash).map(([node]) => node);
     if (missing.length > 0) process.stderr.write(`cloud-hub: tokens without a broker hash (recreate them): ${missing.join(', ')}\n`);
-    const entries: [string, string][] = [[options.hubUser, mosquittoPasswordHash(readFileSync(options.hubPasswordFile, 'utf8').trim())], ...[...hashes].filter(([, hash]) => hash)];
-    writeFileSync(options.passwordFile, mosquittoPasswordFile(entries), { mode: 0o600 });
-    writeFileSync(options.aclFile, mosquittoAcl(options.hubUser), { mode: 0o644 });
-    process.stdout.write(`wrote ${entries.length - 1} node credentials and the hub user to ${options.passwordFile}; ACL to ${options.aclFile}\n`);
+    const written = writeMosquittoAuth({
+      dir: options.dir,
+      hubUser: options.hubUser,
+      hubPassword: readFileSync(options.hubPasswordFile, 'utf8').trim(),
+      hashes,
+      ...(owner ? { owner } : {}),
+      ...(options.conf ? { conf: { file: options.conf, nodeListener: options.nodeListener, hubListener: options.hubListener, maxPacketBytes: DEFAULT_MAX_FRAME_BYTES + 64 * 1024 } } : {}),
+    });
+    process.stdout.write(`wrote ${written.nodes} node credentials and the hub user: ${written.files.join(', ')}\n`);
+    if (!owner && process.getuid?.() === 0) {
+      process.stderr.write('cloud-hub: the files belong to root; mosquitto started as root reads them as user "mosquitto": pass --owner mosquitto\n');
+    }
   });
 program.addCommand(token);
 
@@ -218,6 +252,9 @@ async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
     ...(tls ? { tls: { cert: tls.cert, key: tls.key }, metricsTls: options.metricsTls ?? false } : {}),
     limits,
   });
+  if (options.mqtt && options.shards > 0 && !options.hubId) {
+    logger.warn('no --hub-id: this replica holds its MQTT shard Leases as hostname-pid, so after a crash they move only when they expire; set --hub-id (a Deployment: the pod name)');
+  }
   const bound = await hub.start();
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

@@ -7,6 +7,11 @@
  * expire; another takes an expired shard over and asks its nodes to say hello again, and
  * digest resync makes the move lossless.
  *
+ * A replica is known by its id (`--hub-id`; a Deployment sets it to the pod name). A clean
+ * stop empties its Leases, so the others take its shards at once; a replica that restarts
+ * under the same id (a crashed container in the same pod) renews the Leases it still holds at
+ * once. Only a replica that comes back under a new id waits for its old Leases to expire.
+ *
  * WebSocket needs none of this: any replica serves any node behind a load balancer.
  */
 import { createHash } from 'node:crypto';
@@ -41,7 +46,9 @@ export class ShardOwnership {
   /** When the last successful renewal round ended; ownership lapses a margin before the Leases could. */
   private lastRenewed = 0;
   private timer?: NodeJS.Timeout;
-  private running = false;
+  /** The round in progress, so stop() can wait for it instead of racing its writes. */
+  private current?: Promise<void>;
+  private stopped = false;
 
   constructor(private readonly options: ShardOwnershipOptions) {}
 
@@ -54,24 +61,23 @@ export class ShardOwnership {
     return this.valid() && this.owned.has(shardOf(node, this.options.shards));
   }
 
-  start(): void {
-    void this.round();
+  /** Starts renewing; resolves when the first round is over (its shards are served from then on). */
+  start(): Promise<void> {
     this.timer = setInterval(() => void this.round(), Math.max(100, Math.floor(this.options.leaseDurationMs / 3)));
     this.timer.unref();
+    return this.round();
   }
 
   /** Gives the shards up (a clean shutdown hands them over without waiting for expiry). */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    const shards = [...this.owned];
+    // A round still writing would take shards back after they were released.
+    await this.current;
     this.owned.clear();
     try {
-      const leases = await this.listLeases();
-      const mine = leases.filter(
-        (lease) =>
-          lease.spec?.holderIdentity === this.options.replicaId &&
-          (lease.metadata.name === replicaLeaseName(this.options.replicaId) || shards.some((shard) => lease.metadata.name === shardLeaseName(shard))),
-      );
+      // Every Lease held under this id: shards it owns, its membership, and any a round could not confirm.
+      const mine = (await this.listLeases()).filter((lease) => lease.spec?.holderIdentity === this.options.replicaId);
       await Promise.all(mine.map((lease) => this.release(lease)));
     } catch (err) {
       this.options.logger.warn({ err: (err as Error).message }, 'could not hand shards over; they move when their Leases expire');
@@ -79,9 +85,13 @@ export class ShardOwnership {
   }
 
   /** One round: renew membership, count live replicas, renew, acquire or shed shards. */
-  async round(now = Date.now()): Promise<void> {
-    if (this.running) return;
-    this.running = true;
+  round(now = Date.now()): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.current ??= this.renew(now).finally(() => (this.current = undefined));
+    return this.current;
+  }
+
+  private async renew(now: number): Promise<void> {
     const before = new Set(this.shards);
     try {
       await this.renewMembership(now);
@@ -115,8 +125,6 @@ export class ShardOwnership {
       this.lastRenewed = now;
     } catch (err) {
       this.options.logger.warn({ err: (err as Error).message }, 'shard lease round failed');
-    } finally {
-      this.running = false;
     }
     const after = this.shards;
     const gained = [...after].filter((shard) => !before.has(shard));

@@ -4,10 +4,16 @@
  * its first frame; its hello starts the resync), frames for the node go out on its `down`
  * topic, and a retained `offline` on its presence topic (its last will) ends the session.
  * Like the WebSocket server it moves bytes and knows no frame types.
+ *
+ * Only nodes with a valid token get a session or a place in the replica's memory. A retained
+ * `up` message is never a frame (it is a node's old publish, delivered again to every hub that
+ * subscribes) and presence is only `online`/`offline`: the bridge deletes anything else it
+ * finds retained on node topics, since a broker such as mosquitto cannot refuse it per topic.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { PRESENCE_OFFLINE, PRESENCE_ONLINE, allNodesFilter, nodeTopic, parseNodeTopic } from '../../protocol/index.js';
+import { PRESENCE_ONLINE, allNodesFilter, nodeTopic, parseNodeTopic } from '../../protocol/index.js';
+import { isPresencePayload } from '../auth/broker-acl.js';
 import type { Connection, ConnectionHandler } from './connection.js';
 
 export interface MqttBridgeOptions {
@@ -28,7 +34,10 @@ export interface MqttBridgeOptions {
 export class MqttBridge {
   private client?: MqttClient;
   private readonly handlers = new Map<string, ConnectionHandler>();
-  /** Nodes whose retained presence is online, for handing sessions over between replicas. */
+  /**
+   * Nodes with a token that are online (presence, or a frame seen, also one for a shard this
+   * replica does not own yet), so a replica that gains their shard can ask them to say hello.
+   */
   private readonly online = new Set<string>();
 
   constructor(private readonly options: MqttBridgeOptions) {}
@@ -55,21 +64,27 @@ export class MqttBridge {
     };
     const client = mqtt.connect(brokerUrl, options);
     this.client = client;
-    client.on('message', (topic, payload) => this.route(topic, payload));
+    client.on('message', (topic, payload, packet) => this.route(topic, payload, packet.retain));
     client.on('error', (err) => logger.warn({ err: err.message }, 'broker connection error'));
     client.on('offline', () => logger.warn('broker connection lost; reconnecting'));
-    client.on('connect', () => {
-      logger.info({ broker: brokerUrl }, 'connected to the MQTT broker');
-      // A clean session: subscribe on every connect. Sessions survive a broker blip; agents
-      // that lost theirs get an E_STATE answer and say hello again.
-      client.subscribe({ [allNodesFilter('up')]: { qos: 1 }, [allNodesFilter('presence')]: { qos: 1 } }, (err) => {
-        if (err) logger.error({ err: err.message }, 'broker refused the hub\'s subscriptions');
+    const subscribed = new Promise<void>((resolve, reject) => {
+      client.once('error', reject);
+      client.on('connect', () => {
+        logger.info({ broker: brokerUrl, clientId }, 'connected to the MQTT broker');
+        // A clean session: subscribe on every connect. Sessions survive a broker blip; agents
+        // that lost theirs get an E_STATE answer and say hello again. The replica is started
+        // once the broker has acknowledged the subscriptions: a hello published before that
+        // would reach no hub.
+        client.subscribe({ [allNodesFilter('up')]: { qos: 1 }, [allNodesFilter('presence')]: { qos: 1 } }, (err, granted) => {
+          const refused = granted?.filter((grant) => grant.qos === 128).map((grant) => grant.topic) ?? [];
+          if (!err && refused.length === 0) return resolve();
+          const message = err ? err.message : `refused ${refused.join(', ')}`;
+          logger.error({ err: message }, 'broker refused the hub\'s subscriptions');
+          reject(new Error(`the broker refused the hub's subscriptions (${message}): check the hub user's ACL`));
+        });
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve());
-      client.once('error', reject);
-    });
+    await subscribed;
   }
 
   /** Ends the sessions of nodes this replica no longer serves (shards moved away). */
@@ -92,34 +107,49 @@ export class MqttBridge {
     this.client?.publish(nodeTopic(node, 'down'), text, { qos: 1 });
   }
 
+  /** Forgets a node whose token was revoked. */
+  forget(node: string): void {
+    this.online.delete(node);
+    const handler = this.handlers.get(node);
+    this.handlers.delete(node);
+    handler?.closed();
+  }
+
   async close(): Promise<void> {
     for (const handler of this.handlers.values()) handler.closed();
     this.handlers.clear();
     await this.client?.endAsync();
   }
 
-  private route(topic: string, payload: Buffer): void {
+  private route(topic: string, payload: Buffer, retained: boolean): void {
     const parsed = parseNodeTopic(topic);
-    if (!parsed) return;
+    // Empty: a retained message being deleted (by this bridge among others); nothing to route.
+    if (!parsed || payload.length === 0) return;
     const { node, channel } = parsed;
+    const { logger } = this.options;
     if (channel === 'presence') {
-      const state = payload.toString('utf8');
-      if (state === PRESENCE_ONLINE) this.online.add(node);
-      if (state === PRESENCE_OFFLINE) {
-        this.online.delete(node);
-        const handler = this.handlers.get(node);
-        this.handlers.delete(node);
-        handler?.closed();
+      if (!isPresencePayload(payload)) {
+        logger.warn({ node, bytes: payload.length }, 'presence that is neither online nor offline; deleted');
+        this.clearRetained(topic);
+        return;
       }
+      if (!this.authorized(node)) return;
+      if (payload.toString('utf8') === PRESENCE_ONLINE) this.online.add(node);
+      else this.forget(node);
       return;
     }
     if (channel !== 'up') return;
-    if (this.options.owns && !this.options.owns(node)) return;
-    if (this.options.authorized && !this.options.authorized(node)) {
-      this.options.logger.warn({ node }, 'frame from a node without a token; ignored');
+    if (retained) {
+      logger.warn({ node, bytes: payload.length }, 'retained message on a node\'s up topic: not a frame; deleted');
+      this.clearRetained(topic);
+      return;
+    }
+    if (!this.authorized(node)) {
+      logger.warn({ node }, 'frame from a node without a token; ignored');
       return;
     }
     this.online.add(node);
+    if (this.options.owns && !this.options.owns(node)) return;
     let handler = this.handlers.get(node);
     if (!handler) {
       const connection: Connection = {
@@ -133,5 +163,14 @@ export class MqttBridge {
       this.handlers.set(node, handler);
     }
     handler.receive(payload);
+  }
+
+  private authorized(node: string): boolean {
+    return this.options.authorized ? this.options.authorized(node) : true;
+  }
+
+  /** Deletes the retained message on `topic` (an empty retained publish). */
+  private clearRetained(topic: string): void {
+    this.client?.publish(topic, '', { qos: 1, retain: true });
   }
 }

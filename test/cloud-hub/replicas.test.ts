@@ -104,6 +104,62 @@ describe('MQTT: replicas own shards through Leases', () => {
   }, 120_000);
 });
 
+interface ShardLease {
+  metadata: { name: string };
+  spec: { holderIdentity?: string; renewTime?: string; leaseDurationSeconds?: number };
+}
+
+async function shardLeases(cluster: TestCluster): Promise<ShardLease[]> {
+  const list = await cluster.client.get<{ items: ShardLease[] }>('/apis/coordination.k8s.io/v1/namespaces/edge-system/leases');
+  return list.items.filter((lease) => lease.metadata.name.startsWith('edge-hub-shard-'));
+}
+
+describe('MQTT: a replica keeps its shards across a restart and hands them over when it stops', () => {
+  it('restarted after kill -9 under the same --hub-id it renews its unexpired Leases at once; stopped cleanly it empties them for the next replica', async () => {
+    const cluster = await new TestCluster().start();
+    cleanups.push(() => cluster.close());
+    const names = Array.from({ length: 4 }, (_, i) => `restart-${i}`);
+    const tokens = await fleetSetup(cluster, names);
+    const mosquitto = await new Mosquitto(cluster.dir.path, cluster.kubeconfig).start();
+    cleanups.push(() => mosquitto.stop());
+    await cluster.stopHub();
+    // Leases far longer than the test: anything that waited for them to expire would time out.
+    const leaseMs = 300_000;
+    const args = [...mosquitto.hubArgs(), '--shards', '4', '--shard-lease-duration', String(leaseMs)];
+    const first = await startReplica(cluster, 'hub-a', args);
+    const nodes = names.map((name) => new VirtualNode({ name, hubUrl: mosquitto.url, token: tokens.get(name)!, logger }));
+    cleanups.push(() => nodes.forEach((node) => node.stop()));
+    for (const node of nodes) node.start();
+    await waitFor(() => nodes.every((node) => node.inSync && configValue(node) === 'v0'), { timeoutMs: 30_000, what: 'every node in sync through hub-a' });
+    const held = await shardLeases(cluster);
+    expect(held.map((lease) => lease.spec.holderIdentity)).toEqual(['hub-a', 'hub-a', 'hub-a', 'hub-a']);
+
+    await first.kill();
+    await cluster.client.mergePatch(`/api/v1/namespaces/${NS}/configmaps/shared`, { data: { value: 'after-crash' } });
+    const again = await startReplica(cluster, 'hub-a', args);
+    // Serving as soon as it says ready: the Leases it held are its own, renewed, not waited out.
+    const renewed = await shardLeases(cluster);
+    expect(renewed.map((lease) => lease.spec.holderIdentity)).toEqual(['hub-a', 'hub-a', 'hub-a', 'hub-a']);
+    for (const lease of renewed) {
+      const before = held.find((old) => old.metadata.name === lease.metadata.name)!;
+      expect(Date.parse(lease.spec.renewTime!)).toBeGreaterThan(Date.parse(before.spec.renewTime!));
+      // The old Lease was still valid when it was taken back.
+      expect(Date.parse(before.spec.renewTime!) + leaseMs).toBeGreaterThan(Date.now());
+    }
+    expect(again.logs.find((line) => line.msg === 'shard ownership changed')?.owned).toEqual([0, 1, 2, 3]);
+    await waitFor(() => nodes.every((node) => configValue(node) === 'after-crash' && node.inSync), { timeoutMs: 40_000, what: 'every node in sync through the restarted hub-a' });
+
+    // A clean stop empties its Leases, so another replica takes every shard at once.
+    await again.stop();
+    expect((await shardLeases(cluster)).map((lease) => lease.spec.holderIdentity ?? '')).toEqual(['', '', '', '']);
+    await cluster.client.mergePatch(`/api/v1/namespaces/${NS}/configmaps/shared`, { data: { value: 'after-handover' } });
+    const next = await startReplica(cluster, 'hub-b', args);
+    expect(next.logs.find((line) => line.msg === 'shard ownership changed')?.owned).toEqual([0, 1, 2, 3]);
+    await waitFor(() => nodes.every((node) => configValue(node) === 'after-handover' && node.inSync), { timeoutMs: 40_000, what: 'every node in sync through hub-b' });
+    expect(nodes.every((node) => node.counters.mismatches === 0)).toBe(true);
+  }, 120_000);
+});
+
 describe('WebSocket: any replica serves any node', () => {
   it('a node moved to another replica behind a load balancer stays in sync, Ready, with its Lease renewed', async () => {
     const cluster = await new TestCluster().start();

@@ -56,9 +56,14 @@ export class TestCluster {
     return this;
   }
 
-  /** Starts (or restarts, on the same port) the hub; without arguments, with the last ones. */
-  async startHub(extraArgs?: string[]): Promise<void> {
+  /**
+   * Starts (or restarts, on the same port) the hub; without arguments, with the last ones.
+   * Waits until it is ready (every informer listed), or with `untilListening` only until it has
+   * bound its ports (a hub that cannot reach the API is never ready).
+   */
+  async startHub(extraArgs?: string[], options: { untilListening?: boolean } = {}): Promise<void> {
     if (extraArgs) this.hubArgs = extraArgs;
+    const waitFor = options.untilListening ? 'listening' : 'ready';
     this.hub = await startProcess(BIN.cloudHub, [
       '--kubeconfig',
       this.kubeconfig,
@@ -69,8 +74,8 @@ export class TestCluster {
       '--heartbeat-interval',
       '1000',
       ...this.hubArgs,
-    ]);
-    const ready = this.hub.logs.find((line) => line.msg === 'ready')!;
+    ], { ready: (line) => line.msg === waitFor });
+    const ready = this.hub.logs.find((line) => line.msg === waitFor)!;
     this.hubUrl = ready.ws as string;
     this.hubMetrics = ready.metrics as string;
     this.hubPort = Number(new URL(this.hubUrl.replace('ws:', 'http:')).port);
