@@ -54,7 +54,7 @@ describe('system tools', () => {
         { command: 'edge-no-such-tool-2', pkg: 'edge-pkg-a' },
         { command: 'edge-no-such-tool-3', pkg: 'edge-pkg-b' },
       ]),
-    ).toThrow('these tests need edge-no-such-tool-1, edge-no-such-tool-2, edge-no-such-tool-3: run npm run setup:system, or apt-get install -y edge-pkg-a edge-pkg-b');
+    ).toThrow('these tests need edge-no-such-tool-1, edge-no-such-tool-2, edge-no-such-tool-3: run `npm run setup:system` (or: apt-get install -y edge-pkg-a edge-pkg-b)');
   });
 });
 
