@@ -5,7 +5,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
-import type { IncludeObject, JsonValue } from '../../protocol/index.js';
+import type { JsonValue } from '../../protocol/index.js';
+import type { IncludeObject } from '../../protocol/kube/index.js';
 import { decodeKubeProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf.js';
 import { statusErrors } from './status-errors.js';
 import type { Representation } from './watch-stream.js';

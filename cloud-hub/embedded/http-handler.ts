@@ -6,7 +6,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { isJsonObject, LabelSelector, partialObjectMetadata, type JsonObject, type JsonValue } from '../../protocol/index.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../../protocol/index.js';
+import { LabelSelector, partialObjectMetadata } from '../../protocol/kube/index.js';
 import { forbiddenReason, type Authenticator, type Authorizer } from './authorization.js';
 import { negotiateRepresentation, parseJson, parseObjectBody, readBody } from './content.js';
 import type { Discovery } from './discovery.js';

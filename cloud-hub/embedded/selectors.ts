@@ -2,13 +2,14 @@
  * Label and field selectors, parsed as kube-apiserver parses the `labelSelector` and
  * `fieldSelector` query parameters and matched against plain JSON objects.
  *
- * Label selectors are protocol/label-selector.ts (the agent's local API reads them too).
+ * Label selectors are protocol/kube/label-selector.ts (the agent's local API reads them too).
  *
  * Field selectors: comma-separated `path=value`, `path==value`, `path!=value` over the fields
  * each kind supports (`metadata.name` and `metadata.namespace` for all; `spec.nodeName`,
  * `status.phase`, ... for pods; see FIELD_LABELS). Values may escape `\,`, `\=` and `\\`.
  */
-import { isJsonObject, parseLabelSelector, SelectorError, type JsonObject, type LabelSelector } from '../../protocol/index.js';
+import { isJsonObject, type JsonObject } from '../../protocol/index.js';
+import { parseLabelSelector, SelectorError, type LabelSelector } from '../../protocol/kube/index.js';
 import { labelsOf } from './objects.js';
 import { statusErrors } from './status-errors.js';
 

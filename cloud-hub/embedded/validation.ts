@@ -4,7 +4,8 @@
  * enforced (a Pod has named containers with images, config keys are well formed). Messages are
  * kube-apiserver's, so `kubectl` shows the same text against either server.
  */
-import { dns1123LabelError, dns1123SubdomainError, isJsonObject, labelKeyError, labelValueError, type JsonObject } from '../../protocol/index.js';
+import { dns1123LabelError, dns1123SubdomainError, isJsonObject, type JsonObject } from '../../protocol/index.js';
+import { labelKeyError, labelValueError } from '../../protocol/kube/index.js';
 import { arrayField, objectField, objectsIn, stringField } from './objects.js';
 import type { NameRule, ResourceDefinition } from './resources.js';
 import type { FieldError } from './status-errors.js';

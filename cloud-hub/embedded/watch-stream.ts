@@ -13,7 +13,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { partialObjectMetadata, type IncludeObject, type JsonObject } from '../../protocol/index.js';
+import { type JsonObject } from '../../protocol/index.js';
+import { partialObjectMetadata, type IncludeObject } from '../../protocol/kube/index.js';
 import type { ObjectFilter } from './selectors.js';
 import type { ChangeType, CommittedChange } from './storage.js';
 import { apiVersionOf, type ResourceDefinition } from './resources.js';

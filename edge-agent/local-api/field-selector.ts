@@ -6,7 +6,8 @@
  * supports the ones edge apps use: `metadata.name`, `metadata.namespace` and, for Pods,
  * `spec.nodeName`.
  */
-import { SelectorError, type JsonObject } from '../../protocol/index.js';
+import { type JsonObject } from '../../protocol/index.js';
+import { SelectorError } from '../../protocol/kube/index.js';
 
 export interface FieldRequirement {
   field: string;

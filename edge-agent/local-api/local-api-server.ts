@@ -17,7 +17,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { formatKey, kubeTable, partialObjectMetadata, SelectorError, type JsonObject } from '../../protocol/index.js';
+import { formatKey, type JsonObject } from '../../protocol/index.js';
+import { kubeTable, partialObjectMetadata, SelectorError } from '../../protocol/kube/index.js';
 import { apiGroupList, coreApiVersions, coreResourceList, versionDocument } from './discovery.js';
 import { ObjectFilter } from './object-filter.js';
 import { ObjectPresenter, type PodStatusLookup } from './presenter.js';

@@ -3,7 +3,8 @@
  * labelSelector and its fieldSelector, combined. Watches also need to know whether a deletion
  * (of which the cache keeps only the key) can be matched, hence `matchesKey`.
  */
-import { parseKey, parseLabelSelector, type JsonObject, type LabelSelector } from '../../protocol/index.js';
+import { parseKey, type JsonObject } from '../../protocol/index.js';
+import { parseLabelSelector, type LabelSelector } from '../../protocol/kube/index.js';
 import { FieldSelector, parseFieldSelector } from './field-selector.js';
 
 export class ObjectFilter {

@@ -6,7 +6,7 @@
  * kube-apiserver does; a client that accepts nothing served (protobuf only) gets 406.
  */
 import { apiErrors, ApiError } from './status.js';
-import type { IncludeObject } from '../../protocol/index.js';
+import type { IncludeObject } from '../../protocol/kube/index.js';
 
 export type Representation = { as: 'object' } | { as: 'table'; apiVersion: string; includeObject: IncludeObject } | { as: 'metadata'; apiVersion: string };
 

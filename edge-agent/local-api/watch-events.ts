@@ -4,7 +4,8 @@
  * For Tables (kubectl get -w) each event carries a one-row Table, with the column definitions
  * on the first event only, as kube sends them.
  */
-import { kubeTable, partialObjectMetadata, type JsonObject } from '../../protocol/index.js';
+import { type JsonObject } from '../../protocol/index.js';
+import { kubeTable, partialObjectMetadata } from '../../protocol/kube/index.js';
 import type { Representation } from './representation.js';
 import { API_VERSION, type ResourceInfo } from './resources.js';
 

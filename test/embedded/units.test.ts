@@ -5,7 +5,8 @@ import { decodeKubeProtobuf } from '../../cloud-hub/embedded/protobuf.js';
 import { ApiError } from '../../cloud-hub/embedded/status-errors.js';
 import { strategicMerge } from '../../cloud-hub/embedded/patch.js';
 import { parseFieldSelector } from '../../cloud-hub/embedded/selectors.js';
-import { humanDuration, nodeRow, parseLabelSelector, podRow, type JsonObject } from '../../protocol/index.js';
+import type { JsonObject } from '../../protocol/index.js';
+import { humanDuration, nodeRow, parseLabelSelector, podRow } from '../../protocol/kube/index.js';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 const CREATED = '2026-01-01T11:00:00Z';

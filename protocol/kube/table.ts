@@ -9,7 +9,7 @@
  * node STATUS comes from the Ready condition. Priority-1 columns are the ones kubectl shows only
  * with `-o wide`; the server always sends them, as kube-apiserver does.
  */
-import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 
 export interface TableColumnDefinition {
   name: string;

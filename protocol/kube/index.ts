@@ -1,0 +1,7 @@
+/**
+ * protocol/kube/: the Kubernetes wire format both Kubernetes-shaped APIs of edge-sync serve (the
+ * hub's API server and the agent's local API). Not part of the hub<->agent contract, which is
+ * `protocol/index.ts`; import this index explicitly.
+ */
+export * from './label-selector.js';
+export * from './table.js';
