@@ -1,6 +1,7 @@
 /**
- * The embedded API's TLS material (and, with `cloud-hub --tls`, the hub's own for wss://, under
- * its own names: PkiIdentity): a private CA and a serving certificate it signs, both ECDSA
+ * TLS material generated in a data dir, for the API server's HTTPS (cloud-hub/apiserver/) and,
+ * with `cloud-hub --tls` and no certificate given, the hub's own wss:// (under its own names:
+ * PkiIdentity): a private CA and a serving certificate it signs, both ECDSA
  * P-256 (WebCrypto through @peculiar/x509), generated in the data dir on first start and reused
  * afterwards, so a kubeconfig written once keeps working across restarts.
  *
@@ -10,7 +11,8 @@
  * kubectl is a Go client and strict about certificates: positive serial numbers, SANs (the
  * common name is not used for host checks), CA basicConstraints and keyUsage certSign.
  */
-// tsyringe, under @peculiar/x509, requires the Reflect metadata polyfill before it loads.
+// tsyringe, under @peculiar/x509, requires the Reflect metadata polyfill before it loads. Both
+// are heavy: import this module with import() only where a certificate is made (see main.ts).
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { randomBytes, webcrypto } from 'node:crypto';

@@ -13,7 +13,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { type JsonObject } from '../../protocol/index.js';
+import type { JsonObject } from '../../protocol/index.js';
 import { partialObjectMetadata, type IncludeObject } from '../../protocol/kube/index.js';
 import type { ObjectFilter } from './selectors.js';
 import type { ChangeType, CommittedChange } from './storage.js';

@@ -2,8 +2,8 @@
 import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ObjectStorage } from '../../cloud-hub/embedded/storage.js';
-import { makeTempDir } from '../helpers/tmp.js';
+import { ObjectStorage } from '../../../cloud-hub/apiserver/storage.js';
+import { makeTempDir } from '../../helpers/tmp.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {

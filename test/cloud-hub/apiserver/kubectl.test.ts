@@ -3,10 +3,10 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, run, startProcess, type RunningProcess } from '../helpers/process.js';
-import { requireTool } from '../helpers/system-tools.js';
-import { makeTempDir } from '../helpers/tmp.js';
-import { waitFor } from '../helpers/wait.js';
+import { BIN, run, startProcess, type RunningProcess } from '../../helpers/process.js';
+import { requireTool } from '../../helpers/system-tools.js';
+import { makeTempDir } from '../../helpers/tmp.js';
+import { waitFor } from '../../helpers/wait.js';
 import { KubeHttp, pod } from './kube-http.js';
 
 const KUBECTL = requireTool('kubectl');

@@ -1,7 +1,7 @@
 /** The authentication and authorization seams: every request resolves to kube's attributes once. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_USER, type AuthorizationAttributes, type RequestInfo } from '../../cloud-hub/embedded/index.js';
-import { resolveRequestInfo } from '../../cloud-hub/embedded/request-info.js';
+import { ADMIN_USER, type AuthorizationAttributes, type RequestInfo } from '../../../cloud-hub/apiserver/index.js';
+import { resolveRequestInfo } from '../../../cloud-hub/apiserver/request-info.js';
 import { configMap, pod, startInProcess } from './kube-http.js';
 
 describe('request attributes', () => {

@@ -15,7 +15,7 @@ import { DEFAULT_MAX_BODY_BYTES } from './content.js';
 import { Discovery } from './discovery.js';
 import { ApiRequestHandler } from './http-handler.js';
 import { ensureToken, kubeconfigPath, renderKubeconfig, tokenPath, writeKubeconfig } from './kubeconfig.js';
-import { ensureServingPki, type ServingPki } from './pki.js';
+import { ensureServingPki, type ServingPki } from '../tls/pki.js';
 import { ObjectRegistry } from './registry.js';
 import { ResourceCatalog } from './resources.js';
 import { ObjectStorage } from './storage.js';

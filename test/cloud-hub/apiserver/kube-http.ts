@@ -8,9 +8,9 @@ import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
-import { EmbeddedApiServer, type EmbeddedApiServerOptions } from '../../cloud-hub/embedded/index.js';
-import { makeTempDir } from '../helpers/tmp.js';
-import { waitFor } from '../helpers/wait.js';
+import { EmbeddedApiServer, type EmbeddedApiServerOptions } from '../../../cloud-hub/apiserver/index.js';
+import { makeTempDir } from '../../helpers/tmp.js';
+import { waitFor } from '../../helpers/wait.js';
 
 export type Json = Record<string, any>;
 

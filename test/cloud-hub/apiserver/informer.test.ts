@@ -6,9 +6,9 @@
 import { CoreV1Api, KubeConfig, ListWatch, Watch, type V1Pod } from '@kubernetes/client-node';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { BIN, startProcess, type RunningProcess } from '../helpers/process.js';
-import { makeTempDir } from '../helpers/tmp.js';
-import { waitFor } from '../helpers/wait.js';
+import { BIN, startProcess, type RunningProcess } from '../../helpers/process.js';
+import { makeTempDir } from '../../helpers/tmp.js';
+import { waitFor } from '../../helpers/wait.js';
 import { KubeHttp, pod, restartOnError, startInProcess } from './kube-http.js';
 
 interface Recorder {

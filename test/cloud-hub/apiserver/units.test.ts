@@ -1,12 +1,12 @@
 /** Pure parts: table rows as kube prints them, strategic merge, selector parsing, listen addresses. */
 import { describe, expect, it } from 'vitest';
-import { parseListenAddress } from '../../cloud-hub/embedded/command.js';
-import { decodeKubeProtobuf } from '../../cloud-hub/embedded/protobuf.js';
-import { ApiError } from '../../cloud-hub/embedded/status-errors.js';
-import { strategicMerge } from '../../cloud-hub/embedded/patch.js';
-import { parseFieldSelector } from '../../cloud-hub/embedded/selectors.js';
-import type { JsonObject } from '../../protocol/index.js';
-import { humanDuration, nodeRow, parseLabelSelector, podRow } from '../../protocol/kube/index.js';
+import { parseListenAddress } from '../../../cloud-hub/apiserver/command.js';
+import { decodeKubeProtobuf } from '../../../cloud-hub/apiserver/protobuf.js';
+import { ApiError } from '../../../cloud-hub/apiserver/status-errors.js';
+import { strategicMerge } from '../../../cloud-hub/apiserver/patch.js';
+import { parseFieldSelector } from '../../../cloud-hub/apiserver/selectors.js';
+import type { JsonObject } from '../../../protocol/index.js';
+import { humanDuration, nodeRow, parseLabelSelector, podRow } from '../../../protocol/kube/index.js';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 const CREATED = '2026-01-01T11:00:00Z';

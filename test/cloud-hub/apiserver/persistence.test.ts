@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, run, startProcess, type RunningProcess } from '../helpers/process.js';
-import { makeTempDir } from '../helpers/tmp.js';
+import { BIN, run, startProcess, type RunningProcess } from '../../helpers/process.js';
+import { makeTempDir } from '../../helpers/tmp.js';
 import { KubeHttp, configMap, pod, type Json } from './kube-http.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];

@@ -2,7 +2,7 @@
  * Tables for the embedded API: the shared kube printers (protocol/kube/table.ts) with the
  * server's clock, so tests can pin the AGE columns.
  */
-import { type JsonObject } from '../../protocol/index.js';
+import type { JsonObject } from '../../protocol/index.js';
 import { kubeTable, tableColumns, type TableColumnDefinition, type TableOptions } from '../../protocol/kube/index.js';
 import type { ResourceDefinition } from './resources.js';
 
