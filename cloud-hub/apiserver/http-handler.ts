@@ -19,7 +19,7 @@ import { apiVersionOf, resourceKey, type ResourceCatalog, type ResourceDefinitio
 import { ObjectFilter } from './selectors.js';
 import { ApiError, statusErrors, successStatus } from './status-errors.js';
 import type { TableConverter } from './tables.js';
-import type { WatchHub } from './watch-hub.js';
+import type { WatchFanout } from './watch-fanout.js';
 import { WatchStream, type Representation } from './watch-stream.js';
 
 export interface ApiRequestHandlerDependencies {
@@ -27,7 +27,7 @@ export interface ApiRequestHandlerDependencies {
   registry: ObjectRegistry;
   discovery: Discovery;
   tables: TableConverter;
-  hub: WatchHub;
+  fanout: WatchFanout;
   authenticate: Authenticator;
   authorize: Authorizer;
   logger: Logger;
@@ -252,7 +252,7 @@ export class ApiRequestHandler {
   }
 
   private serveWatch(res: ServerResponse, def: ResourceDefinition, filter: ObjectFilter, query: URLSearchParams, representation: Representation): void {
-    const { registry, hub } = this.deps;
+    const { registry, fanout } = this.deps;
     const timeoutSeconds = query.get('timeoutSeconds');
     let timeoutMs = MIN_WATCH_TIMEOUT_MS * (1 + Math.random());
     if (timeoutSeconds !== null && timeoutSeconds !== '') {
@@ -290,7 +290,7 @@ export class ApiRequestHandler {
     }
     stream.deliver(start.initial);
     if (sendInitialEvents) stream.sendInitialEventsEnd(registry.currentRv);
-    if (!stream.isClosed) unsubscribe = hub.subscribe(resourceKey(def), (changes) => stream.deliver(changes));
+    if (!stream.isClosed) unsubscribe = fanout.subscribe(resourceKey(def), (changes) => stream.deliver(changes));
   }
 
   /** DeleteOptions from the body (kubectl sends them there) or else from the query. */

@@ -14,7 +14,7 @@
  *   set) until an update removes the last one. Deleting a Namespace marks it Terminating,
  *   deletes everything in it by the same rules, and removes it once it is empty.
  *
- * Writes are group-committed (storage.ts): a write method returns at once, its changes reach
+ * Writes are group-committed (sqlite-storage.ts): a write method returns at once, its changes reach
  * the watches when the batch is flushed, and callers answer it after whenDurable(). Public reads
  * flush first, so no client ever sees a write that is not on disk yet.
  */
@@ -26,14 +26,14 @@ import { applyPatch, type PatchType } from './patch.js';
 import { apiVersionOf, INITIAL_NAMESPACES, resourceKey, UNDELETABLE_NAMESPACES, type ResourceCatalog, type ResourceDefinition } from './resources.js';
 import type { ObjectFilter } from './selectors.js';
 import { ApiError, statusErrors, type FieldError } from './status-errors.js';
-import type { ChangeInput, CommittedChange, ObjectStorage } from './storage.js';
+import type { ChangeInput, CommittedChange, SqliteObjectStorage } from './sqlite-storage.js';
 import { prepareForCreate, prepareForStatusUpdate, prepareForUpdate, specChanged } from './strategy.js';
 import { validateKind, validateObjectMeta } from './validation.js';
-import type { WatchHub } from './watch-hub.js';
+import type { WatchFanout } from './watch-fanout.js';
 
 export interface RegistryDependencies {
-  storage: ObjectStorage;
-  hub: WatchHub;
+  storage: SqliteObjectStorage;
+  fanout: WatchFanout;
   catalog: ResourceCatalog;
   /** The clock for creationTimestamp and deletionTimestamp. */
   now: () => Date;
@@ -79,8 +79,8 @@ interface ContinueToken {
 }
 
 export class ObjectRegistry {
-  private readonly storage: ObjectStorage;
-  private readonly hub: WatchHub;
+  private readonly storage: SqliteObjectStorage;
+  private readonly fanout: WatchFanout;
   private readonly catalog: ResourceCatalog;
   private readonly now: () => Date;
   /** Changes of the open batch, published to watches when it commits. */
@@ -90,7 +90,7 @@ export class ObjectRegistry {
 
   constructor(deps: RegistryDependencies) {
     this.storage = deps.storage;
-    this.hub = deps.hub;
+    this.fanout = deps.fanout;
     this.catalog = deps.catalog;
     this.now = deps.now;
   }
@@ -132,7 +132,7 @@ export class ObjectRegistry {
       for (const waiter of waiters) waiter.reject(err);
       return;
     }
-    this.hub.publish(changes);
+    this.fanout.publish(changes);
     for (const waiter of waiters) waiter.resolve();
   }
 

@@ -18,9 +18,9 @@ import { ensureToken, kubeconfigPath, renderKubeconfig, tokenPath, writeKubeconf
 import { ensureServingPki, type ServingPki } from '../tls/pki.js';
 import { ObjectRegistry } from './registry.js';
 import { ResourceCatalog } from './resources.js';
-import { ObjectStorage } from './storage.js';
+import { SqliteObjectStorage } from './sqlite-storage.js';
 import { TableConverter } from './tables.js';
-import { WatchHub } from './watch-hub.js';
+import { WatchFanout } from './watch-fanout.js';
 
 export interface EmbeddedApiServerOptions {
   /** Directory for the SQLite file, the PKI, the token and the kubeconfig; created if missing. */
@@ -58,7 +58,7 @@ export class EmbeddedApiServer {
   private readonly options: EmbeddedApiServerOptions;
   private readonly logger: Logger;
   private server: https.Server | undefined;
-  private storage: ObjectStorage | undefined;
+  private storage: SqliteObjectStorage | undefined;
   private handler: ApiRequestHandler | undefined;
   private registry: ObjectRegistry | undefined;
   private pki: ServingPki | undefined;
@@ -103,12 +103,12 @@ export class EmbeddedApiServer {
     mkdirSync(dataDir, { recursive: true });
     this.pki = await ensureServingPki(dataDir, this.options.host);
     const token = ensureToken(dataDir);
-    const storage = new ObjectStorage({ path: path.join(dataDir, DATABASE_FILE), historyWindow: this.options.historyWindow ?? DEFAULT_HISTORY_WINDOW });
+    const storage = new SqliteObjectStorage({ path: path.join(dataDir, DATABASE_FILE), historyWindow: this.options.historyWindow ?? DEFAULT_HISTORY_WINDOW });
     this.storage = storage;
     try {
       const catalog = new ResourceCatalog();
-      const hub = new WatchHub();
-      const registry = new ObjectRegistry({ storage, hub, catalog, now: () => new Date() });
+      const fanout = new WatchFanout();
+      const registry = new ObjectRegistry({ storage, fanout, catalog, now: () => new Date() });
       registry.ensureInitialNamespaces();
       registry.flush();
       this.registry = registry;
@@ -117,7 +117,7 @@ export class EmbeddedApiServer {
         registry,
         discovery: new Discovery(catalog),
         tables: new TableConverter(Date.now),
-        hub,
+        fanout,
         authenticate: this.options.authenticate ?? singleTokenAuthenticator(token),
         authorize: this.options.authorize ?? allowAll,
         logger: this.logger,

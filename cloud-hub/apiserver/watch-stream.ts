@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { JsonObject } from '../../protocol/index.js';
 import { partialObjectMetadata, type IncludeObject } from '../../protocol/kube/index.js';
 import type { ObjectFilter } from './selectors.js';
-import type { ChangeType, CommittedChange } from './storage.js';
+import type { ChangeType, CommittedChange } from './sqlite-storage.js';
 import { apiVersionOf, type ResourceDefinition } from './resources.js';
 import type { TableConverter } from './tables.js';
 

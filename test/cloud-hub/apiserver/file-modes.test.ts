@@ -2,7 +2,7 @@
 import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ObjectStorage } from '../../../cloud-hub/apiserver/storage.js';
+import { SqliteObjectStorage } from '../../../cloud-hub/apiserver/sqlite-storage.js';
 import { makeTempDir } from '../../helpers/tmp.js';
 
 const cleanups: (() => void)[] = [];
@@ -20,7 +20,7 @@ describe('embedded API storage file modes', () => {
     const file = path.join(dir, 'apiserver.db');
     const previous = process.umask(0o000);
     try {
-      const storage = new ObjectStorage({ path: file, historyWindow: 100 });
+      const storage = new SqliteObjectStorage({ path: file, historyWindow: 100 });
       expect(modeOf(dir)).toBe(0o700);
       const names = readdirSync(dir);
       expect(names).toEqual(expect.arrayContaining(['apiserver.db', 'apiserver.db-wal']));
@@ -31,7 +31,7 @@ describe('embedded API storage file modes', () => {
     }
     chmodSync(dir, 0o755);
     chmodSync(file, 0o644);
-    const again = new ObjectStorage({ path: file, historyWindow: 100 });
+    const again = new SqliteObjectStorage({ path: file, historyWindow: 100 });
     cleanups.push(() => again.close());
     expect(modeOf(dir)).toBe(0o700);
     expect(modeOf(file)).toBe(0o600);
@@ -43,7 +43,7 @@ describe('embedded API storage file modes', () => {
     const dir = path.join(tmp.path, 'shared');
     mkdirSync(dir);
     chmodSync(dir, 0o1777);
-    const storage = new ObjectStorage({ path: path.join(dir, 'apiserver.db'), historyWindow: 100 });
+    const storage = new SqliteObjectStorage({ path: path.join(dir, 'apiserver.db'), historyWindow: 100 });
     cleanups.push(() => storage.close());
     expect(modeOf(dir)).toBe(0o1777);
     expect(modeOf(path.join(dir, 'apiserver.db'))).toBe(0o600);

@@ -61,7 +61,7 @@ interface HistoryRow {
   prev: string | null;
 }
 
-export interface ObjectStorageOptions {
+export interface SqliteObjectStorageOptions {
   /** Path of the SQLite file. */
   path: string;
   /** How many of the newest changes are kept for watches to resume from. */
@@ -92,7 +92,7 @@ CREATE TABLE IF NOT EXISTS meta (
 ) WITHOUT ROWID;
 `;
 
-export class ObjectStorage {
+export class SqliteObjectStorage {
   private readonly db: Database.Database;
   /** Newest resourceVersion handed out, committed or in the open batch. */
   private rv: number;
@@ -105,7 +105,7 @@ export class ObjectStorage {
   private readonly trimStep: number;
   private readonly statements;
 
-  constructor(options: ObjectStorageOptions) {
+  constructor(options: SqliteObjectStorageOptions) {
     if (!Number.isInteger(options.historyWindow) || options.historyWindow < 1) throw new Error(`historyWindow must be a positive integer, got ${options.historyWindow}`);
     this.historyWindow = options.historyWindow;
     this.trimStep = Math.max(1, Math.floor(options.historyWindow / 100));

@@ -4,12 +4,12 @@
  * subscribes in the same tick neither misses nor repeats a change. Each watch gets the batch's
  * changes of its resource in one call, so it can write them to its client in one go.
  */
-import type { CommittedChange } from './storage.js';
+import type { CommittedChange } from './sqlite-storage.js';
 
 /** Receives committed changes of one resource, oldest first. */
 export type ChangeListener = (changes: readonly CommittedChange[]) => void;
 
-export class WatchHub {
+export class WatchFanout {
   private readonly listeners = new Map<string, Set<ChangeListener>>();
 
   /** Calls `listener` for every change of `resource` from now on; returns the unsubscribe function. */
