@@ -1,7 +1,10 @@
-/** `cloud-hub apiserver`: the embedded Kubernetes-wire API on its own. */
+/**
+ * `cloud-hub apiserver`: the embedded Kubernetes-wire API on its own. This module only declares
+ * the command (cloud-hub's --help lists it); the server itself is imported when the command runs.
+ */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino, type Logger } from 'pino';
-import { DEFAULT_HISTORY_WINDOW, EmbeddedApiServer } from './server.js';
+import { DEFAULT_HISTORY_WINDOW } from './defaults.js';
 
 export interface ListenAddress {
   host: string;
@@ -72,6 +75,7 @@ export function apiServerCommand(): Command {
     .action(async (_flags: unknown, command: Command) => {
       const flags = ownFlags(command);
       const logger: Logger = pino({ level: flags.logLevel, base: { component: 'apiserver' } });
+      const { EmbeddedApiServer } = await import('./server.js');
       const server = new EmbeddedApiServer({ dataDir: flags.data, host: flags.listen.host, port: flags.listen.port, historyWindow: flags.history, logger });
       try {
         await server.start();

@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { allowAll, singleTokenAuthenticator, type Authenticator, type Authorizer } from './authorization.js';
 import { DEFAULT_MAX_BODY_BYTES } from './content.js';
+import { DEFAULT_BOOKMARK_INTERVAL_MS, DEFAULT_HISTORY_WINDOW } from './defaults.js';
 import { Discovery } from './discovery.js';
 import { ApiRequestHandler } from './http-handler.js';
 import { ensureToken, kubeconfigPath, renderKubeconfig, tokenPath, writeKubeconfig } from './kubeconfig.js';
@@ -42,8 +43,6 @@ export interface EmbeddedApiServerOptions {
   authenticate?: Authenticator;
 }
 
-export const DEFAULT_HISTORY_WINDOW = 10_000;
-export const DEFAULT_BOOKMARK_INTERVAL_MS = 60_000;
 const MAX_WATCH_BUFFER_BYTES = 16 * 1024 * 1024;
 export const DATABASE_FILE = 'apiserver.db';
 
