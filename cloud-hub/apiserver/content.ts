@@ -1,15 +1,13 @@
 /**
- * HTTP bodies in and out: reading a request body under the size limit, parsing it as JSON
- * (or YAML, which kube also accepts), and choosing the response representation from Accept
- * (plain objects, `as=Table` for kubectl, `as=PartialObjectMetadata[List]` for metadata clients).
+ * Request bodies: reading one under the size limit and parsing it as JSON (or YAML, which kube
+ * also accepts, or protobuf for the kinds kubectl's generators send). Which representation an
+ * answer takes is protocol/kube/representation.ts, shared with the agent's local API.
  */
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import type { JsonValue } from '../../protocol/index.js';
-import type { IncludeObject } from '../../protocol/kube/index.js';
+import { statusErrors } from '../../protocol/kube/index.js';
 import { decodeKubeProtobuf, PROTOBUF_MEDIA_TYPE } from './protobuf.js';
-import { statusErrors } from './status-errors.js';
-import type { Representation } from './watch-stream.js';
 
 /** kube-apiserver's limit on request bodies. */
 export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -89,53 +87,4 @@ export function parseJson(text: string): JsonValue {
   } catch (err) {
     throw statusErrors.badRequest(`couldn't get version/kind; json parse error: ${err instanceof Error ? err.message : String(err)}`);
   }
-}
-
-interface MediaRange {
-  type: string;
-  params: Map<string, string>;
-}
-
-function parseAccept(header: string): MediaRange[] {
-  return header
-    .split(',')
-    .map((part) => part.trim())
-    .filter((part) => part !== '')
-    .map((part) => {
-      const [type, ...params] = part.split(';');
-      const map = new Map<string, string>();
-      for (const param of params) {
-        const eq = param.indexOf('=');
-        if (eq > 0) map.set(param.slice(0, eq).trim().toLowerCase(), param.slice(eq + 1).trim());
-      }
-      return { type: (type ?? '').trim().toLowerCase(), params: map };
-    });
-}
-
-const JSON_TYPES = new Set(['application/json', 'application/*', '*/*']);
-
-/**
- * The representation the client prefers among those served, in Accept order; `includeObject`
- * is the query parameter that says what a Table row embeds. 406 when nothing acceptable is served.
- */
-export function negotiateRepresentation(acceptHeader: string | undefined, includeObject: string | null): Representation {
-  if (!acceptHeader || acceptHeader.trim() === '') return { as: 'object' };
-  for (const range of parseAccept(acceptHeader)) {
-    if (!JSON_TYPES.has(range.type)) continue;
-    const as = range.params.get('as');
-    if (as === undefined) return { as: 'object' };
-    const group = range.params.get('g');
-    const version = range.params.get('v');
-    if (group !== 'meta.k8s.io' || (version !== 'v1' && version !== 'v1beta1')) continue;
-    const apiVersion = `meta.k8s.io/${version}`;
-    if (as === 'Table') return { as: 'table', apiVersion, includeObject: includeObjectOf(includeObject) };
-    if (as === 'PartialObjectMetadata' || as === 'PartialObjectMetadataList') return { as: 'metadata', apiVersion };
-  }
-  throw statusErrors.notAcceptable(['application/json', 'application/json;as=Table;v=v1;g=meta.k8s.io', 'application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io']);
-}
-
-function includeObjectOf(value: string | null): IncludeObject {
-  if (value === null || value === '' || value === 'Metadata') return 'Metadata';
-  if (value === 'None' || value === 'Object') return value;
-  throw statusErrors.badRequest(`includeObject: Unsupported value: "${value}": supported values: "None", "Metadata", "Object"`);
 }

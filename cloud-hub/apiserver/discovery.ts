@@ -1,7 +1,8 @@
 /**
  * Discovery documents, generated from the resource catalog: /version, /api, /api/v1, /apis,
  * /apis/GROUP, /apis/GROUP/VERSION (the "legacy" discovery kubectl and client-go fall back to
- * when the server does not answer in the aggregated format), and a minimal OpenAPI v3.
+ * when the server does not answer in the aggregated format; the documents' shapes are
+ * protocol/kube/discovery.ts, shared with the agent's local API), and a minimal OpenAPI v3.
  *
  * Why OpenAPI at all: `kubectl create/apply/replace` validate by default (`--validate=strict`)
  * and check the OpenAPI v3 document of the group version for a PATCH operation of the kind that
@@ -11,24 +12,15 @@
  * PATCH content type there: kubectl then computes apply/edit patches from its built-in types.
  */
 import { createHash } from 'node:crypto';
-import type { JsonObject, JsonValue } from '../../protocol/index.js';
+import type { JsonObject } from '../../protocol/index.js';
+import { apiGroup, apiGroupList, apiResourceList, coreApiVersions, versionInfo, type ApiResource } from '../../protocol/kube/index.js';
 import { PATCH_TYPES } from './patch.js';
 import { apiVersionOf, type ResourceCatalog, type ResourceDefinition } from './resources.js';
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
-/** What /version reports: the Kubernetes minor kubectl 1.32 expects, marked as edge-sync's. */
-export const SERVER_VERSION = {
-  major: '1',
-  minor: '32',
-  gitVersion: 'v1.32.0+edge-sync',
-  gitCommit: '0000000000000000000000000000000000000000',
-  gitTreeState: 'clean',
-  buildDate: '2026-01-01T00:00:00Z',
-  goVersion: 'n/a (Node.js)',
-  compiler: 'n/a',
-  platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
-} as const;
+/** What /version reports: edge-sync's build of the Kubernetes minor kubectl 1.32 expects. */
+export const SERVER_BUILD = { gitVersion: 'v1.32.0+edge-sync', buildDate: '2026-01-01T00:00:00Z' } as const;
 
 function groupVersionPath(group: string, version: string): string {
   return group ? `apis/${group}/${version}` : `api/${version}`;
@@ -45,47 +37,37 @@ export class Discovery {
   }
 
   version(): JsonObject {
-    return { ...SERVER_VERSION };
+    return versionInfo(SERVER_BUILD);
   }
 
   /** GET /api */
   coreVersions(serverAddress: string): JsonObject {
-    return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
+    return coreApiVersions(serverAddress);
   }
 
   /** GET /apis */
   groupList(): JsonObject {
-    return { kind: 'APIGroupList', apiVersion: 'v1', groups: this.groups().map((group) => this.group(group) as JsonValue) };
+    return apiGroupList(this.groups().map((group) => this.group(group) as JsonObject));
   }
 
   /** GET /apis/GROUP, or undefined for an unknown group. */
   group(name: string): JsonObject | undefined {
     const versions = this.catalog.groupVersions().filter((gv) => gv.group === name && name !== '');
-    const preferred = versions[0];
-    if (!preferred) return undefined;
-    return {
-      kind: 'APIGroup',
-      apiVersion: 'v1',
-      name,
-      versions: versions.map((gv) => ({ groupVersion: `${gv.group}/${gv.version}`, version: gv.version })),
-      preferredVersion: { groupVersion: `${preferred.group}/${preferred.version}`, version: preferred.version },
-    };
+    if (versions.length === 0) return undefined;
+    return apiGroup(name, versions.map((gv) => gv.version));
   }
 
   /** GET /api/v1 or /apis/GROUP/VERSION, or undefined for an unknown group version. */
   resourceList(group: string, version: string): JsonObject | undefined {
     const defs = this.catalog.inGroupVersion(group, version);
     if (defs.length === 0) return undefined;
-    const resources: JsonValue[] = [];
+    const resources: ApiResource[] = [];
     for (const def of defs) {
-      const entry: JsonObject = { name: def.resource, singularName: def.singular, namespaced: def.namespaced, kind: def.kind, verbs: VERBS };
-      if (def.shortNames.length > 0) entry.shortNames = def.shortNames;
-      if (def.categories.length > 0) entry.categories = def.categories;
-      resources.push(entry);
+      resources.push({ name: def.resource, singularName: def.singular, namespaced: def.namespaced, kind: def.kind, verbs: VERBS, shortNames: def.shortNames, categories: def.categories });
       if (def.statusSubresource) resources.push({ name: `${def.resource}/status`, singularName: '', namespaced: def.namespaced, kind: def.kind, verbs: ['get', 'patch', 'update'] });
       if (def.kind === 'Pod') resources.push({ name: 'pods/binding', singularName: '', namespaced: true, kind: 'Binding', verbs: ['create'] });
     }
-    return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
+    return apiResourceList(group ? `${group}/${version}` : version, resources);
   }
 
   /** GET /openapi/v3: where each group version's document is. */
@@ -110,7 +92,7 @@ export class Discovery {
       const prefix = `/${groupVersionPath(group, version)}${def.namespaced ? '/namespaces/{namespace}' : ''}/${def.resource}`;
       paths[`${prefix}/{name}`] = { patch: patchOperation(def) };
     }
-    return { openapi: '3.0.0', info: { title: 'edge-sync embedded API', version: SERVER_VERSION.gitVersion }, paths, components: {} };
+    return { openapi: '3.0.0', info: { title: 'edge-sync embedded API', version: SERVER_BUILD.gitVersion }, paths, components: {} };
   }
 }
 

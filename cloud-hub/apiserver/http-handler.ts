@@ -7,20 +7,28 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../protocol/index.js';
-import { LabelSelector, partialObjectMetadata } from '../../protocol/kube/index.js';
+import {
+  ApiError,
+  negotiateRepresentation,
+  ObjectFilter,
+  partialObjectMetadata,
+  queryFlag,
+  SelectorError,
+  statusErrors,
+  successStatus,
+  type Representation,
+} from '../../protocol/kube/index.js';
 import { forbiddenReason, type Authenticator, type Authorizer } from './authorization.js';
-import { negotiateRepresentation, parseJson, parseObjectBody, readBody } from './content.js';
+import { parseJson, parseObjectBody, readBody } from './content.js';
 import type { Discovery } from './discovery.js';
 import { metadataOf } from './objects.js';
 import { patchTypeOf } from './patch.js';
 import type { DeleteRequest, ObjectRegistry } from './registry.js';
 import { resolveRequestInfo, type RequestInfo, type ResourceRequestInfo } from './request-info.js';
 import { apiVersionOf, resourceKey, type ResourceCatalog, type ResourceDefinition } from './resources.js';
-import { ObjectFilter } from './selectors.js';
-import { ApiError, statusErrors, successStatus } from './status-errors.js';
 import type { TableConverter } from './tables.js';
 import type { WatchFanout } from './watch-fanout.js';
-import { WatchStream, type Representation } from './watch-stream.js';
+import { WatchStream } from './watch-stream.js';
 
 export interface ApiRequestHandlerDependencies {
   catalog: ResourceCatalog;
@@ -157,7 +165,7 @@ export class ApiRequestHandler {
       switch (method) {
         case 'GET':
         case 'HEAD': {
-          const filter = ObjectFilter.parse(def.namespaced && !allNamespaces ? namespace : undefined, query.get('labelSelector') ?? undefined, query.get('fieldSelector') ?? undefined, def.kind);
+          const filter = filterOf(def, def.namespaced && !allNamespaces ? namespace : undefined, query);
           const representation = negotiateRepresentation(req.headers.accept, query.get('includeObject'));
           if (info.verb === 'watch') return this.serveWatch(res, def, filter, query, representation);
           return this.serveList(res, def, filter, query, representation);
@@ -171,7 +179,7 @@ export class ApiRequestHandler {
         }
         case 'DELETE': {
           const request = await this.deleteRequest(req, query);
-          const filter = ObjectFilter.parse(def.namespaced && !allNamespaces ? namespace : undefined, query.get('labelSelector') ?? undefined, query.get('fieldSelector') ?? undefined, def.kind);
+          const filter = filterOf(def, def.namespaced && !allNamespaces ? namespace : undefined, query);
           const items = registry.deleteCollection(def, filter, request);
           await registry.whenDurable();
           return sendJson(res, 200, { kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata: {}, items: items.map(withoutTypeMeta) });
@@ -197,7 +205,7 @@ export class ApiRequestHandler {
       case 'HEAD': {
         if (info.verb === 'watch' && subresource === '') {
           // A watch on one object is a watch on the collection narrowed to its name, as in kube.
-          const filter = new ObjectFilter(def.namespaced ? namespace : undefined, new LabelSelector([]), [{ field: 'metadata.name', operator: 'eq', value: name }]);
+          const filter = ObjectFilter.named(def.namespaced ? namespace : undefined, name);
           return this.serveWatch(res, def, filter, query, negotiateRepresentation(req.headers.accept, query.get('includeObject')));
         }
         return this.sendObject(req, res, 200, def, registry.get(def, namespace, name), query);
@@ -221,7 +229,7 @@ export class ApiRequestHandler {
         const result = registry.delete(def, namespace, name, { ...request, dryRun: request.dryRun || dryRun });
         await registry.whenDurable();
         if (def.returnDeletedObject || !result.gone) return this.sendObject(req, res, 200, def, result.object, query);
-        return sendJson(res, 200, successStatus(gr, name, metadataOf(result.object).uid as string | undefined) as unknown as JsonObject);
+        return sendJson(res, 200, successStatus(gr, name, metadataOf(result.object).uid as string | undefined));
       }
       default:
         throw statusErrors.methodNotSupported(gr, method.toLowerCase());
@@ -260,7 +268,7 @@ export class ApiRequestHandler {
       if (!Number.isFinite(seconds) || seconds < 0) throw statusErrors.badRequest(`timeoutSeconds: Invalid value: "${timeoutSeconds}"`);
       if (seconds > 0) timeoutMs = seconds * 1000;
     }
-    const sendInitialEvents = query.get('sendInitialEvents') === 'true';
+    const sendInitialEvents = queryFlag(query, 'sendInitialEvents') === true;
     // Everything from here to subscribe() runs in one tick: no change can fall between the
     // history (or current state) replayed and the live stream.
     const start = registry.watchStart(def, filter, query.get('resourceVersion') ?? '', sendInitialEvents);
@@ -272,7 +280,7 @@ export class ApiRequestHandler {
       representation,
       tables: this.deps.tables,
       currentRv: () => registry.currentRv,
-      allowBookmarks: query.get('allowWatchBookmarks') === 'true' || query.get('allowWatchBookmarks') === '1',
+      allowBookmarks: queryFlag(query, 'allowWatchBookmarks') ?? false,
       bookmarkIntervalMs: this.deps.bookmarkIntervalMs,
       timeoutMs,
       maxBufferedBytes: this.deps.maxWatchBufferBytes,
@@ -285,7 +293,7 @@ export class ApiRequestHandler {
     this.watches.add(stream);
     this.deps.logger.debug({ resource: resourceKey(def), namespace: filter.namespace, resourceVersion: query.get('resourceVersion') ?? '' }, 'watch opened');
     if ('expired' in start) {
-      stream.fail(statusErrors.expired(start.expired).toStatus() as unknown as JsonObject);
+      stream.fail(statusErrors.expired(start.expired).toStatus());
       return;
     }
     stream.deliver(start.initial);
@@ -336,11 +344,21 @@ export class ApiRequestHandler {
       res.destroy();
       return;
     }
-    const status = (apiError ?? statusErrors.internal(err instanceof Error ? err.message : String(err))).toStatus();
+    const answer = apiError ?? statusErrors.internal(err instanceof Error ? err.message : String(err));
     const headers: Record<string, string> = {};
     // A body we did not read would otherwise be parsed as the next request on this connection.
     if (!req.complete) headers.Connection = 'close';
-    sendJson(res, status.code ?? 500, status as unknown as JsonObject, headers);
+    sendJson(res, answer.code, answer.toStatus(), headers);
+  }
+}
+
+/** The list's or watch's filter from its query; a bad selector is a 400. */
+function filterOf(def: ResourceDefinition, namespace: string | undefined, query: URLSearchParams): ObjectFilter {
+  try {
+    return ObjectFilter.parse(def.kind, namespace, query.get('labelSelector'), query.get('fieldSelector'));
+  } catch (err) {
+    if (err instanceof SelectorError) throw statusErrors.badRequest(err.message);
+    throw err;
   }
 }
 

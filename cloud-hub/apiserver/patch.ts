@@ -15,7 +15,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import jsonPatch, { type Operation } from 'fast-json-patch';
 import { isJsonObject, mergePatch, type JsonObject, type JsonValue } from '../../protocol/index.js';
-import { ApiError, statusErrors } from './status-errors.js';
+import { ApiError, statusErrors } from '../../protocol/kube/index.js';
 
 export const PATCH_TYPES = {
   json: 'application/json-patch+json',

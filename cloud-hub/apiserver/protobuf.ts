@@ -10,8 +10,7 @@
  * is small enough to read by hand; nothing here encodes (answers are always JSON).
  */
 import type { JsonObject, JsonValue } from '../../protocol/index.js';
-import { kubeTime } from './objects.js';
-import { statusErrors } from './status-errors.js';
+import { kubeTime, statusErrors } from '../../protocol/kube/index.js';
 
 export const PROTOBUF_MEDIA_TYPE = 'application/vnd.kubernetes.protobuf';
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);

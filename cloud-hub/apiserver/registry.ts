@@ -21,11 +21,10 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../protocol/index.js';
-import { finalizersOf, kubeTime, metadataOf, objectField, stringField, numberField } from './objects.js';
+import { ApiError, kubeTime, numberField, objectField, statusErrors, stringField, type FieldError, type ObjectFilter } from '../../protocol/kube/index.js';
+import { finalizersOf, metadataOf } from './objects.js';
 import { applyPatch, type PatchType } from './patch.js';
 import { apiVersionOf, INITIAL_NAMESPACES, resourceKey, UNDELETABLE_NAMESPACES, type ResourceCatalog, type ResourceDefinition } from './resources.js';
-import type { ObjectFilter } from './selectors.js';
-import { ApiError, statusErrors, type FieldError } from './status-errors.js';
 import type { ChangeInput, CommittedChange, SqliteObjectStorage } from './sqlite-storage.js';
 import { prepareForCreate, prepareForStatusUpdate, prepareForUpdate, specChanged } from './strategy.js';
 import { validateKind, validateObjectMeta } from './validation.js';

@@ -4,6 +4,7 @@
  * RequestInfo), or a non-resource path. Routing and authorization both read the result, so
  * what is authorized is exactly what is served.
  */
+import { queryFlag } from '../../protocol/kube/index.js';
 
 export type ResourceVerb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
@@ -34,11 +35,6 @@ export type RequestInfo = ResourceRequestInfo | NonResourceRequestInfo;
 
 /** Subresources of a namespace that follow `namespaces/NAME/` (so they are not resources in it). */
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
-
-function isWatch(query: URLSearchParams): boolean {
-  const watch = query.get('watch');
-  return watch === '1' || watch === 'true';
-}
 
 /** Parses a request's method, path and query the way kube-apiserver's RequestInfoFactory does. */
 export function resolveRequestInfo(method: string, pathname: string, query: URLSearchParams): RequestInfo {
@@ -72,7 +68,7 @@ export function resolveRequestInfo(method: string, pathname: string, query: URLS
   switch (lowerMethod) {
     case 'get':
     case 'head':
-      verb = isWatch(query) ? 'watch' : name ? 'get' : 'list';
+      verb = queryFlag(query, 'watch') === true ? 'watch' : name ? 'get' : 'list';
       break;
     case 'post':
       verb = 'create';

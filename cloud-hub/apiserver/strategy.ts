@@ -9,9 +9,9 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../protocol/index.js';
-import { arrayField, metadataOf, objectField, objectsIn, stringField } from './objects.js';
+import { arrayField, objectField, objectsIn, statusErrors, stringField, type FieldError } from '../../protocol/kube/index.js';
+import { metadataOf } from './objects.js';
 import type { ResourceDefinition } from './resources.js';
-import { statusErrors, type FieldError } from './status-errors.js';
 
 const POD_UPDATE_FORBIDDEN =
   'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)';

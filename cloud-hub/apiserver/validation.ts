@@ -5,10 +5,8 @@
  * kube-apiserver's, so `kubectl` shows the same text against either server.
  */
 import { dns1123LabelError, dns1123SubdomainError, isJsonObject, type JsonObject } from '../../protocol/index.js';
-import { labelKeyError, labelValueError } from '../../protocol/kube/index.js';
-import { arrayField, objectField, objectsIn, stringField } from './objects.js';
+import { arrayField, labelKeyError, labelValueError, objectField, objectsIn, stringField, type FieldError } from '../../protocol/kube/index.js';
 import type { NameRule, ResourceDefinition } from './resources.js';
-import type { FieldError } from './status-errors.js';
 
 const SUBDOMAIN_HINT = "(e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 const LABEL_HINT = "(e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";

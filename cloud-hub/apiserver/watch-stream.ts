@@ -14,19 +14,12 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { JsonObject } from '../../protocol/index.js';
-import { partialObjectMetadata, type IncludeObject } from '../../protocol/kube/index.js';
-import type { ObjectFilter } from './selectors.js';
+import { partialObjectMetadata, type ObjectFilter, type Representation } from '../../protocol/kube/index.js';
 import type { ChangeType, CommittedChange } from './sqlite-storage.js';
 import { apiVersionOf, type ResourceDefinition } from './resources.js';
 import type { TableConverter } from './tables.js';
 
 export type WatchEventType = ChangeType | 'BOOKMARK' | 'ERROR';
-
-/** What the client wants each event's object to be. */
-export type Representation =
-  | { as: 'object' }
-  | { as: 'table'; apiVersion: string; includeObject: IncludeObject }
-  | { as: 'metadata'; apiVersion: string };
 
 export interface WatchStreamOptions {
   response: ServerResponse;

@@ -10,6 +10,7 @@
  * with `-o wide`; the server always sends them, as kube-apiserver does.
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
+import { arrayField, nameOf, numberField, objectField, objectsIn, stringField } from './object-fields.js';
 
 export interface TableColumnDefinition {
   name: string;
@@ -33,35 +34,6 @@ export interface TableOptions {
   continueToken?: string;
   /** The clock AGE columns are computed against. */
   now: number;
-}
-
-// Typed accessors over objects held as plain JSON.
-function stringField(obj: JsonObject | undefined, name: string): string | undefined {
-  const value = obj?.[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-function numberField(obj: JsonObject | undefined, name: string): number | undefined {
-  const value = obj?.[name];
-  return typeof value === 'number' ? value : undefined;
-}
-
-function objectField(obj: JsonObject | undefined, name: string): JsonObject | undefined {
-  const value = obj?.[name];
-  return isJsonObject(value) ? value : undefined;
-}
-
-function arrayField(obj: JsonObject | undefined, name: string): JsonValue[] {
-  const value = obj?.[name];
-  return Array.isArray(value) ? value : [];
-}
-
-function objectsIn(values: JsonValue[]): JsonObject[] {
-  return values.filter(isJsonObject);
-}
-
-function nameOf(obj: JsonObject): string {
-  return stringField(objectField(obj, 'metadata'), 'name') ?? '';
 }
 
 export type TableCell = string | number | boolean;

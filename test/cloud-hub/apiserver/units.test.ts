@@ -2,11 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseListenAddress } from '../../../cloud-hub/apiserver/command.js';
 import { decodeKubeProtobuf } from '../../../cloud-hub/apiserver/protobuf.js';
-import { ApiError } from '../../../cloud-hub/apiserver/status-errors.js';
 import { strategicMerge } from '../../../cloud-hub/apiserver/patch.js';
-import { parseFieldSelector } from '../../../cloud-hub/apiserver/selectors.js';
 import type { JsonObject } from '../../../protocol/index.js';
-import { humanDuration, nodeRow, parseLabelSelector, podRow } from '../../../protocol/kube/index.js';
+import { ApiError, humanDuration, nodeRow, parseFieldSelector, parseLabelSelector, podRow } from '../../../protocol/kube/index.js';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 const CREATED = '2026-01-01T11:00:00Z';
@@ -189,9 +187,9 @@ describe('selectors and listen addresses', () => {
   });
 
   it('parses field selectors with escapes', () => {
-    expect(parseFieldSelector('metadata.name=a\\,b,spec.nodeName!=x', 'Pod')).toEqual([
-      { field: 'metadata.name', operator: 'eq', value: 'a,b' },
-      { field: 'spec.nodeName', operator: 'neq', value: 'x' },
+    expect(parseFieldSelector('metadata.name=a\\,b,spec.nodeName!=x', 'Pod').requirements).toEqual([
+      { field: 'metadata.name', equal: true, value: 'a,b' },
+      { field: 'spec.nodeName', equal: false, value: 'x' },
     ]);
   });
 

@@ -1,19 +1,20 @@
 /**
- * Content negotiation: which form of the answer the client asked for in `Accept`. kubectl asks
+ * Content negotiation: which form of an answer the client asked for in `Accept`. kubectl asks
  * for server-side Tables (`as=Table;g=meta.k8s.io;v=v1`, falling back to plain JSON);
  * metadata-only clients ask for `as=PartialObjectMetadata[List]`; everything else gets the
  * objects. Ranges are taken in the client's order and the first one served wins, as
  * kube-apiserver does; a client that accepts nothing served (protobuf only) gets 406.
  */
-import { apiErrors, ApiError } from './status.js';
-import type { IncludeObject } from '../../protocol/kube/index.js';
+import { statusErrors } from './status.js';
+import type { IncludeObject } from './table.js';
 
 export type Representation = { as: 'object' } | { as: 'table'; apiVersion: string; includeObject: IncludeObject } | { as: 'metadata'; apiVersion: string };
 
-const SUPPORTED = ['application/json', 'application/json;as=Table;v=v1;g=meta.k8s.io', 'application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io'];
+const SERVED = ['application/json', 'application/json;as=Table;v=v1;g=meta.k8s.io', 'application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io'];
 const JSON_RANGES = new Set(['application/json', 'application/*', '*/*']);
 
-export function negotiate(accept: string | undefined, includeObject: string | null): Representation {
+/** The representation for an `Accept` header; `includeObject` is the query parameter that says what a Table row embeds. Throws 406 or 400. */
+export function negotiateRepresentation(accept: string | undefined, includeObject: string | null): Representation {
   if (accept === undefined || accept.trim() === '') return { as: 'object' };
   for (const part of accept.split(',')) {
     const [type = '', ...rawParams] = part.split(';').map((piece) => piece.trim());
@@ -31,14 +32,14 @@ export function negotiate(accept: string | undefined, includeObject: string | nu
     if (as === 'Table') return { as: 'table', apiVersion, includeObject: parseIncludeObject(includeObject) };
     if (as === 'PartialObjectMetadata' || as === 'PartialObjectMetadataList') return { as: 'metadata', apiVersion };
   }
-  throw apiErrors.notAcceptable(SUPPORTED);
+  throw statusErrors.notAcceptable(SERVED);
 }
 
 /** Table rows embed the object's metadata unless the client says otherwise (kube's default). */
 function parseIncludeObject(value: string | null): IncludeObject {
   if (value === null || value === '' || value === 'Metadata') return 'Metadata';
   if (value === 'None' || value === 'Object') return value;
-  throw new ApiError(400, 'BadRequest', `includeObject: Unsupported value: "${value}": supported values: "None", "Metadata", "Object"`);
+  throw statusErrors.badRequest(`includeObject: Unsupported value: "${value}": supported values: "None", "Metadata", "Object"`);
 }
 
 /** The Content-Type of an answer in this representation (`list`: a collection, or a watch stream of one). */

@@ -1,9 +1,28 @@
 /**
- * Kubernetes `Status` errors. Every failure the embedded API answers is one of these, with the
- * code, reason, message and details kube-apiserver would send, because clients (kubectl's
- * "Error from server (NotFound): ..." line, client-node's retry logic, the hub's conflict
- * handling) branch on them.
+ * Kubernetes `Status` objects: every failure either API answers is one, with the code, reason,
+ * message and details kube-apiserver would send, because clients branch on them (kubectl's
+ * "Error from server (NotFound): ..." line, client-go's and client-node's retries, informers'
+ * relist on 410 Expired, the hub's conflict handling). Fields are in kube's order.
  */
+import type { JsonObject, JsonValue } from '../json.js';
+
+/** The reasons (metav1.StatusReason) these APIs answer with. */
+export type StatusReason =
+  | 'BadRequest'
+  | 'Unauthorized'
+  | 'Forbidden'
+  | 'NotFound'
+  | 'AlreadyExists'
+  | 'Conflict'
+  | 'Invalid'
+  | 'MethodNotAllowed'
+  | 'NotAcceptable'
+  | 'UnsupportedMediaType'
+  | 'RequestEntityTooLarge'
+  | 'Expired'
+  | 'Timeout'
+  | 'TooManyRequests'
+  | 'InternalError';
 
 export interface StatusCause {
   reason?: string;
@@ -14,21 +33,10 @@ export interface StatusCause {
 export interface StatusDetails {
   name?: string;
   group?: string;
+  /** The resource (`pods`), as kube fills it in for most errors; the kind for Invalid. */
   kind?: string;
   uid?: string;
   causes?: StatusCause[];
-}
-
-export interface StatusObject {
-  kind: 'Status';
-  apiVersion: 'v1';
-  metadata: Record<string, never>;
-  status: 'Success' | 'Failure';
-  message?: string;
-  reason?: string;
-  details?: StatusDetails;
-  /** Set on failures; kube-apiserver leaves it out of the Success status of a delete. */
-  code?: number;
 }
 
 /** The resource part of a message: `pods`, `leases.coordination.k8s.io`. */
@@ -43,6 +51,32 @@ export interface GroupKind {
   kind: string;
 }
 
+function detailsJson(details: StatusDetails): JsonObject {
+  const out: JsonObject = {};
+  if (details.name !== undefined) out.name = details.name;
+  if (details.group !== undefined) out.group = details.group;
+  if (details.kind !== undefined) out.kind = details.kind;
+  if (details.uid !== undefined) out.uid = details.uid;
+  if (details.causes !== undefined) {
+    out.causes = details.causes.map((cause) => {
+      const json: JsonObject = {};
+      if (cause.reason !== undefined) json.reason = cause.reason;
+      if (cause.message !== undefined) json.message = cause.message;
+      if (cause.field !== undefined) json.field = cause.field;
+      return json as JsonValue;
+    });
+  }
+  return out;
+}
+
+/** The Status body of a failed request. */
+export function failureStatus(code: number, reason: StatusReason, message: string, details?: StatusDetails): JsonObject {
+  const status: JsonObject = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason };
+  if (details) status.details = detailsJson(details);
+  status.code = code;
+  return status;
+}
+
 function qualifiedResource(gr: GroupResource): string {
   return gr.group ? `${gr.resource}.${gr.group}` : gr.resource;
 }
@@ -55,22 +89,28 @@ function resourceDetails(gr: GroupResource, name?: string): StatusDetails {
   return details;
 }
 
-/** A request that failed; `toStatus()` is the body sent back. */
+/** The body of a successful delete of a kind whose deletes do not return the object. */
+export function successStatus(gr: GroupResource, name: string, uid: string | undefined): JsonObject {
+  const details = resourceDetails(gr, name);
+  if (uid) details.uid = uid;
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: detailsJson(details) };
+}
+
+/** A request that failed; the server answers `toStatus()` with HTTP status `code`. */
 export class ApiError extends Error {
+  override readonly name = 'ApiError';
+
   constructor(
     readonly code: number,
-    readonly reason: string,
+    readonly reason: StatusReason,
     message: string,
     readonly details?: StatusDetails,
   ) {
     super(message);
-    this.name = 'ApiError';
   }
 
-  toStatus(): StatusObject {
-    const status: StatusObject = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: this.message, reason: this.reason, code: this.code };
-    if (this.details) status.details = this.details;
-    return status;
+  toStatus(): JsonObject {
+    return failureStatus(this.code, this.reason, this.message, this.details);
   }
 }
 
@@ -102,12 +142,13 @@ function fieldErrorBody(error: FieldError): string {
   return body;
 }
 
+/** kube-apiserver's errors, with its wording (k8s.io/apimachinery/pkg/api/errors). */
 export const statusErrors = {
   notFound(gr: GroupResource, name: string): ApiError {
     return new ApiError(404, 'NotFound', `${qualifiedResource(gr)} "${name}" not found`, resourceDetails(gr, name));
   },
 
-  /** A path that names no resource this server knows. */
+  /** A path that names nothing this server serves; kubectl tolerates it during discovery. */
   routeNotFound(): ApiError {
     return new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
   },
@@ -160,7 +201,7 @@ export const statusErrors = {
     return new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${limitBytes}`);
   },
 
-  unsupportedMediaType(contentType: string, accepted: string[]): ApiError {
+  unsupportedMediaType(contentType: string, accepted: readonly string[]): ApiError {
     return new ApiError(
       415,
       'UnsupportedMediaType',
@@ -168,7 +209,7 @@ export const statusErrors = {
     );
   },
 
-  notAcceptable(accepted: string[]): ApiError {
+  notAcceptable(accepted: readonly string[]): ApiError {
     return new ApiError(406, 'NotAcceptable', `only the following media types are accepted: ${accepted.join(', ')}`);
   },
 
@@ -177,14 +218,12 @@ export const statusErrors = {
     return new ApiError(410, 'Expired', message);
   },
 
+  /** 429, as kube-apiserver answers beyond its in-flight limits; clients retry after Retry-After. */
+  tooManyRequests(message: string): ApiError {
+    return new ApiError(429, 'TooManyRequests', message);
+  },
+
   internal(message: string): ApiError {
     return new ApiError(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] });
   },
 };
-
-/** The body of a successful delete of a kind whose deletes do not return the object. */
-export function successStatus(gr: GroupResource, name: string, uid: string | undefined): StatusObject {
-  const details = resourceDetails(gr, name);
-  if (uid) details.uid = uid;
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details };
-}
