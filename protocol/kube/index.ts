@@ -12,4 +12,7 @@ export * from './query.js';
 export * from './representation.js';
 export * from './status.js';
 export * from './table.js';
+export { humanDuration, type TableCell, type TableColumnDefinition } from './columns.js';
+export { podRow } from './pod-printer.js';
+export { nodeRow } from './printers.js';
 export * from './time.js';
