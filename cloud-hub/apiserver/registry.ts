@@ -7,24 +7,22 @@
  *   fields) is set here and never taken from a client;
  * - an update with a stale metadata.resourceVersion is a 409 Conflict; a write that changes
  *   nothing is not written (no new resourceVersion, no watch event);
- * - deletion: a Pod bound to a node (spec.nodeName) is deleted gracefully: it gets
- *   deletionTimestamp/deletionGracePeriodSeconds and stays until a delete with
- *   gracePeriodSeconds=0 (the edge confirming the pod is gone); unbound or finished pods and
- *   every other kind go at once. metadata.finalizers hold any object (with deletionTimestamp
- *   set) until an update removes the last one. Deleting a Namespace marks it Terminating,
- *   deletes everything in it by the same rules, and removes it once it is empty.
+ * - deletion (graceful for Pods on a node, finalizers, Namespaces) is deletion.ts.
  *
- * Writes are group-committed (sqlite-storage.ts): a write method returns at once, its changes reach
- * the watches when the batch is flushed, and callers answer it after whenDurable(). Public reads
- * flush first, so no client ever sees a write that is not on disk yet.
+ * Writes are group-committed (group-commit.ts): a write method returns at once, its changes
+ * reach the watches when the batch is flushed, and callers answer it after whenDurable(). Public
+ * reads flush first, so no client ever sees a write that is not on disk yet.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../protocol/index.js';
 import { ApiError, kubeTime, numberField, objectField, statusErrors, stringField, type FieldError, type ObjectFilter } from '../../protocol/kube/index.js';
-import { finalizersOf, metadataOf } from './objects.js';
+import { decodeContinue, encodeContinue } from './continue-token.js';
+import { DeletionLifecycle, type DeleteRequest, type DeleteResult } from './deletion.js';
+import { GroupCommit } from './group-commit.js';
+import { metadataOf } from './objects.js';
 import { applyPatch, type PatchType } from './patch.js';
-import { apiVersionOf, INITIAL_NAMESPACES, resourceKey, UNDELETABLE_NAMESPACES, type ResourceCatalog, type ResourceDefinition } from './resources.js';
+import { apiVersionOf, INITIAL_NAMESPACES, resourceKey, storedNamespace, type ResourceCatalog, type ResourceDefinition } from './resources.js';
 import type { ChangeInput, CommittedChange, SqliteObjectStorage } from './sqlite-storage.js';
 import { prepareForCreate, prepareForStatusUpdate, prepareForUpdate, specChanged } from './strategy.js';
 import { validateKind, validateObjectMeta } from './validation.js';
@@ -47,18 +45,6 @@ export interface UpdateOptions extends WriteOptions {
   subresource?: 'status';
 }
 
-export interface DeleteRequest extends WriteOptions {
-  gracePeriodSeconds?: number;
-  preconditions?: { uid?: string; resourceVersion?: string };
-}
-
-export interface DeleteResult {
-  /** The object's last state: deleted, or marked for deletion. */
-  object: JsonObject;
-  /** False while a grace period or finalizers keep it. */
-  gone: boolean;
-}
-
 export interface ListResult {
   items: JsonObject[];
   resourceVersion: string;
@@ -71,27 +57,25 @@ export type WatchStart = { initial: CommittedChange[] } | { expired: string };
 const GENERATE_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 const GENERATE_NAME_ATTEMPTS = 8;
 
-interface ContinueToken {
-  rv: number;
-  namespace: string;
-  name: string;
-}
-
 export class ObjectRegistry {
   private readonly storage: SqliteObjectStorage;
-  private readonly fanout: WatchFanout;
   private readonly catalog: ResourceCatalog;
   private readonly now: () => Date;
-  /** Changes of the open batch, published to watches when it commits. */
-  private pending: CommittedChange[] = [];
-  private waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
-  private flushTimer: NodeJS.Immediate | undefined;
+  private readonly batch: GroupCommit;
+  private readonly deletion: DeletionLifecycle;
 
   constructor(deps: RegistryDependencies) {
     this.storage = deps.storage;
-    this.fanout = deps.fanout;
     this.catalog = deps.catalog;
     this.now = deps.now;
+    this.batch = new GroupCommit(deps.storage, deps.fanout);
+    this.deletion = new DeletionLifecycle({
+      storage: deps.storage,
+      catalog: deps.catalog,
+      now: deps.now,
+      load: (def, namespace, name) => this.load(def, namespace, name),
+      commit: (changes) => this.commit(changes),
+    });
   }
 
   /** Creates the namespaces Kubernetes starts with, when they are missing (first start). */
@@ -110,29 +94,12 @@ export class ObjectRegistry {
 
   /** Resolves when every write made so far is committed (rejects if that commit failed). */
   whenDurable(): Promise<void> {
-    if (!this.storage.hasPending) return Promise.resolve();
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return this.batch.whenDurable();
   }
 
   /** Commits the open batch now, then tells the watches and the waiting writers. */
   flush(): void {
-    if (this.flushTimer) {
-      clearImmediate(this.flushTimer);
-      this.flushTimer = undefined;
-    }
-    if (!this.storage.hasPending) return;
-    const changes = this.pending;
-    const waiters = this.waiters;
-    this.pending = [];
-    this.waiters = [];
-    try {
-      this.storage.flush();
-    } catch (err) {
-      for (const waiter of waiters) waiter.reject(err);
-      return;
-    }
-    this.fanout.publish(changes);
-    for (const waiter of waiters) waiter.resolve();
+    this.batch.flush();
   }
 
   get(def: ResourceDefinition, namespace: string, name: string): JsonObject {
@@ -264,10 +231,7 @@ export class ObjectRegistry {
   }
 
   delete(def: ResourceDefinition, namespace: string, name: string, request: DeleteRequest = {}): DeleteResult {
-    if (def.kind === 'Namespace') return this.deleteNamespace(def, name, request);
-    const obj = this.load(def, namespace, name);
-    this.checkPreconditions(def, obj, request);
-    return this.deleteObject(def, storedNamespace(def, namespace), obj, request);
+    return this.deletion.delete(def, namespace, name, request);
   }
 
   /** DELETE on a collection: each matching object, by the same rules as a single delete. */
@@ -396,136 +360,24 @@ export class ObjectRegistry {
     delete meta.managedFields;
     delete meta.selfLink;
     meta.resourceVersion = oldMeta.resourceVersion as JsonValue;
-    if (oldMeta.deletionTimestamp !== undefined) {
-      const added = finalizersOf(next).filter((finalizer) => !finalizersOf(old).includes(finalizer));
-      if (added.length > 0) {
-        errors.push({ field: 'metadata.finalizers', type: 'Forbidden', detail: `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}` });
-      }
-    }
+    errors.push(...this.deletion.updateErrors(next, old));
     this.validate(def, next, errors);
     if (def.tracksGeneration && specChanged(next, old)) meta.generation = (numberField(oldMeta, 'generation') ?? 0) + 1;
     if (isDeepStrictEqual(next, old)) return old;
     if (options.dryRun) return next;
     const resource = resourceKey(def);
     // An object whose deletion only waited for finalizers goes when the last one is removed.
-    const deletionDue = oldMeta.deletionTimestamp !== undefined && numberField(oldMeta, 'deletionGracePeriodSeconds') === 0 && finalizersOf(next).length === 0;
-    if (deletionDue) this.commit([{ resource, namespace, name, type: 'DELETED', object: next }]);
+    if (this.deletion.deletionDue(next, old)) this.commit([{ resource, namespace, name, type: 'DELETED', object: next }]);
     else this.commit([{ resource, namespace, name, type: 'MODIFIED', object: next, prev: old }]);
     return next;
   }
 
-  private checkPreconditions(def: ResourceDefinition, obj: JsonObject, request: DeleteRequest): void {
-    const meta = metadataOf(obj);
-    const name = stringField(meta, 'name') ?? '';
-    const wantUid = request.preconditions?.uid;
-    if (wantUid && wantUid !== meta.uid) {
-      throw statusErrors.conflict(def, name, `Precondition failed: UID in precondition: ${wantUid}, UID in object meta: ${String(meta.uid)}`);
-    }
-    const wantRv = request.preconditions?.resourceVersion;
-    if (wantRv && wantRv !== meta.resourceVersion) {
-      throw statusErrors.conflict(
-        def,
-        name,
-        `the ResourceVersion in the precondition (${wantRv}) does not match the ResourceVersion in record (${String(meta.resourceVersion)}). The object might have been modified`,
-      );
-    }
-  }
-
-  /** The grace period a delete gets: pods bound to a node and still running wait for the node. */
-  private gracePeriod(def: ResourceDefinition, obj: JsonObject, request: DeleteRequest): number {
-    if (def.kind !== 'Pod') return 0;
-    const spec = objectField(obj, 'spec') ?? {};
-    const phase = stringField(objectField(obj, 'status'), 'phase');
-    if ((stringField(spec, 'nodeName') ?? '') === '' || phase === 'Succeeded' || phase === 'Failed') return 0;
-    const requested = request.gracePeriodSeconds ?? numberField(spec, 'terminationGracePeriodSeconds') ?? 30;
-    return Math.max(0, Math.floor(requested));
-  }
-
-  private deleteObject(def: ResourceDefinition, namespace: string, obj: JsonObject, request: DeleteRequest): DeleteResult {
-    const meta = metadataOf(obj);
-    const name = stringField(meta, 'name') as string;
-    const resource = resourceKey(def);
-    const grace = this.gracePeriod(def, obj, request);
-    const currentGrace = numberField(meta, 'deletionGracePeriodSeconds');
-    const deleting = meta.deletionTimestamp !== undefined;
-    const finalizers = finalizersOf(obj);
-
-    if (grace === 0 && finalizers.length === 0) {
-      if (request.dryRun) return { object: obj, gone: true };
-      const [committed] = this.commit([{ resource, namespace, name, type: 'DELETED', object: structuredClone(obj) }]);
-      return { object: committed?.object ?? obj, gone: true };
-    }
-    // Graceful deletion or finalizers: mark the object and keep it. A new delete may only shorten the grace period.
-    if (deleting && currentGrace !== undefined && currentGrace <= grace) return { object: obj, gone: false };
-    const next = structuredClone(obj);
-    const nextMeta = metadataOf(next);
-    nextMeta.deletionTimestamp = kubeTime(new Date(this.now().getTime() + grace * 1000));
-    nextMeta.deletionGracePeriodSeconds = grace;
-    if (def.tracksGeneration) nextMeta.generation = (numberField(meta, 'generation') ?? 0) + 1;
-    if (request.dryRun) return { object: next, gone: false };
-    this.commit([{ resource, namespace, name, type: 'MODIFIED', object: next, prev: obj }]);
-    return { object: next, gone: false };
-  }
-
-  private deleteNamespace(def: ResourceDefinition, name: string, request: DeleteRequest): DeleteResult {
-    if (UNDELETABLE_NAMESPACES.has(name)) throw statusErrors.forbidden(def, name, 'this namespace may not be deleted');
-    let ns = this.load(def, '', name);
-    this.checkPreconditions(def, ns, request);
-    if (request.dryRun) return { object: ns, gone: false };
-    if (metadataOf(ns).deletionTimestamp === undefined) {
-      const next = structuredClone(ns);
-      metadataOf(next).deletionTimestamp = kubeTime(this.now());
-      metadataOf(next).deletionGracePeriodSeconds = 0;
-      next.status = { ...(objectField(next, 'status') ?? {}), phase: 'Terminating' };
-      ns = this.commit([{ resource: resourceKey(def), namespace: '', name, type: 'MODIFIED', object: next, prev: ns }])[0]?.object ?? next;
-    }
-    // What the namespace controller does in kube: delete the contents (each by its own rules),
-    // then the namespace; a commit that removes the last object finishes it (see commit()).
-    for (const contentDef of this.catalog.namespacedResources()) {
-      for (const row of this.storage.list(resourceKey(contentDef), name)) {
-        const obj = JSON.parse(row.body) as JsonObject;
-        if (metadataOf(obj).deletionTimestamp !== undefined) continue;
-        this.deleteObject(contentDef, name, obj, { gracePeriodSeconds: request.gracePeriodSeconds });
-      }
-    }
-    this.finalizeNamespaceIfEmpty(name);
-    const row = this.storage.get(resourceKey(def), '', name);
-    return row ? { object: JSON.parse(row.body) as JsonObject, gone: false } : { object: ns, gone: true };
-  }
-
-  /** Removes a Terminating namespace once nothing is left in it (and no finalizer holds it). */
-  private finalizeNamespaceIfEmpty(namespace: string): void {
-    const def = this.catalog.get('', 'namespaces');
-    const row = this.storage.get(resourceKey(def), '', namespace);
-    if (!row) return;
-    const ns = JSON.parse(row.body) as JsonObject;
-    if (metadataOf(ns).deletionTimestamp === undefined) return;
-    for (const contentDef of this.catalog.namespacedResources()) if (this.storage.countInNamespace(resourceKey(contentDef), namespace) > 0) return;
-    const next = structuredClone(ns);
-    next.spec = { ...(objectField(next, 'spec') ?? {}), finalizers: [] };
-    const type = finalizersOf(next).length === 0 ? 'DELETED' : 'MODIFIED';
-    if (type === 'MODIFIED' && isDeepStrictEqual(next, ns)) return;
-    this.commit([{ resource: resourceKey(def), namespace: '', name: namespace, type, object: next, prev: ns }]);
-  }
-
   /** Writes into the open batch (flushed at the end of this event-loop turn), and finishes namespaces whose last object just went. */
   private commit(changes: ChangeInput[]): CommittedChange[] {
-    for (const change of changes) if (change.type !== 'MODIFIED') delete change.prev;
-    const committed = this.storage.commit(changes);
-    this.pending.push(...committed);
-    this.flushTimer ??= setImmediate(() => {
-      this.flushTimer = undefined;
-      this.flush();
-    });
-    for (const change of committed) {
-      if (change.type === 'DELETED' && change.namespace !== '' && this.catalog.byResourceKey(change.resource)?.namespaced) this.finalizeNamespaceIfEmpty(change.namespace);
-    }
+    const committed = this.batch.write(changes);
+    this.deletion.afterCommit(committed);
     return committed;
   }
-}
-
-function storedNamespace(def: ResourceDefinition, namespace: string): string {
-  return def.namespaced ? namespace : '';
 }
 
 function randomSuffix(): string {
@@ -537,18 +389,4 @@ function randomSuffix(): string {
 function parseResourceVersion(value: string): number {
   if (!/^\d+$/.test(value)) throw statusErrors.badRequest(`invalid resource version ${JSON.stringify(value)}`);
   return Number(value);
-}
-
-function encodeContinue(token: ContinueToken): string {
-  return Buffer.from(JSON.stringify({ v: 'edge-sync/1', ...token })).toString('base64url');
-}
-
-function decodeContinue(value: string): ContinueToken {
-  try {
-    const parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as Record<string, unknown>;
-    if (typeof parsed.rv === 'number' && typeof parsed.namespace === 'string' && typeof parsed.name === 'string') return { rv: parsed.rv, namespace: parsed.namespace, name: parsed.name };
-  } catch {
-    // fall through
-  }
-  throw statusErrors.badRequest('continue key is not valid');
 }

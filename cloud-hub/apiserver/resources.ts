@@ -96,6 +96,11 @@ export const RESOURCES: readonly ResourceDefinition[] = [
 ];
 
 /** Namespaces that exist from the start; the first three can never be deleted (as in kube). */
+/** The namespace an object is stored under: '' for cluster-scoped kinds, whatever the path said. */
+export function storedNamespace(def: Pick<ResourceDefinition, 'namespaced'>, namespace: string): string {
+  return def.namespaced ? namespace : '';
+}
+
 export const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'] as const;
 export const UNDELETABLE_NAMESPACES: ReadonlySet<string> = new Set(['default', 'kube-system', 'kube-public']);
 
