@@ -36,6 +36,20 @@ export class Discovery {
     }
   }
 
+  /** The document at a non-resource path (a string: OpenAPI, already serialized), or undefined when there is none. */
+  document(pathname: string, serverAddress: string): JsonObject | string | undefined {
+    const parts = pathname.split('/').filter((part) => part !== '');
+    if (pathname === '/version') return this.version();
+    if (pathname === '/api') return this.coreVersions(serverAddress);
+    if (pathname === '/apis') return this.groupList();
+    if (parts[0] === 'api' && parts.length === 2) return this.resourceList('', parts[1] as string);
+    if (parts[0] === 'apis' && parts.length === 2) return this.group(parts[1] as string);
+    if (parts[0] === 'apis' && parts.length === 3) return this.resourceList(parts[1] as string, parts[2] as string);
+    if (pathname === '/openapi/v3') return this.openApiRoot();
+    if (parts[0] === 'openapi' && parts[1] === 'v3') return this.openApiDocument(parts.slice(2).join('/'));
+    return undefined;
+  }
+
   version(): JsonObject {
     return versionInfo(SERVER_BUILD);
   }

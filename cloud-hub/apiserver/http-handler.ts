@@ -1,32 +1,24 @@
 /**
  * The HTTP front of the embedded API: authenticate, resolve the request (request-info.ts),
- * authorize, then route to discovery or to the registry's verbs, and write Kubernetes JSON
- * (objects, lists, Tables, Status errors) or a watch stream. A write is answered only once the
+ * authorize, then route to discovery or to the registry's verbs with the request's parameters
+ * (request-params.ts), and write Kubernetes JSON (objects, lists, Tables, Status errors;
+ * responses.ts) or a watch stream. A write is answered only once the
  * registry says it is durable (group commit). One request line per request is logged at debug level.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { isJsonObject, type JsonObject, type JsonValue } from '../../protocol/index.js';
-import {
-  ApiError,
-  negotiateRepresentation,
-  ObjectFilter,
-  partialObjectMetadata,
-  queryFlag,
-  SelectorError,
-  statusErrors,
-  successStatus,
-  type Representation,
-} from '../../protocol/kube/index.js';
+import type { JsonObject } from '../../protocol/index.js';
+import { ApiError, negotiateRepresentation, ObjectFilter, partialObjectMetadata, queryFlag, statusErrors, successStatus, type Representation } from '../../protocol/kube/index.js';
 import { forbiddenReason, type Authenticator, type Authorizer } from './authorization.js';
 import { parseJson, parseObjectBody, readBody } from './content.js';
 import type { Discovery } from './discovery.js';
 import { metadataOf } from './objects.js';
 import { patchTypeOf } from './patch.js';
-import type { DeleteRequest } from './deletion.js';
 import type { ObjectRegistry } from './registry.js';
 import { resolveRequestInfo, type RequestInfo, type ResourceRequestInfo } from './request-info.js';
+import { filterOf, listLimit, parseDryRun, readDeleteOptions, watchTimeoutMs } from './request-params.js';
 import { apiVersionOf, resourceKey, type ResourceCatalog, type ResourceDefinition } from './resources.js';
+import { sendJson, sendRawJson, withoutTypeMeta } from './responses.js';
 import type { TableConverter } from './tables.js';
 import type { WatchFanout } from './watch-fanout.js';
 import { WatchStream } from './watch-stream.js';
@@ -50,9 +42,6 @@ export interface ApiRequestHandlerDependencies {
 
 /** Paths answered without credentials, so probes need no token. */
 const PROBE_PATHS = new Set(['/healthz', '/livez', '/readyz']);
-
-/** kube-apiserver's default watch length: between 30 and 60 minutes, spread so clients do not re-watch in step. */
-const MIN_WATCH_TIMEOUT_MS = 30 * 60 * 1000;
 
 interface ResourceTarget {
   def: ResourceDefinition;
@@ -119,17 +108,7 @@ export class ApiRequestHandler {
 
   private serveNonResource(req: IncomingMessage, res: ServerResponse, pathname: string): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
-    const { discovery } = this.deps;
-    const parts = pathname.split('/').filter((part) => part !== '');
-    let body: JsonObject | string | undefined;
-    if (pathname === '/version') body = discovery.version();
-    else if (pathname === '/api') body = discovery.coreVersions(this.deps.serverAddress());
-    else if (pathname === '/apis') body = discovery.groupList();
-    else if (parts[0] === 'api' && parts.length === 2) body = discovery.resourceList('', parts[1] as string);
-    else if (parts[0] === 'apis' && parts.length === 2) body = discovery.group(parts[1] as string);
-    else if (parts[0] === 'apis' && parts.length === 3) body = discovery.resourceList(parts[1] as string, parts[2] as string);
-    else if (pathname === '/openapi/v3') body = discovery.openApiRoot();
-    else if (parts[0] === 'openapi' && parts[1] === 'v3') body = discovery.openApiDocument(parts.slice(2).join('/'));
+    const body = this.deps.discovery.document(pathname, this.deps.serverAddress());
     if (body === undefined) throw statusErrors.routeNotFound();
     if (typeof body === 'string') sendRawJson(res, 200, body);
     else sendJson(res, 200, body);
@@ -179,7 +158,7 @@ export class ApiRequestHandler {
           return this.sendObject(req, res, 201, def, created, query);
         }
         case 'DELETE': {
-          const request = await this.deleteRequest(req, query);
+          const request = await readDeleteOptions(req, query, this.deps.maxBodyBytes);
           const filter = filterOf(def, def.namespaced && !allNamespaces ? namespace : undefined, query);
           const items = registry.deleteCollection(def, filter, request);
           await registry.whenDurable();
@@ -226,7 +205,7 @@ export class ApiRequestHandler {
       }
       case 'DELETE': {
         if (subresource !== '') throw statusErrors.methodNotSupported(gr, 'delete');
-        const request = await this.deleteRequest(req, query);
+        const request = await readDeleteOptions(req, query, this.deps.maxBodyBytes);
         const result = registry.delete(def, namespace, name, { ...request, dryRun: request.dryRun || dryRun });
         await registry.whenDurable();
         if (def.returnDeletedObject || !result.gone) return this.sendObject(req, res, 200, def, result.object, query);
@@ -238,10 +217,7 @@ export class ApiRequestHandler {
   }
 
   private serveList(res: ServerResponse, def: ResourceDefinition, filter: ObjectFilter, query: URLSearchParams, representation: Representation): void {
-    const limit = query.get('limit');
-    const limitValue = limit === null || limit === '' ? undefined : Number(limit);
-    if (limitValue !== undefined && (!Number.isInteger(limitValue) || limitValue < 0)) throw statusErrors.badRequest(`limit: Invalid value: "${limit}"`);
-    const result = this.deps.registry.list(def, filter, limitValue, query.get('continue') || undefined);
+    const result = this.deps.registry.list(def, filter, listLimit(query), query.get('continue') || undefined);
     if (representation.as === 'table') {
       const options = { includeObject: representation.includeObject, withColumns: true, apiVersion: representation.apiVersion, resourceVersion: result.resourceVersion, ...(result.continueToken ? { continueToken: result.continueToken } : {}) };
       return sendJson(res, 200, this.deps.tables.table(def, result.items, options));
@@ -262,13 +238,7 @@ export class ApiRequestHandler {
 
   private serveWatch(res: ServerResponse, def: ResourceDefinition, filter: ObjectFilter, query: URLSearchParams, representation: Representation): void {
     const { registry, fanout } = this.deps;
-    const timeoutSeconds = query.get('timeoutSeconds');
-    let timeoutMs = MIN_WATCH_TIMEOUT_MS * (1 + Math.random());
-    if (timeoutSeconds !== null && timeoutSeconds !== '') {
-      const seconds = Number(timeoutSeconds);
-      if (!Number.isFinite(seconds) || seconds < 0) throw statusErrors.badRequest(`timeoutSeconds: Invalid value: "${timeoutSeconds}"`);
-      if (seconds > 0) timeoutMs = seconds * 1000;
-    }
+    const timeoutMs = watchTimeoutMs(query);
     const sendInitialEvents = queryFlag(query, 'sendInitialEvents') === true;
     // Everything from here to subscribe() runs in one tick: no change can fall between the
     // history (or current state) replayed and the live stream.
@@ -302,31 +272,6 @@ export class ApiRequestHandler {
     if (!stream.isClosed) unsubscribe = fanout.subscribe(resourceKey(def), (changes) => stream.deliver(changes));
   }
 
-  /** DeleteOptions from the body (kubectl sends them there) or else from the query. */
-  private async deleteRequest(req: IncomingMessage, query: URLSearchParams): Promise<DeleteRequest> {
-    const raw = await readBody(req, this.deps.maxBodyBytes);
-    const request: DeleteRequest = { dryRun: parseDryRun(query) };
-    let options: JsonObject = {};
-    if (raw.length > 0 && raw.toString('utf8').trim() !== '') {
-      const parsed = parseObjectBody(raw, req.headers['content-type'] ?? 'application/json');
-      if (!isJsonObject(parsed)) throw statusErrors.badRequest('DeleteOptions must be a JSON object');
-      options = parsed;
-    }
-    const grace = options.gracePeriodSeconds ?? (query.get('gracePeriodSeconds') !== null ? Number(query.get('gracePeriodSeconds')) : undefined);
-    if (grace !== undefined && grace !== null) {
-      if (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 0) throw statusErrors.badRequest(`gracePeriodSeconds: Invalid value: ${JSON.stringify(grace)}`);
-      request.gracePeriodSeconds = grace;
-    }
-    const preconditions = options.preconditions;
-    if (isJsonObject(preconditions)) {
-      request.preconditions = {};
-      if (typeof preconditions.uid === 'string') request.preconditions.uid = preconditions.uid;
-      if (typeof preconditions.resourceVersion === 'string') request.preconditions.resourceVersion = preconditions.resourceVersion;
-    }
-    if (Array.isArray(options.dryRun) && options.dryRun.includes('All')) request.dryRun = true;
-    return request;
-  }
-
   /** One object, or its Table / PartialObjectMetadata when the client asked for that. */
   private sendObject(req: IncomingMessage, res: ServerResponse, code: number, def: ResourceDefinition, obj: JsonObject, query: URLSearchParams): void {
     const representation = negotiateRepresentation(req.headers.accept, query.get('includeObject'));
@@ -353,39 +298,9 @@ export class ApiRequestHandler {
   }
 }
 
-/** The list's or watch's filter from its query; a bad selector is a 400. */
-function filterOf(def: ResourceDefinition, namespace: string | undefined, query: URLSearchParams): ObjectFilter {
-  try {
-    return ObjectFilter.parse(def.kind, namespace, query.get('labelSelector'), query.get('fieldSelector'));
-  } catch (err) {
-    if (err instanceof SelectorError) throw statusErrors.badRequest(err.message);
-    throw err;
-  }
-}
-
 function bearerToken(req: IncomingMessage): string | undefined {
   const header = req.headers.authorization;
   if (!header) return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match?.[1];
-}
-
-function parseDryRun(query: URLSearchParams): boolean {
-  const values = query.getAll('dryRun');
-  for (const value of values) if (value !== 'All') throw statusErrors.badRequest(`dryRun: Unsupported value: "${value}": supported values: "All"`);
-  return values.length > 0;
-}
-
-function withoutTypeMeta(obj: JsonObject): JsonObject {
-  const { kind: _kind, apiVersion: _apiVersion, ...rest } = obj;
-  return rest;
-}
-
-function sendJson(res: ServerResponse, code: number, body: JsonObject | JsonValue, headers: Record<string, string> = {}): void {
-  sendRawJson(res, code, JSON.stringify(body), headers);
-}
-
-function sendRawJson(res: ServerResponse, code: number, text: string, headers: Record<string, string> = {}): void {
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private', ...headers });
-  res.end(text);
 }
