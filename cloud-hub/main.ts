@@ -8,8 +8,8 @@ import { Registry } from 'prom-client';
 import { resolveOwner, writeMosquittoAuth } from './auth/mosquitto-auth.js';
 import { TokenAdmin } from './auth/token-admin.js';
 import { LOG_LEVELS, createLogger, parseHostPort, parsePositiveInt } from './cli-options.js';
-import { apiServerCommand } from './embedded/command.js';
-import { EmbeddedApiServer } from './embedded/index.js';
+import { apiServerCommand } from './apiserver/command.js';
+import type { EmbeddedApiServer } from './apiserver/index.js';
 import { CloudHub, type HostPort } from './hub.js';
 import { KubeClient } from './kube/kube-client.js';
 import { loadKubeConfig } from './kube/kube-config.js';
@@ -209,6 +209,8 @@ async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
   let kubeConfig: KubeConfig;
   let api: string | undefined;
   if (options.embedded) {
+    // Loaded only here (and by `apiserver`): with it come SQLite, @peculiar/x509 and reflect-metadata.
+    const { EmbeddedApiServer } = await import('./apiserver/index.js');
     embedded = new EmbeddedApiServer({
       dataDir: options.data,
       host: options.apiListen.host,

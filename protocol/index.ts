@@ -9,7 +9,5 @@ export * from './codec.js';
 export * from './digest.js';
 export * from './content-version.js';
 export * as mergePatch from './merge-patch.js';
-export * from './kube-table.js';
 export * from './topics.js';
-export * from './label-selector.js';
 export * from './websocket.js';

@@ -1,13 +1,13 @@
 /**
  * The certificate the hub serves wss:// (and, when asked, https metrics) with: the operator's
  * (--tls-cert/--tls-key), or one signed by a CA the hub generates in its data directory the way
- * the embedded API does (cloud-hub/embedded/pki.ts, loaded only when needed). Agents trust the
+ * the embedded API does (cloud-hub/tls/pki.ts, loaded only when needed). Agents trust the
  * generated one with `--hub-ca DATA/hub-ca.crt`.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createSecureContext } from 'node:tls';
-import type { PkiIdentity } from '../embedded/pki.js';
+import type { PkiIdentity } from '../tls/pki.js';
 
 export const HUB_PKI: PkiIdentity = { name: 'hub', caCommonName: 'edge-sync-hub-ca', servingCommonName: 'edge-sync-hub' };
 
@@ -43,7 +43,7 @@ export async function loadHubTls(settings: HubTlsSettings): Promise<HubTls> {
     return { cert, key };
   }
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
-  const { ensureServingPki } = await import('../embedded/pki.js');
+  const { ensureServingPki } = await import('../tls/pki.js');
   const pki = await ensureServingPki(settings.dataDir, settings.listenHost, HUB_PKI, [hostname().toLowerCase(), ...(settings.sans ?? [])]);
   return { cert: pki.certPem, key: pki.keyPem, caFile: pki.files.caCertPath };
 }

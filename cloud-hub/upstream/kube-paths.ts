@@ -16,12 +16,5 @@ export const paths = {
   namespaces: '/api/v1/namespaces',
 } as const;
 
-/** Kubernetes `Time`: RFC 3339 to the second. */
-export function kubeTime(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-}
-
-/** Kubernetes `MicroTime`: RFC 3339 with six fractional digits. */
-export function kubeMicroTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
+/** Kubernetes `Time` and `MicroTime`, written once for the hub, its API server and the agent. */
+export { kubeMicroTime, kubeTime } from '../../protocol/kube/index.js';

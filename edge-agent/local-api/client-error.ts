@@ -5,7 +5,7 @@
  * connection is closed: after a parse error the rest of its bytes mean nothing.
  */
 import type { Duplex } from 'node:stream';
-import { failureStatus, type StatusReason } from './status.js';
+import { failureStatus, type StatusReason } from '../../protocol/kube/index.js';
 
 const REASON_PHRASES: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Content Too Large', 431: 'Request Header Fields Too Large' };
 

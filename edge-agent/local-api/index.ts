@@ -3,5 +3,5 @@ export { LocalApiServer, DEFAULT_BOOKMARK_INTERVAL_MS, LOCAL_API_LIMITS, RemoteB
 export { isLoopbackAddress } from './host-check.js';
 export type { LocalApiSource } from './source.js';
 export type { PodStatusLookup } from './presenter.js';
-export { parseFieldSelector, FieldSelector, type FieldRequirement } from './field-selector.js';
+export { LOCAL_FIELD_LABELS, parseFieldSelector } from './object-filter.js';
 export { READ_ONLY_MESSAGE } from './status.js';

@@ -17,11 +17,22 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { formatKey, kubeTable, partialObjectMetadata, SelectorError, type JsonObject } from '../../protocol/index.js';
-import { apiGroupList, coreApiVersions, coreResourceList, versionDocument } from './discovery.js';
+import { formatKey, type JsonObject } from '../../protocol/index.js';
+import {
+  ApiError,
+  contentTypeOf,
+  coreApiVersions,
+  failureStatus,
+  kubeTable,
+  negotiateRepresentation,
+  partialObjectMetadata,
+  SelectorError,
+  statusErrors,
+  type Representation,
+} from '../../protocol/kube/index.js';
+import { coreResourceList, noApiGroups, versionDocument } from './discovery.js';
 import { ObjectFilter } from './object-filter.js';
 import { ObjectPresenter, type PodStatusLookup } from './presenter.js';
-import { contentTypeOf, negotiate, type Representation } from './representation.js';
 import { parseRequestOptions, parseResourceVersion, type RequestOptions } from './request-options.js';
 import { API_VERSION, type ResourceInfo } from './resources.js';
 import { routeOf, type Route } from './routes.js';
@@ -29,7 +40,7 @@ import type { LocalApiSource } from './source.js';
 import { answerClientError } from './client-error.js';
 import { HostPolicy, isLoopbackAddress } from './host-check.js';
 import { parseRequestTarget } from './request-target.js';
-import { ApiError, apiErrors, failureStatus } from './status.js';
+import { localApiErrors } from './status.js';
 import { WatchEventEncoder } from './watch-events.js';
 import { WatchRegistry } from './watch-registry.js';
 import { WatchStream, type WatchStart } from './watch-stream.js';
@@ -176,15 +187,15 @@ export class LocalApiServer {
       // A body is never read: close the connection after answering instead of reading one in.
       if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) res.shouldKeepAlive = false;
       const refusal = this.hostPolicy.refusal(req.headers.host);
-      if (refusal !== undefined) throw apiErrors.hostNotAllowed(refusal);
+      if (refusal !== undefined) throw localApiErrors.hostNotAllowed(refusal);
       // Every write is refused, whatever the path: the cache follows the cluster, never the reverse.
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.setHeader('Allow', 'GET, HEAD');
-        throw apiErrors.methodNotAllowed();
+        throw localApiErrors.methodNotAllowed();
       }
       const target = parseRequestTarget(req.url);
       const route = routeOf(target.pathname);
-      if (!route) throw apiErrors.pathNotFound();
+      if (!route) throw statusErrors.routeNotFound();
       this.serve(route, req, res, target.query);
     } catch (err) {
       try {
@@ -207,7 +218,7 @@ export class LocalApiServer {
       case 'api':
         return sendJson(res, 200, coreApiVersions(req.headers.host ?? this.boundAddress ?? ''));
       case 'apis':
-        return sendJson(res, 200, apiGroupList());
+        return sendJson(res, 200, noApiGroups());
       case 'api-v1':
         return sendJson(res, 200, coreResourceList());
       case 'resource':
@@ -217,9 +228,9 @@ export class LocalApiServer {
 
   private serveResource(route: Extract<Route, { type: 'resource' }>, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
     const { info, namespace, name } = route;
-    if (info.kind === 'Secret' && !this.options.serveSecrets) throw apiErrors.secretsForbidden(name);
+    if (info.kind === 'Secret' && !this.options.serveSecrets) throw localApiErrors.secretsForbidden(name);
     const options = parseRequestOptions(query);
-    const representation = negotiate(req.headers.accept, options.includeObject);
+    const representation = negotiateRepresentation(req.headers.accept, options.includeObject);
     if (route.watchPath || options.watch) return this.watch(info, namespace, name, options, representation, res);
     if (name !== undefined) return this.get(info, namespace, name, representation, res);
     return this.list(info, namespace, options, representation, res);
@@ -228,7 +239,7 @@ export class LocalApiServer {
   private get(info: ResourceInfo, namespace: string | undefined, name: string, representation: Representation, res: ServerResponse): void {
     const key = formatKey(info.kind, namespace ?? '', name);
     const stored = this.source.getStored ? this.source.getStored(key) : this.source.list(info.kind, namespace ?? '').items.find((item) => item.key === key);
-    if (!stored) throw apiErrors.objectNotFound(info, name);
+    if (!stored) throw localApiErrors.objectNotFound(info, name);
     const served = this.presenter.present(info, key, stored.seq, stored.obj);
     const body =
       representation.as === 'object'
@@ -245,7 +256,7 @@ export class LocalApiServer {
     // A list always reads the current state, which satisfies "not older than" any version this
     // API handed out. An exact older version it cannot produce: 410, as kube after compaction.
     if (options.resourceVersionMatch === 'Exact' && parseResourceVersion(options.resourceVersion) !== listed.seq) {
-      throw apiErrors.expired(`the edge local API lists only the current state (resourceVersion ${listed.seq}), not resourceVersion ${options.resourceVersion}`);
+      throw statusErrors.expired(`the edge local API lists only the current state (resourceVersion ${listed.seq}), not resourceVersion ${options.resourceVersion}`);
     }
     const served: JsonObject[] = [];
     for (const item of listed.items) {
@@ -272,7 +283,7 @@ export class LocalApiServer {
   private watch(info: ResourceInfo, namespace: string | undefined, name: string | undefined, options: RequestOptions, representation: Representation, res: ServerResponse): void {
     if (this.registry.size >= this.maxWatches) {
       res.setHeader('Retry-After', '1');
-      throw apiErrors.tooManyWatches(this.maxWatches);
+      throw localApiErrors.tooManyWatches(this.maxWatches);
     }
     const filter = this.filterFor(info, namespace, options, name);
     const start = watchStart(options);
@@ -299,13 +310,13 @@ export class LocalApiServer {
     try {
       return ObjectFilter.fromQuery(info.kind, namespace, options.labelSelector, options.fieldSelector, name);
     } catch (err) {
-      if (err instanceof SelectorError) throw apiErrors.badRequest(err.message);
+      if (err instanceof SelectorError) throw statusErrors.badRequest(err.message);
       throw err;
     }
   }
 
   private sendError(req: IncomingMessage, res: ServerResponse, err: unknown): void {
-    const status = err instanceof ApiError ? err.status : failureStatus(500, 'InternalError', 'the edge local API failed to read the cache; see the agent log');
+    const status = err instanceof ApiError ? err.toStatus() : failureStatus(500, 'InternalError', 'the edge local API failed to read the cache; see the agent log');
     const url = req.url?.slice(0, 512);
     if (!(err instanceof ApiError)) this.logger.error({ err, method: req.method, url }, 'local API request failed');
     else this.logger.debug({ method: req.method, url, code: err.code, reason: err.reason }, 'local API request refused');

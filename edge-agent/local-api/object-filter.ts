@@ -1,38 +1,40 @@
 /**
- * Which objects one list or watch request selects: the namespace in its path, its
- * labelSelector and its fieldSelector, combined. Watches also need to know whether a deletion
- * (of which the cache keeps only the key) can be matched, hence `matchesKey`.
+ * Which objects one list or watch request selects (protocol/kube/object-filter.ts: namespace,
+ * labelSelector, fieldSelector), over the cache's keys: a watch must also know whether a
+ * deletion, of which the cache keeps only the key, can be matched, hence `matchesKey`.
  */
-import { parseKey, parseLabelSelector, type JsonObject, type LabelSelector } from '../../protocol/index.js';
-import { FieldSelector, parseFieldSelector } from './field-selector.js';
+import { parseKey, type JsonObject } from '../../protocol/index.js';
+import { ObjectFilter as Selection, parseFieldSelector as parseKubeFieldSelector, type FieldLabels, type FieldSelector } from '../../protocol/kube/index.js';
+
+/** The fields the agent selects on beyond metadata.name and metadata.namespace: the ones edge apps use. */
+export const LOCAL_FIELD_LABELS: FieldLabels = { Pod: ['spec.nodeName'] };
+
+/** A fieldSelector as the local API reads it: kube's parser, with the fields the agent serves. Throws SelectorError. */
+export function parseFieldSelector(input: string, kind: string): FieldSelector {
+  return parseKubeFieldSelector(input, kind, LOCAL_FIELD_LABELS);
+}
 
 export class ObjectFilter {
-  constructor(
-    /** From the path; undefined lists every namespace (and cluster-scoped kinds). */
-    readonly namespace: string | undefined,
-    readonly labels: LabelSelector,
-    readonly fields: FieldSelector,
-  ) {}
+  constructor(readonly selection: Selection) {}
 
   /**
    * Parses the query parameters; throws SelectorError for a bad selector. `name` (a watch on
    * one object's path) selects that name, as `fieldSelector=metadata.name=NAME` would.
    */
   static fromQuery(kind: string, namespace: string | undefined, labelSelector: string | null, fieldSelector: string | null, name?: string): ObjectFilter {
-    const fields = parseFieldSelector(fieldSelector ?? '', kind);
-    const named = name === undefined ? fields : new FieldSelector([...fields.requirements, { field: 'metadata.name', equal: true, value: name }]);
-    return new ObjectFilter(namespace, parseLabelSelector(labelSelector ?? ''), named);
+    const selection = Selection.parse(kind, namespace, labelSelector, fieldSelector, LOCAL_FIELD_LABELS);
+    return new ObjectFilter(name === undefined ? selection : selection.withName(name));
+  }
+
+  /** From the path; undefined lists every namespace (and cluster-scoped kinds). */
+  get namespace(): string | undefined {
+    return this.selection.namespace;
   }
 
   /** Whether the object (stored under `key`) is selected. */
   matches(key: string, obj: JsonObject): boolean {
-    if (!this.matchesKey(key)) return false;
-    if (!this.labels.isEmpty) {
-      const metadata = obj.metadata;
-      const labels = typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata) ? metadata.labels : undefined;
-      if (!this.labels.matches(typeof labels === 'object' && labels !== null && !Array.isArray(labels) ? labels : undefined)) return false;
-    }
-    return this.fields.matches(obj);
+    const ref = parseKey(key);
+    return this.selection.matchesName(ref.namespace, ref.name) && this.selection.matches(obj, ref.namespace);
   }
 
   /**
@@ -41,7 +43,6 @@ export class ObjectFilter {
    */
   matchesKey(key: string): boolean {
     const ref = parseKey(key);
-    if (this.namespace !== undefined && ref.namespace !== this.namespace) return false;
-    return this.fields.matchesName(ref.namespace, ref.name);
+    return this.selection.matchesName(ref.namespace, ref.name);
   }
 }

@@ -15,6 +15,7 @@
  * objects it shares with other readers.
  */
 import { parseKey, type JsonObject } from '../../protocol/index.js';
+import { objectField } from '../../protocol/kube/index.js';
 import { API_VERSION, type ResourceInfo } from './resources.js';
 
 export type PodStatusLookup = (key: string) => JsonObject | undefined;
@@ -45,7 +46,7 @@ export class ObjectPresenter {
   }
 }
 
-export function metadataOf(obj: JsonObject): JsonObject {
-  const metadata = obj.metadata;
-  return typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata) ? metadata : {};
+/** The object's metadata, or an empty one; never created on the object (the cache may share it). */
+function metadataOf(obj: JsonObject): JsonObject {
+  return objectField(obj, 'metadata') ?? {};
 }

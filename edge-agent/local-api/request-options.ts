@@ -1,9 +1,9 @@
 /**
  * The query parameters of list, get and watch requests, checked the way kube-apiserver checks
- * them. Booleans follow kube's conversion: absent is false; "0", "f", "false", "n", "no" (any
- * case) are false; anything else, even an empty value (`?watch`), is true.
+ * them. Booleans follow kube's conversion (protocol/kube/query.ts): absent is false; "0" and
+ * "false" (any case) are false; anything else, even an empty value (`?watch`), is true.
  */
-import { apiErrors } from './status.js';
+import { queryFlag, statusErrors } from '../../protocol/kube/index.js';
 
 export interface RequestOptions {
   watch: boolean;
@@ -19,32 +19,24 @@ export interface RequestOptions {
   includeObject: string | null;
 }
 
-const FALSE = new Set(['0', 'f', 'false', 'n', 'no']);
-
-function flag(query: URLSearchParams, name: string): boolean | undefined {
-  const value = query.get(name);
-  if (value === null) return undefined;
-  return !FALSE.has(value.toLowerCase());
-}
-
 export function parseRequestOptions(query: URLSearchParams): RequestOptions {
   const timeout = query.get('timeoutSeconds');
   let timeoutSeconds: number | undefined;
   if (timeout !== null && timeout !== '') {
-    if (!/^\d+$/.test(timeout)) throw apiErrors.badRequest(`timeoutSeconds: invalid value ${JSON.stringify(timeout)}: must be a non-negative integer`);
+    if (!/^\d+$/.test(timeout)) throw statusErrors.badRequest(`timeoutSeconds: invalid value ${JSON.stringify(timeout)}: must be a non-negative integer`);
     // 0 means "the server's default", which here is no timeout.
     timeoutSeconds = Number(timeout) > 0 ? Number(timeout) : undefined;
   }
   const match = query.get('resourceVersionMatch');
   if (match !== null && match !== '' && match !== 'Exact' && match !== 'NotOlderThan') {
-    throw apiErrors.badRequest(`resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`);
+    throw statusErrors.badRequest(`resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`);
   }
   return {
-    watch: flag(query, 'watch') ?? false,
+    watch: queryFlag(query, 'watch') ?? false,
     resourceVersion: query.get('resourceVersion') ?? '',
     resourceVersionMatch: match === null || match === '' ? undefined : match,
-    allowWatchBookmarks: flag(query, 'allowWatchBookmarks') ?? false,
-    sendInitialEvents: flag(query, 'sendInitialEvents'),
+    allowWatchBookmarks: queryFlag(query, 'allowWatchBookmarks') ?? false,
+    sendInitialEvents: queryFlag(query, 'sendInitialEvents'),
     timeoutSeconds,
     labelSelector: query.get('labelSelector'),
     fieldSelector: query.get('fieldSelector'),
@@ -54,6 +46,6 @@ export function parseRequestOptions(query: URLSearchParams): RequestOptions {
 
 /** A resourceVersion the client sent, as a seq; throws 400 when it is not one this API hands out. */
 export function parseResourceVersion(value: string): number {
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw apiErrors.badRequest(`invalid resource version ${JSON.stringify(value)}: the edge local API's resource versions are integers`);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw statusErrors.badRequest(`invalid resource version ${JSON.stringify(value)}: the edge local API's resource versions are integers`);
   return Number(value);
 }

@@ -5,7 +5,7 @@
  * first `?` and nothing is resolved, so any bytes give either a path and a query or a 400.
  * Percent-decoding is left to the router, per segment, where a bad escape is a 404.
  */
-import { apiErrors } from './status.js';
+import { statusErrors } from '../../protocol/kube/index.js';
 
 export interface RequestTarget {
   /** Still percent-encoded. */
@@ -22,12 +22,12 @@ export function parseRequestTarget(target: string | undefined): RequestTarget {
     try {
       url = new URL(raw);
     } catch {
-      throw apiErrors.badRequest('the request target is not a valid URL');
+      throw statusErrors.badRequest('the request target is not a valid URL');
     }
     return split(`${url.pathname}${url.search}`);
   }
   // asterisk-form (OPTIONS *) and authority-form (CONNECT) name no resource here.
-  throw apiErrors.badRequest('the request target must be a path');
+  throw statusErrors.badRequest('the request target must be a path');
 }
 
 function split(target: string): RequestTarget {

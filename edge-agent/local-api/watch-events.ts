@@ -4,8 +4,8 @@
  * For Tables (kubectl get -w) each event carries a one-row Table, with the column definitions
  * on the first event only, as kube sends them.
  */
-import { kubeTable, partialObjectMetadata, type JsonObject } from '../../protocol/index.js';
-import type { Representation } from './representation.js';
+import type { JsonObject } from '../../protocol/index.js';
+import { kubeTable, partialObjectMetadata, type Representation } from '../../protocol/kube/index.js';
 import { API_VERSION, type ResourceInfo } from './resources.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';

@@ -25,12 +25,12 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { JsonObject } from '../../protocol/index.js';
+import { failureStatus } from '../../protocol/kube/index.js';
 import type { LocalChange } from '../store/index.js';
 import type { ObjectFilter } from './object-filter.js';
 import type { ObjectPresenter } from './presenter.js';
 import type { ResourceInfo } from './resources.js';
 import type { LocalApiSource } from './source.js';
-import { failureStatus } from './status.js';
 import type { WatchEventEncoder } from './watch-events.js';
 
 /** Where a watch begins. */

@@ -6,6 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { keyError, parseKey, type JsonObject } from '../../protocol/index.js';
+import { kubeTime } from '../../protocol/kube/index.js';
 import type { Outbox } from '../store/outbox.js';
 import type { Runtime } from '../runtime/runtime.js';
 
@@ -71,7 +72,7 @@ export class StatusReporter {
    * admission. Kept until `released`, whatever the runtime says meanwhile.
    */
   quarantined(key: string, pod: JsonObject, message: string): void {
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const now = kubeTime(Date.now());
     const condition = (type: string) => ({ type, status: 'False', reason: 'InvalidSpec', message, lastTransitionTime: now });
     this.quarantine.set(key, {
       phase: 'Failed',
@@ -104,7 +105,7 @@ export class StatusReporter {
     if (this.quarantine.has(key)) return this.report(key);
     const cached = pod ?? this.options.cache.get(key);
     const previous = this.last.get(key) ?? {};
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const now = kubeTime(Date.now());
     const finish = (statuses: unknown): JsonObject[] =>
       (Array.isArray(statuses) ? (statuses as JsonObject[]) : []).map((status) => {
         const state = status.state as JsonObject | undefined;

@@ -4,13 +4,9 @@
  * the worker keeps the records and condition transition times; this only renders them.
  */
 import type { JsonObject } from '../../protocol/index.js';
+import { kubeTime as rfc3339 } from '../../protocol/kube/index.js';
 import type { ContainerSpec, PodView } from './pod-spec.js';
 import type { ContainerRecord, ConditionRecord, PodState, Termination } from './pod-state.js';
-
-/** Kubernetes timestamps: RFC 3339, whole seconds, UTC. */
-export function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 function terminated(termination: Termination): JsonObject {
   const out: JsonObject = {

@@ -1,5 +1,5 @@
 /** What each demo agent holds, read from its metrics and local API, as a table. */
-import { podRow } from '../../protocol/kube-table.js';
+import { podRow } from '../../protocol/kube/index.js';
 import type { JsonObject } from '../../protocol/index.js';
 import { markdownTable } from '../report/table.js';
 

@@ -8,7 +8,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureServingPki } from '../../cloud-hub/embedded/pki.js';
+import { ensureServingPki } from '../../cloud-hub/tls/pki.js';
 import { startHub, type HubHandle } from '../helpers/hub.js';
 import { BIN, run, startProcess, type RunningProcess } from '../helpers/process.js';
 import { TestNode } from '../helpers/protocol-client.js';

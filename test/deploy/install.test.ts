@@ -14,7 +14,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, 
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { ensureServingPki } from '../../cloud-hub/embedded/pki.js';
+import { ensureServingPki } from '../../cloud-hub/tls/pki.js';
 import { ManagedProcess } from '../../sim/launch/managed-process.js';
 import { REPO, run } from '../helpers/process.js';
 import { requireTool } from '../helpers/system-tools.js';

@@ -1,6 +1,6 @@
 /** The RBAC evaluator the deploy tests rely on decides as kube's RBAC authorizer does. */
 import { describe, expect, it } from 'vitest';
-import { resolveRequestInfo } from '../../cloud-hub/embedded/request-info.js';
+import { resolveRequestInfo } from '../../cloud-hub/apiserver/request-info.js';
 import { RbacAuthorizer, bootstrapPolicy, serviceAccountUser, type RbacObject } from './rbac.js';
 
 const request = (method: string, url: string) => {

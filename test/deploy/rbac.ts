@@ -18,8 +18,8 @@
  * Every decision is recorded with the rules that allowed it, so a test can assert that nothing
  * was denied and that every verb a role grants was needed.
  */
-import type { AuthorizationAttributes, AuthorizationDecision, Authorizer, UserInfo } from '../../cloud-hub/embedded/index.js';
-import type { RequestInfo } from '../../cloud-hub/embedded/request-info.js';
+import type { AuthorizationAttributes, AuthorizationDecision, Authorizer, UserInfo } from '../../cloud-hub/apiserver/index.js';
+import type { RequestInfo } from '../../cloud-hub/apiserver/request-info.js';
 
 export interface PolicyRule {
   apiGroups?: string[];

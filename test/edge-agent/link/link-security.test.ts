@@ -8,7 +8,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MqttTransport } from '../../../edge-agent/link/mqtt-transport.js';
-import { ensureServingPki } from '../../../cloud-hub/embedded/pki.js';
+import { ensureServingPki } from '../../../cloud-hub/tls/pki.js';
 import { startHub, type HubHandle } from '../../helpers/hub.js';
 import { LocalBroker } from '../../helpers/mosquitto.js';
 import { BIN, run, startProcess, type RunningProcess } from '../../helpers/process.js';

@@ -1,6 +1,6 @@
 /** Label selectors (protocol/, shared by both APIs) and the agent's field selector parser: the grammar kube accepts, its matching rules, and its refusals. */
 import { describe, expect, it } from 'vitest';
-import { parseLabelSelector, SelectorError } from '../../../protocol/index.js';
+import { parseLabelSelector, SelectorError } from '../../../protocol/kube/index.js';
 import { parseFieldSelector } from '../../../edge-agent/local-api/index.js';
 import { pod } from './helpers.js';
 
