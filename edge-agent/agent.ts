@@ -64,13 +64,6 @@ export interface EdgeAgentOptions {
   tokenFile?: string;
 }
 
-/**
- * Meta key set once the cache has completed a resync with the hub since it was created: from
- * then on a Pod missing from it was deleted by the hub; before, it may only be unknown (a fresh
- * or replaced cache), and the reconciler keeps it running.
- */
-export const CACHE_COMPLETE_META = 'reconcile.cacheComplete';
-
 export class EdgeAgent {
   readonly store: EdgeStore;
   readonly link: HubLink;
@@ -84,7 +77,6 @@ export class EdgeAgent {
   private readonly conditions: NodeConditions;
   private readonly bus?: LocalBus;
   private endpoints?: AgentHttpEndpoints;
-  private cacheComplete: boolean;
   private localApi?: LocalApiServer;
 
   private offerRuntimeEvent(key: string, event: RuntimeEvent): void {
@@ -144,7 +136,8 @@ export class EdgeAgent {
       logger: logger.child({ component: 'reconcile' }),
       ...(options.resyncIntervalMs ? { resyncIntervalMs: options.resyncIntervalMs } : {}),
       onTerminated: (key, pod) => this.reporter.terminated(key, pod),
-      cacheComplete: () => this.cacheComplete,
+      // The store knows whether a Pod it lacks was deleted or is only unknown (cache-completeness.ts).
+      cacheComplete: () => this.store.cache.complete,
       onQuarantined: (key, pod, message) => {
         this.reporter.quarantined(key, pod, message);
         this.offerRuntimeEvent(key, { pod: key, type: 'Warning', reason: 'InvalidSpec', message, at: Date.now() });
@@ -155,13 +148,13 @@ export class EdgeAgent {
       this.reconciler.wake();
       if (event) this.offerRuntimeEvent(key, event);
     });
-    this.cacheComplete = this.store.cache.getMeta(CACHE_COMPLETE_META) !== undefined;
     const conditions = this.conditions;
     const nodeEvents: HubLinkObserver = {
       connected: (welcome) => conditions.hubClock(welcome.ts),
       synced: ({ matched, ops, ms }) => {
         conditions.resynced(ops, ms);
-        if (matched) this.markCacheComplete();
+        // In sync with the hub: Pods missing from the cache from now on were deleted.
+        if (matched && this.store.cache.markComplete()) this.reconciler.wake();
       },
     };
     this.link = new HubLink({
@@ -177,20 +170,6 @@ export class EdgeAgent {
     });
   }
 
-  /** The hub's resync has filled the cache: Pods missing from it from now on were deleted. */
-  private markCacheComplete(): void {
-    if (this.cacheComplete) return;
-    this.cacheComplete = true;
-    try {
-      this.store.cache.setMeta(CACHE_COMPLETE_META, new Date().toISOString());
-    } catch (err) {
-      // Known for this run; the next start waits for a resync again, which is the safe side.
-      this.options.logger.error({ err: (err as Error).message }, 'could not record that the cache is complete');
-    }
-    this.options.logger.info('cache complete after a resync with the hub: pods it does not hold will be stopped');
-    this.reconciler.wake();
-  }
-
   /** Starts serving and connecting; resolves with the bound addresses without waiting for the hub. */
   async start(): Promise<{ metrics?: string; localApi?: string; sandbox: string; secretsDir?: string }> {
     const bound: { metrics?: string; localApi?: string } = {};
@@ -201,7 +180,7 @@ export class EdgeAgent {
     }
     if (localApiListen) {
       this.localApi = new LocalApiServer({
-        source: this.store.cache,
+        readModel: this.store.cache.changeLog,
         host: localApiListen.host,
         port: localApiListen.port,
         allowRemote: this.options.localApiAllowRemote ?? false,

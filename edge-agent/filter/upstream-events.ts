@@ -6,13 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EdgeEvent } from '../../protocol/index.js';
-import type { Outbox } from '../store/outbox.js';
+import type { UpstreamOutbox } from '../store/outbox.js';
 import type { CandidateEvent } from './candidate.js';
 import { FilterEngine, type Decision } from './engine.js';
 import type { RuleSet } from './rule-set.js';
 
 export interface UpstreamEventsOptions {
-  outbox: Outbox;
+  outbox: UpstreamOutbox;
   logger: Logger;
   /** Wakes the upstream pump. */
   notify: () => void;

@@ -8,9 +8,9 @@
  * Two rules keep the agent from hurting its own workloads:
  * - **Unknown is not deleted.** A Pod the runtime has but the cache lacks is stopped only once
  *   the cache is known to be complete (`cacheComplete`: a resync with the hub has finished since
- *   the cache was created). A cache that was just created, or replaced after corruption, knows
- *   nothing yet: what runs keeps running, with its restart count and history, until the hub's
- *   resync says otherwise.
+ *   the cache was created, and no row was lost to damage since). A cache that was just created,
+ *   or replaced after corruption, or that dropped a row it could not read, does not know: what
+ *   runs keeps running, with its restart count and history, until the hub's resync says otherwise.
  * - **Quarantine.** A cached Pod that fails validation (pod-validation.ts: names that would
  *   become paths, a body that does not match its key) is never given to the runtime; it is
  *   reported once through `onQuarantined` (Failed, reason InvalidSpec, and a Warning event) and
@@ -25,7 +25,7 @@ import type { Runtime } from '../runtime/runtime.js';
 
 export interface ReconcilerOptions {
   nodeName: string;
-  cache: Pick<SyncCache, 'entries' | 'get' | 'onChange'>;
+  cache: Pick<SyncCache, 'keysOfKind' | 'get' | 'onChange'>;
   runtime: Runtime;
   logger: Logger;
   /** Full pass even without a wake-up (the kubelet's sync frequency). */
@@ -33,9 +33,10 @@ export interface ReconcilerOptions {
   /** Called when a Pod's processes are gone after deletion; the status reporter sends its final status. */
   onTerminated?: (key: string, pod: JsonObject | undefined) => void;
   /**
-   * Whether the cache holds every Pod the hub wants on this node: it has completed a resync
-   * since it was created. Until then a Pod the runtime has and the cache lacks is kept.
-   * Default: always (a cache that is never reset).
+   * Whether the cache holds every Pod the hub wants on this node (the store's `complete`: a
+   * resync has completed since the cache was created, and it has lost no rows since). Until
+   * then a Pod the runtime has and the cache lacks is kept. Read after the pass's reads, so a
+   * row a read found unreadable counts. Default: always (a cache that is never reset).
    */
   cacheComplete?: () => boolean;
   /** A cached Pod failed validation and is not run (called again only when the reason changes). */
@@ -73,7 +74,7 @@ export class Reconciler {
     this.unsubscribe.push(
       this.options.cache.onChange((changes) => {
         // Any Pod change, and any ConfigMap/Secret change (mounted files follow it).
-        if (changes.some((change) => !change.key.startsWith('Node/'))) wake();
+        if (changes.some((change) => change.kind !== 'Node')) wake();
       }),
     );
     this.timer = setInterval(wake, this.options.resyncIntervalMs ?? 10_000);
@@ -125,8 +126,7 @@ export class Reconciler {
     const { cache, runtime, logger, nodeName } = this.options;
     const desired = new Map<string, JsonObject>();
     const invalid = new Set<string>();
-    for (const [key] of cache.entries()) {
-      if (!key.startsWith('Pod/')) continue;
+    for (const key of cache.keysOfKind('Pod')) {
       const pod = cache.get(key);
       if (!pod || (pod.spec as { nodeName?: unknown } | null | undefined)?.nodeName !== nodeName) continue;
       const problems = podProblems(pod, key);

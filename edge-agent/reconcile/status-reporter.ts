@@ -6,7 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { keyError, parseKey, type JsonObject } from '../../protocol/index.js';
-import type { Outbox } from '../store/outbox.js';
+import type { UpstreamOutbox } from '../store/outbox.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { invalidSpecPodStatus, terminatedPodStatus } from '../runtime/synthesized-status.js';
 
@@ -18,7 +18,7 @@ const STATUS_UID_MAX = 64;
 export interface StatusReporterOptions {
   runtime: Runtime;
   cache: { get(key: string): JsonObject | undefined };
-  outbox: Outbox;
+  outbox: UpstreamOutbox;
   logger: Logger;
   /** Wakes the upstream pump. */
   notify: () => void;
