@@ -10,18 +10,19 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { AgentHttpEndpoints } from './http-endpoints.js';
 import { FullJitterBackoff } from './link/backoff.js';
-import { HubLink, type HubLinkObserver } from './link/hub-link.js';
+import { HubLink, combineObservers, type HubLinkObserver } from './link/hub-link.js';
 import { UpstreamPump } from './link/upstream-pump.js';
 import { CloudRules } from './filter/cloud-rules.js';
-import { LocalBus } from './filter/sources/local-bus.js';
-import { NodeConditions } from './filter/sources/node-conditions.js';
+import { LocalBus } from './filter/inputs/local-bus.js';
+import { runtimeCandidate } from './filter/inputs/runtime-events.js';
+import { NodeConditions } from './filter/inputs/node-conditions.js';
 import { UpstreamEvents } from './filter/upstream-events.js';
 import type { LinkTransport } from './link/transport.js';
 import { LocalApiServer } from './local-api/index.js';
 import { AgentMetrics } from './metrics.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { StatusReporter } from './reconcile/status-reporter.js';
-import { ProcessRuntime, type BackoffSettings, type BwrapMode, type RuntimeEvent } from './runtime/index.js';
+import { ProcessRuntime, type BackoffSettings, type BwrapMode } from './runtime/index.js';
 import { collectNodeInfo } from './node-info.js';
 import { openEdgeStore, type EdgeStore } from './store/index.js';
 import { agentVersion } from './version.js';
@@ -79,10 +80,6 @@ export class EdgeAgent {
   private endpoints?: AgentHttpEndpoints;
   private localApi?: LocalApiServer;
 
-  private offerRuntimeEvent(key: string, event: RuntimeEvent): void {
-    this.events.offer(runtimeCandidate(key, event));
-  }
-
   constructor(private readonly options: EdgeAgentOptions) {
     const { logger } = options;
     this.store = openEdgeStore({
@@ -138,15 +135,13 @@ export class EdgeAgent {
       onTerminated: (key, pod) => this.reporter.terminated(key, pod),
       // The store knows whether a Pod it lacks was deleted or is only unknown (cache-completeness.ts).
       cacheComplete: () => this.store.cache.complete,
-      onQuarantined: (key, pod, message) => {
-        this.reporter.quarantined(key, pod, message);
-        this.offerRuntimeEvent(key, { pod: key, type: 'Warning', reason: 'InvalidSpec', message, at: Date.now() });
-      },
+      onQuarantined: (key, pod, message) => this.reporter.quarantined(key, pod, message),
+      onEvent: (event) => offer(runtimeCandidate(event.pod, event)),
       onReleased: (key) => this.reporter.released(key),
     });
     this.runtime.onChange((key, event) => {
       this.reconciler.wake();
-      if (event) this.offerRuntimeEvent(key, event);
+      if (event) offer(runtimeCandidate(key, event));
     });
     const conditions = this.conditions;
     const nodeEvents: HubLinkObserver = {
@@ -217,26 +212,4 @@ export class EdgeAgent {
     await this.endpoints?.close();
     this.store.close();
   }
-}
-
-/** Container lifecycle as upstream event candidates (the filter decides what goes up). */
-function runtimeCandidate(key: string, event: RuntimeEvent) {
-  return {
-    source: event.container ? ('container' as const) : ('pod' as const),
-    type: event.type,
-    reason: event.reason,
-    message: event.container ? `${event.container}: ${event.message}` : event.message,
-    object: key,
-    ts: event.at,
-  };
-}
-
-/** One observer calling several, in order. */
-function combineObservers(...observers: HubLinkObserver[]): HubLinkObserver {
-  const combined: HubLinkObserver = {};
-  for (const hook of ['connected', 'disconnected', 'synced', 'applied', 'frameIn', 'frameOut', 'refused'] as const) {
-    const hooks = observers.map((observer) => observer[hook]).filter(Boolean) as ((...args: never[]) => void)[];
-    if (hooks.length > 0) (combined as Record<string, unknown>)[hook] = (...args: never[]) => hooks.forEach((fn) => fn(...args));
-  }
-  return combined;
 }

@@ -45,7 +45,7 @@ export class CloudRules {
   /** Re-reads the rule ConfigMaps and applies them when they changed. */
   refresh(): void {
     const { cache, engine, logger } = this.options;
-    const sources: { key: string; doc: unknown }[] = [];
+    const documents: { key: string; doc: unknown }[] = [];
     const problems: string[] = [];
     for (const key of [...cache.keysOfKind('ConfigMap')].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
       const cm = cache.get(key);
@@ -57,7 +57,7 @@ export class CloudRules {
         continue;
       }
       try {
-        sources.push({ key, doc: parseYaml(text) as unknown });
+        documents.push({ key, doc: parseYaml(text) as unknown });
       } catch (err) {
         problems.push(`${key}: ${RULES_KEY} is not YAML: ${(err as Error).message}`);
       }
@@ -65,9 +65,9 @@ export class CloudRules {
     if (problems.length > 0) return this.reject(problems.join('; '));
     let origin: string;
     let doc: unknown;
-    if (sources.length > 0) {
-      origin = sources.map((source) => source.key).join(', ');
-      doc = combine(sources.map((source) => source.doc));
+    if (documents.length > 0) {
+      origin = documents.map((document) => document.key).join(', ');
+      doc = combine(documents.map((document) => document.doc));
     } else if (this.options.localFile) {
       origin = this.options.localFile;
       try {

@@ -1,5 +1,5 @@
 /**
- * The agent's upstream event path: sources offer candidates, the filter decides, forwarded
+ * The agent's upstream event path: event inputs offer candidates, the filter decides, forwarded
  * events go into the SQLite outbox (so they survive being offline and a restart) and the
  * upstream pump sends them. Every decision and every outbox loss is counted.
  */

@@ -6,7 +6,7 @@
  * the agent, the simulator's virtual nodes and the tests construct.
  */
 import type { FullJitterBackoff } from './backoff.js';
-import { HubSession, type HubSessionOptions } from './hub-session.js';
+import { HubSession, type HubLinkObserver, type HubSessionOptions } from './hub-session.js';
 import { ReconnectLoop } from './reconnect-loop.js';
 import type { LinkTransport } from './transport.js';
 
@@ -78,4 +78,14 @@ export class HubLink {
   reconnect(reason: string): void {
     this.loop.reconnect(reason);
   }
+}
+
+/** One observer calling several, in order (the agent's metrics and its node events). */
+export function combineObservers(...observers: HubLinkObserver[]): HubLinkObserver {
+  const combined: HubLinkObserver = {};
+  for (const hook of ['connected', 'disconnected', 'synced', 'applied', 'frameIn', 'frameOut', 'refused'] as const) {
+    const hooks = observers.map((observer) => observer[hook]).filter(Boolean) as ((...args: never[]) => void)[];
+    if (hooks.length > 0) (combined as Record<string, unknown>)[hook] = (...args: never[]) => hooks.forEach((fn) => fn(...args));
+  }
+  return combined;
 }

@@ -13,7 +13,8 @@
  *   runs keeps running, with its restart count and history, until the hub's resync says otherwise.
  * - **Quarantine.** A cached Pod that fails validation (pod-validation.ts: names that would
  *   become paths, a body that does not match its key) is never given to the runtime; it is
- *   reported once through `onQuarantined` (Failed, reason InvalidSpec, and a Warning event) and
+ *   reported once: its status through `onQuarantined` (Failed, reason InvalidSpec) and a Warning
+ *   event with the same reason through `onEvent`, and
  *   everything else goes on. An instance of it that was running (its spec was valid before) is
  *   stopped: the Pod the cache holds is not one the node may run.
  */
@@ -21,7 +22,7 @@ import type { Logger } from 'pino';
 import type { JsonObject } from '../../protocol/index.js';
 import type { SyncCache } from '../store/sync-cache.js';
 import { podProblems, summarise } from '../runtime/pod-validation.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtime, RuntimeEvent } from '../runtime/runtime.js';
 
 export interface ReconcilerOptions {
   nodeName: string;
@@ -41,6 +42,8 @@ export interface ReconcilerOptions {
   cacheComplete?: () => boolean;
   /** A cached Pod failed validation and is not run (called again only when the reason changes). */
   onQuarantined?: (key: string, pod: JsonObject, message: string) => void;
+  /** Events about Pods the runtime does not run: a quarantined Pod's InvalidSpec Warning. */
+  onEvent?: (event: RuntimeEvent) => void;
   /** A quarantined Pod was fixed or removed from the cache. */
   onReleased?: (key: string) => void;
 }
@@ -178,6 +181,7 @@ export class Reconciler {
     this.options.logger.warn({ key, reason: 'InvalidSpec', message }, 'pod quarantined: it fails validation and is not run');
     try {
       this.options.onQuarantined?.(key, pod, message);
+      this.options.onEvent?.({ pod: key, type: 'Warning', reason: 'InvalidSpec', message, at: Date.now() });
     } catch (err) {
       this.options.logger.error({ key, err: (err as Error).message }, 'could not report a quarantined pod');
     }

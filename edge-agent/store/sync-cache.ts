@@ -2,8 +2,9 @@
  * The cache contract both edge caches implement: `CacheStore` (SQLite, the agent) and
  * `MemoryCache` (Maps, the simulator's thousands of virtual nodes). The link applies `sync`
  * batches through it and reads the digest for `hello`; the reconciler, the filter's cloud rules
- * and the local API follow `onChange`, each picking the kinds it cares about by `change.kind`. The rules of `apply` are the protocol's (protocol/README.md, "Steady stream") and
- * live in one place, `planApply`, so the two caches cannot drift apart.
+ * and the local API follow `onChange`, each picking the kinds it cares about by `change.kind`.
+ * The rules of `apply` are the protocol's (protocol/README.md, "Steady stream") and live in one
+ * place, `planApply`, so the two caches cannot drift apart.
  */
 import type { CacheEntry, JsonObject, SyncOp } from '../../protocol/index.js';
 
