@@ -10,18 +10,19 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { AgentHttpEndpoints } from './http-endpoints.js';
 import { FullJitterBackoff } from './link/backoff.js';
-import { HubLink, type HubLinkObserver } from './link/hub-link.js';
+import { HubLink, combineObservers, type HubLinkObserver } from './link/hub-link.js';
 import { UpstreamPump } from './link/upstream-pump.js';
 import { CloudRules } from './filter/cloud-rules.js';
-import { LocalBus } from './filter/sources/local-bus.js';
-import { NodeConditions } from './filter/sources/node-conditions.js';
+import { LocalBus } from './filter/inputs/local-bus.js';
+import { runtimeCandidate } from './filter/inputs/runtime-events.js';
+import { NodeConditions } from './filter/inputs/node-conditions.js';
 import { UpstreamEvents } from './filter/upstream-events.js';
 import type { LinkTransport } from './link/transport.js';
 import { LocalApiServer } from './local-api/index.js';
 import { AgentMetrics } from './metrics.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { StatusReporter } from './reconcile/status-reporter.js';
-import { ProcessRuntime, type BackoffSettings, type BwrapMode, type RuntimeEvent } from './runtime/index.js';
+import { ProcessRuntime, type BackoffSettings, type BwrapMode } from './runtime/index.js';
 import { collectNodeInfo } from './node-info.js';
 import { openEdgeStore, type EdgeStore } from './store/index.js';
 import { agentVersion } from './version.js';
@@ -64,13 +65,6 @@ export interface EdgeAgentOptions {
   tokenFile?: string;
 }
 
-/**
- * Meta key set once the cache has completed a resync with the hub since it was created: from
- * then on a Pod missing from it was deleted by the hub; before, it may only be unknown (a fresh
- * or replaced cache), and the reconciler keeps it running.
- */
-export const CACHE_COMPLETE_META = 'reconcile.cacheComplete';
-
 export class EdgeAgent {
   readonly store: EdgeStore;
   readonly link: HubLink;
@@ -84,12 +78,7 @@ export class EdgeAgent {
   private readonly conditions: NodeConditions;
   private readonly bus?: LocalBus;
   private endpoints?: AgentHttpEndpoints;
-  private cacheComplete: boolean;
   private localApi?: LocalApiServer;
-
-  private offerRuntimeEvent(key: string, event: RuntimeEvent): void {
-    this.events.offer(runtimeCandidate(key, event));
-  }
 
   constructor(private readonly options: EdgeAgentOptions) {
     const { logger } = options;
@@ -144,24 +133,23 @@ export class EdgeAgent {
       logger: logger.child({ component: 'reconcile' }),
       ...(options.resyncIntervalMs ? { resyncIntervalMs: options.resyncIntervalMs } : {}),
       onTerminated: (key, pod) => this.reporter.terminated(key, pod),
-      cacheComplete: () => this.cacheComplete,
-      onQuarantined: (key, pod, message) => {
-        this.reporter.quarantined(key, pod, message);
-        this.offerRuntimeEvent(key, { pod: key, type: 'Warning', reason: 'InvalidSpec', message, at: Date.now() });
-      },
+      // The store knows whether a Pod it lacks was deleted or is only unknown (cache-completeness.ts).
+      cacheComplete: () => this.store.cache.complete,
+      onQuarantined: (key, pod, message) => this.reporter.quarantined(key, pod, message),
+      onEvent: (event) => offer(runtimeCandidate(event.pod, event)),
       onReleased: (key) => this.reporter.released(key),
     });
     this.runtime.onChange((key, event) => {
       this.reconciler.wake();
-      if (event) this.offerRuntimeEvent(key, event);
+      if (event) offer(runtimeCandidate(key, event));
     });
-    this.cacheComplete = this.store.cache.getMeta(CACHE_COMPLETE_META) !== undefined;
     const conditions = this.conditions;
     const nodeEvents: HubLinkObserver = {
       connected: (welcome) => conditions.hubClock(welcome.ts),
       synced: ({ matched, ops, ms }) => {
         conditions.resynced(ops, ms);
-        if (matched) this.markCacheComplete();
+        // In sync with the hub: Pods missing from the cache from now on were deleted.
+        if (matched && this.store.cache.markComplete()) this.reconciler.wake();
       },
     };
     this.link = new HubLink({
@@ -177,20 +165,6 @@ export class EdgeAgent {
     });
   }
 
-  /** The hub's resync has filled the cache: Pods missing from it from now on were deleted. */
-  private markCacheComplete(): void {
-    if (this.cacheComplete) return;
-    this.cacheComplete = true;
-    try {
-      this.store.cache.setMeta(CACHE_COMPLETE_META, new Date().toISOString());
-    } catch (err) {
-      // Known for this run; the next start waits for a resync again, which is the safe side.
-      this.options.logger.error({ err: (err as Error).message }, 'could not record that the cache is complete');
-    }
-    this.options.logger.info('cache complete after a resync with the hub: pods it does not hold will be stopped');
-    this.reconciler.wake();
-  }
-
   /** Starts serving and connecting; resolves with the bound addresses without waiting for the hub. */
   async start(): Promise<{ metrics?: string; localApi?: string; sandbox: string; secretsDir?: string }> {
     const bound: { metrics?: string; localApi?: string } = {};
@@ -201,7 +175,7 @@ export class EdgeAgent {
     }
     if (localApiListen) {
       this.localApi = new LocalApiServer({
-        source: this.store.cache,
+        readModel: this.store.cache.changeLog,
         host: localApiListen.host,
         port: localApiListen.port,
         allowRemote: this.options.localApiAllowRemote ?? false,
@@ -238,26 +212,4 @@ export class EdgeAgent {
     await this.endpoints?.close();
     this.store.close();
   }
-}
-
-/** Container lifecycle as upstream event candidates (the filter decides what goes up). */
-function runtimeCandidate(key: string, event: RuntimeEvent) {
-  return {
-    source: event.container ? ('container' as const) : ('pod' as const),
-    type: event.type,
-    reason: event.reason,
-    message: event.container ? `${event.container}: ${event.message}` : event.message,
-    object: key,
-    ts: event.at,
-  };
-}
-
-/** One observer calling several, in order. */
-function combineObservers(...observers: HubLinkObserver[]): HubLinkObserver {
-  const combined: HubLinkObserver = {};
-  for (const hook of ['connected', 'disconnected', 'synced', 'applied', 'frameIn', 'frameOut', 'refused'] as const) {
-    const hooks = observers.map((observer) => observer[hook]).filter(Boolean) as ((...args: never[]) => void)[];
-    if (hooks.length > 0) (combined as Record<string, unknown>)[hook] = (...args: never[]) => hooks.forEach((fn) => fn(...args));
-  }
-  return combined;
 }

@@ -1,5 +1,5 @@
 /**
- * What sources offer the filter: an event before any rule has looked at it. It carries no
+ * What the event inputs offer the filter: an event before any rule has looked at it. It carries no
  * priority or expiry; those come from the rule that forwards it.
  */
 import { isKey, type JsonValue } from '../../protocol/index.js';

@@ -9,8 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
-import type { JsonObject } from '../../protocol/index.js';
-import type { CacheChange } from '../store/sync-cache.js';
+import type { SyncCache } from '../store/sync-cache.js';
 import { DEFAULT_RULES } from './default-rules.js';
 import type { FilterEngine } from './engine.js';
 
@@ -19,7 +18,7 @@ export const RULES_KEY = 'rules.yaml';
 
 export interface CloudRulesOptions {
   engine: FilterEngine;
-  cache: { entries(): Iterable<readonly [string, string]>; get(key: string): JsonObject | undefined; onChange(listener: (changes: readonly CacheChange[]) => void): () => void };
+  cache: Pick<SyncCache, 'keysOfKind' | 'get' | 'onChange'>;
   logger: Logger;
   /** Rules to use when the cloud sent none (`--filter-rules FILE`). */
   localFile?: string;
@@ -34,7 +33,7 @@ export class CloudRules {
 
   start(): void {
     this.unsubscribe = this.options.cache.onChange((changes) => {
-      if (changes.some((change) => change.key.startsWith('ConfigMap/'))) this.refresh();
+      if (changes.some((change) => change.kind === 'ConfigMap')) this.refresh();
     });
     this.refresh();
   }
@@ -46,10 +45,9 @@ export class CloudRules {
   /** Re-reads the rule ConfigMaps and applies them when they changed. */
   refresh(): void {
     const { cache, engine, logger } = this.options;
-    const sources: { key: string; doc: unknown }[] = [];
+    const documents: { key: string; doc: unknown }[] = [];
     const problems: string[] = [];
-    for (const [key] of [...cache.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      if (!key.startsWith('ConfigMap/')) continue;
+    for (const key of [...cache.keysOfKind('ConfigMap')].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
       const cm = cache.get(key);
       const labels = (cm?.metadata as { labels?: Record<string, string> } | undefined)?.labels;
       if (labels?.[FILTER_RULES_LABEL] !== 'true') continue;
@@ -59,7 +57,7 @@ export class CloudRules {
         continue;
       }
       try {
-        sources.push({ key, doc: parseYaml(text) as unknown });
+        documents.push({ key, doc: parseYaml(text) as unknown });
       } catch (err) {
         problems.push(`${key}: ${RULES_KEY} is not YAML: ${(err as Error).message}`);
       }
@@ -67,9 +65,9 @@ export class CloudRules {
     if (problems.length > 0) return this.reject(problems.join('; '));
     let origin: string;
     let doc: unknown;
-    if (sources.length > 0) {
-      origin = sources.map((source) => source.key).join(', ');
-      doc = combine(sources.map((source) => source.doc));
+    if (documents.length > 0) {
+      origin = documents.map((document) => document.key).join(', ');
+      doc = combine(documents.map((document) => document.doc));
     } else if (this.options.localFile) {
       origin = this.options.localFile;
       try {

@@ -1,7 +1,8 @@
 /**
- * edge-agent/filter: the agent's upstream event rules. A pure module: the agent's event sources
- * offer candidates, the engine emits the `EdgeEvent`s that go to the outbox. README.md has the
- * rule syntax.
+ * edge-agent/filter: the agent's upstream event rules. The event inputs (inputs/, the runtime)
+ * offer candidates and the engine emits the `EdgeEvent`s that go to the outbox. This is the
+ * engine's public surface, which does no I/O; the parts that do (inputs/, cloud-rules.ts,
+ * upstream-events.ts) are imported by the agent directly. README.md has the rule syntax.
  */
 export { CANDIDATE_MEMBERS, EVENT_SOURCES, candidateProblem, type CandidateEvent, type EventSource } from './candidate.js';
 export { OUTCOMES, type FilterCounts, type FilterCountersSnapshot, type Outcome } from './counters.js';

@@ -1,18 +1,18 @@
 /**
- * The agent's upstream event path: sources offer candidates, the filter decides, forwarded
+ * The agent's upstream event path: event inputs offer candidates, the filter decides, forwarded
  * events go into the SQLite outbox (so they survive being offline and a restart) and the
  * upstream pump sends them. Every decision and every outbox loss is counted.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EdgeEvent } from '../../protocol/index.js';
-import type { Outbox } from '../store/outbox.js';
+import type { UpstreamOutbox } from '../store/outbox.js';
 import type { CandidateEvent } from './candidate.js';
 import { FilterEngine, type Decision } from './engine.js';
 import type { RuleSet } from './rule-set.js';
 
 export interface UpstreamEventsOptions {
-  outbox: Outbox;
+  outbox: UpstreamOutbox;
   logger: Logger;
   /** Wakes the upstream pump. */
   notify: () => void;

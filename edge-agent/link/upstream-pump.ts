@@ -8,13 +8,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { PROTOCOL_VERSION, type EdgeEvent, type EdgeFrame, type PodStatusReport } from '../../protocol/index.js';
-import type { Outbox, OutboxItem } from '../store/outbox.js';
+import { PROTOCOL_VERSION, type EdgeFrame } from '../../protocol/index.js';
+import type { OutboxItem, UpstreamOutbox, UpstreamReport } from '../store/outbox.js';
 import { FullJitterBackoff } from './backoff.js';
 import type { UpstreamChannel } from './hub-link.js';
 
 export interface UpstreamPumpOptions {
-  outbox: Outbox;
+  outbox: UpstreamOutbox;
   logger: Logger;
   /** Frames sent and not yet acked. */
   maxInflightFrames?: number;
@@ -27,6 +27,9 @@ export interface UpstreamPumpOptions {
   /** Delay before sending again what the hub deferred (default 1 s doubling to 30 s, full jitter). */
   retryBackoff?: FullJitterBackoff;
 }
+
+type StatusItem = OutboxItem<Extract<UpstreamReport, { kind: 'status' }>>;
+type EventItem = OutboxItem<Extract<UpstreamReport, { kind: 'event' }>>;
 
 interface PendingAck {
   frame: number;
@@ -152,23 +155,24 @@ export class UpstreamPump implements UpstreamChannel {
       const items = this.options.outbox.peek(this.inflightRows.size + batchItems).filter((item) => !this.inflightRows.has(item.id));
       if (items.length === 0) return;
       let bytes = 0;
-      const statuses: OutboxItem[] = [];
-      const events: OutboxItem[] = [];
+      const statuses: StatusItem[] = [];
+      const events: EventItem[] = [];
       for (const item of items) {
         if (statuses.length + events.length >= batchItems || (bytes > 0 && bytes + item.bytes > batchBytes)) break;
         bytes += item.bytes;
-        (item.kind === 'status' ? statuses : events).push(item);
+        if (item.kind === 'status') statuses.push(item);
+        else events.push(item);
       }
       if (statuses.length > 0) {
         const frame = this.open(1);
         const id = `s-${this.bootId}-${frame}`;
         this.track(id, frame, statuses);
-        this.send({ v: PROTOCOL_VERSION, t: 'status', id, pods: statuses.map((item) => item.body as unknown as PodStatusReport) });
+        this.send({ v: PROTOCOL_VERSION, t: 'status', id, pods: statuses.map((item) => item.body) });
       }
       if (events.length > 0) {
         const frame = this.open(events.length);
-        for (const item of events) this.track((item.body as unknown as EdgeEvent).id, frame, [item]);
-        this.send({ v: PROTOCOL_VERSION, t: 'event', events: events.map((item) => item.body as unknown as EdgeEvent) });
+        for (const item of events) this.track(item.body.id, frame, [item]);
+        this.send({ v: PROTOCOL_VERSION, t: 'event', events: events.map((item) => item.body) });
       }
     }
   }
@@ -179,7 +183,7 @@ export class UpstreamPump implements UpstreamChannel {
     return this.frames;
   }
 
-  private track(id: string, frame: number, items: OutboxItem[]): void {
+  private track(id: string, frame: number, items: readonly OutboxItem<UpstreamReport>[]): void {
     this.pending.set(id, { frame, rows: items.map((item) => item.id) });
     for (const item of items) this.inflightRows.add(item.id);
   }

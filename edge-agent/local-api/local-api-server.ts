@@ -36,7 +36,7 @@ import { ObjectPresenter, type PodStatusLookup } from './presenter.js';
 import { parseRequestOptions, parseResourceVersion, type RequestOptions } from './request-options.js';
 import { API_VERSION, type ResourceInfo } from './resources.js';
 import { routeOf, type Route } from './routes.js';
-import type { LocalApiSource } from './source.js';
+import type { LocalReadModel } from './read-model.js';
 import { answerClientError } from './client-error.js';
 import { HostPolicy, isLoopbackAddress } from './host-check.js';
 import { parseRequestTarget } from './request-target.js';
@@ -68,8 +68,8 @@ export class RemoteBindRefusedError extends Error {
 }
 
 export interface LocalApiServerOptions {
-  /** The agent's cache (a `CacheStore`), or anything with the same read methods. */
-  source: LocalApiSource;
+  /** What the API serves: the cache's change log (`CacheStore.changeLog`, or the `CacheStore`), or anything with the same read methods. */
+  readModel: LocalReadModel;
   /** Address to bind; the agent passes 127.0.0.1 (from `--local-api HOST:PORT`). */
   host: string;
   /**
@@ -102,7 +102,7 @@ export interface LocalApiServerOptions {
 }
 
 export class LocalApiServer {
-  private readonly source: LocalApiSource;
+  private readonly readModel: LocalReadModel;
   private readonly logger: Logger;
   private readonly presenter: ObjectPresenter;
   private readonly registry: WatchRegistry;
@@ -115,10 +115,10 @@ export class LocalApiServer {
   private boundAddress: string | undefined;
 
   constructor(private readonly options: LocalApiServerOptions) {
-    this.source = options.source;
+    this.readModel = options.readModel;
     this.logger = options.logger;
     this.presenter = new ObjectPresenter(options.podStatus);
-    this.registry = new WatchRegistry(options.source);
+    this.registry = new WatchRegistry(options.readModel);
     this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_INTERVAL_MS;
     this.now = options.now ?? Date.now;
     this.hostPolicy = new HostPolicy({ boundHost: options.host, allowRemote: options.allowRemote ?? false, extraNames: options.allowedHostNames ?? [] });
@@ -238,7 +238,7 @@ export class LocalApiServer {
 
   private get(info: ResourceInfo, namespace: string | undefined, name: string, representation: Representation, res: ServerResponse): void {
     const key = formatKey(info.kind, namespace ?? '', name);
-    const stored = this.source.getStored ? this.source.getStored(key) : this.source.list(info.kind, namespace ?? '').items.find((item) => item.key === key);
+    const stored = this.readModel.getStored ? this.readModel.getStored(key) : this.readModel.list(info.kind, namespace ?? '').items.find((item) => item.key === key);
     if (!stored) throw localApiErrors.objectNotFound(info, name);
     const served = this.presenter.present(info, key, stored.seq, stored.obj);
     const body =
@@ -252,7 +252,7 @@ export class LocalApiServer {
 
   private list(info: ResourceInfo, namespace: string | undefined, options: RequestOptions, representation: Representation, res: ServerResponse): void {
     const filter = this.filterFor(info, namespace, options);
-    const listed = this.source.list(info.kind, namespace);
+    const listed = this.readModel.list(info.kind, namespace);
     // A list always reads the current state, which satisfies "not older than" any version this
     // API handed out. An exact older version it cannot produce: 410, as kube after compaction.
     if (options.resourceVersionMatch === 'Exact' && parseResourceVersion(options.resourceVersion) !== listed.seq) {
@@ -288,7 +288,7 @@ export class LocalApiServer {
     const filter = this.filterFor(info, namespace, options, name);
     const start = watchStart(options);
     const watch = new WatchStream({
-      source: this.source,
+      readModel: this.readModel,
       info,
       filter,
       presenter: this.presenter,

@@ -30,7 +30,7 @@ import type { LocalChange } from '../store/index.js';
 import type { ObjectFilter } from './object-filter.js';
 import type { ObjectPresenter } from './presenter.js';
 import type { ResourceInfo } from './resources.js';
-import type { LocalApiSource } from './source.js';
+import type { LocalReadModel } from './read-model.js';
 import type { WatchEventEncoder } from './watch-events.js';
 
 /** Where a watch begins. */
@@ -41,7 +41,7 @@ export type WatchStart =
   | { from: 'seq'; seq: number };
 
 export interface WatchStreamOptions {
-  source: LocalApiSource;
+  readModel: LocalReadModel;
   info: ResourceInfo;
   filter: ObjectFilter;
   presenter: ObjectPresenter;
@@ -127,8 +127,8 @@ export class WatchStream {
   }
 
   private beginNow(initialEvents: boolean, endBookmark: boolean): void {
-    const { source, info, filter, presenter, encoder } = this.options;
-    const listed = source.list(info.kind, filter.namespace);
+    const { readModel, info, filter, presenter, encoder } = this.options;
+    const listed = readModel.list(info.kind, filter.namespace);
     const lines: string[] = [];
     for (const item of listed.items) {
       const served = presenter.present(info, item.key, item.seq, item.obj);
@@ -142,14 +142,14 @@ export class WatchStream {
   }
 
   private resume(since: number): void {
-    const { source, info, filter, presenter } = this.options;
-    const result = source.changesSince(since, info.kind);
+    const { readModel, info, filter, presenter } = this.options;
+    const result = readModel.changesSince(since, info.kind);
     if (result.gone) {
       this.fail(since, result.seq);
       return;
     }
     // Read right after changesSince with no await in between, so both see the same cache.
-    const listed = source.list(info.kind, filter.namespace);
+    const listed = readModel.list(info.kind, filter.namespace);
     for (const item of listed.items) {
       if (item.seq > since) continue;
       const served = presenter.present(info, item.key, item.seq, item.obj);
@@ -179,10 +179,10 @@ export class WatchStream {
       return;
     }
     this.pending = false;
-    const { source, info, logger } = this.options;
+    const { readModel, info, logger } = this.options;
     let result;
     try {
-      result = source.changesSince(this.cursor, info.kind);
+      result = readModel.changesSince(this.cursor, info.kind);
     } catch (err) {
       logger.error({ err, resource: info.resource }, 'local API watch could not read the cache');
       this.end('cache error');

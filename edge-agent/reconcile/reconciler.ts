@@ -8,12 +8,13 @@
  * Two rules keep the agent from hurting its own workloads:
  * - **Unknown is not deleted.** A Pod the runtime has but the cache lacks is stopped only once
  *   the cache is known to be complete (`cacheComplete`: a resync with the hub has finished since
- *   the cache was created). A cache that was just created, or replaced after corruption, knows
- *   nothing yet: what runs keeps running, with its restart count and history, until the hub's
- *   resync says otherwise.
+ *   the cache was created, and no row was lost to damage since). A cache that was just created,
+ *   or replaced after corruption, or that dropped a row it could not read, does not know: what
+ *   runs keeps running, with its restart count and history, until the hub's resync says otherwise.
  * - **Quarantine.** A cached Pod that fails validation (pod-validation.ts: names that would
  *   become paths, a body that does not match its key) is never given to the runtime; it is
- *   reported once through `onQuarantined` (Failed, reason InvalidSpec, and a Warning event) and
+ *   reported once: its status through `onQuarantined` (Failed, reason InvalidSpec) and a Warning
+ *   event with the same reason through `onEvent`, and
  *   everything else goes on. An instance of it that was running (its spec was valid before) is
  *   stopped: the Pod the cache holds is not one the node may run.
  */
@@ -21,11 +22,11 @@ import type { Logger } from 'pino';
 import type { JsonObject } from '../../protocol/index.js';
 import type { SyncCache } from '../store/sync-cache.js';
 import { podProblems, summarise } from '../runtime/pod-validation.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtime, RuntimeEvent } from '../runtime/runtime.js';
 
 export interface ReconcilerOptions {
   nodeName: string;
-  cache: Pick<SyncCache, 'entries' | 'get' | 'onChange'>;
+  cache: Pick<SyncCache, 'keysOfKind' | 'get' | 'onChange'>;
   runtime: Runtime;
   logger: Logger;
   /** Full pass even without a wake-up (the kubelet's sync frequency). */
@@ -33,13 +34,16 @@ export interface ReconcilerOptions {
   /** Called when a Pod's processes are gone after deletion; the status reporter sends its final status. */
   onTerminated?: (key: string, pod: JsonObject | undefined) => void;
   /**
-   * Whether the cache holds every Pod the hub wants on this node: it has completed a resync
-   * since it was created. Until then a Pod the runtime has and the cache lacks is kept.
-   * Default: always (a cache that is never reset).
+   * Whether the cache holds every Pod the hub wants on this node (the store's `complete`: a
+   * resync has completed since the cache was created, and it has lost no rows since). Until
+   * then a Pod the runtime has and the cache lacks is kept. Read after the pass's reads, so a
+   * row a read found unreadable counts. Default: always (a cache that is never reset).
    */
   cacheComplete?: () => boolean;
   /** A cached Pod failed validation and is not run (called again only when the reason changes). */
   onQuarantined?: (key: string, pod: JsonObject, message: string) => void;
+  /** Events about Pods the runtime does not run: a quarantined Pod's InvalidSpec Warning. */
+  onEvent?: (event: RuntimeEvent) => void;
   /** A quarantined Pod was fixed or removed from the cache. */
   onReleased?: (key: string) => void;
 }
@@ -73,7 +77,7 @@ export class Reconciler {
     this.unsubscribe.push(
       this.options.cache.onChange((changes) => {
         // Any Pod change, and any ConfigMap/Secret change (mounted files follow it).
-        if (changes.some((change) => !change.key.startsWith('Node/'))) wake();
+        if (changes.some((change) => change.kind !== 'Node')) wake();
       }),
     );
     this.timer = setInterval(wake, this.options.resyncIntervalMs ?? 10_000);
@@ -125,8 +129,7 @@ export class Reconciler {
     const { cache, runtime, logger, nodeName } = this.options;
     const desired = new Map<string, JsonObject>();
     const invalid = new Set<string>();
-    for (const [key] of cache.entries()) {
-      if (!key.startsWith('Pod/')) continue;
+    for (const key of cache.keysOfKind('Pod')) {
       const pod = cache.get(key);
       if (!pod || (pod.spec as { nodeName?: unknown } | null | undefined)?.nodeName !== nodeName) continue;
       const problems = podProblems(pod, key);
@@ -178,6 +181,7 @@ export class Reconciler {
     this.options.logger.warn({ key, reason: 'InvalidSpec', message }, 'pod quarantined: it fails validation and is not run');
     try {
       this.options.onQuarantined?.(key, pod, message);
+      this.options.onEvent?.({ pod: key, type: 'Warning', reason: 'InvalidSpec', message, at: Date.now() });
     } catch (err) {
       this.options.logger.error({ key, err: (err as Error).message }, 'could not report a quarantined pod');
     }

@@ -6,9 +6,9 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { keyError, parseKey, type JsonObject } from '../../protocol/index.js';
-import { kubeTime } from '../../protocol/kube/index.js';
-import type { Outbox } from '../store/outbox.js';
+import type { UpstreamOutbox } from '../store/outbox.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { invalidSpecPodStatus, terminatedPodStatus } from '../runtime/synthesized-status.js';
 
 /** The limits of a pod report in a `status` frame (protocol/frames.ts). */
 const STATUS_NS_MAX = 63;
@@ -18,10 +18,12 @@ const STATUS_UID_MAX = 64;
 export interface StatusReporterOptions {
   runtime: Runtime;
   cache: { get(key: string): JsonObject | undefined };
-  outbox: Outbox;
+  outbox: UpstreamOutbox;
   logger: Logger;
   /** Wakes the upstream pump. */
   notify: () => void;
+  /** Clock for the transition and finish times this reporter writes, ms since the epoch. */
+  now?: () => number;
   /** Outbox priority of status rows (events use theirs; status outranks routine events). */
   priority?: number;
 }
@@ -36,7 +38,11 @@ export class StatusReporter {
   private scheduled = false;
   private unsubscribe?: () => void;
 
-  constructor(private readonly options: StatusReporterOptions) {}
+  private readonly now: () => number;
+
+  constructor(private readonly options: StatusReporterOptions) {
+    this.now = options.now ?? Date.now;
+  }
 
   start(): void {
     this.unsubscribe = this.options.runtime.onChange((key) => this.markDirty(key));
@@ -68,18 +74,11 @@ export class StatusReporter {
 
   /**
    * A Pod the node will not run because it fails validation: reported Failed with reason
-   * InvalidSpec and the reason in `message`, as the kubelet reports a Pod it rejects at
-   * admission. Kept until `released`, whatever the runtime says meanwhile.
+   * InvalidSpec and the reason in `message` (runtime/synthesized-status.ts). Kept until
+   * `released`, whatever the runtime says meanwhile.
    */
   quarantined(key: string, pod: JsonObject, message: string): void {
-    const now = kubeTime(Date.now());
-    const condition = (type: string) => ({ type, status: 'False', reason: 'InvalidSpec', message, lastTransitionTime: now });
-    this.quarantine.set(key, {
-      phase: 'Failed',
-      reason: 'InvalidSpec',
-      message,
-      conditions: [condition('Initialized'), condition('Ready'), condition('ContainersReady'), { type: 'PodScheduled', status: 'True', lastTransitionTime: now }],
-    });
+    this.quarantine.set(key, invalidSpecPodStatus(message, this.now()));
     this.cachedPods.set(key, pod);
     this.markDirty(key);
   }
@@ -98,35 +97,13 @@ export class StatusReporter {
   }
 
   /**
-   * The Pod's processes are gone after a deletion: report every container terminated, so the
-   * hub can finish the deletion (it deletes the Pod with grace 0, as a kubelet does).
+   * The Pod's processes are gone after a deletion: report every container terminated
+   * (runtime/synthesized-status.ts), so the hub can finish the deletion.
    */
   terminated(key: string, pod: JsonObject | undefined): void {
     if (this.quarantine.has(key)) return this.report(key);
     const cached = pod ?? this.options.cache.get(key);
-    const previous = this.last.get(key) ?? {};
-    const now = kubeTime(Date.now());
-    const finish = (statuses: unknown): JsonObject[] =>
-      (Array.isArray(statuses) ? (statuses as JsonObject[]) : []).map((status) => {
-        const state = status.state as JsonObject | undefined;
-        if (state?.terminated) return { ...status, ready: false, started: false };
-        const running = state?.running as JsonObject | undefined;
-        return {
-          ...status,
-          ready: false,
-          started: false,
-          state: { terminated: { exitCode: 137, reason: 'Killed', message: 'stopped for Pod deletion', ...(running?.startedAt ? { startedAt: running.startedAt } : {}), finishedAt: now } },
-        };
-      });
-    const status: JsonObject = {
-      ...previous,
-      phase: previous.phase === 'Succeeded' ? 'Succeeded' : 'Failed',
-      conditions: ((previous.conditions as JsonObject[] | undefined) ?? []).map((condition) =>
-        condition.type === 'Ready' || condition.type === 'ContainersReady' ? { ...condition, status: 'False', reason: 'PodCompleted', lastTransitionTime: now } : condition,
-      ),
-      containerStatuses: finish(previous.containerStatuses),
-      initContainerStatuses: finish(previous.initContainerStatuses),
-    };
+    const status = terminatedPodStatus(this.last.get(key) ?? {}, this.now());
     this.send(key, cached, status);
     this.last.delete(key);
   }

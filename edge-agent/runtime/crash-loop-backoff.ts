@@ -38,6 +38,15 @@ export function nextBackoff(entry: BackoffEntry | undefined, now: number, settin
   return { delayMs: Math.min(entry.delayMs * 2, settings.maxMs), lastUpdate: now };
 }
 
+/** A container waiting out its backoff: its waiting state and the BackOff event, in the kubelet's words. */
+export function crashLoopBackOff(pod: { name: string; namespace: string; uid: string }, container: string, delayMs: number): { waiting: { reason: string; message: string }; event: { reason: string; message: string } } {
+  const podName = `${pod.name}_${pod.namespace}(${pod.uid})`;
+  return {
+    waiting: { reason: 'CrashLoopBackOff', message: `back-off ${goDuration(delayMs)} restarting failed container=${container} pod=${podName}` },
+    event: { reason: 'BackOff', message: `Back-off restarting failed container ${container} in pod ${podName}` },
+  };
+}
+
 /** A duration the way Go prints it (10s, 1m20s, 5m0s, 250ms), for kubelet-identical messages. */
 export function goDuration(ms: number): string {
   if (ms < 1000) return `${ms}ms`;

@@ -11,7 +11,7 @@
  */
 import { fieldValue } from './downward-api.js';
 import { expand, mappingFor } from './expansion.js';
-import type { ObjectContents, ObjectSource } from './object-source.js';
+import type { ObjectContents, ReferencedObjects } from './referenced-objects.js';
 import type { ContainerSpec, EnvValueSource, PodView } from './pod-spec.js';
 
 export type EnvResult =
@@ -28,7 +28,7 @@ export type EnvResult =
 const ENV_VAR_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 
 export interface EnvResolverOptions {
-  objects: ObjectSource;
+  objects: ReferencedObjects;
   hostIP: string;
 }
 

@@ -91,6 +91,17 @@ export interface PodState {
   deleting?: { requestedAt: number; deadline: number };
 }
 
+/** The Pod as the runtime keeps it: its status is what the runtime reports, not an input. */
+export function withoutStatus(pod: JsonObject): JsonObject {
+  const { status: _status, ...rest } = pod;
+  return rest;
+}
+
+/** The state of a Pod the runtime has not seen before. */
+export function newPodState(key: string, uid: string, pod: JsonObject, now: number): PodState {
+  return { version: 1, key, uid, pod: withoutStatus(pod), firstSeen: now, startTime: now, conditions: {}, containers: {} };
+}
+
 export function savePodState(file: string, state: PodState): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp`;

@@ -14,7 +14,7 @@ import { KUBELET_BACKOFF, type BackoffSettings } from './crash-loop-backoff.js';
 import { EnvResolver } from './env-resolver.js';
 import { ProcessLauncher } from './launcher.js';
 import { DEFAULT_LOG_ROTATION, LogRotator } from './log-rotator.js';
-import { ObjectSource } from './object-source.js';
+import { ReferencedObjects } from './referenced-objects.js';
 import { kernelOomCounter, type OomCounter } from './oom.js';
 import { PODS_DIR, STATE_FILE } from './pod-layout.js';
 import { parsePod } from './pod-spec.js';
@@ -122,7 +122,7 @@ export class ProcessRuntime implements Runtime {
     const secretsProblem = secrets.prepareRoot();
     if (secretsProblem) this.logger.warn({ secretsDir: secrets.root, problem: secretsProblem }, 'Secret volumes cannot be written: Pods with Secret volumes will wait in ContainerCreating');
     const sandbox = this.chooseSandbox(options.useBwrap ?? 'auto', secrets.root);
-    const objects = new ObjectSource(options.lookup);
+    const objects = new ReferencedObjects(options.lookup);
     this.deps = {
       dataDir: options.dataDir,
       hostIP: this.hostIP,

@@ -7,7 +7,7 @@
  */
 import { configKeyError, volumeItemPathError } from '../../protocol/index.js';
 import { fieldValue } from './downward-api.js';
-import type { ObjectContents, ObjectSource } from './object-source.js';
+import type { ObjectContents, ReferencedObjects } from './referenced-objects.js';
 import type { DownwardItem, KeyToPath, PodView, ProjectionSource, VolumeSource } from './pod-spec.js';
 
 export const DEFAULT_VOLUME_MODE = 0o644;
@@ -23,7 +23,7 @@ export type Payload = Map<string, FileProjection>;
 export type PayloadResult = { ok: true; payload: Payload } | { ok: false; message: string };
 
 export interface VolumePayloadsOptions {
-  objects: ObjectSource;
+  objects: ReferencedObjects;
   hostIP: string;
 }
 

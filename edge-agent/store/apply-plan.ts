@@ -27,7 +27,7 @@ export interface CacheView {
    * has a cheaper way to provide its `previous` than `get` (the SQLite cache decodes it only
    * when read; see ReplacingPut).
    */
-  replacingPut?(key: string, rv: string, obj: JsonObject): CacheChange;
+  replacingPut?(key: string, kind: string, rv: string, obj: JsonObject): CacheChange;
 }
 
 /** A key's state at the end of the batch: the stored rv and object, or null when deleted. */
@@ -36,6 +36,11 @@ export type FinalState = { rv: string; obj: JsonObject } | null;
 export interface ApplyPlan extends ApplyResult {
   /** Only keys the batch changed. */
   final: Map<string, FinalState>;
+}
+
+/** The kind part of a key that passed keyError (`Kind/namespace/name`). */
+function kindOfKey(key: string): string {
+  return key.slice(0, key.indexOf('/'));
 }
 
 export function planApply(ops: readonly SyncOp[], view: CacheView): ApplyPlan {
@@ -66,13 +71,14 @@ export function planApply(ops: readonly SyncOp[], view: CacheView): ApplyPlan {
     // either applies whole or not at all.
     if (why !== undefined) throw new Error(`op ${index} (${op.op}) has an invalid key ${JSON.stringify(op.key)}: ${why}`);
     const cachedRv = rvNow(op.key);
+    const kind = kindOfKey(op.key);
 
     if (op.op === 'del') {
       if (cachedRv === undefined) {
         skipped++;
         continue;
       }
-      const change: CacheChange = { type: 'del', key: op.key };
+      const change: CacheChange = { type: 'del', kind, key: op.key };
       attachPrevious(change);
       changes.push(change);
       final.set(op.key, null);
@@ -96,9 +102,9 @@ export function planApply(ops: readonly SyncOp[], view: CacheView): ApplyPlan {
     if (op.op === 'put') {
       let change: CacheChange;
       if (view.replacingPut && !final.has(op.key) && cachedRv !== undefined) {
-        change = view.replacingPut(op.key, op.rv, op.obj);
+        change = view.replacingPut(op.key, kind, op.rv, op.obj);
       } else {
-        change = { type: 'put', key: op.key, rv: op.rv, obj: op.obj };
+        change = { type: 'put', kind, key: op.key, rv: op.rv, obj: op.obj };
         attachPrevious(change);
       }
       changes.push(change);
@@ -129,7 +135,7 @@ export function planApply(ops: readonly SyncOp[], view: CacheView): ApplyPlan {
       refused.push({ index, op: 'patch', key: op.key, rv: op.rv, reason: `after the patch, ${resultWhy}` });
       continue;
     }
-    changes.push({ type: 'put', key: op.key, rv: op.rv, obj, previous: base });
+    changes.push({ type: 'put', kind, key: op.key, rv: op.rv, obj, previous: base });
     final.set(op.key, { rv: op.rv, obj });
   }
 

@@ -6,18 +6,25 @@
  * - key -> rv lives in memory too (loaded at open), so `digest()`, `entries()` and `rvOf()`,
  *   which the link calls on every connect and every op, never touch SQL.
  * - Secret bodies are sealed with AES-256-GCM (secret-cipher.ts) before they reach the file.
- * - Every write takes the next value of a local change counter, `seq`, which the local API
- *   serves as resourceVersion; deletions leave tombstones so a local watch can resume.
+ * - Every write goes through the change log (change-log.ts): the local seq and tombstones the
+ *   local API serves and resumes watches from. `list`, `getStored`, `currentSeq` and
+ *   `changesSince` are the change log's, here so the cache is the local API's read model.
+ * - Whether the cache is complete (cache-completeness.ts) is kept with it, and lost with rows.
+ * - Reads never write. A row that no longer decodes (bytes damaged in a way the page checks do
+ *   not see, or a Secret sealed with another key) reads as absent, and is dropped right after
+ *   the read, outside it, so the digest stops claiming it and the next resync fetches it again.
  */
 import type Database from 'better-sqlite3';
 import { mapDigest, parseKey, type CacheEntry, type JsonObject, type SyncOp } from '../../protocol/index.js';
 import type { Logger } from 'pino';
 import { planApply, type ApplyPlan, type CacheView } from './apply-plan.js';
+import { CacheCompleteness } from './cache-completeness.js';
+import { ChangeLog, type ChangesSince, type LocalObject, type LogPosition } from './change-log.js';
 import { ChangeNotifier, type ChangeListener } from './change-notifier.js';
 import { MetaTable } from './meta-table.js';
 import { ReplacingPut } from './replacing-put.js';
 import type { SecretCipher } from './secret-cipher.js';
-import type { ApplyResult, SyncCache } from './sync-cache.js';
+import type { ApplyResult, CacheChange, SyncCache } from './sync-cache.js';
 
 export interface CacheStoreOptions {
   cipher: SecretCipher;
@@ -30,49 +37,8 @@ export interface CacheStoreOptions {
   onListenerError?: (error: unknown) => void;
 }
 
-/** An object as the local API serves it: `seq` is its resourceVersion there. */
-export interface StoredObject {
-  key: string;
-  rv: string;
-  seq: number;
-  obj: JsonObject;
-}
-
-export type LocalChange = { type: 'put'; key: string; rv: string; seq: number; obj: JsonObject } | { type: 'del'; key: string; rv: string; seq: number };
-
-/**
- * The changes after a seq, oldest first: each key's latest put, and the deletions (a key deleted
- * and put again shows both, in that order). Or `gone` when they are no
- * longer known: the seq predates the oldest tombstone kept, or comes from another database
- * (after a corrupt file was replaced). A watch answers `gone` with 410 and the client relists.
- */
-export type ChangesSince = { gone: false; seq: number; changes: LocalChange[] } | { gone: true; seq: number };
-
 /** Meta keys the store keeps for itself; `setMeta` refuses them. */
 const RESERVED_META_PREFIX = 'store.';
-const META_SEQ = 'store.seq';
-const META_COMPACTED = 'store.compacted';
-
-interface ObjectRow {
-  key: string;
-  rv: string;
-  seq: number;
-  body: string | Buffer;
-}
-
-interface TombstoneRow {
-  key: string;
-  rv: string;
-  seq: number;
-}
-
-/** What a committed batch leaves for memory to follow. */
-interface BatchOutcome {
-  plan: ApplyPlan;
-  seq: number;
-  compactedSeq: number;
-  tombstoneCount: number;
-}
 
 type Statement<P extends unknown[] = unknown[], R = unknown> = Database.Statement<P, R>;
 
@@ -84,23 +50,18 @@ export class CacheStore implements SyncCache {
   private readonly cipher: SecretCipher;
   private readonly logger: Logger;
   private readonly now: () => number;
-  private readonly tombstoneLimit: number;
+  private readonly completeness: CacheCompleteness;
+  /** The local API's seq and tombstones. */
+  readonly changeLog: ChangeLog;
   private digestMemo: string | undefined;
-  private seq: number;
-  private compactedSeq: number;
-  private tombstoneCount: number;
+  /** Rows a read found unreadable, dropped once the read has returned. */
+  private readonly unreadable = new Set<string>();
+  private repairScheduled = false;
 
   private readonly selectBody: Statement<[string], string | Buffer>;
   private readonly upsertObject: Statement<[string, string, string, string, string, string | Buffer, number, number]>;
   private readonly deleteObject: Statement<[string], string>;
-  private readonly insertTombstone: Statement<[number, string, string, string, number]>;
-  private readonly selectStored: Statement<[string], ObjectRow>;
-  private readonly selectRange: Statement<[string, string], ObjectRow>;
-  private readonly selectObjectsAfter: Statement<[number], ObjectRow & { kind: string }>;
-  private readonly selectTombstonesAfter: Statement<[number], TombstoneRow & { kind: string }>;
-  private readonly selectNthTombstone: Statement<[number], number>;
-  private readonly deleteTombstonesUpTo: Statement<[number]>;
-  private readonly transaction: (ops: readonly SyncOp[]) => BatchOutcome;
+  private readonly transaction: (ops: readonly SyncOp[]) => { plan: ApplyPlan; position: LogPosition };
 
   /** Expects a migrated database; `openCacheStore` is the usual way in. */
   constructor(
@@ -110,9 +71,17 @@ export class CacheStore implements SyncCache {
     this.cipher = options.cipher;
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
-    this.tombstoneLimit = options.tombstoneLimit ?? 10_000;
     this.notifier = new ChangeNotifier(options.onListenerError ?? ((err: unknown) => this.logger.error({ err }, 'cache change listener failed')));
     this.meta = new MetaTable(db);
+    this.completeness = new CacheCompleteness(this.meta, this.logger);
+    this.changeLog = new ChangeLog(db, {
+      meta: this.meta,
+      now: this.now,
+      tombstoneLimit: options.tombstoneLimit ?? 10_000,
+      decode: (key, body) => this.decode(key, body),
+      unreadable: (key, error) => this.foundUnreadable(key, error),
+      subscribe: (listener) => this.onChange(listener),
+    });
 
     this.selectBody = db.prepare<[string], string | Buffer>('SELECT body FROM objects WHERE key = ?').pluck();
     this.upsertObject = db.prepare(
@@ -120,35 +89,9 @@ export class CacheStore implements SyncCache {
        ON CONFLICT (key) DO UPDATE SET rv = excluded.rv, body = excluded.body, seq = excluded.seq, updated = excluded.updated`,
     );
     this.deleteObject = db.prepare<[string], string>('DELETE FROM objects WHERE key = ? RETURNING rv').pluck();
-    this.insertTombstone = db.prepare('INSERT INTO tombstones (seq, key, kind, rv, deleted) VALUES (?, ?, ?, ?, ?)');
-    this.selectStored = db.prepare<[string], ObjectRow>('SELECT key, rv, seq, body FROM objects WHERE key = ?');
-    this.selectRange = db.prepare<[string, string], ObjectRow>('SELECT key, rv, seq, body FROM objects WHERE key >= ? AND key < ? ORDER BY key');
-    this.selectObjectsAfter = db.prepare<[number], ObjectRow & { kind: string }>('SELECT key, kind, rv, seq, body FROM objects WHERE seq > ? ORDER BY seq');
-    this.selectTombstonesAfter = db.prepare<[number], TombstoneRow & { kind: string }>('SELECT key, kind, rv, seq FROM tombstones WHERE seq > ? ORDER BY seq');
-    this.selectNthTombstone = db.prepare<[number], number>('SELECT seq FROM tombstones ORDER BY seq LIMIT 1 OFFSET ?').pluck();
-    this.deleteTombstonesUpTo = db.prepare<[number]>('DELETE FROM tombstones WHERE seq <= ?');
     this.transaction = db.transaction((ops: readonly SyncOp[]) => this.writeBatch(ops));
 
     for (const row of db.prepare<[], { key: string; rv: string }>('SELECT key, rv FROM objects').iterate()) this.index.set(row.key, row.rv);
-    this.tombstoneCount = db.prepare<[], number>('SELECT count(*) FROM tombstones').pluck().get() ?? 0;
-
-    const highest = db.prepare<[], number | null>('SELECT max(m) FROM (SELECT max(seq) AS m FROM objects UNION ALL SELECT max(seq) FROM tombstones)').pluck().get() ?? null;
-    const stored = this.meta.get(META_SEQ);
-    if (stored === undefined && highest === null) {
-      // A new database starts counting at the clock, not at 0: a local watch client that
-      // held a resourceVersion from a database since replaced (corrupt, moved aside) then
-      // asks for a seq this one has not reached and gets 410 Gone, instead of changes
-      // that happen to carry the same numbers.
-      this.seq = this.now();
-      this.compactedSeq = this.seq;
-      db.transaction(() => {
-        this.meta.set(META_SEQ, String(this.seq));
-        this.meta.set(META_COMPACTED, String(this.compactedSeq));
-      })();
-    } else {
-      this.seq = Math.max(Number(stored ?? 0), highest ?? 0);
-      this.compactedSeq = Number(this.meta.get(META_COMPACTED) ?? 0);
-    }
   }
 
   get size(): number {
@@ -164,36 +107,37 @@ export class CacheStore implements SyncCache {
     yield* this.index;
   }
 
+  *keysOfKind(kind: string): Iterable<string> {
+    const prefix = `${kind}/`;
+    for (const key of this.index.keys()) if (key.startsWith(prefix)) yield key;
+  }
+
   rvOf(key: string): string | undefined {
     return this.index.get(key);
   }
 
-  /**
-   * The stored object, decoded afresh. A row that no longer decodes (bytes damaged in a way
-   * the page checks do not see, or a Secret sealed with another key) is dropped, so the
-   * digest stops claiming it and the next resync fetches it again.
-   */
+  /** The stored object, decoded afresh; undefined when absent or unreadable (then dropped after this read). */
   get(key: string): JsonObject | undefined {
     if (!this.index.has(key)) return undefined;
+    // A failing read (a closed database, an I/O error) throws: only a body that does not decode is unreadable.
+    const body = this.selectBody.get(key);
     try {
-      return this.decode(key, this.selectBody.get(key));
+      return this.decode(key, body);
     } catch (error) {
-      this.dropUnreadable([key], error);
+      this.foundUnreadable(key, error);
       return undefined;
     }
   }
 
   apply(ops: readonly SyncOp[]): ApplyResult {
-    const { plan, seq, compactedSeq, tombstoneCount } = this.transaction(ops);
+    const { plan, position } = this.transaction(ops);
     // Committed: only now does memory follow, so a batch that threw left nothing behind.
     for (const [key, state] of plan.final) {
       if (state) this.index.set(key, state.rv);
       else this.index.delete(key);
     }
     if (plan.changes.length > 0) this.digestMemo = undefined;
-    this.seq = seq;
-    this.compactedSeq = compactedSeq;
-    this.tombstoneCount = tombstoneCount;
+    this.changeLog.committed(position);
     this.notifier.emit(plan.changes);
     return { changes: plan.changes, needs: plan.needs, skipped: plan.skipped, refused: plan.refused };
   }
@@ -202,131 +146,85 @@ export class CacheStore implements SyncCache {
     return this.notifier.add(listener);
   }
 
+  /** Whether the cache holds every object the hub wants here (cache-completeness.ts). */
+  get complete(): boolean {
+    return this.completeness.complete;
+  }
+
+  /** A resync ended in sync with the hub (a matching `synced`). Returns whether the cache was not complete before. */
+  markComplete(): boolean {
+    return this.completeness.confirm();
+  }
+
+  /**
+   * Drops rows that cannot be read, so the digest stops claiming them and the next resync
+   * fetches them again. The cache is not complete from then on (first on disk, then the rows
+   * go): a Pod whose row was lost is unknown, not deleted.
+   */
+  dropUnreadable(keys: readonly string[]): void {
+    const held = keys.filter((key) => this.index.has(key));
+    if (held.length === 0) return;
+    this.completeness.lose(true);
+    this.apply(held.map((key) => ({ op: 'del', key })));
+  }
+
   /** One object with its seq (what the local API serves for a GET), or undefined. */
-  getStored(key: string): StoredObject | undefined {
-    if (!this.index.has(key)) return undefined;
-    const row = this.selectStored.get(key);
-    try {
-      if (row === undefined) throw new Error('row is missing');
-      return { key, rv: row.rv, seq: row.seq, obj: this.decode(key, row.body) };
-    } catch (error) {
-      this.dropUnreadable([key], error);
-      return undefined;
-    }
+  getStored(key: string): LocalObject | undefined {
+    return this.index.has(key) ? this.changeLog.getStored(key) : undefined;
   }
 
-  /** The objects of `kind` (in `namespace`, when given) ordered by key, and the seq they were read at. */
-  list(kind: string, namespace?: string): { seq: number; items: StoredObject[] } {
-    if (!/^[A-Z][A-Za-z0-9]*$/.test(kind)) throw new Error(`invalid kind ${JSON.stringify(kind)}`);
-    if (namespace !== undefined && namespace.includes('/')) throw new Error(`invalid namespace ${JSON.stringify(namespace)}`);
-    // Keys sort as "Kind/ns/name", so one kind (and namespace) is a range of the primary key;
-    // '0' is the character after '/'.
-    const prefix = namespace === undefined ? `${kind}/` : `${kind}/${namespace}/`;
-    const items: StoredObject[] = [];
-    const unreadable = new Map<string, unknown>();
-    for (const row of this.selectRange.all(prefix, `${prefix.slice(0, -1)}0`)) {
-      try {
-        items.push({ key: row.key, rv: row.rv, seq: row.seq, obj: this.decode(row.key, row.body) });
-      } catch (error) {
-        unreadable.set(row.key, error);
-      }
-    }
-    for (const [key, error] of unreadable) this.dropUnreadable([key], error);
-    return { seq: this.seq, items };
+  list(kind: string, namespace?: string): { seq: number; items: LocalObject[] } {
+    return this.changeLog.list(kind, namespace);
   }
 
-  /** The local change counter: the seq of the latest write. */
   currentSeq(): number {
-    return this.seq;
+    return this.changeLog.currentSeq();
   }
 
-  /** What changed after `since` (a seq from `list`, `currentSeq` or an earlier change), optionally of one kind. */
   changesSince(since: number, kind?: string): ChangesSince {
-    if (!Number.isSafeInteger(since) || since < this.compactedSeq || since > this.seq) return { gone: true, seq: this.seq };
-    const changes: LocalChange[] = [];
-    const unreadable = new Map<string, unknown>();
-    for (const row of this.selectObjectsAfter.all(since)) {
-      if (kind !== undefined && row.kind !== kind) continue;
-      try {
-        changes.push({ type: 'put', key: row.key, rv: row.rv, seq: row.seq, obj: this.decode(row.key, row.body) });
-      } catch (error) {
-        unreadable.set(row.key, error);
-      }
-    }
-    for (const row of this.selectTombstonesAfter.all(since)) {
-      if (kind !== undefined && row.kind !== kind) continue;
-      changes.push({ type: 'del', key: row.key, rv: row.rv, seq: row.seq });
-    }
-    changes.sort((a, b) => a.seq - b.seq);
-    if (unreadable.size > 0) {
-      for (const [key, error] of unreadable) this.dropUnreadable([key], error);
-      return this.changesSince(since, kind);
-    }
-    return { gone: false, seq: this.seq, changes };
+    return this.changeLog.changesSince(since, kind);
   }
 
   getMeta(k: string): string | undefined {
     return this.meta.get(k);
   }
 
-  /** Stores a small value with the cache (the link keeps the last hub id here). Names starting with "store." are the store's own. */
+  /** Stores a small value with the cache, in the same file. Names starting with "store." are the store's own. */
   setMeta(k: string, v: string): void {
     if (k.startsWith(RESERVED_META_PREFIX)) throw new Error(`meta key ${JSON.stringify(k)} is reserved for the store`);
     this.meta.set(k, v);
   }
 
   close(): void {
+    this.unreadable.clear();
     this.db.close();
   }
 
   /** The body of one batch, inside the transaction. */
-  private writeBatch(ops: readonly SyncOp[]): BatchOutcome {
+  private writeBatch(ops: readonly SyncOp[]): { plan: ApplyPlan; position: LogPosition } {
     const plan = planApply(ops, this.view);
-    const unchanged = { plan, seq: this.seq, compactedSeq: this.compactedSeq, tombstoneCount: this.tombstoneCount };
-    if (plan.changes.length === 0) return unchanged;
     const now = this.now();
-    let seq = this.seq;
-    let tombstoneCount = this.tombstoneCount;
-    for (const change of plan.changes) {
-      seq++;
-      const ref = parseKey(change.key);
-      if (change.type === 'put') {
-        this.upsertObject.run(change.key, ref.kind, ref.namespace, ref.name, change.rv as string, this.encode(change.key, change.obj as JsonObject), seq, now);
-      } else {
-        const rv = this.deleteObject.get(change.key);
-        if (rv === undefined) throw new Error(`cache row for ${change.key} vanished during a batch`);
-        this.insertTombstone.run(seq, change.key, ref.kind, rv, now);
-        tombstoneCount++;
-      }
-    }
-    this.meta.set(META_SEQ, String(seq));
-    const pruneTo = this.pruneTombstones(tombstoneCount);
-    if (pruneTo === undefined) return { plan, seq, compactedSeq: this.compactedSeq, tombstoneCount };
-    return { plan, seq, compactedSeq: pruneTo, tombstoneCount: this.tombstoneLimit };
+    const position = this.changeLog.record(plan.changes, now, (change, seq) => this.writeRow(change, seq, now));
+    return { plan, position };
+  }
+
+  /** Stores a put's row at `seq`, or deletes a del's row and returns the rv it had. */
+  private writeRow(change: CacheChange, seq: number, now: number): string | undefined {
+    if (change.type === 'del') return this.deleteObject.get(change.key);
+    const ref = parseKey(change.key);
+    this.upsertObject.run(change.key, change.kind, ref.namespace, ref.name, change.rv as string, this.encode(change.key, change.obj as JsonObject), seq, now);
+    return undefined;
   }
 
   /**
-   * Keeps the newest `tombstoneLimit` tombstones once there are a tenth more (so the delete
-   * runs once per many batches, not on every one); returns the new compaction point.
-   */
-  private pruneTombstones(count: number): number | undefined {
-    if (count <= this.tombstoneLimit + Math.ceil(this.tombstoneLimit / 10)) return undefined;
-    const pruneTo = this.selectNthTombstone.get(count - this.tombstoneLimit - 1);
-    if (pruneTo === undefined) return undefined;
-    this.deleteTombstonesUpTo.run(pruneTo);
-    this.meta.set(META_COMPACTED, String(pruneTo));
-    return pruneTo;
-  }
-
-  /**
-   * What the planner reads. Unlike `get`, it never drops an unreadable row (it runs inside the
+   * What the planner reads. Unlike `get`, it never reports an unreadable row (it runs inside the
    * batch's transaction): an unreadable patch base turns into a `need`, and the hub's answer
    * replaces the row.
    */
   private readonly view: CacheView = {
     rvOf: (key) => this.index.get(key),
     get: (key) => this.tryDecode(key, this.selectBody.get(key)),
-    replacingPut: (key, rv, obj) => new ReplacingPut(key, rv, obj, this.selectBody.get(key), this.tryDecodeBound),
+    replacingPut: (key, kind, rv, obj) => new ReplacingPut(key, kind, rv, obj, this.selectBody.get(key), this.tryDecodeBound),
   };
 
   private encode(key: string, obj: JsonObject): string | Buffer {
@@ -351,10 +249,29 @@ export class CacheStore implements SyncCache {
     }
   }
 
-  private dropUnreadable(keys: readonly string[], error: unknown): void {
-    this.logger.error({ keys, err: error }, 'cached object is unreadable; dropping it so the next resync fetches it again');
-    const dels: SyncOp[] = keys.filter((key) => this.index.has(key)).map((key) => ({ op: 'del', key }));
-    if (dels.length > 0) this.apply(dels);
+  /**
+   * A read found `key` unreadable. The read itself writes nothing (it may run inside a change
+   * listener, or between two reads that must see the same seq); the cache is not complete from
+   * now on, and the row is dropped once the read has returned.
+   */
+  private foundUnreadable(key: string, error: unknown): void {
+    if (!this.index.has(key) || this.unreadable.has(key)) return;
+    this.logger.error({ keys: [key], err: error }, 'cached object is unreadable; dropping it so the next resync fetches it again');
+    this.completeness.lose(false);
+    this.unreadable.add(key);
+    if (this.repairScheduled) return;
+    this.repairScheduled = true;
+    setImmediate(() => {
+      this.repairScheduled = false;
+      const keys = [...this.unreadable];
+      this.unreadable.clear();
+      if (!this.db.open) return;
+      try {
+        this.dropUnreadable(keys);
+      } catch (err) {
+        this.logger.error({ keys, err }, 'could not drop unreadable cached objects; the next read finds them again');
+      }
+    });
   }
 }
 

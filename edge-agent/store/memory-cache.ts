@@ -44,6 +44,11 @@ export class MemoryCache implements SyncCache {
     return this.objects.get(key)?.rv;
   }
 
+  *keysOfKind(kind: string): Iterable<string> {
+    const prefix = `${kind}/`;
+    for (const key of this.objects.keys()) if (key.startsWith(prefix)) yield key;
+  }
+
   get(key: string): JsonObject | undefined {
     return this.objects.get(key)?.obj;
   }

@@ -9,7 +9,7 @@ import { CacheStore } from './cache-store.js';
 import { makePrivateDirectory } from './file-modes.js';
 import type { Migration } from './migrations.js';
 import { openDatabase, type Synchronous } from './open-database.js';
-import { Outbox, type OutboxOptions } from './outbox.js';
+import { Outbox, type OutboxOptions, type UpstreamOutbox, type UpstreamReport } from './outbox.js';
 import { SecretCipher } from './secret-cipher.js';
 import { secretsSealedWithAnotherKey } from './secret-key-check.js';
 import { loadOrCreateSecretKey } from './secret-key-file.js';
@@ -41,7 +41,7 @@ export function openCacheStore(options: OpenCacheStoreOptions): CacheStore {
     (db) => {
       const store = new CacheStore(db, { cipher, logger, now, tombstoneLimit: options.tombstoneLimit, onListenerError: options.onListenerError });
       const unreadable = secretsSealedWithAnotherKey(db, cipher, logger);
-      if (unreadable.length > 0) store.apply(unreadable.map((key) => ({ op: 'del', key })));
+      store.dropUnreadable(unreadable);
       return store;
     },
   );
@@ -49,13 +49,13 @@ export function openCacheStore(options: OpenCacheStoreOptions): CacheStore {
 
 export interface EdgeStore {
   cache: CacheStore;
-  outbox: Outbox;
+  outbox: UpstreamOutbox;
   /** Closes the database both use. */
   close(): void;
 }
 
 export function openEdgeStore(options: OpenCacheStoreOptions & { outbox?: OutboxOptions }): EdgeStore {
   const cache = openCacheStore(options);
-  const outbox = new Outbox(cache.db, { now: options.now, ...options.outbox });
+  const outbox = new Outbox<UpstreamReport>(cache.db, { now: options.now, ...options.outbox });
   return { cache, outbox, close: () => cache.close() };
 }

@@ -12,17 +12,27 @@
  * one: then the new row is the one dropped. Expired rows go before any live one.
  */
 import type Database from 'better-sqlite3';
-import type { JsonObject } from '../../protocol/index.js';
+import type { EdgeEvent, JsonObject, PodStatusReport } from '../../protocol/index.js';
 
 export type OutboxKind = 'status' | 'event';
 
-export interface OutboxInput {
+/** What a row carries: a kind, and a body stored as JSON. */
+export interface OutboxReport {
   kind: OutboxKind;
+  body: object;
+}
+
+/** The reports the agent queues upstream: the kind says which frame the body goes in. */
+export type UpstreamReport = { kind: 'status'; body: PodStatusReport } | { kind: 'event'; body: EdgeEvent };
+
+/** The rows of an outbox that is not told what its bodies are. */
+export type UntypedReport = { kind: OutboxKind; body: JsonObject };
+
+export type OutboxInput<R extends OutboxReport = UntypedReport> = R & {
   /** 0 (lowest) to 9. */
   priority: number;
   /** ms since the epoch; absent: never expires. */
   expires?: number;
-  body: JsonObject;
   /**
    * A row with the same non-empty `dedupe` is replaced (the latest status of a pod replaces the
    * previous one). The new row gets a new id, so an ack for the replaced one cannot remove it,
@@ -30,20 +40,18 @@ export interface OutboxInput {
    * starved behind quieter ones.
    */
   dedupe?: string;
-}
+};
 
-export interface OutboxItem {
+export type OutboxItem<R extends OutboxReport = UntypedReport> = R & {
   id: number;
-  kind: OutboxKind;
   priority: number;
   /** ms since the epoch when it joined the queue (for a replaced row: when the first of its line did). */
   created: number;
   expires?: number;
   /** Bytes of the body's JSON: what the budget counts. */
   bytes: number;
-  body: JsonObject;
   dedupe?: string;
-}
+};
 
 export interface OutboxCounters {
   added: number;
@@ -82,7 +90,11 @@ class DoesNotFit extends Error {}
 
 const EVICTION_CHUNK = 64;
 
-export class Outbox {
+/**
+ * `R` is what the rows carry; a row is read back as what `add` was given, since nothing else
+ * writes the table. The agent's outbox is an `UpstreamOutbox`.
+ */
+export class Outbox<R extends OutboxReport = UntypedReport> {
   readonly maxBytes: number;
   private readonly now: () => number;
   private count: number;
@@ -95,7 +107,7 @@ export class Outbox {
   private readonly selectEvictable: Statement<[number, number], { id: number; bytes: number }>;
   private readonly insertRow: Statement<[OutboxKind, number, number, number | null, number, string, string | null]>;
   private readonly selectLive: Statement<[number, number], OutboxRow>;
-  private readonly addTransaction: (input: OutboxInput, json: string, bytes: number, now: number) => AddOutcome;
+  private readonly addTransaction: (input: OutboxInput<R>, json: string, bytes: number, now: number) => AddOutcome;
   private readonly removeTransaction: (ids: readonly number[]) => { rows: number; bytes: number };
   private readonly expireTransaction: (now: number) => { rows: number; bytes: number };
 
@@ -116,7 +128,7 @@ export class Outbox {
     this.selectLive = db.prepare(
       'SELECT id, kind, priority, created, expires, bytes, body, dedupe FROM outbox WHERE expires IS NULL OR expires > ? ORDER BY priority DESC, created, id LIMIT ?',
     );
-    this.addTransaction = db.transaction((input: OutboxInput, json: string, bytes: number, now: number) => this.addInTransaction(input, json, bytes, now));
+    this.addTransaction = db.transaction((input: OutboxInput<R>, json: string, bytes: number, now: number) => this.addInTransaction(input, json, bytes, now));
     this.removeTransaction = db.transaction((ids: readonly number[]) => {
       let rows = 0;
       let freed = 0;
@@ -151,7 +163,7 @@ export class Outbox {
   }
 
   /** Queues `input`; returns its id, or undefined when the byte budget is full of rows of higher priority (counted in `overflowed`). */
-  add(input: OutboxInput): number | undefined {
+  add(input: OutboxInput<R>): number | undefined {
     if (input.kind !== 'status' && input.kind !== 'event') throw new RangeError(`outbox kind must be "status" or "event", got ${JSON.stringify(input.kind)}`);
     if (!Number.isInteger(input.priority) || input.priority < 0 || input.priority > 9) throw new RangeError(`outbox priority must be an integer 0-9, got ${input.priority}`);
     if (input.expires !== undefined && !Number.isFinite(input.expires)) throw new RangeError(`outbox expires must be a finite ms timestamp, got ${input.expires}`);
@@ -183,14 +195,14 @@ export class Outbox {
    * the bodies past it, but always returns at least one row when there is one, so a row larger
    * than a frame's budget is still sent (on its own) instead of blocking the queue.
    */
-  peek(limit: number, maxBytes = Number.POSITIVE_INFINITY): OutboxItem[] {
-    const items: OutboxItem[] = [];
+  peek(limit: number, maxBytes = Number.POSITIVE_INFINITY): OutboxItem<R>[] {
+    const items: OutboxItem<R>[] = [];
     if (limit <= 0) return items;
     let total = 0;
     for (const row of this.selectLive.iterate(this.now(), limit)) {
       if (items.length > 0 && total + row.bytes > maxBytes) break;
       total += row.bytes;
-      items.push(toItem(row));
+      items.push(toItem<R>(row));
     }
     return items;
   }
@@ -214,7 +226,7 @@ export class Outbox {
     return rows;
   }
 
-  private addInTransaction(input: OutboxInput, json: string, bytes: number, now: number): AddOutcome {
+  private addInTransaction(input: OutboxInput<R>, json: string, bytes: number, now: number): AddOutcome {
     const outcome: AddOutcome = { id: 0, replaced: 0, expired: 0, evicted: 0, freedBytes: 0 };
     let created = now;
     const dedupe = input.dedupe ? input.dedupe : null;
@@ -265,9 +277,13 @@ interface AddOutcome {
   freedBytes: number;
 }
 
-function toItem(row: OutboxRow): OutboxItem {
-  const item: OutboxItem = { id: row.id, kind: row.kind, priority: row.priority, created: row.created, bytes: row.bytes, body: JSON.parse(row.body) as JsonObject };
+/** A row as its item: the body is what `add` stored for its kind. */
+function toItem<R extends OutboxReport>(row: OutboxRow): OutboxItem<R> {
+  const item = { id: row.id, kind: row.kind, priority: row.priority, created: row.created, bytes: row.bytes, body: JSON.parse(row.body) as unknown } as OutboxItem<R>;
   if (row.expires !== null) item.expires = row.expires;
   if (row.dedupe !== null) item.dedupe = row.dedupe;
   return item;
 }
+
+/** The agent's outbox: Pod status and events. */
+export type UpstreamOutbox = Outbox<UpstreamReport>;

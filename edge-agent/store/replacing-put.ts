@@ -20,6 +20,7 @@ export class ReplacingPut implements CacheChange {
 
   constructor(
     readonly key: string,
+    readonly kind: string,
     readonly rv: string,
     readonly obj: JsonObject,
     raw: string | Buffer | undefined,
@@ -39,6 +40,8 @@ export class ReplacingPut implements CacheChange {
 
   toJSON(): CacheChange {
     const previous = this.previous;
-    return previous === undefined ? { type: this.type, key: this.key, rv: this.rv, obj: this.obj } : { type: this.type, key: this.key, rv: this.rv, obj: this.obj, previous };
+    const plain: CacheChange = { type: this.type, kind: this.kind, key: this.key, rv: this.rv, obj: this.obj };
+    if (previous !== undefined) plain.previous = previous;
+    return plain;
   }
 }

@@ -1,9 +1,10 @@
 /**
  * The cache contract both edge caches implement: `CacheStore` (SQLite, the agent) and
  * `MemoryCache` (Maps, the simulator's thousands of virtual nodes). The link applies `sync`
- * batches through it and reads the digest for `hello`; the reconciler and the local API follow
- * `onChange`. The rules of `apply` are the protocol's (protocol/README.md, "Steady stream") and
- * live in one place, `planApply`, so the two caches cannot drift apart.
+ * batches through it and reads the digest for `hello`; the reconciler, the filter's cloud rules
+ * and the local API follow `onChange`, each picking the kinds it cares about by `change.kind`.
+ * The rules of `apply` are the protocol's (protocol/README.md, "Steady stream") and live in one
+ * place, `planApply`, so the two caches cannot drift apart.
  */
 import type { CacheEntry, JsonObject, SyncOp } from '../../protocol/index.js';
 
@@ -14,6 +15,8 @@ import type { CacheEntry, JsonObject, SyncOp } from '../../protocol/index.js';
  */
 export interface CacheChange {
   type: 'put' | 'del';
+  /** The object's kind (the first part of its key), so listeners never parse keys. */
+  kind: string;
   key: string;
   rv?: string;
   obj?: JsonObject;
@@ -56,6 +59,9 @@ export interface SyncCache {
   /** [key, rv] pairs. */
   entries(): Iterable<CacheEntry>;
   rvOf(key: string): string | undefined;
+  /** The keys of the objects of one kind (`Pod`, `ConfigMap`, ...), in no particular order. */
+  keysOfKind(kind: string): Iterable<string>;
+  /** The object, or undefined when absent (or, in the SQLite cache, unreadable). Never writes. */
   get(key: string): JsonObject | undefined;
   /** All ops in ONE transaction: a batch that throws leaves the cache as it was. Ops whose object breaks the rules are refused, not applied (`refused`). */
   apply(ops: readonly SyncOp[]): ApplyResult;

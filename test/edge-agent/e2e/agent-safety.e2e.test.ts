@@ -8,8 +8,11 @@
  *   and Secret volumes' directory: it cannot, and it reads its own Secret volume;
  * - a corrupt cache while Pods run (real API, real hub): the agent keeps what runs (same pid,
  *   same restart count), does not run a completed Never Pod again, and stops a Pod only once
- *   the hub's resync has confirmed it is gone.
+ *   the hub's resync has confirmed it is gone;
+ * - one damaged row in a complete cache (a scripted hub): the Pod whose row no longer reads is
+ *   not taken for deleted; it keeps running until the next complete resync brings it again.
  */
+import Database from 'better-sqlite3';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -330,5 +333,88 @@ describe('an agent whose cache is corrupt while its Pods run', () => {
     expect(agent.proc.logs.filter((line) => line.msg === 'container started' && line.pod === `Pod/${NS}/finished`)).toEqual([]);
     expect((await podStatus('finished'))?.phase).toBe('Succeeded');
     expect(stateOf(agent.data, 'doomed')).toBeUndefined();
+  });
+});
+
+describe('an agent whose complete cache loses a Pod\'s row to damage', () => {
+  const NODE = 'edge-damaged';
+  const KEY = 'Pod/default/steady';
+  const POD: SyncOp = {
+    op: 'put',
+    key: KEY,
+    rv: 'rv-steady',
+    obj: { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'default', name: 'steady', uid: 'uid-steady' }, spec: { nodeName: NODE, containers: [{ name: 'main', image: 'sh', command: ['sleep', '3600'] }] } },
+  };
+  let dir: { path: string; remove(): void };
+  let data = '';
+  let hub: ScriptedHub;
+  let agent: RunningProcess | undefined;
+
+  const startAgent = () => startProcess(BIN.edgeAgent, ['--node', NODE, '--hub', hub.url, '--data', data, '--sandbox', 'never']);
+  const isCacheComplete = (line: { msg?: unknown }) => line.msg === 'cache complete after a resync with the hub: pods it does not hold will be stopped';
+
+  /** Waits for the agent's next hello, then welcomes it and resyncs it to `ops`. */
+  async function resync(ops: SyncOp[]): Promise<void> {
+    const hellos = hub.of('hello').length;
+    await hub.waitUntil(() => hub.of('hello').length > hellos, 20_000, 'hello');
+    hub.welcome(1_000);
+    hub.send({ v: 1, t: 'sync', seq: 1, ops });
+    const entries: CacheEntry[] = ops.map((op) => [op.key, (op as { rv: string }).rv]);
+    hub.send({ v: 1, t: 'synced', seq: 1, digest: cacheDigest(entries), n: entries.length });
+  }
+
+  beforeAll(async () => {
+    dir = makeTempDir('edge-damaged-');
+    data = path.join(dir.path, 'data');
+    hub = await new ScriptedHub().start();
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+    await hub?.close();
+    if (data) killPodProcesses(data);
+    dir?.remove();
+  });
+
+  it('keeps the Pod running (same pid) until the next complete resync brings it again', async () => {
+    agent = await startAgent();
+    await resync([POD]);
+    await agent.waitForLog(isCacheComplete, 20_000, 'the cache complete');
+    const pid = await waitFor(() => stateOf(data, 'steady')?.containers?.main?.running?.pid as number | undefined, { timeoutMs: 20_000, what: 'steady running' });
+
+    // The agent stops (its Pods run on) and the Pod's row is damaged in the SQLite file.
+    await agent.stop();
+    const db = new Database(path.join(data, 'cache.db'));
+    try {
+      expect(db.prepare('UPDATE objects SET body = ? WHERE key = ?').run('{"kind": "Pod", damaged', KEY).changes).toBe(1);
+    } finally {
+      db.close();
+    }
+
+    // Back, with the hub not answering yet: the unreadable row is dropped, and the Pod is unknown, not deleted.
+    const statusFramesBefore = hub.of('status').length;
+    agent = await startAgent();
+    await agent.waitForLog((line) => line.msg === 'cached object is unreadable; dropping it so the next resync fetches it again', 20_000, 'the damaged row found');
+    await agent.waitForLog((line) => line.msg === 'keeping a pod the cache does not hold until the hub resync confirms whether it still exists' && line.key === KEY, 20_000, 'the pod kept');
+    expect(agent.logs.filter((line) => line.msg === 'stopping pod')).toEqual([]);
+    expect(alive(pid)).toBe(true);
+
+    // The next complete resync brings the Pod again: the same process runs on.
+    await resync([POD]);
+    await agent.waitForLog(isCacheComplete, 20_000, 'the cache complete again');
+    const reported = await hub.waitUntil(
+      () =>
+        hub
+          .of('status')
+          .slice(statusFramesBefore)
+          .flatMap((frame) => frame.pods)
+          .filter((report) => report.name === 'steady' && pidOf(report.status as Obj) === pid)
+          .at(-1),
+      20_000,
+      'steady reported running with its old pid',
+    );
+    expect((reported.status as Obj).phase).toBe('Running');
+    expect(alive(pid)).toBe(true);
+    expect(agent.logs.filter((line) => line.msg === 'stopping pod' || (line.msg === 'container started' && line.pod === KEY))).toEqual([]);
   });
 });

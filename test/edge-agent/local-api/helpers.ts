@@ -68,8 +68,8 @@ export class LocalApiFixture {
   }
 
   /** Starts (another) server on the same cache; the fixture's `server`/`url` are the first one's. */
-  async startServer(options: Partial<Omit<LocalApiServerOptions, 'source'>> = {}): Promise<{ server: LocalApiServer; url: string }> {
-    const server = new LocalApiServer({ source: this.cache, host: '127.0.0.1', port: 0, serveSecrets: false, logger: quietLogger(), ...options });
+  async startServer(options: Partial<Omit<LocalApiServerOptions, 'readModel'>> = {}): Promise<{ server: LocalApiServer; url: string }> {
+    const server = new LocalApiServer({ readModel: this.cache, host: '127.0.0.1', port: 0, serveSecrets: false, logger: quietLogger(), ...options });
     const url = await server.start();
     this.servers.push(server);
     if (this.servers.length === 1) {

@@ -130,7 +130,7 @@ describe('local API Host header (DNS rebinding)', () => {
     cleanups.push(() => api.close());
     api.put(configMap('app', { a: '1' }));
     for (const host of ['0.0.0.0', '::', '10.0.0.1', 'example.com']) {
-      const server = new LocalApiServer({ source: api.cache, host, port: 0, serveSecrets: false, logger: quietLogger() });
+      const server = new LocalApiServer({ readModel: api.cache, host, port: 0, serveSecrets: false, logger: quietLogger() });
       await expect(server.start(), host).rejects.toThrow(RemoteBindRefusedError);
       await expect(server.start(), host).rejects.toThrow(/--local-api-allow-remote/);
     }

@@ -1,7 +1,7 @@
 /**
  * The reconciler with the real parts around it: the SQLite cache and outbox (openEdgeStore), the
  * process runtime and the status reporter. An unknown Pod (the cache is not complete) keeps
- * running until the cache is; an invalid Pod is quarantined (reported once, never run) and runs
+ * running until the cache is, also when the cache lost its row to damage; an invalid Pod is quarantined (reported once, never run) and runs
  * once fixed; statuses name the instance the runtime has.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -30,7 +30,8 @@ interface Setup {
   statuses(name: string): JsonObject[];
 }
 
-async function setup(): Promise<Setup> {
+/** `completeness: 'store'`: the reconciler reads the store's own "cache complete", as the agent wires it. */
+async function setup(options: { completeness?: 'test' | 'store' } = {}): Promise<Setup> {
   const dir = makeTempDir('edge-reconcile-');
   const store = openEdgeStore({ dir: dir.path, logger: silentLogger() });
   const harness = new Harness({ lookup: store.cache });
@@ -46,7 +47,7 @@ async function setup(): Promise<Setup> {
     runtime: harness.runtime,
     logger: silentLogger(),
     resyncIntervalMs: 200,
-    cacheComplete: () => complete.value,
+    cacheComplete: options.completeness === 'store' ? () => store.cache.complete : () => complete.value,
     onTerminated: (key, pod) => reporter.terminated(key, pod),
     onQuarantined: (key, pod, message) => {
       quarantined.push({ key, message });
@@ -105,6 +106,40 @@ describe('Reconciler', () => {
     // Its final report names the instance that stopped, although the cache no longer has it.
     const uid = (pod.metadata as JsonObject).uid;
     await waitFor(() => s.statuses('adopted').some((body) => body.uid === uid && (body.status as JsonObject).phase === 'Failed'), { what: 'final status with the uid' });
+  });
+
+  it('keeps a Pod whose row became unreadable in the SQLite file running until the next complete resync', async () => {
+    const s = await setup({ completeness: 'store' });
+    const pod = makePod({ name: 'damaged', grace: 0, containers: [sh('main', 'sleep 60')] });
+    const key = keyOf(pod);
+    s.put(pod);
+    s.store.cache.markComplete();
+    s.reconciler.start();
+    const pid = await s.harness.waitRunning(key, 'main');
+
+    // The row's bytes are damaged in the file: the next read cannot decode it, and the store drops it.
+    s.store.cache.db.prepare('UPDATE objects SET body = ? WHERE key = ?').run('{"kind": "Pod", not json', key);
+    s.reconciler.wake();
+    await waitFor(() => s.store.cache.rvOf(key) === undefined, { what: 'the unreadable row dropped' });
+    expect(s.store.cache.complete).toBe(false);
+    let passes = s.reconciler.completedPasses;
+    await waitFor(() => s.reconciler.completedPasses >= passes + 3, { what: 'three passes without the row' });
+    // Lost to damage is not deleted: the same process runs on.
+    expect(isAlive(pid)).toBe(true);
+    expect(s.harness.runtime.pods()).toEqual([key]);
+
+    // The next complete resync brings the Pod again: the same instance keeps running.
+    s.put(pod);
+    s.store.cache.markComplete();
+    s.reconciler.wake();
+    passes = s.reconciler.completedPasses;
+    await waitFor(() => s.reconciler.completedPasses >= passes + 3, { what: 'three passes after the resync' });
+    expect(isAlive(pid)).toBe(true);
+    expect(await s.harness.waitRunning(key, 'main')).toBe(pid);
+
+    // And with the cache complete again, a Pod it no longer holds was deleted.
+    s.del(key);
+    await waitFor(() => !isAlive(pid) && s.harness.runtime.pods().length === 0, { what: 'the deleted pod stopped' });
   });
 
   it('quarantines an invalid Pod once, never runs it, and runs it once a valid version arrives', async () => {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../../protocol/index.js';
 import { EnvResolver, expandCommand } from '../../../edge-agent/runtime/env-resolver.js';
-import { ObjectSource } from '../../../edge-agent/runtime/object-source.js';
+import { ReferencedObjects } from '../../../edge-agent/runtime/referenced-objects.js';
 import { parsePod } from '../../../edge-agent/runtime/pod-spec.js';
 import { HOST_IP, MemoryLookup, NODE, configMap, makePod, secret } from './helpers.js';
 
@@ -11,7 +11,7 @@ const lookup = new MemoryLookup([
   configMap('other', { A: 'other-a' }),
   secret('sec', { TOKEN: 's3cret', USER: 'admin' }),
 ]);
-const resolver = new EnvResolver({ objects: new ObjectSource(lookup), hostIP: HOST_IP });
+const resolver = new EnvResolver({ objects: new ReferencedObjects(lookup), hostIP: HOST_IP });
 
 function resolve(container: JsonObject): ReturnType<EnvResolver['resolve']> {
   const pod = parsePod(

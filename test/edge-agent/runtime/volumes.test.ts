@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../../protocol/index.js';
 import { AtomicWriter } from '../../../edge-agent/runtime/atomic-writer.js';
-import { ObjectSource } from '../../../edge-agent/runtime/object-source.js';
+import { ReferencedObjects } from '../../../edge-agent/runtime/referenced-objects.js';
 import { PodLayout } from '../../../edge-agent/runtime/pod-layout.js';
 import { parsePod } from '../../../edge-agent/runtime/pod-spec.js';
 import { VolumeManager } from '../../../edge-agent/runtime/volume-manager.js';
@@ -23,7 +23,7 @@ function setup(objects: JsonObject[]) {
   const secretsRoot = makeSecretsDir();
   dirs.push(dir, secretsRoot);
   const lookup = new MemoryLookup(objects);
-  const objectsSource = new ObjectSource(lookup);
+  const objectsSource = new ReferencedObjects(lookup);
   const secrets = new SecretVolumes({ root: secretsRoot.path, dataDir: dir.path, logger: silentLogger() });
   const manager = new VolumeManager({ payloads: new VolumePayloads({ objects: objectsSource, hostIP: HOST_IP }), writer: new AtomicWriter(Date.now), secrets });
   return { dir: dir.path, lookup, manager, secrets };

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cacheDigest, contentVersion, type JsonObject, type SyncOp } from '../../../protocol/index.js';
 import { CACHE_FILE, type CacheChange } from '../../../edge-agent/store/index.js';
+import { waitFor } from '../../helpers/wait.js';
 import { configMap, keyFor, pod, put, secret, StoreDir } from './helpers.js';
 
 const dirs: StoreDir[] = [];
@@ -99,7 +100,7 @@ describe('CacheStore', () => {
     dir.store.apply([{ op: 'del', key: 'Secret/default/s' }]); // the row is gone; previous must not need it
     expect(change.previous).toEqual(a);
     expect(change.obj).toEqual(b);
-    expect(JSON.parse(JSON.stringify(change))).toEqual({ type: 'put', key: 'Secret/default/s', rv: contentVersion(b), obj: b, previous: a });
+    expect(JSON.parse(JSON.stringify(change))).toEqual({ type: 'put', kind: 'Secret', key: 'Secret/default/s', rv: contentVersion(b), obj: b, previous: a });
   });
 
   it('lists a kind, or a kind in a namespace, with each object\'s seq', () => {
@@ -187,7 +188,7 @@ describe('CacheStore', () => {
     expect(() => dir.store.setMeta('store.seq', '1')).toThrow(/reserved/);
   });
 
-  it('drops a row whose body no longer decodes, so the digest stops claiming it', () => {
+  it('drops a row whose body no longer decodes, so the digest stops claiming it', async () => {
     const dir = storeDir();
     dir.store.apply([put('ConfigMap/default/a', configMap('a', {})), put('ConfigMap/default/b', configMap('b', {}))]);
     dir.store.db.prepare("UPDATE objects SET body = '{not json' WHERE key = 'ConfigMap/default/a'").run();
@@ -195,6 +196,9 @@ describe('CacheStore', () => {
     dir.store.onChange((changes) => heard.push(...changes));
 
     expect(dir.store.get('ConfigMap/default/a')).toBeUndefined();
+    // The read wrote nothing; the row is dropped right after it.
+    expect(heard).toEqual([]);
+    await waitFor(() => heard.length > 0, { what: 'the unreadable row dropped' });
 
     expect(dir.store.rvOf('ConfigMap/default/a')).toBeUndefined();
     expect(Object.keys(Object.fromEntries(dir.store.entries()))).toEqual(['ConfigMap/default/b']);

@@ -35,12 +35,15 @@ export function pod(name: string, image = 'registry.example/app:1.0', namespace 
   };
 }
 
+/** A change without its kind (the tables of expected changes leave it out; 'every change names its kind' checks it). */
+export type PlainChange = Omit<CacheChange, 'kind'>;
+
 /**
  * A change as a plain object, read field by field: the SQLite cache's replacing puts carry
  * `previous` as an accessor (decoded on first read), which structural equality does not see.
  */
-export function plainChange(change: CacheChange): CacheChange {
-  const plain: CacheChange = { type: change.type, key: change.key };
+export function plainChange(change: CacheChange): PlainChange {
+  const plain: PlainChange = { type: change.type, key: change.key };
   if (change.rv !== undefined) plain.rv = change.rv;
   if (change.obj !== undefined) plain.obj = change.obj;
   const previous = change.previous;
@@ -48,7 +51,7 @@ export function plainChange(change: CacheChange): CacheChange {
   return plain;
 }
 
-export function plainResult(result: ApplyResult): ApplyResult {
+export function plainResult(result: ApplyResult): Omit<ApplyResult, 'changes'> & { changes: PlainChange[] } {
   return { changes: result.changes.map(plainChange), needs: result.needs, skipped: result.skipped, refused: result.refused };
 }
 

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cacheDigest, contentVersion, EMPTY_DIGEST, mergePatch, type JsonObject, type SyncOp } from '../../../protocol/index.js';
 import { MemoryCache, type CacheChange, type SyncCache } from '../../../edge-agent/store/index.js';
-import { configMap, plainChange, plainResult, pod, put, secret, StoreDir } from './helpers.js';
+import { configMap, plainChange, plainResult, pod, put, secret, StoreDir, type PlainChange } from './helpers.js';
 
 interface Implementation {
   name: string;
@@ -48,7 +48,7 @@ interface Case {
   /** Batches applied before the one under test. */
   given: SyncOp[][];
   batch: SyncOp[];
-  changes: CacheChange[];
+  changes: PlainChange[];
   needs: string[];
   skipped: number;
   /** key -> rv of the whole cache afterwards. */
@@ -212,7 +212,7 @@ describe.each(implementations)('SyncCache contract: $name', (impl) => {
   it.each(cases)('$name', (testCase) => {
     const cache = impl.create();
     for (const batch of testCase.given) cache.apply(batch);
-    const heard: CacheChange[][] = [];
+    const heard: PlainChange[][] = [];
     cache.onChange((changes) => heard.push(changes.map(plainChange)));
 
     const result = cache.apply(testCase.batch);
@@ -228,6 +228,23 @@ describe.each(implementations)('SyncCache contract: $name', (impl) => {
       expect(cache.rvOf(key)).toBe(rv);
       expect(contentVersion(cache.get(key) as JsonObject)).toBe(rv);
     }
+  });
+
+  it('every change names its object\'s kind, and keysOfKind lists the keys of one kind', () => {
+    const cache = impl.create();
+    const heard: string[] = [];
+    cache.onChange((changes) => heard.push(...changes.map((change) => `${change.type} ${change.kind} ${change.key}`)));
+    const result = cache.apply([put(cmKey, cmA), put(podKey, webPod), put(secKey, sec)]);
+    expect(result.changes.map((change: CacheChange) => change.kind)).toEqual(['ConfigMap', 'Pod', 'Secret']);
+    // A replacing put, a patch and a delete name it too.
+    cache.apply([put(cmKey, cmB), { op: 'patch', key: podKey, baseRv: contentVersion(webPod), rv: 'rv-patched', patch: { metadata: { labels: { tier: 'x' } } } }, { op: 'del', key: secKey }]);
+    expect(heard).toEqual([`put ConfigMap ${cmKey}`, `put Pod ${podKey}`, `put Secret ${secKey}`, `put ConfigMap ${cmKey}`, `put Pod ${podKey}`, `del Secret ${secKey}`]);
+    expect([...cache.keysOfKind('Pod')]).toEqual([podKey]);
+    expect([...cache.keysOfKind('ConfigMap')]).toEqual([cmKey]);
+    expect([...cache.keysOfKind('Secret')]).toEqual([]);
+    // A kind is matched whole, not as a prefix of another.
+    cache.apply([put('ConfigMapX/default/x', { ...configMap('x', {}), kind: 'ConfigMapX' })]);
+    expect([...cache.keysOfKind('ConfigMap')]).toEqual([cmKey]);
   });
 
   it('starts empty with the empty digest', () => {

@@ -1,7 +1,8 @@
 /**
- * ConfigMap and Secret contents as the runtime needs them, read through the agent's cache. One
- * place decodes Secret `data` (base64 in the object, as on the wire) and ConfigMap `binaryData`,
- * so env and volumes cannot disagree about what a key holds.
+ * The ConfigMaps and Secrets a Pod references (env, envFrom, volumes), with their contents as
+ * the runtime needs them, looked up in the agent's cache. One place decodes Secret `data`
+ * (base64 in the object, as on the wire) and ConfigMap `binaryData`, so env and volumes cannot
+ * disagree about what a key holds.
  */
 import { formatKey, isJsonObject, type JsonObject } from '../../protocol/index.js';
 import type { ObjectLookup } from './runtime.js';
@@ -13,7 +14,7 @@ export interface ObjectContents {
   text: Map<string, string>;
 }
 
-export class ObjectSource {
+export class ReferencedObjects {
   constructor(private readonly lookup: ObjectLookup) {}
 
   configMap(namespace: string, name: string): ObjectContents | undefined {
