@@ -4,7 +4,8 @@
  * cloud sink: the node's MQTT `events` topic when the hub has a broker, an HTTP webhook when
  * configured, else one log line. Agents deliver at least once; the hub de-duplicates by event
  * id (a Kubernetes Event is named after it, so even a restarted hub creates it once) and acks
- * an id only after its sink took it, so an event is never acked and lost.
+ * an id only after its sink took it, a resend that arrives while the first copy is still being
+ * written included, so an event is never acked and lost.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -37,25 +38,44 @@ export interface EventForwarderDeps {
 }
 
 const KUBE_SOURCES = new Set(['pod', 'container', 'node', 'agent']);
+/** Sessions kept waiting on one event's first copy (a node reconnecting in a loop cannot grow it further). */
+const MAX_WAITING_REPLIES = 8;
 
 export class EventForwarder implements EventSink {
   private readonly seen = new RecentIds(200_000);
+  /**
+   * Ids whose first copy is still on its way to the sink (a write retrying while the API is
+   * down), with every session waiting for it. A resend of such an id (the node reconnected) is
+   * acked only once the sink has the event: acked at once as a duplicate, the node would drop
+   * its copy, and a hub killed before its write got through would lose the event.
+   */
+  private readonly inflight = new Map<string, NodeReply[]>();
 
   constructor(private readonly deps: EventForwarderDeps) {}
 
   accept(node: string, frame: EventFrame, reply: NodeReply): void {
     const now = Date.now();
+    const { metrics } = this.deps;
     const duplicates: string[] = [];
     const expired: string[] = [];
     const toKube: EdgeEvent[] = [];
     const toCloud: EdgeEvent[] = [];
     for (const event of frame.events) {
+      const waiting = this.inflight.get(event.id);
+      if (waiting) {
+        // A resend while the first copy is still on its way to the sink: acked when that one is.
+        if (!waiting.includes(reply)) waiting.push(reply);
+        if (waiting.length > MAX_WAITING_REPLIES) waiting.splice(1, waiting.length - MAX_WAITING_REPLIES);
+        metrics.events.inc({ result: 'duplicate' });
+        continue;
+      }
       if (!this.seen.firstSighting(event.id)) duplicates.push(event.id);
       else if (event.expires !== undefined && event.expires < now) expired.push(event.id);
-      else if (KUBE_SOURCES.has(event.source) && this.involvedObject(node, event)) toKube.push(event);
-      else toCloud.push(event);
+      else {
+        (KUBE_SOURCES.has(event.source) && this.involvedObject(node, event) ? toKube : toCloud).push(event);
+        this.inflight.set(event.id, [reply]);
+      }
     }
-    const { metrics } = this.deps;
     if (duplicates.length > 0) metrics.events.inc({ result: 'duplicate' }, duplicates.length);
     if (expired.length > 0) metrics.events.inc({ result: 'expired' }, expired.length);
     if (duplicates.length + expired.length > 0) reply.ack([...duplicates, ...expired]);
@@ -115,8 +135,8 @@ export class EventForwarder implements EventSink {
       },
       (result) => {
         this.deps.metrics.events.inc({ result: result === 'ok' ? 'kubernetes' : 'failed' });
-        if (result === 'ok') reply.ack([event.id]);
-        else this.forget(event.id);
+        if (result === 'ok') this.delivered([event.id], reply);
+        else this.undelivered([event.id]);
       },
     );
   }
@@ -128,12 +148,31 @@ export class EventForwarder implements EventSink {
       if (cloudSink) await cloudSink.deliver(node, events);
       else for (const event of events) logger.info({ node, event }, 'edge event');
       metrics.events.inc({ result: cloudSink?.name ?? 'log' }, events.length);
-      reply.ack(events.map((event) => event.id));
+      this.delivered(events.map((event) => event.id), reply);
     } catch (err) {
       // Not acked: the agent keeps them and sends them again.
-      for (const event of events) this.forget(event.id);
+      this.undelivered(events.map((event) => event.id));
       metrics.events.inc({ result: 'failed' }, events.length);
       logger.warn({ node, events: events.length, err: (err as Error).message }, 'cloud event sink failed; the node will resend');
+    }
+  }
+
+  /** The sink has these events: ack them to the session that sent them and to every session that resent them meanwhile. */
+  private delivered(ids: readonly string[], reply: NodeReply): void {
+    const resent = new Map<NodeReply, string[]>();
+    for (const id of ids) {
+      for (const waiting of this.inflight.get(id) ?? []) if (waiting !== reply) resent.set(waiting, [...(resent.get(waiting) ?? []), id]);
+      this.inflight.delete(id);
+    }
+    reply.ack(ids);
+    for (const [waiting, waitingIds] of resent) waiting.ack(waitingIds);
+  }
+
+  /** The sink refused them for good: nobody is acked, so the nodes keep them and send them again. */
+  private undelivered(ids: readonly string[]): void {
+    for (const id of ids) {
+      this.inflight.delete(id);
+      this.forget(id);
     }
   }
 
