@@ -3,6 +3,7 @@
  * structured-clone data only; counters are cumulative, latency and fan-out arrivals are deltas
  * since the worker's previous report.
  */
+import type { Corruption } from '../chaos/plan.js';
 import type { SerializedTimeline } from '../metrics/timeline.js';
 
 export interface WorkerInit {
@@ -19,6 +20,8 @@ export interface WorkerInit {
   /** Only keys in this namespace count as deliveries. */
   namespace: string;
   logLevel: string;
+  /** Seed of the worker's own choices (which node emits the next probe event). */
+  seed: number;
 }
 
 export interface WorkerStats {
@@ -29,6 +32,9 @@ export interface WorkerStats {
   connected: number;
   synced: number;
   paused: number;
+  /** Nodes whose link is cut (chaos) and whose agent is stopped (chaos restarts). */
+  cut: number;
+  down: number;
   bytesIn: number;
   bytesOut: number;
   framesIn: number;
@@ -58,8 +64,46 @@ export interface SinceMark {
   names: string[];
 }
 
+/** An agent restart of some nodes (chaos), optionally with their cache file damaged while they are down. */
+export interface RestartCommand {
+  t: 'restart';
+  id: number;
+  nodes: string[];
+  /** How long each agent stays down, ms. */
+  downMs: number;
+  corruption?: Corruption;
+  bytesSeed?: number;
+  /** Before damaging a cache, wait at most this long for its outbox to drain, ms. */
+  drainMs?: number;
+}
+
+export interface RestartOutcome {
+  node: string;
+  /** With corruption: what was overwritten, and whether the store moved the file aside on open. */
+  damage?: string;
+  detected?: boolean;
+  /** Probe tokens queued in the outbox of a cache that was then damaged (gone with the file). */
+  destroyed: string[];
+  /** The node's outbox had drained when it was stopped. */
+  drained: boolean;
+}
+
+/** Probe events since the last `ledger`, and what waits in the worker's outboxes now. */
+export interface Ledger {
+  emitted: string[];
+  notForwarded: string[];
+  overflowed: string[];
+  pending: number;
+}
+
 export type WorkerCommand =
   | { t: 'pause'; id: number; nodes: string[] }
+  | { t: 'cut'; id: number; nodes: string[] }
+  | { t: 'restore'; id: number; nodes: string[] }
+  | RestartCommand
+  | { t: 'probe'; id: number; perSecond: number; runTag: string }
+  | { t: 'ledger'; id: number }
+  | { t: 'applied-since'; id: number; writtenAt: number }
   | { t: 'resume'; id: number; nodes: string[] }
   | { t: 'flap'; id: number; count: number }
   | { t: 'mark'; id: number; nodes?: string[] }
