@@ -76,6 +76,7 @@ export class FaultInjector {
     const { cluster, recovery } = this.deps;
     const killedAt = Date.now();
     const survivors = this.notCut();
+    recovery.overtake(record);
     await cluster.restartHub(record.holdMs);
     record.downMs = cluster.hubReadyAt - killedAt;
     record.detail = `hub kill -9, down ${record.holdMs} ms, ready again after ${fmtS(record.downMs)}`;
@@ -90,16 +91,20 @@ export class FaultInjector {
     await cluster.restartApi(signal, record.holdMs);
     record.downMs = cluster.apiReadyAt - stoppedAt;
     record.detail = `API ${signal === 'SIGKILL' ? 'kill -9' : 'SIGTERM'}, down ${record.holdMs} ms, serving again after ${fmtS(record.downMs)}`;
-    // The write path is back when a write through the restarted API reaches the nodes in sync now.
+    // The write path is back when a write through the restarted API reaches the nodes in sync
+    // now (or, when none is, every node not cut off: they will hold it once they resync).
     const inSync = await this.inSync();
+    const expected = inSync.length > 0 ? inSync : this.notCut();
     const written = await retry(() => churn.fanoutWrite(-++this.probeRound));
-    recovery.writeApplied(record, written, inSync, cluster.apiReadyAt);
+    recovery.writeApplied(record, written, expected, cluster.apiReadyAt);
     return record;
   }
 
   private async linkCut(record: FaultRecord): Promise<FaultRecord> {
     const { fleet, recovery } = this.deps;
+    // A node still cut by an earlier fault stays with that one.
     const nodes = record.nodes.filter((node) => !this.cutNodes.has(node));
+    record.nodes = nodes;
     for (const node of nodes) this.cutNodes.add(node);
     const cutAt = Date.now();
     await fleet.cut(nodes);
@@ -132,7 +137,11 @@ export class FaultInjector {
     record.nodes = restarted;
     if (fault.kind === 'cache-corrupt') {
       record.detected = outcomes.filter((outcome) => outcome.detected).length;
-      const damage = outcomes.map((outcome) => `${outcome.node}: ${outcome.damage ?? 'not damaged'}${outcome.detected ? '' : ' (NOT detected)'}`);
+      const damage = outcomes.map((outcome) => {
+        const left = outcome.undrained;
+        const queued = left ? `, outbox not drained in ${drainMs / 1000} s (${left.rows} rows, link ${left.link}, ${left.inflightFrames} frames unacked): ${outcome.destroyed.length} priority events destroyed` : '';
+        return `${outcome.node}: ${outcome.damage ?? 'not damaged'}${outcome.detected ? '' : ' (NOT detected)'}${queued}`;
+      });
       record.detail = `${restarted.length} caches damaged (${fault.corruption}) while the agent was down ${fault.holdMs} ms; ${record.detected} moved aside on open. ${damage.join('; ')}`;
       recovery.destroyed(outcomes.flatMap((outcome) => outcome.destroyed));
     } else {

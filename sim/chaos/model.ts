@@ -22,6 +22,13 @@ export interface FaultRecord {
    * ms; null when that did not happen before the scenario ended.
    */
   recoveredMs: number | null;
+  /**
+   * A hub kill that struck before this fault's nodes were all back: it drops every connection,
+   * so its own recovery covers them, and this fault's recovery is not timed.
+   */
+  overtakenBy?: number;
+  /** Of the nodes it waited for, how many were back (when it recovered or was overtaken), and their median time back, ms. */
+  nodesBack?: { back: number; of: number; p50Ms: number | null };
   /** cache-corrupt: nodes whose store moved the damaged file aside on open. */
   detected?: number;
 }
@@ -31,6 +38,8 @@ export interface KindSummary {
   /** Nodes hit, summed over the faults (process faults hit the whole fleet: 0 here). */
   nodes: number;
   recovered: number;
+  /** Overtaken by a hub kill before they recovered (see FaultRecord.overtakenBy). */
+  overtaken: number;
   recoveryP50Ms: number | null;
   recoveryMaxMs: number | null;
 }

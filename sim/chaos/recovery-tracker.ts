@@ -2,8 +2,9 @@
  * Recovery of each fault, watched in the background while later faults strike: a fault is
  * recovered when every node it affected has been in sync with the hub after the fault ended
  * (hub back, link restored, agent reopened), or, for an API restart, when a write through the
- * restarted API has reached every node connected at the time. A later fault hitting the same
- * nodes can stretch an earlier one's recovery; that is what a fleet under chaos lives through.
+ * restarted API has reached every node that was in sync at the time. A later fault hitting the
+ * same nodes can stretch an earlier one's recovery; a hub kill, which drops every connection,
+ * closes the faults still open as overtaken (its own recovery covers their nodes).
  */
 import type { Fleet } from '../fleet/fleet.js';
 import type { FaultRecord } from './model.js';
@@ -54,6 +55,19 @@ export class RecoveryTracker {
       return;
     }
     this.writeWatches.push({ record, after: 0, from, nodes, back: new Map(), writtenAt });
+  }
+
+  /**
+   * A hub kill: every connection drops, so the faults still waiting for their nodes are covered
+   * by the kill's own recovery from here on; they are marked overtaken instead of timed.
+   */
+  overtake(by: FaultRecord): void {
+    for (const watch of [...this.nodeWatches, ...this.writeWatches]) {
+      watch.record.overtakenBy = by.n;
+      watch.record.nodesBack = nodesBack(watch);
+    }
+    this.nodeWatches = [];
+    this.writeWatches = [];
   }
 
   /** Probe tokens that were queued in outboxes whose cache files were destroyed. */
@@ -107,5 +121,11 @@ function open(watch: Window, backAt: (node: string) => number): boolean {
   }
   if (watch.back.size < watch.nodes.length) return true;
   watch.record.recoveredMs = Math.max(0, Math.max(...watch.back.values()) - watch.from);
+  watch.record.nodesBack = nodesBack(watch);
   return false;
+}
+
+function nodesBack(watch: Window): { back: number; of: number; p50Ms: number | null } {
+  const times = [...watch.back.values()].map((at) => Math.max(0, at - watch.from)).sort((a, b) => a - b);
+  return { back: times.length, of: watch.nodes.length, p50Ms: times.length > 0 ? times[Math.floor((times.length - 1) / 2)]! : null };
 }

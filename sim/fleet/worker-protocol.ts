@@ -86,6 +86,8 @@ export interface RestartOutcome {
   destroyed: string[];
   /** The node's outbox had drained when it was stopped. */
   drained: boolean;
+  /** When it had not: rows left, the link's state and the pump's frames awaiting an ack, for the timeline. */
+  undrained?: { rows: number; link: string; inflightFrames: number };
 }
 
 /** Probe events since the last `ledger`, and what waits in the worker's outboxes now. */

@@ -159,11 +159,12 @@ class FleetWorker {
       while (storage.pending > 0 && Date.now() < deadline) await sleep(50);
       drained = storage.pending === 0;
     }
+    const undrained = drained ? undefined : { rows: storage.pending, link: node.isCut ? 'cut' : node.link.status, inflightFrames: storage.pump.inflightFrames };
     storage.flushEvents();
     node.stopAgent();
     const destroyed = command.corruption ? storage.queuedEvents().flatMap((event) => probeToken(event.message) ?? []) : [];
     storage.close();
-    const outcome: RestartOutcome = { node: node.name, destroyed, drained };
+    const outcome: RestartOutcome = { node: node.name, destroyed, drained, ...(undrained ? { undrained } : {}) };
     const before = movedAsideCount(slot.dir);
     if (command.corruption) outcome.damage = corruptCacheFile(path.join(slot.dir, CACHE_FILE), command.corruption, (command.bytesSeed ?? 0) + index);
     await sleep(command.downMs);

@@ -24,25 +24,35 @@ export function chaosSection(chaos: ChaosResult): string[] {
     '### Faults by kind',
     '',
     markdownTable(
-      ['kind', 'injected', 'nodes hit', 'recovered', 'recovery p50 / max, s'],
+      ['kind', 'injected', 'nodes hit', 'recovered', 'overtaken by a hub kill', 'recovery p50 / max, s'],
       FAULT_KINDS.map((kind) => {
         const k = chaos.byKind[kind];
-        return [kind, k.injected, k.nodes, `${k.recovered} of ${k.injected}`, k.recoveryP50Ms === null ? '-' : `${seconds(k.recoveryP50Ms)} / ${seconds(k.recoveryMaxMs ?? 0)}`];
+        return [kind, k.injected, k.nodes, `${k.recovered} of ${k.injected}`, k.overtaken, k.recoveryP50Ms === null ? '-' : `${seconds(k.recoveryP50Ms)} / ${seconds(k.recoveryMaxMs ?? 0)}`];
       }),
     ),
     '',
     '### Fault timeline',
     '',
     markdownTable(
-      ['#', 'at, s', 'kind', 'nodes', 'what happened', 'recovered after, s'],
-      chaos.timeline.map((fault) => [fault.n, seconds(fault.atMs), fault.kind, fault.nodes.length, fault.detail, fault.recoveredMs === null ? 'not recovered' : seconds(fault.recoveredMs)]),
+      ['#', 'at, s', 'planned at, s', 'kind', 'nodes', 'what happened', 'recovered after, s'],
+      chaos.timeline.map((fault) => [fault.n, seconds(fault.atMs), seconds(fault.plannedAtMs), fault.kind, fault.nodes.length, fault.detail, recovery(fault)]),
     ),
     '',
-    'Recovery is timed from the end of the fault (the process ready again, the link restored, the agent reopened) to the last affected node back in sync ' +
-      '(for an API restart: to a write through the restarted API reaching every connected node); a later fault hitting the same nodes can stretch it.',
+    'A fault runs later than planned when the one before it on the same process (hub or API) was still restarting. ' +
+      'Recovery is timed from the end of the fault (the process ready again, the link restored, the agent reopened) to the last affected node back in sync ' +
+      '(for an API restart: to a write through the restarted API reaching every node in sync at the time); a later fault hitting the same nodes can stretch it, ' +
+      'and a hub kill, which drops every connection, overtakes the faults still open (its own recovery covers their nodes).',
     '',
   );
   return out;
+}
+
+function recovery(fault: ChaosResult['timeline'][number]): string {
+  const back = fault.nodesBack;
+  const median = back && back.of > 1 && back.p50Ms !== null ? ` (median node ${seconds(back.p50Ms)})` : '';
+  if (fault.recoveredMs !== null) return `${seconds(fault.recoveredMs)}${median}`;
+  const partial = back ? `, ${formatCell(back.back)} of ${formatCell(back.of)} nodes back${median}` : '';
+  return fault.overtakenBy === undefined ? `not recovered${partial}` : `overtaken by #${fault.overtakenBy}${partial}`;
 }
 
 function seconds(ms: number): string {

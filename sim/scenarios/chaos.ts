@@ -16,7 +16,7 @@ import { sleep, type Scenario } from './context.js';
 
 /** How long a corrupted node's outbox may take to drain before its cache is damaged anyway. */
 const DRAIN_BEFORE_CORRUPTION_MS = 60_000;
-const PROCESS_FAULTS: ReadonlySet<FaultKind> = new Set(['hub-kill', 'api-restart']);
+const PROCESS_FAULTS_LIST: readonly FaultKind[] = ['hub-kill', 'api-restart'];
 
 export const chaos: Scenario = async ({ options, fleet, churn, nodes, cluster, kube, progress, settle }) => {
   if (!cluster) throw new Error('the chaos scenario kills and restarts the hub and the API: run it with --hub auto (the simulator starts its own)');
@@ -35,9 +35,9 @@ export const chaos: Scenario = async ({ options, fleet, churn, nodes, cluster, k
   progress.phase = `chaos: churn ${options.churn}/s`;
   const churnDone = churn.run(options.churn, durationMs);
   const timeline: FaultRecord[] = [];
-  // Process faults (hub, API) take turns: a hub cannot be killed while it is still starting.
-  // Node faults strike on time, beside them.
-  let processLane: Promise<void> = Promise.resolve();
+  // Faults of one process take turns (a hub is not killed while it is still starting); the hub,
+  // the API and the nodes are struck independently, each on time when it can be.
+  const lanes = new Map<FaultKind, Promise<void>>(PROCESS_FAULTS_LIST.map((kind) => [kind, Promise.resolve()]));
   const running = new Set<Promise<void>>();
   let failure: Error | undefined;
   const run = async (fault: PlannedFault): Promise<void> => {
@@ -55,14 +55,15 @@ export const chaos: Scenario = async ({ options, fleet, churn, nodes, cluster, k
     if (failure) break;
     if (fleet.error) throw fleet.error;
     progress.phase = `chaos: fault ${fault.n}/${plan.length} (${fault.kind})`;
-    const done = PROCESS_FAULTS.has(fault.kind) ? (processLane = processLane.then(() => run(fault))) : run(fault);
+    const lane = lanes.get(fault.kind);
+    const done = lane ? lane.then(() => run(fault)) : run(fault);
+    if (lane) lanes.set(fault.kind, done);
     running.add(done);
     void done.finally(() => running.delete(done));
     await ledger.collect();
   }
   progress.phase = 'chaos: churn goes on, no new faults';
-  await Promise.all(running);
-  await processLane;
+  await Promise.all([...running, ...lanes.values()]);
   const stats = await churnDone;
   await injector.restoreAll();
   if (failure) throw failure;
@@ -126,6 +127,7 @@ function summarizeKinds(timeline: readonly FaultRecord[]): Record<FaultKind, Kin
       injected: records.length,
       nodes: records.reduce((sum, record) => sum + record.nodes.length, 0),
       recovered: times.length,
+      overtaken: records.filter((record) => record.overtakenBy !== undefined).length,
       recoveryP50Ms: times.length > 0 ? times[Math.floor((times.length - 1) / 2)]! : null,
       recoveryMaxMs: times.length > 0 ? times[times.length - 1]! : null,
     };
