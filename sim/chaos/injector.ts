@@ -133,6 +133,8 @@ export class FaultInjector {
       ...(fault.corruption ? { corruption: fault.corruption, bytesSeed: fault.bytesSeed ?? 0, drainMs } : {}),
     });
     const reopenedAt = Date.now();
+    // In the plan's order, whichever worker answered first.
+    outcomes.sort((a, b) => fault.nodes.indexOf(a.node) - fault.nodes.indexOf(b.node));
     const restarted = outcomes.map((outcome) => outcome.node);
     record.nodes = restarted;
     if (fault.kind === 'cache-corrupt') {

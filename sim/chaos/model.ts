@@ -63,6 +63,11 @@ export interface PriorityEventSummary {
   drainMs: number;
   /** A few lost ids, for the report. */
   lostExamples: string[];
+  /**
+   * For lost events still queued in an outbox: the node, the link's state, the pump's unacked
+   * frames, and how often the event went out and on which of the node's connections.
+   */
+  stuck: string[];
   guarantee: string;
 }
 

@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { LatencyHistogram } from '../metrics/latency-histogram.js';
 import { LatencyTimeline } from '../metrics/timeline.js';
 import { SeededRandom } from '../chaos/random.js';
-import type { Ledger, NodeDigest, RestartCommand, RestartOutcome, SinceMark, WorkerCommand, WorkerInit, WorkerReply, WorkerStats } from './worker-protocol.js';
+import type { Ledger, NodeDigest, RestartCommand, RestartOutcome, SinceMark, StuckEvent, WorkerCommand, WorkerInit, WorkerReply, WorkerStats } from './worker-protocol.js';
 
 export interface FleetOptions {
   hubUrl: string;
@@ -155,6 +155,11 @@ export class Fleet {
       overflowed: parts.flatMap((part) => part.overflowed),
       pending: parts.reduce((sum, part) => sum + part.pending, 0),
     };
+  }
+
+  /** Every probe event still queued in an outbox, with what its node's link did with it. */
+  async stuckEvents(): Promise<StuckEvent[]> {
+    return ((await this.broadcast({ t: 'stuck' })) as StuckEvent[][]).flat();
   }
 
   /** Node -> when it first applied the shared object as written at `writtenAt` or later (wall ms; 0: not yet). */

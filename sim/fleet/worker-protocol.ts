@@ -98,6 +98,19 @@ export interface Ledger {
   pending: number;
 }
 
+/** A probe event still in an outbox: where its node's link stands and what it did with the event. */
+export interface StuckEvent {
+  token: string;
+  node: string;
+  id: string;
+  link: string;
+  /** Frames the pump sent on this connection and still waits an ack for. */
+  inflightFrames: number;
+  connections?: number;
+  connectedAt?: number;
+  trace?: { sends: number; lastSentOn: number; lastSentAt: number; ackedAt?: number };
+}
+
 export type WorkerCommand =
   | { t: 'pause'; id: number; nodes: string[] }
   | { t: 'cut'; id: number; nodes: string[] }
@@ -105,6 +118,7 @@ export type WorkerCommand =
   | RestartCommand
   | { t: 'probe'; id: number; perSecond: number; runTag: string }
   | { t: 'ledger'; id: number }
+  | { t: 'stuck'; id: number }
   | { t: 'applied-since'; id: number; writtenAt: number }
   | { t: 'resume'; id: number; nodes: string[] }
   | { t: 'flap'; id: number; count: number }

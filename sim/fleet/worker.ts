@@ -14,8 +14,9 @@ import { AgentStorage, movedAsideCount } from './agent-storage.js';
 import { corruptCacheFile } from './cache-corruption.js';
 import { DeliveryProbe } from './delivery-probe.js';
 import { ProbeEmitter, probeToken, type ProbeTarget } from './probe-events.js';
+import { TracedUpstream } from './traced-upstream.js';
 import { VirtualNode } from './virtual-node.js';
-import type { Ledger, NodeDigest, RestartCommand, RestartOutcome, SinceMark, WorkerCommand, WorkerInit, WorkerReply, WorkerStats } from './worker-protocol.js';
+import type { Ledger, NodeDigest, RestartCommand, RestartOutcome, SinceMark, StuckEvent, WorkerCommand, WorkerInit, WorkerReply, WorkerStats } from './worker-protocol.js';
 
 /** A node and, with --sqlite, the agent's storage it runs on. */
 interface Slot {
@@ -23,6 +24,8 @@ interface Slot {
   logger: Logger;
   dir?: string;
   storage?: AgentStorage;
+  /** The storage's pump, watched (which events went out on which connection, which were acked). */
+  upstream?: TracedUpstream;
   /** Being stopped by a restart: emits nothing meanwhile. */
   stopping: boolean;
 }
@@ -49,17 +52,18 @@ class FleetWorker {
       const nodeLogger = logger.child({ node: name });
       const dir = init.sqliteDir ? path.join(init.sqliteDir, name) : undefined;
       const storage = dir ? this.openStorage(dir, nodeLogger) : undefined;
+      const upstream = storage ? new TracedUpstream(storage.pump) : undefined;
       const node = new VirtualNode({
         name,
         hubUrl: init.hubUrl,
         token,
         logger: nodeLogger,
-        ...(storage ? { cache: storage.store.cache, upstream: storage.pump } : {}),
+        ...(storage && upstream ? { cache: storage.store.cache, upstream } : {}),
         onChanges: (changed, changes) => this.probe.observe(changes, changed.inSync, changed.name),
       });
       this.nodes.push(node);
       this.byName.set(name, node);
-      this.slots.set(name, { node, logger: nodeLogger, ...(dir ? { dir } : {}), ...(storage ? { storage } : {}), stopping: false });
+      this.slots.set(name, { node, logger: nodeLogger, ...(dir ? { dir } : {}), ...(storage ? { storage } : {}), ...(upstream ? { upstream } : {}), stopping: false });
     }
     this.emitter = new ProbeEmitter(() => this.probeTargets(), new SeededRandom(init.seed));
   }
@@ -110,6 +114,8 @@ class FleetWorker {
         return undefined;
       case 'ledger':
         return this.ledger();
+      case 'stuck':
+        return this.stuck();
       case 'applied-since':
         return this.nodes.map((node): [string, number] => [node.name, this.probe.appliedSince(node.name, command.writtenAt)]);
       case 'stop':
@@ -141,6 +147,28 @@ class FleetWorker {
     return { emitted, notForwarded, overflowed, pending };
   }
 
+  /** Every probe event still queued in an outbox, with what its node's link did with it. */
+  private stuck(): StuckEvent[] {
+    const stuck: StuckEvent[] = [];
+    for (const slot of this.slots.values()) {
+      if (!slot.storage || slot.storage.pending === 0) continue;
+      for (const event of slot.storage.queuedEvents()) {
+        const token = probeToken(event.message);
+        if (!token) continue;
+        const trace = slot.upstream?.trace(event.id);
+        stuck.push({
+          token,
+          node: slot.node.name,
+          id: event.id,
+          link: slot.node.isDown ? 'down' : slot.node.isCut ? 'cut' : slot.node.link.status,
+          inflightFrames: slot.storage.pump.inflightFrames,
+          ...(trace ? { connections: trace.connections, connectedAt: trace.connectedAt, ...(trace.event ? { trace: trace.event } : {}) } : {}),
+        });
+      }
+    }
+    return stuck;
+  }
+
   /**
    * The agent stops (its filter flushes, the link closes, the store closes), stays down for a
    * while, and starts again on the same directory: the store reopens through its corruption
@@ -170,7 +198,8 @@ class FleetWorker {
     await sleep(command.downMs);
     const reopened = this.openStorage(slot.dir, slot.logger);
     slot.storage = reopened;
-    node.startAgain({ cache: reopened.store.cache, upstream: reopened.pump });
+    slot.upstream?.attach(reopened.pump);
+    node.startAgain({ cache: reopened.store.cache, ...(slot.upstream ? { upstream: slot.upstream } : {}) });
     slot.stopping = false;
     if (command.corruption) outcome.detected = movedAsideCount(slot.dir) > before;
     return outcome;

@@ -19,6 +19,8 @@ export function chaosSection(chaos: ChaosResult): string[] {
   ];
   const out = [markdownTable(['chaos', 'value'], rows), ''];
   if (events.lostExamples.length > 0) out.push(`Lost priority events (first few): ${events.lostExamples.join(', ')}`, '');
+  for (const line of events.stuck ?? []) out.push(`- ${line}`);
+  if ((events.stuck ?? []).length > 0) out.push('');
   out.push(`Delivery: ${events.guarantee}.`, '', `Replay this schedule: \`${chaos.reproduce}\``, '');
   out.push(
     '### Faults by kind',

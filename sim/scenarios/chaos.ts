@@ -11,6 +11,7 @@ import type { ChaosResult, FaultRecord, KindSummary, PriorityEventSummary } from
 import { FAULT_KINDS, defaultFaultCount, planChaos, type FaultKind, type PlannedFault } from '../chaos/plan.js';
 import { PriorityEventLedger } from '../chaos/priority-events.js';
 import { RecoveryTracker } from '../chaos/recovery-tracker.js';
+import type { StuckEvent } from '../fleet/worker-protocol.js';
 import type { SimOptions } from '../run/options.js';
 import { sleep, type Scenario } from './context.js';
 
@@ -80,14 +81,17 @@ export const chaos: Scenario = async ({ options, fleet, churn, nodes, cluster, k
   const destroyed = new Set(recovery.destroyedEvents);
   const { found, missing } = await ledger.waitDelivered(runTag, deadlineMs, destroyed);
   const deliveredAt = Date.now();
+  // The fleet has settled: a last look or two closes the faults whose nodes are all back.
+  await recovery.stop();
   const recoveryDeadline = Date.now() + 10_000;
   while (recovery.open > 0 && Date.now() < recoveryDeadline) {
     await recovery.poll();
     if (recovery.open > 0) await sleep(250);
   }
-  await recovery.stop();
 
   const lost = [...missing, ...[...ledger.overflowedTokens].filter((token) => !found.has(token))];
+  const stuck = lost.length > 0 ? (await fleet.stuckEvents()).filter((event) => lost.includes(event.token)).slice(0, 10).map(describeStuck) : [];
+  for (const line of stuck) progress.note(`chaos: lost priority event ${line}`);
   const priorityEvents: PriorityEventSummary = {
     emitted: ledger.emittedTokens.size,
     delivered: [...ledger.emittedTokens].filter((token) => found.has(token)).length,
@@ -98,6 +102,7 @@ export const chaos: Scenario = async ({ options, fleet, churn, nodes, cluster, k
     pendingInOutboxes: ledger.pending,
     drainMs: deliveredAt - faultsEndedAt,
     lostExamples: lost.slice(0, 5),
+    stuck,
     guarantee:
       'at least once on the wire (the agent resends what the hub did not ack), exactly once in the cluster (the hub names the Kubernetes Event after the event id, so a resend finds it and is acked)',
   };
@@ -133,6 +138,14 @@ function summarizeKinds(timeline: readonly FaultRecord[]): Record<FaultKind, Kin
     };
   }
   return summary;
+}
+
+function describeStuck(event: StuckEvent): string {
+  const at = (ms: number | undefined): string => (ms ? new Date(ms).toISOString() : '-');
+  const trace = event.trace
+    ? `sent ${event.trace.sends}x, last on connection ${event.trace.lastSentOn} at ${at(event.trace.lastSentAt)}, ${event.trace.ackedAt ? `acked at ${at(event.trace.ackedAt)}` : 'never acked'}`
+    : 'never sent';
+  return `${event.token} (event ${event.id}) on ${event.node}: still in its outbox; link ${event.link}, connection ${event.connections ?? '-'} since ${at(event.connectedAt)}, ${event.inflightFrames} frames unacked; ${trace}`;
 }
 
 /** The command line that replays this run's fault schedule (same seed, same shape). */

@@ -58,10 +58,11 @@ describe('edge-sim --scenario chaos', () => {
     for (const measure of ['chaos: lost priority events', 'chaos: damaged caches the store did not detect', 'chaos: faults not recovered by the end']) {
       expect(parsed.targets.find((row) => row.measure === measure)).toMatchObject({ value: 0, verdict: 'met' });
     }
-    // The hub was killed and the API restarted twice each: three starts of each, three log files.
-    const files = readdirSync(logs).sort();
-    expect(files).toEqual(['apiserver-1.log', 'apiserver-2.log', 'apiserver-3.log', 'cloud-hub-1.log', 'cloud-hub-2.log', 'cloud-hub-3.log']);
-    expect(readFileSync(path.join(logs, 'cloud-hub-3.log'), 'utf8')).toContain('"msg":"ready"');
+    // The hub was killed and the API restarted twice each: (at least) three starts of each, a log file per start.
+    const files = readdirSync(logs);
+    expect(files).toEqual(expect.arrayContaining(['apiserver-1.log', 'apiserver-2.log', 'apiserver-3.log', 'cloud-hub-1.log', 'cloud-hub-2.log', 'cloud-hub-3.log']));
+    const lastHub = files.filter((file) => file.startsWith('cloud-hub-')).sort((a, b) => parseInt(a.slice(10), 10) - parseInt(b.slice(10), 10)).pop()!;
+    expect(readFileSync(path.join(logs, lastHub), 'utf8')).toContain('"msg":"ready"');
     // The report names the seed and lists the faults in a timeline.
     expect(stdout).toContain('### Fault timeline');
     expect(stdout).toMatch(/\| seed\s+\| 20261207/);
