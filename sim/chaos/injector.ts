@@ -126,7 +126,6 @@ export class FaultInjector {
 
   private async agentRestart(record: FaultRecord, fault: PlannedFault): Promise<FaultRecord> {
     const { fleet, recovery, drainMs } = this.deps;
-    const stoppedAt = Date.now();
     const outcomes = await fleet.restart({
       nodes: fault.nodes,
       downMs: fault.holdMs,
@@ -141,7 +140,11 @@ export class FaultInjector {
       record.detected = outcomes.filter((outcome) => outcome.detected).length;
       const damage = outcomes.map((outcome) => {
         const left = outcome.undrained;
-        const queued = left ? `, outbox not drained in ${drainMs / 1000} s (${left.rows} rows, link ${left.link}, ${left.inflightFrames} frames unacked): ${outcome.destroyed.length} priority events destroyed` : '';
+        const queued = left
+          ? `, outbox not drained in ${(drainMs / 1000).toFixed(0)} s (${left.rows} rows, link ${left.link}, ${left.inflightFrames} frames unacked): ${outcome.destroyed.length} priority events destroyed`
+          : (outcome.drainedInMs ?? 0) >= 1_000
+            ? ` after its outbox drained (${((outcome.drainedInMs ?? 0) / 1000).toFixed(1)} s)`
+            : '';
         return `${outcome.node}: ${outcome.damage ?? 'not damaged'}${outcome.detected ? '' : ' (NOT detected)'}${queued}`;
       });
       record.detail = `${restarted.length} caches damaged (${fault.corruption}) while the agent was down ${fault.holdMs} ms; ${record.detected} moved aside on open. ${damage.join('; ')}`;
@@ -150,7 +153,7 @@ export class FaultInjector {
       record.detail = `${restarted.length} agents stopped, down ${fault.holdMs} ms, reopened their SQLite store`;
     }
     // A restarted node whose link is also cut comes back only after the restore: its recovery includes the cut.
-    recovery.nodesInSync(record, restarted, stoppedAt, reopenedAt);
+    recovery.nodesInSync(record, restarted, new Map(outcomes.map((outcome) => [outcome.node, outcome.stoppedAt])), reopenedAt);
     return record;
   }
 

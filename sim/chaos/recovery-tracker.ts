@@ -11,8 +11,8 @@ import type { FaultRecord } from './model.js';
 
 interface Window {
   record: FaultRecord;
-  /** A sync (or an apply) counts only after this (the fault struck), wall ms. */
-  after: number;
+  /** A sync (or an apply) counts only after this (the fault struck), wall ms; per node when they were struck apart. */
+  after: number | ReadonlyMap<string, number>;
   /** Recovery is reported from here (the fault ended), wall ms. */
   from: number;
   nodes: readonly string[];
@@ -40,7 +40,7 @@ export class RecoveryTracker {
    * Recovered when every one of `nodes` has been in sync after `after` (when the fault struck;
    * a node cannot be in sync with a killed hub or over a cut link), timed from `from`.
    */
-  nodesInSync(record: FaultRecord, nodes: readonly string[], after: number, from: number): void {
+  nodesInSync(record: FaultRecord, nodes: readonly string[], after: number | ReadonlyMap<string, number>, from: number): void {
     if (nodes.length === 0) {
       record.recoveredMs = 0;
       return;
@@ -102,7 +102,8 @@ export class RecoveryTracker {
       for (const mark of await this.fleet.sinceMark()) mark.names.forEach((name, i) => syncedAt.set(name, mark.syncedAt[i] ?? 0));
       this.nodeWatches = this.nodeWatches.filter((watch) => open(watch, (node) => {
         const at = syncedAt.get(node) ?? 0;
-        return at > watch.after ? at : 0;
+        const after = typeof watch.after === 'number' ? watch.after : (watch.after.get(node) ?? 0);
+        return at > after ? at : 0;
       }));
     }
     for (const watch of [...this.writeWatches]) {

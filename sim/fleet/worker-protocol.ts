@@ -79,13 +79,16 @@ export interface RestartCommand {
 
 export interface RestartOutcome {
   node: string;
+  /** When its agent stopped (after its outbox drained, with corruption), wall ms. */
+  stoppedAt: number;
   /** With corruption: what was overwritten, and whether the store moved the file aside on open. */
   damage?: string;
   detected?: boolean;
   /** Probe tokens queued in the outbox of a cache that was then damaged (gone with the file). */
   destroyed: string[];
-  /** The node's outbox had drained when it was stopped. */
+  /** The node's outbox had drained when it was stopped, and how long that took (ms) with corruption. */
   drained: boolean;
+  drainedInMs?: number;
   /** When it had not: rows left, the link's state and the pump's frames awaiting an ack, for the timeline. */
   undrained?: { rows: number; link: string; inflightFrames: number };
 }

@@ -37,6 +37,7 @@ class FleetWorker {
   private readonly probe: DeliveryProbe;
   private readonly emitter: ProbeEmitter;
   private overflowed: string[] = [];
+  private stopped = false;
   private started = 0;
   private mark?: { at: number; counters: { bytesIn: number; bytesOut: number; framesIn: number; framesOut: number }[] };
   private reportTimer?: NodeJS.Timeout;
@@ -182,17 +183,20 @@ class FleetWorker {
     if (!storage || !slot.dir || node.isDown || slot.stopping) return undefined;
     slot.stopping = true;
     let drained = storage.pending === 0;
+    const drainStarted = Date.now();
     if (command.corruption) {
-      const deadline = Date.now() + (command.drainMs ?? 20_000);
-      while (storage.pending > 0 && Date.now() < deadline) await sleep(50);
+      const deadline = drainStarted + (command.drainMs ?? 60_000);
+      while (storage.pending > 0 && Date.now() < deadline && !this.stopped) await sleep(50);
       drained = storage.pending === 0;
     }
+    const drainedInMs = Date.now() - drainStarted;
     const undrained = drained ? undefined : { rows: storage.pending, link: node.isCut ? 'cut' : node.link.status, inflightFrames: storage.pump.inflightFrames };
     storage.flushEvents();
+    const stoppedAt = Date.now();
     node.stopAgent();
     const destroyed = command.corruption ? storage.queuedEvents().flatMap((event) => probeToken(event.message) ?? []) : [];
     storage.close();
-    const outcome: RestartOutcome = { node: node.name, destroyed, drained, ...(undrained ? { undrained } : {}) };
+    const outcome: RestartOutcome = { node: node.name, stoppedAt, destroyed, drained, ...(command.corruption ? { drainedInMs } : {}), ...(undrained ? { undrained } : {}) };
     const before = movedAsideCount(slot.dir);
     if (command.corruption) outcome.damage = corruptCacheFile(path.join(slot.dir, CACHE_FILE), command.corruption, (command.bytesSeed ?? 0) + index);
     await sleep(command.downMs);
@@ -272,6 +276,7 @@ class FleetWorker {
   }
 
   private async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.rampTimer);
     this.emitter.stop();
     this.report();

@@ -15,8 +15,6 @@ import type { StuckEvent } from '../fleet/worker-protocol.js';
 import type { SimOptions } from '../run/options.js';
 import { sleep, type Scenario } from './context.js';
 
-/** How long a corrupted node's outbox may take to drain before its cache is damaged anyway. */
-const DRAIN_BEFORE_CORRUPTION_MS = 60_000;
 const PROCESS_FAULTS_LIST: readonly FaultKind[] = ['hub-kill', 'api-restart'];
 
 export const chaos: Scenario = async ({ options, fleet, churn, nodes, cluster, kube, progress, settle }) => {
@@ -27,7 +25,10 @@ export const chaos: Scenario = async ({ options, fleet, churn, nodes, cluster, k
   const plan = planChaos({ seed: options.seed, nodes, durationMs, faults, kinds: options.faultKinds });
   const runTag = `${options.seed.toString(36)}-${startedAt.toString(36)}`;
   const recovery = new RecoveryTracker(fleet, nodes);
-  const injector = new FaultInjector({ cluster, fleet, churn, recovery, startedAt, drainMs: DRAIN_BEFORE_CORRUPTION_MS });
+  // A cache is damaged once its outbox has drained (the outbox lives in the same file): that
+  // can take until the faults stop, so the wait may last the rest of the run and its settling.
+  const drainMs = durationMs + options.settleTimeoutS * 1000;
+  const injector = new FaultInjector({ cluster, fleet, churn, recovery, startedAt, drainMs });
   const ledger = new PriorityEventLedger(fleet, kube);
   progress.note(`chaos: seed ${options.seed}, ${plan.length} faults over ${options.durationS} s (${options.faultKinds.join(', ')}), ${options.priorityEvents} priority events/s`);
 
