@@ -31,10 +31,6 @@ export class FaultInjector {
 
   constructor(private readonly deps: FaultInjectorDeps) {}
 
-  get cut(): ReadonlySet<string> {
-    return this.cutNodes;
-  }
-
   async inject(fault: PlannedFault): Promise<FaultRecord> {
     const { startedAt } = this.deps;
     const at = Date.now();
