@@ -7,7 +7,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { FAULT_KINDS, type FaultKind } from './chaos/plan.js';
+import { MAX_SEED, newSeed } from './chaos/random.js';
 import { reportMarkdown } from './report/markdown.js';
+import { gateFailures } from './report/targets.js';
 import { latencySvg } from './report/svg-chart.js';
 import { SCENARIOS, type ScenarioName, type SimOptions } from './run/options.js';
 import { Simulation } from './run/simulation.js';
@@ -43,6 +46,17 @@ const hubUrl = (value: string): string => {
   }
   throw new InvalidArgumentError(`expected auto, ws://HOST:PORT or mqtt://HOST:PORT, got "${value}"`);
 };
+const seed = (value: string): number => {
+  const number = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(number) || number > MAX_SEED) throw new InvalidArgumentError(`expected an integer 0-${MAX_SEED}, got "${value}"`);
+  return number;
+};
+const faultKinds = (value: string): FaultKind[] => {
+  const kinds = value.split(',').map((kind) => kind.trim()).filter((kind) => kind.length > 0);
+  for (const kind of kinds) if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new InvalidArgumentError(`unknown fault kind "${kind}"; one or more of ${FAULT_KINDS.join(', ')}`);
+  if (kinds.length === 0) throw new InvalidArgumentError('name at least one fault kind');
+  return [...new Set(kinds)] as FaultKind[];
+};
 const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(' ').filter((part) => part.length > 0)];
 
 const option = (flags: string, description: string, env: string) => new Option(flags, description).env(`EDGE_SIM_${env}`);
@@ -75,8 +89,13 @@ const program = new Command('edge-sim')
   .addOption(option('--settle-timeout <s>', 'how long the final check waits for every cache to match its desired set', 'SETTLE_TIMEOUT').default(120).argParser(positiveInt))
   .addOption(option('--hub-arg <args>', 'extra flags for an own hub, e.g. "--window 32" (repeatable)', 'HUB_ARGS').default([], '').argParser(collect))
   .addOption(option('--hub-cpu-prof <dir>', 'run an own hub under node --cpu-prof, profiles into DIR', 'HUB_CPU_PROF'))
+  .addOption(option('--log-dir <dir>', 'keep the logs of the own API and hub here, one file per process start (cloud-hub-1.log, cloud-hub-2.log after a restart, ...)', 'LOG_DIR'))
   .addOption(option('--node-log-level <level>', 'log level of the virtual nodes\' link logs (stderr)', 'NODE_LOG_LEVEL').choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('silent'))
   .addOption(option('--progress-interval <ms>', 'progress line interval when stderr is not a terminal', 'PROGRESS_INTERVAL').default(5000).argParser(positiveInt))
+  .addOption(option('--seed <n>', 'seed of every random choice (chaos schedule, churn, which nodes); printed in the report, replays a run', 'SEED').default(undefined, 'random').argParser(seed))
+  .addOption(option('--faults <n>', 'chaos: faults injected over --duration (default: one every 3 s, at least one of each kind)', 'FAULTS').argParser(positiveInt))
+  .addOption(option('--fault-kinds <kinds>', `chaos: the kinds of fault, comma-separated: ${FAULT_KINDS.join(', ')}`, 'FAULT_KINDS').default([...FAULT_KINDS], 'all').argParser(faultKinds))
+  .addOption(option('--priority-events <r>', 'chaos: priority events per second the fleet\'s agents emit (through their filter, outbox and upstream pump)', 'PRIORITY_EVENTS').default(20).argParser(nonNegative))
   .action(async (flags: Record<string, unknown>) => {
     const options: SimOptions = {
       hub: flags.hub as string,
@@ -101,8 +120,13 @@ const program = new Command('edge-sim')
       settleTimeoutS: flags.settleTimeout as number,
       hubArgs: flags.hubArg as string[],
       ...(flags.hubCpuProf ? { cpuProfDir: flags.hubCpuProf as string } : {}),
+      ...(flags.logDir ? { logDir: flags.logDir as string } : {}),
       nodeLogLevel: flags.nodeLogLevel as string,
       progressIntervalMs: flags.progressInterval as number,
+      seed: (flags.seed as number | undefined) ?? newSeed(),
+      ...(flags.faults ? { faults: flags.faults as number } : {}),
+      faultKinds: flags.faultKinds as FaultKind[],
+      priorityEvents: flags.priorityEvents as number,
     };
     const simulation = new Simulation(options, { stderr: process.stderr });
     let stopping = false;
@@ -125,10 +149,9 @@ const program = new Command('edge-sim')
       writeFileSync(`${options.report}.svg`, latencySvg(report.timeline, phases, `edge-sim: ${report.config.nodes} nodes, ${report.config.scenarios.join(' + ')}`));
       process.stderr.write(`edge-sim: report written to ${options.report} (.md, .svg)\n`);
     }
-    if (report.verification.divergent > 0) {
-      process.stderr.write(`edge-sim: ${report.verification.divergent} of ${report.verification.nodes} nodes diverged from their desired set\n`);
-      process.exitCode = 1;
-    }
+    const failures = gateFailures(report);
+    for (const failure of failures) process.stderr.write(`edge-sim: ${failure}\n`);
+    if (failures.length > 0) process.exitCode = 1;
   });
 
 program.parseAsync().catch((err: unknown) => {

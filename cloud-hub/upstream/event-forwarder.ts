@@ -53,6 +53,8 @@ const SEEN_TOTAL = 200_000;
 const REFUSAL_LOG_INTERVAL_MS = 60_000;
 
 const KUBE_SOURCES = new Set(['pod', 'container', 'node', 'agent']);
+/** Sessions kept waiting on one event's first copy (a node reconnecting in a loop cannot grow it further). */
+const MAX_WAITING_REPLIES = 8;
 
 interface InvolvedObject {
   kind: string;
@@ -88,7 +90,13 @@ export class EventForwarder implements EventSink {
     for (const event of frame.events) {
       const waiting = this.inflight.get(inflightKey(node, event.id));
       if (waiting) {
-        // Sent again while its first delivery is still under way: ack both when it is done.
+        // Sent again while its first delivery is still under way: ack both when it is done
+        // (a node reconnecting in a loop cannot grow the waiting sessions past a few).
+        if (!waiting.has(reply) && waiting.size >= MAX_WAITING_REPLIES) {
+          // Keep the first sender and the newest ones: the sessions in between are long gone.
+          const [, oldestResend] = waiting;
+          if (oldestResend) waiting.delete(oldestResend);
+        }
         waiting.add(reply);
         duplicates += 1;
       } else if (!this.seen.firstSighting(node, event.id)) {

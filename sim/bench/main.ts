@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { markdownTable } from '../report/table.js';
 import { agentRssBench } from './agent-rss.js';
+import { chaosBench } from './chaos.js';
 import { edgeStoreBench } from './edge-store.js';
 import { embeddedApiBench } from './embedded-api.js';
 import { filterBench } from './filter.js';
@@ -29,6 +30,7 @@ const SUITES: Record<string, Suite> = {
   'upstream-events': upstreamEventsBench,
   filter: filterBench,
   fleet: fleetBench,
+  chaos: chaosBench,
 };
 
 const program = new Command('bench')

@@ -3,9 +3,10 @@
  * apiserver`, unless a kubeconfig names a cluster) and a hub (`cloud-hub --kubeconfig`), each
  * its own process, so the hub's RSS and CPU are its own and its sockets do not count against
  * the simulator's open-files limit. The hub can be killed with SIGKILL and restarted on the
- * same ports (the storm scenario); MQTT goes through the hub's embedded broker.
+ * same ports (the storm and chaos scenarios), and the API stopped and restarted on the same
+ * port and data directory (chaos); MQTT goes through the hub's embedded broker.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BINARIES } from '../launch/binaries.js';
@@ -22,6 +23,8 @@ export interface OwnClusterOptions {
   hubArgs: readonly string[];
   /** Write a V8 CPU profile of each hub process here (node --cpu-prof). */
   cpuProfDir?: string;
+  /** Keep every process's log here: `apiserver-1.log`, `cloud-hub-1.log`, `cloud-hub-2.log` after a restart, ... */
+  logDir?: string;
   hubReadyTimeoutMs?: number;
 }
 
@@ -42,7 +45,12 @@ export class OwnCluster {
   metricsUrl = '';
   /** Wall-clock ms when the current hub process answered /readyz. */
   hubReadyAt = 0;
+  /** Wall-clock ms when the current API process said it was ready. */
+  apiReadyAt = 0;
   private ports: { ws: number; metrics: number; mqtt: number } = { ws: 0, metrics: 0, mqtt: 0 };
+  private apiPort = 0;
+  private readonly logStarts = new Map<string, number>();
+  private readonly logStreams: WriteStream[] = [];
   private hubStarts = 0;
 
   constructor(private readonly options: OwnClusterOptions) {}
@@ -57,13 +65,36 @@ export class OwnCluster {
       this.kubeconfig = this.options.kubeconfig;
     } else {
       const data = path.join(this.dir, 'api');
-      this.api = await launch(BINARIES.cloudHub, ['apiserver', '--data', data, '--listen', '127.0.0.1:0'], {
+      this.api = await launch(BINARIES.cloudHub, ['apiserver', '--data', data, '--listen', `127.0.0.1:${this.apiPort}`], {
         env: { LOG_LEVEL: 'info' },
         name: 'apiserver',
         keepLines: 1_000,
+        ...this.logTo('apiserver'),
       });
+      const ready = this.api.logs.find((line) => line.msg === 'ready')!;
+      this.apiPort = portOf(String(ready.api));
+      this.apiReadyAt = Date.now();
       this.kubeconfig = path.join(data, 'kubeconfig');
     }
+  }
+
+  /**
+   * Stops the embedded API (`signal`: SIGTERM lets it finish its requests, SIGKILL does not),
+   * waits `downMs`, and starts it again on the same port and data directory, so the hub and the
+   * simulator's clients reconnect with the kubeconfig they have.
+   */
+  async restartApi(signal: 'SIGTERM' | 'SIGKILL', downMs: number): Promise<void> {
+    if (!this.api) throw new Error('the API is not the simulator\'s own (--kubeconfig was given): it cannot be restarted');
+    await this.api.stop(signal, 15_000);
+    await new Promise((resolve) => setTimeout(resolve, downMs));
+    await retryStart(() => this.startApi());
+  }
+
+  /** kill -9 the hub, wait `downMs`, start it again on the same ports and wait until it is ready. */
+  async restartHub(downMs: number): Promise<void> {
+    await this.killHub();
+    await new Promise((resolve) => setTimeout(resolve, downMs));
+    await retryStart(() => this.startHub());
   }
 
   /** Starts the hub (again, on the same ports after the first time) and waits until it is ready. */
@@ -88,7 +119,7 @@ export class OwnCluster {
       ...this.options.hubArgs,
     ];
     // Bound ('listening'), not yet ready: a large cluster takes a while to list; /readyz below waits for it.
-    this.hub = await launch(BINARIES.cloudHub, args, { name: 'cloud-hub', nodeArgs, keepLines: 1_000, timeoutMs: 60_000, ready: (line) => line.msg === 'listening' });
+    this.hub = await launch(BINARIES.cloudHub, args, { name: 'cloud-hub', nodeArgs, keepLines: 1_000, timeoutMs: 60_000, ready: (line) => line.msg === 'listening', ...this.logTo('cloud-hub') });
     const ready = this.hub.logs.find((line) => line.msg === 'listening')!;
     const ws = String(ready.ws);
     this.metricsUrl = String(ready.metrics);
@@ -113,6 +144,35 @@ export class OwnCluster {
     await this.hub?.stop('SIGTERM', 15_000);
     await this.api?.stop('SIGTERM', 15_000);
     rmSync(this.dir, { recursive: true, force: true });
+    await Promise.all(this.logStreams.map((stream) => new Promise((resolve) => stream.end(resolve))));
+  }
+
+  /** With `logDir`: a new file for this start of `name`, fed every stdout line. */
+  private logTo(name: string): { onLine?: (text: string) => void } {
+    const { logDir } = this.options;
+    if (!logDir) return {};
+    mkdirSync(logDir, { recursive: true });
+    const start = (this.logStarts.get(name) ?? 0) + 1;
+    this.logStarts.set(name, start);
+    const stream = createWriteStream(path.join(logDir, `${name}-${start}.log`));
+    this.logStreams.push(stream);
+    return { onLine: (text) => void stream.write(`${text}\n`) };
+  }
+}
+
+/**
+ * Starting on a port just freed can fail for a moment (another socket may hold it as its local
+ * port while it closes); a few tries a quarter of a second apart.
+ */
+async function retryStart(start: () => Promise<void>, attempts = 20): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      return;
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 }
 

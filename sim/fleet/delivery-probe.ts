@@ -16,6 +16,8 @@ export class DeliveryProbe {
   resyncDeliveries = 0;
   deletes = 0;
   private fanout = new Map<string, { count: number; last: number }>();
+  /** Per node, the shared object's writes it applied: [written-at, applied at (wall ms)], the latest few. */
+  private readonly sharedApplied = new Map<string, [number, number][]>();
   private readonly namespacePart: string;
 
   constructor(
@@ -25,7 +27,7 @@ export class DeliveryProbe {
     this.namespacePart = `/${namespace}/`;
   }
 
-  observe(changes: readonly CacheChange[], live: boolean): void {
+  observe(changes: readonly CacheChange[], live: boolean, node = ''): void {
     let now = 0;
     for (const change of changes) {
       if (!change.key.includes(this.namespacePart)) continue;
@@ -43,6 +45,10 @@ export class DeliveryProbe {
         this.resyncDeliveries += 1;
       }
       if (change.key === this.fanoutKey) {
+        const applied = this.sharedApplied.get(node) ?? [];
+        applied.push([Number(written), now]);
+        if (applied.length > 64) applied.shift();
+        this.sharedApplied.set(node, applied);
         const entry = this.fanout.get(written);
         if (entry) {
           entry.count += 1;
@@ -52,6 +58,15 @@ export class DeliveryProbe {
         }
       }
     }
+  }
+
+  /** When `node` first applied the shared object as written at `writtenAt` or later (wall ms), or 0. */
+  appliedSince(node: string, writtenAt: number): number {
+    let first = 0;
+    for (const [written, at] of this.sharedApplied.get(node) ?? []) {
+      if (written >= writtenAt && (first === 0 || at < first)) first = at;
+    }
+    return first;
   }
 
   drainFanout(): [string, number, number][] {

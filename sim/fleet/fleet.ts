@@ -5,7 +5,8 @@
 import { Worker } from 'node:worker_threads';
 import { LatencyHistogram } from '../metrics/latency-histogram.js';
 import { LatencyTimeline } from '../metrics/timeline.js';
-import type { NodeDigest, SinceMark, WorkerCommand, WorkerInit, WorkerReply, WorkerStats } from './worker-protocol.js';
+import { SeededRandom } from '../chaos/random.js';
+import type { Ledger, NodeDigest, RestartCommand, RestartOutcome, SinceMark, StuckEvent, WorkerCommand, WorkerInit, WorkerReply, WorkerStats } from './worker-protocol.js';
 
 export interface FleetOptions {
   hubUrl: string;
@@ -18,6 +19,8 @@ export interface FleetOptions {
   namespace: string;
   logLevel: string;
   reportIntervalMs?: number;
+  /** Seed of the workers' own random choices (each worker derives its stream from it). */
+  seed: number;
 }
 
 export type FleetTotals = Omit<WorkerStats, 't' | 'worker' | 'latency' | 'fanout'>;
@@ -46,6 +49,7 @@ export class Fleet {
   start(): void {
     const entries = [...this.options.tokens];
     const count = Math.max(1, Math.min(this.options.workers, entries.length));
+    const seeds = new SeededRandom(this.options.seed);
     for (let w = 0; w < count; w++) {
       const nodes = entries.filter((_, i) => i % count === w).map(([name, token]) => ({ name, token }));
       const init: WorkerInit = {
@@ -58,6 +62,7 @@ export class Fleet {
         fanoutKey: this.options.fanoutKey,
         namespace: this.options.namespace,
         logLevel: this.options.logLevel,
+        seed: seeds.derive(w).seed,
       };
       const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
       worker.on('message', (message: WorkerReply) => this.onMessage(message));
@@ -81,6 +86,8 @@ export class Fleet {
       connected: 0,
       synced: 0,
       paused: 0,
+      cut: 0,
+      down: 0,
       bytesIn: 0,
       bytesOut: 0,
       framesIn: 0,
@@ -117,6 +124,48 @@ export class Fleet {
       this.workers.map((worker, i) => this.request(worker, { t: 'flap', count: Math.floor(share * (i + 1)) - Math.floor(share * i) })),
     );
     return results.reduce<number>((sum, value) => sum + Number(value), 0);
+  }
+
+  /** Drops these nodes' connections and makes their reconnects fail until `restore`. */
+  async cut(nodes: readonly string[]): Promise<void> {
+    await this.broadcast({ t: 'cut', nodes: [...nodes] });
+  }
+
+  async restore(nodes: readonly string[]): Promise<void> {
+    await this.broadcast({ t: 'restore', nodes: [...nodes] });
+  }
+
+  /** Restarts these nodes' agents over their SQLite stores (optionally damaging the cache file while down). */
+  async restart(command: Omit<RestartCommand, 't' | 'id'>): Promise<RestartOutcome[]> {
+    return ((await this.broadcast({ t: 'restart', ...command, nodes: [...command.nodes] })) as RestartOutcome[][]).flat();
+  }
+
+  /** Starts (or with 0, stops) the fleet's priority probe events, `perSecond` in all. */
+  async probeEvents(perSecond: number, runTag: string): Promise<void> {
+    const share = perSecond / Math.max(1, this.workers.length);
+    await this.broadcast({ t: 'probe', perSecond: share, runTag });
+  }
+
+  /** Probe events since the last call, and the rows waiting in every outbox now. */
+  async ledger(): Promise<Ledger> {
+    const parts = (await this.broadcast({ t: 'ledger' })) as Ledger[];
+    return {
+      emitted: parts.flatMap((part) => part.emitted),
+      notForwarded: parts.flatMap((part) => part.notForwarded),
+      overflowed: parts.flatMap((part) => part.overflowed),
+      pending: parts.reduce((sum, part) => sum + part.pending, 0),
+    };
+  }
+
+  /** Every probe event still queued in an outbox, with what its node's link did with it. */
+  async stuckEvents(): Promise<StuckEvent[]> {
+    return ((await this.broadcast({ t: 'stuck' })) as StuckEvent[][]).flat();
+  }
+
+  /** Node -> when it first applied the shared object as written at `writtenAt` or later (wall ms; 0: not yet). */
+  async appliedSince(writtenAt: string): Promise<Map<string, number>> {
+    const parts = (await this.broadcast({ t: 'applied-since', writtenAt: Number(writtenAt) })) as [string, number][][];
+    return new Map(parts.flat());
   }
 
   async mark(): Promise<void> {

@@ -3,6 +3,7 @@
  * structured-clone data only; counters are cumulative, latency and fan-out arrivals are deltas
  * since the worker's previous report.
  */
+import type { Corruption } from '../chaos/plan.js';
 import type { SerializedTimeline } from '../metrics/timeline.js';
 
 export interface WorkerInit {
@@ -19,6 +20,8 @@ export interface WorkerInit {
   /** Only keys in this namespace count as deliveries. */
   namespace: string;
   logLevel: string;
+  /** Seed of the worker's own choices (which node emits the next probe event). */
+  seed: number;
 }
 
 export interface WorkerStats {
@@ -29,6 +32,9 @@ export interface WorkerStats {
   connected: number;
   synced: number;
   paused: number;
+  /** Nodes whose link is cut (chaos) and whose agent is stopped (chaos restarts). */
+  cut: number;
+  down: number;
   bytesIn: number;
   bytesOut: number;
   framesIn: number;
@@ -58,8 +64,65 @@ export interface SinceMark {
   names: string[];
 }
 
+/** An agent restart of some nodes (chaos), optionally with their cache file damaged while they are down. */
+export interface RestartCommand {
+  t: 'restart';
+  id: number;
+  nodes: string[];
+  /** How long each agent stays down, ms. */
+  downMs: number;
+  corruption?: Corruption;
+  bytesSeed?: number;
+  /** Before damaging a cache, wait at most this long for its outbox to drain, ms. */
+  drainMs?: number;
+}
+
+export interface RestartOutcome {
+  node: string;
+  /** When its agent stopped (after its outbox drained, with corruption), wall ms. */
+  stoppedAt: number;
+  /** With corruption: what was overwritten, and whether the store moved the file aside on open. */
+  damage?: string;
+  detected?: boolean;
+  /** Probe tokens queued in the outbox of a cache that was then damaged (gone with the file). */
+  destroyed: string[];
+  /** The node's outbox had drained when it was stopped, and how long that took (ms) with corruption. */
+  drained: boolean;
+  drainedInMs?: number;
+  /** When it had not: rows left, the link's state and the pump's frames awaiting an ack, for the timeline. */
+  undrained?: { rows: number; link: string; inflightFrames: number };
+}
+
+/** Probe events since the last `ledger`, and what waits in the worker's outboxes now. */
+export interface Ledger {
+  emitted: string[];
+  notForwarded: string[];
+  overflowed: string[];
+  pending: number;
+}
+
+/** A probe event still in an outbox: where its node's link stands and what it did with the event. */
+export interface StuckEvent {
+  token: string;
+  node: string;
+  id: string;
+  link: string;
+  /** Frames the pump sent on this connection and still waits an ack for. */
+  inflightFrames: number;
+  connections?: number;
+  connectedAt?: number;
+  trace?: { sends: number; lastSentOn: number; lastSentAt: number; ackedAt?: number };
+}
+
 export type WorkerCommand =
   | { t: 'pause'; id: number; nodes: string[] }
+  | { t: 'cut'; id: number; nodes: string[] }
+  | { t: 'restore'; id: number; nodes: string[] }
+  | RestartCommand
+  | { t: 'probe'; id: number; perSecond: number; runTag: string }
+  | { t: 'ledger'; id: number }
+  | { t: 'stuck'; id: number }
+  | { t: 'applied-since'; id: number; writtenAt: number }
   | { t: 'resume'; id: number; nodes: string[] }
   | { t: 'flap'; id: number; count: number }
   | { t: 'mark'; id: number; nodes?: string[] }

@@ -1,4 +1,5 @@
 /** The report as Markdown: what ran, the headline figures against their targets, then one table per scenario. */
+import { chaosSection } from './chaos-markdown.js';
 import { formatCell, markdownTable, type Cell } from './table.js';
 import type { ScenarioReport, SimReport } from './model.js';
 
@@ -11,7 +12,7 @@ export function reportMarkdown(report: SimReport): string {
     `# edge-sim: ${formatCell(config.nodes)} nodes, ${config.scenarios.join(' + ')}`,
     '',
     `${config.transport} to ${config.ownCluster ? 'its own hub' : config.hub}; ${config.podsPerNode} Pods per node, churn ${config.churn}/s, ${config.durationS} s per scenario, ` +
-      `${config.workers} worker threads, ${config.sqlite ? 'SQLite caches' : 'in-memory caches'}; ${report.startedAt}, ${report.wallSeconds.toFixed(0)} s in all.`,
+      `${config.workers} worker threads, ${config.sqlite ? 'SQLite caches' : 'in-memory caches'}, seed ${config.seed}; ${report.startedAt}, ${report.wallSeconds.toFixed(0)} s in all.`,
     '',
   );
   const rows: Cell[][] = [
@@ -76,7 +77,7 @@ function scenarioSection(scenario: ScenarioReport): string[] {
     rows.push(['resyncs', formatCell(scenario.flap.resyncs)]);
     rows.push(['changes delivered inside resyncs', formatCell(scenario.flap.resyncDeliveries)]);
   }
-  return [`## ${scenario.name}`, '', markdownTable(['measure', 'value'], rows), ''];
+  return [`## ${scenario.name}`, '', markdownTable(['measure', 'value'], rows), '', ...(scenario.chaos ? chaosSection(scenario.chaos) : [])];
 }
 
 function fmt(value: number): string {

@@ -58,6 +58,8 @@ export interface SimReport {
     workers: number;
     scenarios: string[];
     sqlite: boolean;
+    /** The run's seed (`--seed`): the same seed and flags replay its random choices. */
+    seed: number;
   };
   setup: {
     tokensSeconds: number;

@@ -57,6 +57,7 @@ export class Progress {
     return (
       `[${String(seconds).padStart(4)}s] ${this.phase}: connected ${formatCell(totals.connected)}/${formatCell(fleet.size)}` +
       ` synced ${formatCell(totals.synced)}${totals.paused ? ` cut off ${formatCell(totals.paused)}` : ''}` +
+      `${totals.cut ? ` links cut ${formatCell(totals.cut)}` : ''}${totals.down ? ` agents down ${formatCell(totals.down)}` : ''}` +
       ` events/s ${formatCell(Math.round(rate))} p99 ${Number.isFinite(p99) ? `${p99.toFixed(1)} ms` : '-'}`
     );
   }

@@ -29,6 +29,14 @@ export function targetRows(report: Measured): TargetRow[] {
   }
   const rssKB = report.hub.rssPerIdleNodeBytes === null ? null : report.hub.rssPerIdleNodeBytes / 1024;
   row('hub RSS per idle connected node', rssKB, 'KB', TARGETS.rssPerIdleNodeKB, `<= ${TARGETS.rssPerIdleNodeKB}`);
+  const chaos = report.scenarios.find((scenario) => scenario.chaos)?.chaos;
+  if (chaos) {
+    row('chaos: lost priority events', chaos.priorityEvents.lost, 'events', 0, '0');
+    row('chaos: priority events in the cluster more than once', chaos.priorityEvents.duplicated, 'events', 0, '0');
+    row('chaos: damaged caches the store did not detect', chaos.corruptedCaches.injected - chaos.corruptedCaches.detected, 'caches', 0, '0');
+    row('chaos: planned faults not injected', chaos.planned - chaos.injected, 'faults', 0, '0');
+    row('chaos: faults not recovered by the end', chaos.timeline.filter((fault) => fault.recoveredMs === null && fault.overtakenBy === undefined).length, 'faults', 0, '0');
+  }
   const storm = report.scenarios.find((scenario) => scenario.storm)?.storm;
   if (storm) {
     row('storm: kill -9 -> every node back in sync', storm.recoveryMs / 1000, 's', TARGETS.stormRecoveryS, `<= ${TARGETS.stormRecoveryS}`);
@@ -36,4 +44,13 @@ export function targetRows(report: Measured): TargetRow[] {
     row('storm: bytes down per unchanged node (max)', storm.bytesDownPerNode.max, 'B', TARGETS.unchangedNodeBytes, `<= ${TARGETS.unchangedNodeBytes}`);
   }
   return rows;
+}
+
+/** Correctness verdicts that fail the run (exit code 1); the performance targets only report. */
+const GATES = [/^divergent nodes at the end$/, /^chaos: /];
+
+export function gateFailures(report: SimReport): string[] {
+  return report.targets
+    .filter((row) => GATES.some((gate) => gate.test(row.measure)) && row.verdict !== 'met')
+    .map((row) => `${row.measure}: ${row.value === null ? 'not measured' : row.value} (must be ${row.target})`);
 }

@@ -1,7 +1,8 @@
 /** What one `edge-sim` run is asked to do, as parsed from the command line. */
+import type { FaultKind } from '../chaos/plan.js';
 import type { Transport } from '../cluster/own-cluster.js';
 
-export const SCENARIOS = ['steady', 'fanout', 'storm', 'partition', 'flap'] as const;
+export const SCENARIOS = ['steady', 'fanout', 'storm', 'partition', 'flap', 'chaos'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface SimOptions {
@@ -40,10 +41,20 @@ export interface SimOptions {
   hubArgs: string[];
   /** Profile an own hub with node --cpu-prof into this directory. */
   cpuProfDir?: string;
+  /** Keep the own API's and hub's logs here (one file per process start). */
+  logDir?: string;
   /** pino level of the virtual nodes' link logs (stderr). */
   nodeLogLevel: string;
   /** Progress every this many ms when stderr is not a terminal. */
   progressIntervalMs: number;
+  /** Seed of the run's random choices: the chaos schedule, the churn's picks, the workers' picks. */
+  seed: number;
+  /** chaos: faults over the duration; absent: one every 3 s (at least one of each kind). */
+  faults?: number;
+  /** chaos: the kinds of fault to inject. */
+  faultKinds: FaultKind[];
+  /** chaos: priority events per second emitted by the fleet. */
+  priorityEvents: number;
 }
 
 export function ownsCluster(options: SimOptions): boolean {

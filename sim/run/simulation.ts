@@ -22,6 +22,7 @@ import type { ScenarioContext, ScenarioResult } from '../scenarios/context.js';
 import { SCENARIO_RUNNERS } from '../scenarios/index.js';
 import { DesiredSets } from '../verify/desired-sets.js';
 import { verifyConvergence } from '../verify/convergence.js';
+import { SeededRandom } from '../chaos/random.js';
 import { ChurnDriver } from '../workload/churn.js';
 import { KubeWriter } from '../workload/kube-writer.js';
 import { FleetNames } from '../workload/names.js';
@@ -45,13 +46,20 @@ export class Simulation {
   ) {}
 
   async run(): Promise<SimReport> {
-    const { options } = this;
+    // Chaos restarts agents over their stores and damages cache files: it needs real SQLite caches.
+    const options: SimOptions = this.options.scenarios.includes('chaos') && !this.options.sqlite ? { ...this.options, sqlite: true } : this.options;
     validate(options);
     const startedAt = Date.now();
     const names = new FleetNames(options.nodePrefix, options.namespace);
     const nodeNames = names.nodes(options.nodes);
     const cluster = ownsCluster(options)
-      ? new OwnCluster({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}), transport: options.transport, hubArgs: options.hubArgs, ...(options.cpuProfDir ? { cpuProfDir: options.cpuProfDir } : {}) })
+      ? new OwnCluster({
+          ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
+          transport: options.transport,
+          hubArgs: options.hubArgs,
+          ...(options.cpuProfDir ? { cpuProfDir: options.cpuProfDir } : {}),
+          ...(options.logDir ? { logDir: options.logDir } : {}),
+        })
       : undefined;
     if (cluster) this.resources.push(() => cluster.close());
     const sqliteDir = options.sqlite ? mkdtempSync(path.join(tmpdir(), 'edge-sim-caches-')) : undefined;
@@ -60,6 +68,8 @@ export class Simulation {
     let progress: Progress | undefined;
     const say = (text: string): void => (progress ? progress.note(text) : void this.io.stderr.write(`edge-sim: ${text}\n`));
     try {
+      say(`seed ${options.seed} (replay this run's random choices with --seed ${options.seed})`);
+      if (options.sqlite && !this.options.sqlite) say('the chaos scenario runs every node on a real SQLite store (--sqlite implied)');
       let kubeconfig = options.kubeconfig ?? '';
       if (cluster) {
         say(cluster.ownsApi || !options.kubeconfig ? 'starting the embedded API' : 'using the given cluster');
@@ -103,6 +113,7 @@ export class Simulation {
         fanoutKey: names.sharedConfigKey,
         namespace: options.namespace,
         logLevel: options.nodeLogLevel,
+        seed: new SeededRandom(options.seed).derive(2).seed,
       });
       const started = fleet;
       this.resources.push(() => started.stop());
@@ -114,7 +125,8 @@ export class Simulation {
       say(`connecting ${options.nodes} nodes to ${hubUrl} (${options.workers} worker threads)`);
       phaseStart = performance.now();
       fleet.start();
-      const connectBudgetMs = 60_000 + (options.nodes / Math.max(1, options.connectRate)) * 4_000;
+      // A deadline, not a measurement: on a loaded machine a node whose first connects timed out waits out its backoff (up to 30 s).
+      const connectBudgetMs = 120_000 + (options.nodes / Math.max(1, options.connectRate)) * 4_000;
       if (!(await allSynced(fleet, connectBudgetMs))) {
         const totals = fleet.totals();
         throw new Error(`only ${totals.synced} of ${options.nodes} nodes were in sync after ${Math.round(connectBudgetMs / 1000)} s`);
@@ -128,7 +140,7 @@ export class Simulation {
       const initialBytesDown = fleet.totals().bytesIn / options.nodes;
       say(`all ${options.nodes} nodes in sync after ${connectSeconds.toFixed(1)} s`);
 
-      const churn = new ChurnDriver({ writer, names, nodes: nodeNames, pods: setup.pods });
+      const churn = new ChurnDriver({ writer, names, nodes: nodeNames, pods: setup.pods, random: new SeededRandom(options.seed).derive(1).asFunction });
       const context: ScenarioContext = {
         options,
         fleet,
@@ -136,6 +148,7 @@ export class Simulation {
         nodes: nodeNames,
         ...(cluster ? { cluster } : {}),
         hub,
+        kube: client,
         progress,
         settle: (timeoutMs = 60_000) => settle(fleet!, hub, timeoutMs),
       };
@@ -179,6 +192,7 @@ export class Simulation {
           workers: options.workers,
           scenarios: options.scenarios,
           sqlite: options.sqlite,
+          seed: options.seed,
         },
         setup: {
           tokensSeconds: round(tokensSeconds),
@@ -245,8 +259,13 @@ export class Simulation {
 
 function validate(options: SimOptions): void {
   if (options.nodes < 1) throw new Error('--nodes must be at least 1');
-  if (options.scenarios.includes('storm') && !ownsCluster(options)) {
-    throw new Error('the storm scenario kills and restarts the hub, so it needs the simulator\'s own hub: leave out --hub (or pass --hub auto)');
+  for (const name of ['storm', 'chaos'] as const) {
+    if (options.scenarios.includes(name) && !ownsCluster(options)) {
+      throw new Error(`the ${name} scenario kills and restarts the hub, so it needs the simulator's own hub: leave out --hub (or pass --hub auto)`);
+    }
+  }
+  if (options.scenarios.includes('chaos') && options.kubeconfig && options.faultKinds.includes('api-restart')) {
+    throw new Error('the chaos scenario\'s api-restart faults restart the simulator\'s own embedded API, but --kubeconfig names another cluster: leave out --kubeconfig, or pass --fault-kinds without api-restart');
   }
   if (!ownsCluster(options)) {
     if (!options.kubeconfig) throw new Error('--kubeconfig is required with --hub URL (the simulator writes the workload through that cluster\'s API)');
@@ -274,5 +293,9 @@ function scenarioLine(report: ScenarioReport): string {
   if (report.fanout) parts.push(`one change to every node: median ${report.fanout.medianMs.toFixed(1)} ms`);
   if (report.storm) parts.push(`all back in sync ${(report.storm.recoveryMs / 1000).toFixed(1)} s after the kill`);
   if (report.partition) parts.push(`cut nodes caught up ${(report.partition.recoveryMs / 1000).toFixed(1)} s after the heal`);
+  if (report.chaos) {
+    const events = report.chaos.priorityEvents;
+    parts.push(`${report.chaos.injected} faults injected; ${events.delivered} of ${events.emitted} priority events in the cluster, ${events.lost} lost`);
+  }
   return parts.join('; ');
 }

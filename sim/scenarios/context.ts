@@ -1,4 +1,6 @@
 /** What a scenario gets to work with, and what it hands back for the report. */
+import type { KubeClient } from '../../cloud-hub/kube/kube-client.js';
+import type { ChaosResult } from '../chaos/model.js';
 import type { OwnCluster } from '../cluster/own-cluster.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { HubWatch } from '../metrics/hub-watch.js';
@@ -14,6 +16,8 @@ export interface ScenarioContext {
   /** Present when the simulator started the hub (required by `storm`). */
   cluster?: OwnCluster;
   hub: HubWatch;
+  /** The cluster's API (raw JSON), for checks of what the hub wrote. */
+  kube: KubeClient;
   progress: Progress;
   /** Waits until every connected node is in sync and nothing moves; false at the deadline. */
   settle(timeoutMs?: number): Promise<boolean>;
@@ -70,6 +74,7 @@ export interface ScenarioResult {
   storm?: StormResult;
   partition?: PartitionResult;
   flap?: FlapResult;
+  chaos?: ChaosResult;
 }
 
 export type Scenario = (context: ScenarioContext) => Promise<ScenarioResult>;
