@@ -48,7 +48,7 @@ describe('an event resent while its first copy is being written', () => {
     // The API goes away: the hub's write of the event fails and is retried with backoff.
     await cluster.api.kill();
     first.send({ v: PROTOCOL_VERSION, t: 'event', events: [event] });
-    await cluster.hub!.waitForLog((line) => line.msg === 'API write failed' && String(line.key).startsWith(`Event/${NODE}.edge-`), 30_000, 'the failed Event write');
+    await cluster.hub!.waitForLog((line) => line.msg === 'API write failed' && line.node === NODE && String(line.key).startsWith('Event/'), 30_000, 'the failed Event write');
     // The node reconnects and sends it again, as its upstream pump does with everything unacked.
     first.close();
     const second = await connected();
