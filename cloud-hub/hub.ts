@@ -9,19 +9,20 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { DEFAULT_MAX_FRAME_BYTES, ErrorCode, PROTOCOL_VERSION, encode } from '../protocol/index.js';
 import { TokenStore } from './auth/token-store.js';
-import { MetricsServer, handleHealth } from './http-endpoints.js';
+import { MetricsServer, handleHealth } from './observability/http-endpoints.js';
 import { KubeClient } from './kube/kube-client.js';
-import { HubMetrics } from './metrics.js';
+import { HubMetrics } from './observability/hub-metrics.js';
 import { NodeScope } from './scope/node-scope.js';
 import { InboundLimiter } from './session/inbound-limiter.js';
 import { DEFAULT_NODE_LIMITS, LimitMetrics, type NodeLimits } from './session/node-limits.js';
 import { NodeSession } from './session/node-session.js';
 import { SessionRegistry } from './session/session-registry.js';
-import { ShardOwnership, shardOf } from './session/shard-ownership.js';
+import { ShardOwnership, shardOf } from './replicas/shard-ownership.js';
 import { KubeSource, type SourceEvent } from './source/kube-source.js';
 import { ObjectStore } from './source/object-store.js';
 import { CLOSE_SHUTDOWN, type Connection } from './transport/connection.js';
 import { EmbeddedBroker } from './transport/embedded-broker.js';
+import type { HostPort } from './transport/host-port.js';
 import { MqttBridge } from './transport/mqtt-bridge.js';
 import { WsServer } from './transport/ws-server.js';
 import { KubeUpstream } from './upstream/kube-upstream.js';
@@ -45,11 +46,6 @@ async function firstOf(promise: Promise<unknown>, ms: number): Promise<void> {
 
 /** The hub's own user on the embedded broker; the underscore keeps it out of the node names' space. */
 const HUB_BROKER_USER = '_cloud-hub';
-
-export interface HostPort {
-  host: string;
-  port: number;
-}
 
 export interface MqttSettings {
   /** Broker URL; credentials may be in it (mqtt://user:password@host:port). */

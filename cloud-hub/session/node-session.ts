@@ -19,7 +19,7 @@ import {
   type Frame,
   type HelloFrame,
 } from '../../protocol/index.js';
-import type { HubMetrics } from '../metrics.js';
+import type { HubMetrics } from '../observability/hub-metrics.js';
 import type { NodeScope } from '../scope/node-scope.js';
 import type { ObjectStore } from '../source/object-store.js';
 import { CLOSE_INTERNAL, CLOSE_PROTOCOL, type Connection, type ConnectionHandler } from '../transport/connection.js';

@@ -17,12 +17,12 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ErrorCode, formatKey, parseKey, type EdgeEvent, type EventFrame } from '../../protocol/index.js';
 import { isConflict, type KubeClient } from '../kube/kube-client.js';
-import type { HubMetrics } from '../metrics.js';
+import type { HubMetrics } from '../observability/hub-metrics.js';
 import type { NodeScope } from '../scope/node-scope.js';
 import type { ObjectStore } from '../source/object-store.js';
 import type { NodeReply } from '../session/upstream-sink.js';
 import type { EventSink } from './kube-upstream.js';
-import { kubeMicroTime, kubeTime, paths } from './kube-paths.js';
+import { kubeMicroTime, kubeTime, paths } from '../kube/kube-paths.js';
 import { RecentIds } from './recent-ids.js';
 import type { WriteQueue } from './write-queue.js';
 

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { formatKey, type NodeInfo } from '../../protocol/index.js';
 import { isConflict, type KubeClient } from '../kube/kube-client.js';
 import type { ObjectStore } from '../source/object-store.js';
-import { kubeMicroTime, kubeTime, paths } from './kube-paths.js';
+import { kubeMicroTime, kubeTime, paths } from '../kube/kube-paths.js';
 import { sanitizeNodeInfo } from './node-self-report.js';
 import type { WriteQueue, WriteResult } from './write-queue.js';
 

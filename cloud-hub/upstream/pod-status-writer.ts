@@ -11,11 +11,11 @@
 import type { Logger } from 'pino';
 import { ErrorCode, formatKey, type JsonObject, type StatusFrame } from '../../protocol/index.js';
 import { isNotFound, type KubeClient } from '../kube/kube-client.js';
-import type { HubMetrics } from '../metrics.js';
+import type { HubMetrics } from '../observability/hub-metrics.js';
 import type { NodeScope } from '../scope/node-scope.js';
 import type { ObjectStore } from '../source/object-store.js';
 import type { NodeReply } from '../session/upstream-sink.js';
-import { paths } from './kube-paths.js';
+import { paths } from '../kube/kube-paths.js';
 import type { WriteQueue } from './write-queue.js';
 
 export interface PodStatusWriterDeps {

@@ -13,7 +13,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { decode, type CloudFrame, type ErrorFrame } from '../../protocol/index.js';
-import { HubMetrics } from '../../cloud-hub/metrics.js';
+import { HubMetrics } from '../../cloud-hub/observability/hub-metrics.js';
 import { NodeScope } from '../../cloud-hub/scope/node-scope.js';
 import { MAX_QUEUED_FRAMES } from '../../cloud-hub/session/inbound-gate.js';
 import { InboundLimiter } from '../../cloud-hub/session/inbound-limiter.js';
