@@ -18,8 +18,7 @@ import type { Logger } from 'pino';
 import { ErrorCode, formatKey, parseKey, type EdgeEvent, type EventFrame } from '../../protocol/index.js';
 import { isConflict, type KubeClient } from '../kube/kube-client.js';
 import type { HubMetrics } from '../observability/hub-metrics.js';
-import type { NodeScope } from '../scope/node-scope.js';
-import type { ObjectStore } from '../source/object-store.js';
+import type { FleetView } from '../fleet/fleet-view.js';
 import type { NodeReply } from '../session/upstream-sink.js';
 import type { EventSink } from './kube-upstream.js';
 import { kubeMicroTime, kubeTime, paths } from '../kube/kube-paths.js';
@@ -34,11 +33,11 @@ export interface CloudEventSink {
 
 export interface EventForwarderDeps {
   client: KubeClient;
-  store: ObjectStore;
+  /** Where a Pod runs and a Node's uid, for the object an event is about. */
+  fleet: FleetView;
   writes: WriteQueue;
   metrics: HubMetrics;
   logger: Logger;
-  scope: NodeScope;
   /** For bus events; none: logged. A getter, because the MQTT sink exists only once the bridge runs. */
   cloudSink: () => CloudEventSink | undefined;
   /** Events of one node in flight at the hub; more are refused until some are done. */
@@ -165,10 +164,10 @@ export class EventForwarder implements EventSink {
     // Only the node's own objects: a node cannot write events onto another node's Pods.
     if (kind === 'Node' && name !== node) return undefined;
     if (kind === 'Pod') {
-      const placement = this.deps.scope.placementOf(key);
+      const placement = this.deps.fleet.placementOf(key);
       return placement?.node === node ? { kind, namespace, name, uid: placement.uid } : undefined;
     }
-    const stored = this.deps.store.get(key);
+    const stored = this.deps.fleet.get(key);
     const uid = stored ? ((JSON.parse(stored.json) as { metadata?: { uid?: string } }).metadata?.uid ?? '') : '';
     return { kind, namespace, name, uid };
   }
