@@ -23,7 +23,7 @@ import { SessionRegistry } from './session/session-registry.js';
 import { ShardOwnership, shardOf } from './replicas/shard-ownership.js';
 import { KubeSource } from './source/kube-source.js';
 import { CLOSE_SHUTDOWN, type Connection } from './transport/connection.js';
-import { EmbeddedBroker } from './transport/embedded-broker.js';
+import type { EmbeddedBroker } from './transport/embedded-broker.js';
 import type { HostPort } from './transport/host-port.js';
 import { MqttBridge } from './transport/mqtt-bridge.js';
 import { WsServer } from './transport/ws-server.js';
@@ -251,6 +251,8 @@ export class CloudHub {
     let mqtt = this.options.mqtt;
     if (this.options.embeddedBroker) {
       const hubPassword = randomBytes(24).toString('base64url');
+      // aedes loads only for --embedded-broker.
+      const { EmbeddedBroker } = await import('./transport/embedded-broker.js');
       this.broker = new EmbeddedBroker({
         ...this.options.embeddedBroker,
         logger: this.options.logger.child({ component: 'broker' }),
