@@ -129,7 +129,7 @@ export class CloudHub {
       kubeConfig: options.kubeConfig,
       client: this.client,
       logger: logger.child({ component: 'source' }),
-      // Node status is not kept in the store (the edge never reads it); readiness is.
+      // Node status is not kept in the watch cache (the edge never reads it); readiness is.
       observeRaw: (kind, raw, deleted) => {
         if (kind === 'Node') readiness.observe(raw, deleted);
       },

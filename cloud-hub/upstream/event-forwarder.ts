@@ -51,7 +51,12 @@ const SEEN_PER_NODE = 4_096;
 const SEEN_TOTAL = 200_000;
 const REFUSAL_LOG_INTERVAL_MS = 60_000;
 
-const KUBE_SOURCES = new Set(['pod', 'container', 'node', 'agent']);
+/**
+ * Values of an event's `source` field (where on the node it came from: pod, container, node,
+ * agent or bus, edge-agent/filter/README.md) whose events are about a Pod or the Node and become
+ * Kubernetes Events; the rest go to the cloud sink. Not the hub's source/ (its informers).
+ */
+const ABOUT_KUBE_OBJECTS = new Set(['pod', 'container', 'node', 'agent']);
 
 interface InvolvedObject {
   kind: string;
@@ -102,7 +107,7 @@ export class EventForwarder implements EventSink {
       } else {
         used += 1;
         this.inflight.set(inflightKey(node, event.id), new Set([reply]));
-        const involved = KUBE_SOURCES.has(event.source) ? this.involvedObject(node, event) : undefined;
+        const involved = ABOUT_KUBE_OBJECTS.has(event.source) ? this.involvedObject(node, event) : undefined;
         if (involved) toKube.push({ event, involved });
         else toCloud.push(event);
       }
