@@ -57,10 +57,7 @@ function hubFor(options: { nodes: readonly string[]; app?: boolean }): HubFixtur
     await current?.stop();
   });
   const connect = async (node: string, connectOptions: { autoAck?: boolean; token?: string } = {}): Promise<TestNode> => {
-    const client = await TestNode.connect(hub().ws, node, {
-      token: connectOptions.token ?? tokens.get(node),
-      ...(connectOptions.autoAck === undefined ? {} : { autoAck: connectOptions.autoAck }),
-    });
+    const client = await TestNode.connect(hub().ws, node, { token: tokens.get(node), ...connectOptions });
     open.push(client);
     return client;
   };
@@ -80,9 +77,7 @@ function hubFor(options: { nodes: readonly string[]; app?: boolean }): HubFixtur
       await client.waitForFrame((f) => f.t === 'synced', DEADLINE_MS, 'synced');
       return client;
     },
-    replace: (next) => {
-      current = next;
-    },
+    replace: (next) => void (current = next),
   };
 }
 
