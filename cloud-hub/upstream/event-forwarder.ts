@@ -16,12 +16,12 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ErrorCode, formatKey, parseKey, type EdgeEvent, type EventFrame } from '../../protocol/index.js';
-import { isConflict, type KubeClient } from '../kube/kube-client.js';
-import type { HubMetrics } from '../observability/hub-metrics.js';
 import type { FleetView } from '../fleet/fleet-view.js';
+import { isConflict, type KubeClient } from '../kube/kube-client.js';
+import { kubeMicroTime, kubeTime, paths } from '../kube/kube-paths.js';
+import type { HubMetrics } from '../observability/hub-metrics.js';
 import type { NodeReply } from '../session/upstream-sink.js';
 import type { EventSink } from './kube-upstream.js';
-import { kubeMicroTime, kubeTime, paths } from '../kube/kube-paths.js';
 import { RecentIds } from './recent-ids.js';
 import type { WriteQueue } from './write-queue.js';
 

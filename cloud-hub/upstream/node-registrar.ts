@@ -13,8 +13,8 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { formatKey, type NodeInfo } from '../../protocol/index.js';
-import { isConflict, type KubeClient } from '../kube/kube-client.js';
 import type { FleetView } from '../fleet/fleet-view.js';
+import { isConflict, type KubeClient } from '../kube/kube-client.js';
 import { kubeMicroTime, kubeTime, paths } from '../kube/kube-paths.js';
 import { sanitizeNodeInfo } from './node-self-report.js';
 import type { WriteQueue, WriteResult } from './write-queue.js';

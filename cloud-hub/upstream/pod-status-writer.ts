@@ -10,11 +10,11 @@
  */
 import type { Logger } from 'pino';
 import { ErrorCode, formatKey, type JsonObject, type StatusFrame } from '../../protocol/index.js';
-import { isNotFound, type KubeClient } from '../kube/kube-client.js';
-import type { HubMetrics } from '../observability/hub-metrics.js';
 import type { FleetView } from '../fleet/fleet-view.js';
-import type { NodeReply } from '../session/upstream-sink.js';
+import { isNotFound, type KubeClient } from '../kube/kube-client.js';
 import { paths } from '../kube/kube-paths.js';
+import type { HubMetrics } from '../observability/hub-metrics.js';
+import type { NodeReply } from '../session/upstream-sink.js';
 import type { WriteQueue } from './write-queue.js';
 
 export interface PodStatusWriterDeps {
