@@ -1,7 +1,7 @@
 /** Parsing of command-line values shared by the hub's commands; errors name the flag. */
 import { InvalidArgumentError } from 'commander';
 import pino, { type Logger } from 'pino';
-import type { HostPort } from './hub.js';
+import type { HostPort } from './transport/host-port.js';
 
 /** `HOST:PORT`, `[v6]:PORT` or `:PORT` (all interfaces); port 0 picks a free port. */
 export function parseHostPort(value: string): HostPort {

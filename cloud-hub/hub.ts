@@ -1,7 +1,10 @@
 /**
- * The cloud hub, assembled: informers -> object store -> node scope -> sessions -> transport,
- * and sessions -> upstream writes. Constructed with its dependencies so tests can build it
- * in-process; cloud-hub/main.ts is only the command line around it.
+ * The cloud hub, assembled: informers (source/) -> fleet view (fleet/) -> sessions (session/)
+ * -> transport (transport/), and sessions -> upstream writes (upstream/). The informers hand
+ * every event to each handler subscribed to them (the token store and the fleet view), and the
+ * session registry subscribes to the fleet view's changes itself: this file only builds the
+ * parts and hands each its dependencies. Constructed with its dependencies so tests can build
+ * it in-process; cloud-hub/main.ts is only the command line around it.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
@@ -9,19 +12,19 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { DEFAULT_MAX_FRAME_BYTES, ErrorCode, PROTOCOL_VERSION, encode } from '../protocol/index.js';
 import { TokenStore } from './auth/token-store.js';
-import { MetricsServer, handleHealth } from './http-endpoints.js';
+import { FleetView } from './fleet/fleet-view.js';
 import { KubeClient } from './kube/kube-client.js';
-import { HubMetrics } from './metrics.js';
-import { NodeScope } from './scope/node-scope.js';
+import { MetricsServer, handleHealth } from './observability/http-endpoints.js';
+import { HubMetrics } from './observability/hub-metrics.js';
+import { ShardOwnership, shardOf } from './replicas/shard-ownership.js';
 import { InboundLimiter } from './session/inbound-limiter.js';
 import { DEFAULT_NODE_LIMITS, LimitMetrics, type NodeLimits } from './session/node-limits.js';
 import { NodeSession } from './session/node-session.js';
 import { SessionRegistry } from './session/session-registry.js';
-import { ShardOwnership, shardOf } from './session/shard-ownership.js';
-import { KubeSource, type SourceEvent } from './source/kube-source.js';
-import { ObjectStore } from './source/object-store.js';
+import { KubeSource } from './source/kube-source.js';
 import { CLOSE_SHUTDOWN, type Connection } from './transport/connection.js';
-import { EmbeddedBroker } from './transport/embedded-broker.js';
+import type { EmbeddedBroker } from './transport/embedded-broker.js';
+import type { HostPort } from './transport/host-port.js';
 import { MqttBridge } from './transport/mqtt-bridge.js';
 import { WsServer } from './transport/ws-server.js';
 import { KubeUpstream } from './upstream/kube-upstream.js';
@@ -45,11 +48,6 @@ async function firstOf(promise: Promise<unknown>, ms: number): Promise<void> {
 
 /** The hub's own user on the embedded broker; the underscore keeps it out of the node names' space. */
 const HUB_BROKER_USER = '_cloud-hub';
-
-export interface HostPort {
-  host: string;
-  port: number;
-}
 
 export interface MqttSettings {
   /** Broker URL; credentials may be in it (mqtt://user:password@host:port). */
@@ -98,8 +96,7 @@ export interface CloudHubOptions {
 export class CloudHub {
   readonly metrics: HubMetrics;
   readonly client: KubeClient;
-  readonly store = new ObjectStore();
-  readonly scope: NodeScope;
+  readonly fleet: FleetView;
   readonly tokens: TokenStore;
   readonly sessions: SessionRegistry;
   readonly source: KubeSource;
@@ -121,7 +118,7 @@ export class CloudHub {
       connected: () => this.sessions.size,
     });
     this.client = new KubeClient(options.kubeConfig);
-    this.scope = new NodeScope(this.store, (node, key, at) => this.sessions.markDirty(node, key, at), options.namespace, () => this.sessions.nodes());
+    this.fleet = new FleetView(options.namespace);
     this.tokens = new TokenStore(options.namespace, (node) => {
       this.sessions.get(node)?.close(CLOSE_REVOKED, 'token revoked');
       this.broker?.disconnect(node);
@@ -132,12 +129,13 @@ export class CloudHub {
       kubeConfig: options.kubeConfig,
       client: this.client,
       logger: logger.child({ component: 'source' }),
-      onEvent: (event) => this.onSourceEvent(event),
-      // Node status is not kept in the store (the edge never reads it); readiness is.
+      // Node status is not kept in the watch cache (the edge never reads it); readiness is.
       observeRaw: (kind, raw, deleted) => {
         if (kind === 'Node') readiness.observe(raw, deleted);
       },
     });
+    this.source.addEventHandler(this.tokens);
+    this.source.addEventHandler(this.fleet);
     this.writes = new WriteQueue({
       qps: options.apiQps ?? 500,
       burst: options.apiBurst ?? 1000,
@@ -145,7 +143,7 @@ export class CloudHub {
       logger: logger.child({ component: 'writes' }),
       onResult: (kind, result) => this.metrics.apiWrites.inc({ kind, result }),
     });
-    const registrar = new NodeRegistrar({ client: this.client, store: this.store, writes: this.writes, logger });
+    const registrar = new NodeRegistrar({ client: this.client, fleet: this.fleet, writes: this.writes, logger });
     const gracePeriodMs = options.nodeGracePeriodMs ?? 40_000;
     this.leases = new LeaseRenewer({
       client: this.client,
@@ -170,17 +168,16 @@ export class CloudHub {
       logger,
       gracePeriodMs,
       checkIntervalMs: Math.max(200, Math.floor(gracePeriodMs / 4)),
-      edgeNodes: () => this.scope.nodesLabelled(EDGE_ROLE_LABEL),
+      edgeNodes: () => this.fleet.nodesLabelled(EDGE_ROLE_LABEL),
     });
     const upstream = new KubeUpstream({
       registrar,
       leases: this.leases,
       health: this.health,
-      podStatus: new PodStatusWriter({ client: this.client, scope: this.scope, store: this.store, writes: this.writes, metrics: this.metrics, logger }),
+      podStatus: new PodStatusWriter({ client: this.client, fleet: this.fleet, writes: this.writes, metrics: this.metrics, logger }),
       events: new EventForwarder({
         client: this.client,
-        store: this.store,
-        scope: this.scope,
+        fleet: this.fleet,
         writes: this.writes,
         metrics: this.metrics,
         logger: logger.child({ component: 'events' }),
@@ -205,8 +202,7 @@ export class CloudHub {
         new NodeSession({
           node,
           connection,
-          store: this.store,
-          scope: this.scope,
+          desired: this.fleet,
           upstream,
           settings,
           metrics: this.metrics,
@@ -216,6 +212,7 @@ export class CloudHub {
           limiter,
           limitMetrics,
         }),
+      this.fleet,
     );
     this.ws = new WsServer({
       host: options.listen.host,
@@ -254,6 +251,8 @@ export class CloudHub {
     let mqtt = this.options.mqtt;
     if (this.options.embeddedBroker) {
       const hubPassword = randomBytes(24).toString('base64url');
+      // aedes loads only for --embedded-broker.
+      const { EmbeddedBroker } = await import('./transport/embedded-broker.js');
       this.broker = new EmbeddedBroker({
         ...this.options.embeddedBroker,
         logger: this.options.logger.child({ component: 'broker' }),
@@ -342,16 +341,4 @@ export class CloudHub {
       if (gained.includes(shardOf(node, this.options.shards ?? 0)) && !this.sessions.get(node)) this.bridge.nudge(node, moved);
     }
   }
-
-  private onSourceEvent(event: SourceEvent): void {
-    if (event.kind === 'Secret' && this.tokens.owns(event.obj)) {
-      if (event.type === 'delete') this.tokens.delete(event.obj);
-      else this.tokens.upsert(event.obj);
-      return;
-    }
-    const change = this.store.apply(event);
-    if (change) this.scope.apply(change);
-  }
-
-
 }

@@ -10,10 +10,11 @@ import { TokenAdmin } from './auth/token-admin.js';
 import { LOG_LEVELS, createLogger, parseHostPort, parsePositiveInt } from './cli-options.js';
 import { apiServerCommand } from './apiserver/command.js';
 import type { EmbeddedApiServer } from './apiserver/index.js';
-import { CloudHub, type HostPort } from './hub.js';
+import { CloudHub } from './hub.js';
 import { KubeClient } from './kube/kube-client.js';
 import { loadKubeConfig } from './kube/kube-config.js';
 import { DEFAULT_NODE_LIMITS, type NodeLimits } from './session/node-limits.js';
+import type { HostPort } from './transport/host-port.js';
 import { loadHubTls } from './transport/hub-tls.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/index.js';
 

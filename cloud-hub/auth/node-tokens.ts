@@ -60,3 +60,9 @@ export function readTokenSecret(secret: JsonObject): { node: string; sha256: str
   const decoded = Object.fromEntries(Object.entries(data).map(([name, value]) => [name, Buffer.from(value, 'base64').toString('utf8')]));
   return { node, sha256: decoded.sha256 as string, data: decoded };
 }
+
+/** Whether `secret` is a node token Secret of the hub in `namespace`: such Secrets never reach any node. */
+export function isTokenSecret(secret: JsonObject, namespace: string): boolean {
+  const metadata = (secret.metadata ?? {}) as { namespace?: string };
+  return metadata.namespace === namespace && readTokenSecret(secret) !== undefined;
+}

@@ -1,7 +1,7 @@
 /** `cloud-hub token ...`: create, revoke and list node tokens through the Kubernetes API. */
 import { assertNodeName, type JsonObject } from '../../protocol/index.js';
 import { KubeApiError, isConflict, isNotFound, type KubeClient } from '../kube/kube-client.js';
-import { paths } from '../upstream/kube-paths.js';
+import { paths } from '../kube/kube-paths.js';
 import { mosquittoPasswordHash } from './mosquitto-files.js';
 import { TOKEN_LABEL, generateToken, readTokenSecret, tokenSecret, tokenSecretName } from './node-tokens.js';
 

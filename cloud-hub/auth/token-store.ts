@@ -1,11 +1,13 @@
 /**
- * The node tokens the hub accepts, kept in memory from the Secret informer so a connection
- * is authenticated without an API call. Deleting a node's Secret revokes its token at once.
+ * The node tokens the hub accepts, kept in memory from the Secret informer (it subscribes to
+ * the hub's informers beside the fleet view) so a connection is authenticated without an API
+ * call. Deleting a node's Secret revokes its token at once.
  */
 import type { JsonObject } from '../../protocol/index.js';
-import { readTokenSecret, tokenMatches } from './node-tokens.js';
+import type { WatchEvent, WatchEventHandler } from '../kube/watched-kinds.js';
+import { isTokenSecret, readTokenSecret, tokenMatches } from './node-tokens.js';
 
-export class TokenStore {
+export class TokenStore implements WatchEventHandler {
   private readonly hashes = new Map<string, string>();
   /** Secret key (namespace/name) -> node, to resolve deletes. */
   private readonly secretNodes = new Map<string, string>();
@@ -21,8 +23,14 @@ export class TokenStore {
 
   /** True when `secret` is a token Secret of this hub; such Secrets never reach any node. */
   owns(secret: JsonObject): boolean {
-    const metadata = (secret.metadata ?? {}) as { namespace?: string };
-    return metadata.namespace === this.namespace && readTokenSecret(secret) !== undefined;
+    return isTokenSecret(secret, this.namespace);
+  }
+
+  /** Keeps the token Secrets among the informers' events; every other event is not its concern. */
+  apply(event: WatchEvent): void {
+    if (event.kind !== 'Secret' || !this.owns(event.obj)) return;
+    if (event.type === 'delete') this.delete(event.obj);
+    else this.upsert(event.obj);
   }
 
   upsert(secret: JsonObject): void {

@@ -1,9 +1,10 @@
 /**
- * One connected node: hello, digest resync, then a steady stream of `sync` frames from the
- * node's send queue within a bounded window of unacked frames.
+ * One connected node: the handshake (hello, welcome), the frames it sends (dispatched to the
+ * sync stream or upstream), its inbound budget, and what happens when the hub fails while
+ * serving it. The hub -> node stream (resync, then `sync` frames) is sync-stream.ts.
  *
  * The session keeps no state beyond its connection: every hello starts from the node's digest
- * and `have` list (DESIGN.md "Resync is stateless on the hub").
+ * and `have` list (resync is stateless on the hub: protocol/README.md).
  */
 import type { Logger } from 'pino';
 import {
@@ -14,22 +15,18 @@ import {
   byteLength,
   decode,
   encode,
-  encodeSync,
   type CloudFrame,
   type Frame,
   type HelloFrame,
 } from '../../protocol/index.js';
-import type { HubMetrics } from '../metrics.js';
-import type { NodeScope } from '../scope/node-scope.js';
-import type { ObjectStore } from '../source/object-store.js';
+import type { HubMetrics } from '../observability/hub-metrics.js';
 import { CLOSE_INTERNAL, CLOSE_PROTOCOL, type Connection, type ConnectionHandler } from '../transport/connection.js';
+import type { DesiredState } from './desired-state.js';
 import { InboundGate } from './inbound-gate.js';
 import type { InboundLimiter, NodeBudget } from './inbound-limiter.js';
-import { InflightWindow } from './inflight-window.js';
 import type { LimitMetrics } from './node-limits.js';
 import { NodeLog } from './node-log.js';
-import { NodeView, type PlannedOp } from './node-view.js';
-import { SendQueue } from './send-queue.js';
+import { SyncStream } from './sync-stream.js';
 import type { NodeReply, UpstreamSink } from './upstream-sink.js';
 
 export interface SessionSettings {
@@ -50,8 +47,8 @@ export interface SessionSettings {
 export interface SessionDeps {
   node: string;
   connection: Connection;
-  store: ObjectStore;
-  scope: NodeScope;
+  /** What the node should hold (the fleet view). */
+  desired: DesiredState;
   upstream: UpstreamSink;
   settings: SessionSettings;
   metrics: HubMetrics;
@@ -66,27 +63,11 @@ export interface SessionDeps {
 
 type State = 'awaiting-hello' | 'waiting-for-source' | 'syncing' | 'closed';
 
-interface Resync {
-  pending: Set<string>;
-  ops: number;
-  bytes: number;
-  lastSeq: number;
-}
-
 export class NodeSession implements ConnectionHandler {
   readonly node: string;
   private state: State = 'awaiting-hello';
-  private view = new NodeView();
-  private readonly queue = new SendQueue();
-  private window: InflightWindow;
-  private resync?: Resync;
-  /** An op planned for a frame it did not fit in; it leads the next frame. */
-  private carry?: { key: string; at: number; op: PlannedOp };
-  private seq = 0;
+  private readonly stream: SyncStream;
   private hellos = 0;
-  private flushScheduled = false;
-  /** A drain callback is registered with the connection (see congested). */
-  private drainPending = false;
   /** The type of the frame being handled, for E_INTERNAL's `ref`. */
   private handling?: string;
   private readonly budget: NodeBudget;
@@ -96,8 +77,19 @@ export class NodeSession implements ConnectionHandler {
 
   constructor(private readonly deps: SessionDeps) {
     this.node = deps.node;
-    this.window = new InflightWindow(deps.settings.window);
     this.logs = new NodeLog(deps.logger, deps.node);
+    this.stream = new SyncStream({
+      node: deps.node,
+      connection: deps.connection,
+      desired: deps.desired,
+      maxFrameBytes: deps.settings.maxFrameBytes,
+      window: deps.settings.window,
+      congestionBytes: deps.settings.congestionBytes ?? deps.settings.maxFrameBytes,
+      metrics: deps.metrics,
+      logs: this.logs,
+      send: (frame) => this.send(frame),
+      failed: (err) => this.failed(err, 'sync', true),
+    });
     this.budget = deps.limiter.acquire(deps.node);
     this.gate = new InboundGate({
       budget: this.budget,
@@ -114,19 +106,16 @@ export class NodeSession implements ConnectionHandler {
   }
 
   get queueDepth(): number {
-    return this.queue.size + (this.carry ? 1 : 0);
+    return this.stream.queueDepth;
   }
 
   get isClosed(): boolean {
     return this.state === 'closed';
   }
 
-  /** The scope says `key` may have changed for this node. */
+  /** The desired state says `key` may have changed for this node. */
   markDirty(key: string, at: number): void {
-    // Before the resync starts, the resync itself will compare everything.
-    if (this.state !== 'syncing') return;
-    this.queue.mark(key, at);
-    this.scheduleFlush();
+    this.stream.mark(key, at);
   }
 
   /**
@@ -193,14 +182,10 @@ export class NodeSession implements ConnectionHandler {
     }
     switch (frame.t) {
       case 'ack':
-        if (frame.seq !== undefined) this.onAck(frame.seq);
+        if (frame.seq !== undefined) this.stream.ack(frame.seq);
         break;
       case 'need':
-        for (const key of frame.keys) {
-          this.view.forget(key);
-          this.queue.mark(key, Date.now());
-        }
-        if (this.state === 'syncing') this.scheduleFlush();
+        this.stream.need(frame.keys);
         break;
       case 'heartbeat':
         this.deps.upstream.heartbeat(this.node, frame.ts);
@@ -233,6 +218,7 @@ export class NodeSession implements ConnectionHandler {
   closed(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.stream.stop();
     this.gate.close();
     this.deps.limiter.release(this.node);
     try {
@@ -255,14 +241,9 @@ export class NodeSession implements ConnectionHandler {
     }
     if (this.state !== 'awaiting-hello') {
       // A new hello starts the session over (an agent that lost track, or a broker connection
-      // that outlived a hub restart). Seq numbers keep growing, so acks of the old session
-      // cannot ack frames of the new one.
+      // that outlived a hub restart).
       this.logs.log('debug', {}, 'hello on an open session: starting over');
-      this.view = new NodeView();
-      this.queue.clear();
-      this.window = new InflightWindow(this.deps.settings.window);
-      this.carry = undefined;
-      this.resync = undefined;
+      this.stream.reset();
     }
     this.state = 'waiting-for-source';
     this.deps.upstream.connected(this.node, hello, this.reply);
@@ -279,7 +260,7 @@ export class NodeSession implements ConnectionHandler {
   }
 
   private startResync(hello: HelloFrame): void {
-    const { settings, scope, store, metrics } = this.deps;
+    const { settings } = this.deps;
     this.send({
       v: PROTOCOL_VERSION,
       t: 'welcome',
@@ -290,134 +271,7 @@ export class NodeSession implements ConnectionHandler {
       ...(hello.sid ? { sid: hello.sid } : {}),
     });
     this.state = 'syncing';
-    const desired = scope.desired(this.node);
-    const wanted = new NodeView();
-    for (const [key, object] of desired) wanted.set(key, object.rv);
-    const desiredDigest = wanted.digest();
-    if (hello.digest === desiredDigest) {
-      for (const [key, object] of desired) this.view.set(key, object.rv);
-      metrics.resyncs.inc({ result: 'equal' });
-      metrics.resyncOps.observe(0);
-      metrics.resyncBytes.observe(0);
-      this.send({ v: PROTOCOL_VERSION, t: 'synced', seq: 0, digest: desiredDigest, n: desired.size });
-      this.logs.log('debug', { objects: desired.size }, 'resync: digest equal');
-      return;
-    }
-    const now = Date.now();
-    const pending = new Set<string>();
-    for (const [key, rv] of hello.have) this.view.set(key, rv);
-    for (const [key, object] of desired) {
-      if (this.view.rvOf(key) !== object.rv) pending.add(key);
-    }
-    for (const key of this.view.keys()) if (!desired.has(key)) pending.add(key);
-    // Resync keys go first, in desired-set order (configuration before Pods).
-    for (const key of pending) this.queue.mark(key, now);
-    this.resync = { pending, ops: 0, bytes: 0, lastSeq: 0 };
-    metrics.resyncs.inc({ result: 'diff' });
-    this.logs.log('debug', { objects: desired.size, held: hello.have.length, differing: pending.size }, 'resync: sending differences');
-    this.flush();
-  }
-
-  private onAck(seq: number): void {
-    const now = Date.now();
-    for (const frame of this.window.ack(seq)) {
-      for (const at of frame.eventTimes) this.deps.metrics.deltaLatency.observe((now - at) / 1000);
-    }
-    this.flush();
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      try {
-        this.flush();
-      } catch (err) {
-        this.failed(err, 'sync', true);
-      }
-    });
-  }
-
-  /** Sends frames while the window has room and something is pending. */
-  private flush(): void {
-    if (this.state !== 'syncing') return;
-    const { store, scope, settings } = this.deps;
-    // Room for the frame envelope: {"v":1,"t":"sync","seq":N,"ops":[...]}.
-    const budget = settings.maxFrameBytes - 64;
-    while (!this.window.full && (this.carry || this.queue.size > 0) && !this.congested()) {
-      const ops: string[] = [];
-      const eventTimes: number[] = [];
-      let bytes = 0;
-      for (;;) {
-        let next = this.carry;
-        this.carry = undefined;
-        if (!next) {
-          const taken = this.queue.take();
-          if (!taken) break;
-          const [key, at] = taken;
-          const wanted = scope.inScope(this.node, key) ? store.get(key) : undefined;
-          const op = this.view.plan(key, wanted, store);
-          this.resync?.pending.delete(key);
-          if (!op) continue;
-          next = { key, at, op };
-        }
-        const size = byteLength(next.op.json) + 1;
-        if (ops.length > 0 && bytes + size > budget) {
-          this.carry = next;
-          break;
-        }
-        if (size > budget) this.logs.log('error', { key: next.key, bytes: size }, 'object larger than the frame limit; sent anyway');
-        ops.push(next.op.json);
-        bytes += size;
-        if (!this.resync) eventTimes.push(next.at);
-      }
-      if (ops.length > 0) {
-        this.seq += 1;
-        const text = encodeSync(this.seq, ops);
-        const textBytes = byteLength(text);
-        this.deps.connection.send(text);
-        this.countOut('sync', textBytes);
-        this.window.push({ seq: this.seq, eventTimes });
-        if (this.resync) {
-          this.resync.ops += ops.length;
-          this.resync.bytes += textBytes;
-          this.resync.lastSeq = this.seq;
-        }
-      }
-      this.finishResyncIfDone();
-      if (ops.length === 0) break;
-    }
-    this.finishResyncIfDone();
-  }
-
-  /**
-   * More than a frame's worth is still waiting to be written to the node (a slow link, or a
-   * node that does not read): no new sync frame until it drains. The send buffer stays near
-   * one frame for a slow node, and the transport's hard cap only ever cuts a node that keeps
-   * making the hub answer while it reads nothing.
-   */
-  private congested(): boolean {
-    const buffered = this.deps.connection.bufferedBytes?.();
-    if (buffered === undefined || buffered <= (this.deps.settings.congestionBytes ?? this.deps.settings.maxFrameBytes)) return false;
-    if (!this.drainPending && this.deps.connection.whenDrained) {
-      this.drainPending = true;
-      this.deps.connection.whenDrained(() => {
-        this.drainPending = false;
-        this.scheduleFlush();
-      });
-    }
-    return true;
-  }
-
-  private finishResyncIfDone(): void {
-    const resync = this.resync;
-    if (!resync || resync.pending.size > 0 || this.carry) return;
-    this.resync = undefined;
-    this.deps.metrics.resyncOps.observe(resync.ops);
-    this.deps.metrics.resyncBytes.observe(resync.bytes);
-    this.send({ v: PROTOCOL_VERSION, t: 'synced', seq: resync.lastSeq, digest: this.view.digest(), n: this.view.size });
-    this.logs.log('debug', { ops: resync.ops, bytes: resync.bytes }, 'resync done');
+    this.stream.start(hello);
   }
 
   private send(frame: CloudFrame): void {

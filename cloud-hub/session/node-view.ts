@@ -3,7 +3,7 @@
  * that takes a key from there to the node's desired state.
  */
 import { encodeOp, mapDigest } from '../../protocol/index.js';
-import type { ObjectStore, StoredObject } from '../source/object-store.js';
+import type { DesiredState, DesiredVersion } from './desired-state.js';
 
 /** An rv no object has: the node holds the key at a version the hub does not know. */
 export const UNKNOWN_RV = '';
@@ -45,7 +45,7 @@ export class NodeView {
    * The op that brings `key` on the node to `wanted` (undefined: must not be there), or
    * undefined when the node already has it right. Records the result as held.
    */
-  plan(key: string, wanted: StoredObject | undefined, store: ObjectStore): PlannedOp | undefined {
+  plan(key: string, wanted: DesiredVersion | undefined, state: DesiredState): PlannedOp | undefined {
     const current = this.held.get(key);
     if (!wanted) {
       if (current === undefined) return undefined;
@@ -55,6 +55,6 @@ export class NodeView {
     if (current === wanted.rv) return undefined;
     this.held.set(key, wanted.rv);
     if (wanted.patch && current === wanted.patch.baseRv) return { json: wanted.patch.opJson, type: 'patch' };
-    return { json: store.putOp(wanted), type: 'put' };
+    return { json: state.putOp(wanted), type: 'put' };
   }
 }

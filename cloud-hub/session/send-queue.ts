@@ -2,7 +2,7 @@
  * A node's pending work, keyed by object: marking a key that is already pending keeps its
  * place and its first event time, so a newer version replaces an older one and a slow node
  * costs at most one entry per object. What to send is decided when the key is taken, from
- * the store's current state.
+ * the desired state as it is then (cloud-hub/session/desired-state.ts).
  */
 export class SendQueue {
   private readonly pending = new Map<string, number>();

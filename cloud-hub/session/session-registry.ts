@@ -1,16 +1,23 @@
 /**
  * The connected nodes of this hub replica: one session per node, a newer connection
- * replacing an older one, and the route from scope changes to the right session.
+ * replacing an older one, and the route from desired-state changes to the right session (it
+ * subscribes to them itself).
  */
 import { CLOSE_REPLACED, type Connection } from '../transport/connection.js';
+import type { DesiredChangeListener, DesiredChanges } from './desired-state.js';
 import { NodeSession, type SessionDeps } from './node-session.js';
 
 export type SessionFactory = (node: string, connection: Connection, onClosed: SessionDeps['onClosed']) => NodeSession;
 
-export class SessionRegistry {
+export class SessionRegistry implements DesiredChangeListener {
   private readonly sessions = new Map<string, NodeSession>();
 
-  constructor(private readonly createSession: SessionFactory) {}
+  constructor(
+    private readonly createSession: SessionFactory,
+    changes: DesiredChanges,
+  ) {
+    changes.subscribe(this);
+  }
 
   get size(): number {
     return this.sessions.size;
@@ -18,10 +25,6 @@ export class SessionRegistry {
 
   get(node: string): NodeSession | undefined {
     return this.sessions.get(node);
-  }
-
-  nodes(): IterableIterator<string> {
-    return this.sessions.keys();
   }
 
   /** A new connection for `node`: the previous one, if any, is closed as replaced. */
@@ -35,8 +38,12 @@ export class SessionRegistry {
     return session;
   }
 
-  markDirty(node: string, key: string, at: number): void {
+  changed(node: string, key: string, at: number): void {
     this.sessions.get(node)?.markDirty(key, at);
+  }
+
+  changedForEveryNode(key: string, at: number): void {
+    for (const session of this.sessions.values()) session.markDirty(key, at);
   }
 
   queueDepth(): number {

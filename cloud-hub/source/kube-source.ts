@@ -1,32 +1,27 @@
 /**
  * One client-node informer (ListWatch) per watched kind for the whole hub, never one per node.
  *
+ * Several handlers subscribe to the same informers (`addEventHandler`, as with client-go's
+ * shared informers): the fleet view and the node tokens each see every event and keep what
+ * concerns them.
+ *
  * What client-node caches is a stub per object (kind, name, namespace, resourceVersion: all its
  * ListWatch needs to tell adds, updates and relist deletions apart). The projected object
- * (projection.ts) travels with the stub to our handlers only, and the ObjectStore keeps it once,
- * as JSON text; a fleet's watch cache is not held twice, and never as full parsed objects.
+ * (projection.ts) travels with the stub to our handlers only, and the fleet view's watch cache
+ * keeps it once, as JSON text; a fleet's objects are not held twice, and never as full parsed
+ * objects.
  */
 import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { JsonObject } from '../../protocol/index.js';
 import type { KubeClient } from '../kube/kube-client.js';
-import { WATCHED_KINDS, type KindInfo, type WatchedKind } from './kinds.js';
+import { WATCHED_KINDS, type KindInfo, type WatchEvent, type WatchEventHandler, type WatchedKind } from '../kube/watched-kinds.js';
 import { projectObject } from './projection.js';
-
-export interface SourceEvent {
-  kind: WatchedKind;
-  type: 'upsert' | 'delete';
-  /** The projected object. */
-  obj: JsonObject;
-  /** When the hub saw the event (ms since the epoch), for delivery latency. */
-  at: number;
-}
 
 export interface KubeSourceOptions {
   kubeConfig: KubeConfig;
   client: KubeClient;
   logger: Logger;
-  onEvent: (event: SourceEvent) => void;
   /** Sees each object as the API server sent it, before projection strips it (lists and watch events). */
   observeRaw?: (kind: WatchedKind, raw: JsonObject, deleted: boolean) => void;
   kinds?: readonly WatchedKind[];
@@ -96,6 +91,7 @@ export class KubeSource {
   private readonly syncWaiters: (() => void)[] = [];
   private readonly restartTimers = new Set<NodeJS.Timeout>();
   private readonly carried: Carried = new WeakMap();
+  private readonly handlers: WatchEventHandler[] = [];
   private stopped = false;
 
   constructor(private readonly options: KubeSourceOptions) {}
@@ -112,6 +108,11 @@ export class KubeSource {
   whenSynced(): Promise<void> {
     if (this.hasSynced()) return Promise.resolve();
     return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  /** Hands every event from now on to `handler` too, after the handlers added before it. */
+  addEventHandler(handler: WatchEventHandler): void {
+    this.handlers.push(handler);
   }
 
   start(): void {
@@ -136,14 +137,15 @@ export class KubeSource {
     const informer = new ListWatch<KubernetesObject>(info.path, watch, () => this.listAll(info), false);
     const initialDelay = this.options.restartDelayMs ?? 500;
     let delay = initialDelay;
-    const emit = (type: SourceEvent['type']) => (obj: KubernetesObject) => {
+    const emit = (type: WatchEvent['type']) => (obj: KubernetesObject) => {
       // Events flow again: the next outage starts from the first delay.
       delay = initialDelay;
       // The projected object rides with its stub; a relist's delete passes the cached stub, whose
       // name is all a delete needs.
       const projected = this.carried.get(obj) ?? (obj as unknown as JsonObject);
       this.carried.delete(obj);
-      this.options.onEvent({ kind: info.kind, type, obj: projected, at: Date.now() });
+      const event: WatchEvent = { kind: info.kind, type, obj: projected, at: Date.now() };
+      for (const handler of this.handlers) handler.apply(event);
     };
     informer.on('add', emit('upsert'));
     informer.on('update', emit('upsert'));

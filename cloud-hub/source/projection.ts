@@ -4,7 +4,7 @@
  * content version and every byte sent are all computed from the same projection.
  */
 import type { JsonObject } from '../../protocol/index.js';
-import type { KindInfo } from './kinds.js';
+import type { KindInfo } from '../kube/watched-kinds.js';
 
 /** Large annotations no edge reader needs (kubectl apply keeps a full copy of the object here). */
 const STRIPPED_ANNOTATIONS = ['kubectl.kubernetes.io/last-applied-configuration'];

@@ -16,13 +16,12 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ErrorCode, formatKey, parseKey, type EdgeEvent, type EventFrame } from '../../protocol/index.js';
+import type { FleetView } from '../fleet/fleet-view.js';
 import { isConflict, type KubeClient } from '../kube/kube-client.js';
-import type { HubMetrics } from '../metrics.js';
-import type { NodeScope } from '../scope/node-scope.js';
-import type { ObjectStore } from '../source/object-store.js';
+import { kubeMicroTime, kubeTime, paths } from '../kube/kube-paths.js';
+import type { HubMetrics } from '../observability/hub-metrics.js';
 import type { NodeReply } from '../session/upstream-sink.js';
 import type { EventSink } from './kube-upstream.js';
-import { kubeMicroTime, kubeTime, paths } from './kube-paths.js';
 import { RecentIds } from './recent-ids.js';
 import type { WriteQueue } from './write-queue.js';
 
@@ -34,11 +33,11 @@ export interface CloudEventSink {
 
 export interface EventForwarderDeps {
   client: KubeClient;
-  store: ObjectStore;
+  /** Where a Pod runs and a Node's uid, for the object an event is about. */
+  fleet: FleetView;
   writes: WriteQueue;
   metrics: HubMetrics;
   logger: Logger;
-  scope: NodeScope;
   /** For bus events; none: logged. A getter, because the MQTT sink exists only once the bridge runs. */
   cloudSink: () => CloudEventSink | undefined;
   /** Events of one node in flight at the hub; more are refused until some are done. */
@@ -52,7 +51,12 @@ const SEEN_PER_NODE = 4_096;
 const SEEN_TOTAL = 200_000;
 const REFUSAL_LOG_INTERVAL_MS = 60_000;
 
-const KUBE_SOURCES = new Set(['pod', 'container', 'node', 'agent']);
+/**
+ * Values of an event's `source` field (where on the node it came from: pod, container, node,
+ * agent or bus, edge-agent/filter/README.md) whose events are about a Pod or the Node and become
+ * Kubernetes Events; the rest go to the cloud sink. Not the hub's source/ (its informers).
+ */
+const ABOUT_KUBE_OBJECTS = new Set(['pod', 'container', 'node', 'agent']);
 /** Sessions kept waiting on one event's first copy (a node reconnecting in a loop cannot grow it further). */
 const MAX_WAITING_REPLIES = 8;
 
@@ -111,7 +115,7 @@ export class EventForwarder implements EventSink {
       } else {
         used += 1;
         this.inflight.set(inflightKey(node, event.id), new Set([reply]));
-        const involved = KUBE_SOURCES.has(event.source) ? this.involvedObject(node, event) : undefined;
+        const involved = ABOUT_KUBE_OBJECTS.has(event.source) ? this.involvedObject(node, event) : undefined;
         if (involved) toKube.push({ event, involved });
         else toCloud.push(event);
       }
@@ -173,10 +177,10 @@ export class EventForwarder implements EventSink {
     // Only the node's own objects: a node cannot write events onto another node's Pods.
     if (kind === 'Node' && name !== node) return undefined;
     if (kind === 'Pod') {
-      const placement = this.deps.scope.placementOf(key);
+      const placement = this.deps.fleet.placementOf(key);
       return placement?.node === node ? { kind, namespace, name, uid: placement.uid } : undefined;
     }
-    const stored = this.deps.store.get(key);
+    const stored = this.deps.fleet.get(key);
     const uid = stored ? ((JSON.parse(stored.json) as { metadata?: { uid?: string } }).metadata?.uid ?? '') : '';
     return { kind, namespace, name, uid };
   }

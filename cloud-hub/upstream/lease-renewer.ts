@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { isNotFound, type KubeClient } from '../kube/kube-client.js';
-import { NODE_LEASE_NAMESPACE, kubeMicroTime, paths } from './kube-paths.js';
+import { NODE_LEASE_NAMESPACE, kubeMicroTime, paths } from '../kube/kube-paths.js';
 import type { WriteQueue } from './write-queue.js';
 
 export interface LeaseRenewerOptions {

@@ -17,7 +17,7 @@
  */
 import type { Logger } from 'pino';
 import { isNotFound, type KubeClient } from '../kube/kube-client.js';
-import { NODE_LEASE_NAMESPACE, paths } from './kube-paths.js';
+import { NODE_LEASE_NAMESPACE, paths } from '../kube/kube-paths.js';
 import type { LeaseRenewer } from './lease-renewer.js';
 import type { NodeReadiness } from './node-readiness.js';
 import type { NodeRegistrar } from './node-registrar.js';

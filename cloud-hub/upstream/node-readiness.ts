@@ -1,6 +1,6 @@
 /**
  * Whether each edge Node's Ready condition is True, as the API server last said. The hub's
- * object store keeps Nodes without their status (the edge never reads it), so the Node
+ * watch cache keeps Nodes without their status (the edge never reads it), so the Node
  * informer shows every raw Node here first. The health monitor skips nodes already marked,
  * and the Lease renewer marks a node Ready again when its heartbeats come back.
  */

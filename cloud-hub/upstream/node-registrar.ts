@@ -13,9 +13,9 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { formatKey, type NodeInfo } from '../../protocol/index.js';
+import type { FleetView } from '../fleet/fleet-view.js';
 import { isConflict, type KubeClient } from '../kube/kube-client.js';
-import type { ObjectStore } from '../source/object-store.js';
-import { kubeMicroTime, kubeTime, paths } from './kube-paths.js';
+import { kubeMicroTime, kubeTime, paths } from '../kube/kube-paths.js';
 import { sanitizeNodeInfo } from './node-self-report.js';
 import type { WriteQueue, WriteResult } from './write-queue.js';
 
@@ -23,7 +23,8 @@ export { EDGE_ROLE_LABEL } from './node-self-report.js';
 
 export interface NodeRegistrarDeps {
   client: KubeClient;
-  store: ObjectStore;
+  /** The Node as the hub's informer has it: created only when missing. */
+  fleet: FleetView;
   writes: WriteQueue;
   logger: Logger;
 }
@@ -93,9 +94,9 @@ export class NodeRegistrar {
   }
 
   private async register(node: string, info: NodeInfo, agentVersion: string, ready: Record<string, string>): Promise<void> {
-    const { client, store, logger } = this.deps;
+    const { client, fleet, logger } = this.deps;
     const report = sanitizeNodeInfo(node, info);
-    const stored = store.get(formatKey('Node', '', node));
+    const stored = fleet.get(formatKey('Node', '', node));
     let uid = stored ? (JSON.parse(stored.json) as { metadata?: { uid?: string } }).metadata?.uid : undefined;
     if (!stored) {
       try {

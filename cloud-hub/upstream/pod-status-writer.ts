@@ -10,18 +10,17 @@
  */
 import type { Logger } from 'pino';
 import { ErrorCode, formatKey, type JsonObject, type StatusFrame } from '../../protocol/index.js';
+import type { FleetView } from '../fleet/fleet-view.js';
 import { isNotFound, type KubeClient } from '../kube/kube-client.js';
-import type { HubMetrics } from '../metrics.js';
-import type { NodeScope } from '../scope/node-scope.js';
-import type { ObjectStore } from '../source/object-store.js';
+import { paths } from '../kube/kube-paths.js';
+import type { HubMetrics } from '../observability/hub-metrics.js';
 import type { NodeReply } from '../session/upstream-sink.js';
-import { paths } from './kube-paths.js';
 import type { WriteQueue } from './write-queue.js';
 
 export interface PodStatusWriterDeps {
   client: KubeClient;
-  scope: NodeScope;
-  store: ObjectStore;
+  /** Where each Pod runs (only its node may report its status) and whether it is being deleted. */
+  fleet: FleetView;
   writes: WriteQueue;
   metrics: HubMetrics;
   logger: Logger;
@@ -43,7 +42,7 @@ export class PodStatusWriter {
   }
 
   write(node: string, frame: StatusFrame, reply: NodeReply): void {
-    const { scope, writes, client, logger, metrics } = this.deps;
+    const { fleet, writes, client, logger, metrics } = this.deps;
     const limit = this.deps.maxPendingReportsPerNode ?? DEFAULT_MAX_PENDING_STATUS_REPORTS_PER_NODE;
     if (this.pendingFor(node) >= limit) {
       metrics.statusRefused.inc(frame.pods.length);
@@ -65,7 +64,7 @@ export class PodStatusWriter {
     };
     for (const report of frame.pods) {
       const key = formatKey('Pod', report.ns, report.name);
-      const placement = scope.placementOf(key);
+      const placement = fleet.placementOf(key);
       if (!placement || placement.node !== node || (report.uid && placement.uid && report.uid !== placement.uid)) {
         refused.push(key);
         continue;
@@ -111,7 +110,7 @@ export class PodStatusWriter {
 
   /** The Pod is being deleted and the node reports none of its containers running. */
   private deletionConfirmed(key: string, status: JsonObject): boolean {
-    const stored = this.deps.store.get(key);
+    const stored = this.deps.fleet.get(key);
     if (!stored || !stored.json.includes('"deletionTimestamp"')) return false;
     const deleting = (JSON.parse(stored.json) as { metadata?: { deletionTimestamp?: string } }).metadata?.deletionTimestamp;
     if (!deleting) return false;

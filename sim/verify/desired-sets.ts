@@ -1,16 +1,14 @@
 /**
  * What every node should hold, worked out with the hub's own code from a fresh list of the
- * API: the same projection, the same ObjectStore (content versions) and the same NodeScope
- * (the NodeAuthorizer rule and edge configuration), token Secrets left out as the hub leaves
- * them out. Lists go through the raw JSON client, as the hub's informers do: client-node's
- * typed models would turn timestamps into Dates and change the bytes the rv is computed from.
+ * API: the same projection and the same FleetView the hub feeds from its informers (content
+ * versions, the NodeAuthorizer rule, edge configuration, token Secrets left out). Lists go
+ * through the raw JSON client, as the hub's informers do: client-node's typed models would turn
+ * timestamps into Dates and change the bytes the rv is computed from.
  */
 import { cacheDigest, type JsonObject } from '../../protocol/index.js';
-import { TokenStore } from '../../cloud-hub/auth/token-store.js';
+import { FleetView } from '../../cloud-hub/fleet/fleet-view.js';
 import type { KubeClient } from '../../cloud-hub/kube/kube-client.js';
-import { NodeScope } from '../../cloud-hub/scope/node-scope.js';
-import { WATCHED_KINDS, type WatchedKind } from '../../cloud-hub/source/kinds.js';
-import { ObjectStore } from '../../cloud-hub/source/object-store.js';
+import { WATCHED_KINDS, type WatchedKind } from '../../cloud-hub/kube/watched-kinds.js';
 import { projectObject } from '../../cloud-hub/source/projection.js';
 
 type ListPage = { metadata?: { continue?: string }; items?: JsonObject[] };
@@ -28,21 +26,14 @@ export class DesiredSets {
   ) {}
 
   async compute(nodes: readonly string[]): Promise<Map<string, DesiredSet>> {
-    const store = new ObjectStore();
-    const scope = new NodeScope(store, () => undefined, this.hubNamespace, () => nodes);
-    const tokens = new TokenStore(this.hubNamespace);
+    const fleet = new FleetView(this.hubNamespace);
     // Nodes first: their labels decide edge configuration, as the hub's informers would have it.
     for (const kind of ['Node', 'ConfigMap', 'Secret', 'Pod'] as WatchedKind[]) {
-      for (const raw of await this.listAll(kind)) {
-        const obj = projectObject(WATCHED_KINDS[kind], raw);
-        if (kind === 'Secret' && tokens.owns(obj)) continue;
-        const change = store.apply({ kind, type: 'upsert', obj, at: 0 });
-        if (change) scope.apply(change);
-      }
+      for (const raw of await this.listAll(kind)) fleet.apply({ kind, type: 'upsert', obj: projectObject(WATCHED_KINDS[kind], raw), at: 0 });
     }
     const result = new Map<string, DesiredSet>();
     for (const node of nodes) {
-      const desired = scope.desired(node);
+      const desired = fleet.desired(node);
       result.set(node, { digest: cacheDigest([...desired].map(([key, object]) => [key, object.rv] as const)), size: desired.size });
     }
     return result;

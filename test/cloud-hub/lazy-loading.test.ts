@@ -1,8 +1,9 @@
 /**
- * `cloud-hub` loads the API server (cloud-hub/apiserver/, with SQLite) and the PKI (cloud-hub/tls/,
- * with @peculiar/x509 and reflect-metadata) only for the commands that use them: `apiserver`,
- * `--embedded`, and `--tls` without a certificate of its own. A hub serving a cluster from a
- * kubeconfig, and `--help`, load none of them. Each process runs the real binary under a module
+ * `cloud-hub` loads the API server (cloud-hub/apiserver/, with SQLite), the PKI (cloud-hub/tls/,
+ * with @peculiar/x509 and reflect-metadata) and the in-process MQTT broker (aedes) only for the
+ * commands that use them: `apiserver`, `--embedded`, `--tls` without a certificate of its own,
+ * and `--embedded-broker`. A hub serving a cluster from a kubeconfig, and `--help`, load none of
+ * them. Each process runs the real binary under a module
  * probe (test/helpers/module-probe.mjs) that lists every module it resolves.
  */
 import path from 'node:path';
@@ -17,6 +18,7 @@ const PKI = /\/dist\/cloud-hub\/tls\/pki\.js$/;
 const X509 = /\/node_modules\/@peculiar\/x509\//;
 const REFLECT_METADATA = /\/node_modules\/reflect-metadata\//;
 const SQLITE = /\/node_modules\/better-sqlite3\//;
+const AEDES = /\/node_modules\/aedes\//;
 
 const matching = (modules: string[], pattern: RegExp): string[] => modules.filter((url) => pattern.test(url));
 
@@ -53,7 +55,7 @@ async function hubModules(name: string, args: string[]): Promise<string[]> {
   return modules;
 }
 
-describe('cloud-hub loads the API server and the PKI only when a command needs them', () => {
+describe('cloud-hub loads the API server, the PKI and aedes only when a command needs them', () => {
   it('`cloud-hub apiserver` loads both (the probe sees them)', () => {
     expect(matching(apiserverModules, /\/dist\/cloud-hub\/apiserver\/server\.js$/)).toHaveLength(1);
     expect(matching(apiserverModules, PKI)).toHaveLength(1);
@@ -71,6 +73,7 @@ describe('cloud-hub loads the API server and the PKI only when a command needs t
     expect(matching(modules, X509)).toEqual([]);
     expect(matching(modules, REFLECT_METADATA)).toEqual([]);
     expect(matching(modules, SQLITE)).toEqual([]);
+    expect(matching(modules, AEDES)).toEqual([]);
   }, 120_000);
 
   it('a hub with --tls and no certificate of its own loads the PKI, not the API server', async () => {
@@ -92,5 +95,14 @@ describe('cloud-hub loads the API server and the PKI only when a command needs t
     expect(matching(modules, PKI)).toEqual([]);
     expect(matching(modules, X509)).toEqual([]);
     expect(matching(modules, REFLECT_METADATA)).toEqual([]);
+    expect(matching(modules, AEDES)).toEqual([]);
   });
+
+  it('a hub with --embedded-broker loads aedes (the probe sees it), not the API server', async () => {
+    const modules = await hubModules('broker', ['--embedded-broker', '127.0.0.1:0']);
+    expect(matching(modules, /\/dist\/cloud-hub\/transport\/embedded-broker\.js$/)).toHaveLength(1);
+    expect(matching(modules, AEDES).length).toBeGreaterThan(0);
+    expect(matching(modules, API_SERVER)).toEqual([]);
+    expect(matching(modules, SQLITE)).toEqual([]);
+  }, 120_000);
 });

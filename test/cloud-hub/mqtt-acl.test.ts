@@ -11,7 +11,7 @@ import { decode, encode, type CloudFrame } from '../../protocol/index.js';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shardOf } from '../../cloud-hub/session/shard-ownership.js';
+import { shardOf } from '../../cloud-hub/replicas/shard-ownership.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { metricValue } from '../helpers/hub.js';
 import { MOSQUITTO, Mosquitto, freePort } from '../helpers/mosquitto.js';

@@ -1,5 +1,5 @@
 /**
- * A NodeSession's guards, in-process with the real session, store, scope and limiter: a
+ * A NodeSession's guards, in-process with the real session, fleet view and limiter: a
  * failure inside the hub while handling a frame is answered E_INTERNAL and the session goes
  * on; over a transport that cannot stop reading one node (MQTT), a node over its inbound limit
  * has its frames handled at its rate (dropped only past a bounded queue) and hears
@@ -13,14 +13,13 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { decode, type CloudFrame, type ErrorFrame } from '../../protocol/index.js';
-import { HubMetrics } from '../../cloud-hub/metrics.js';
-import { NodeScope } from '../../cloud-hub/scope/node-scope.js';
+import { HubMetrics } from '../../cloud-hub/observability/hub-metrics.js';
+import { FleetView } from '../../cloud-hub/fleet/fleet-view.js';
 import { MAX_QUEUED_FRAMES } from '../../cloud-hub/session/inbound-gate.js';
 import { InboundLimiter } from '../../cloud-hub/session/inbound-limiter.js';
 import { DEFAULT_NODE_LIMITS, LimitMetrics, type NodeLimits } from '../../cloud-hub/session/node-limits.js';
 import { NodeSession } from '../../cloud-hub/session/node-session.js';
 import type { UpstreamSink } from '../../cloud-hub/session/upstream-sink.js';
-import { ObjectStore } from '../../cloud-hub/source/object-store.js';
 import type { Connection } from '../../cloud-hub/transport/connection.js';
 import { TEST_NODE_INFO } from '../helpers/protocol-client.js';
 import { waitFor } from '../helpers/wait.js';
@@ -33,7 +32,6 @@ function session(options: { upstream?: Partial<UpstreamSink>; limits?: Partial<N
     send: (text) => sent.push(decode(text) as CloudFrame),
     close: (code) => closes.push(code),
   };
-  const store = new ObjectStore();
   const registry = new Registry();
   const limits = { ...DEFAULT_NODE_LIMITS, ...options.limits };
   const upstream: UpstreamSink = {
@@ -48,8 +46,7 @@ function session(options: { upstream?: Partial<UpstreamSink>; limits?: Partial<N
   const node = new NodeSession({
     node: 'edge-1',
     connection,
-    store,
-    scope: new NodeScope(store, () => undefined),
+    desired: new FleetView(),
     upstream,
     settings: { hubId: 'test', heartbeatMs: 10_000, maxFrameBytes: 4 * 1024 * 1024, window: 16 },
     metrics: new HubMetrics(registry),

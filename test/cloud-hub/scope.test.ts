@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../protocol/index.js';
-import { NodeScope } from '../../cloud-hub/scope/node-scope.js';
-import { podReferenceKeys } from '../../cloud-hub/scope/pod-references.js';
-import { WATCHED_KINDS, type WatchedKind } from '../../cloud-hub/source/kinds.js';
+import { tokenSecret } from '../../cloud-hub/auth/node-tokens.js';
+import { FleetView } from '../../cloud-hub/fleet/fleet-view.js';
+import { podReferenceKeys } from '../../cloud-hub/fleet/pod-references.js';
+import { WATCHED_KINDS, type WatchedKind } from '../../cloud-hub/kube/watched-kinds.js';
 import { projectObject } from '../../cloud-hub/source/projection.js';
-import { ObjectStore } from '../../cloud-hub/source/object-store.js';
 
 function pod(name: string, node: string | undefined, spec: JsonObject = {}): JsonObject {
   return {
@@ -19,21 +19,24 @@ function object(kind: WatchedKind, name: string, data: JsonObject = {}): JsonObj
   return { apiVersion: 'v1', kind, metadata: { name, ...(kind === 'Node' ? {} : { namespace: 'ns' }) }, data };
 }
 
-/** A store and scope with a log of (node, key) dirty notifications, fed projected objects as the source does. */
+/**
+ * The hub's FleetView, fed projected objects as the informers feed it, with a log of the
+ * (node, key) changes it reports. A change for every node reaches the `connected` nodes, as the
+ * session registry passes it to every open session.
+ */
 function setup(connected: string[] = []) {
-  const store = new ObjectStore();
+  const fleet = new FleetView('edge-system');
   const dirty: string[] = [];
-  const scope = new NodeScope(store, (node, key) => dirty.push(`${node} ${key}`), 'edge-system', () => connected);
-  const upsert = (kind: WatchedKind, obj: JsonObject): void => {
-    const change = store.apply({ kind, type: 'upsert', obj: projectObject(WATCHED_KINDS[kind], obj), at: 0 });
-    if (change) scope.apply(change);
-  };
-  const remove = (kind: WatchedKind, obj: JsonObject): void => {
-    const change = store.apply({ kind, type: 'delete', obj: projectObject(WATCHED_KINDS[kind], obj), at: 0 });
-    if (change) scope.apply(change);
-  };
-  const desired = (node: string): string[] => [...scope.desired(node).keys()].sort();
-  return { store, scope, dirty, upsert, remove, desired };
+  fleet.subscribe({
+    changed: (node, key) => dirty.push(`${node} ${key}`),
+    changedForEveryNode: (key) => {
+      for (const node of connected) dirty.push(`${node} ${key}`);
+    },
+  });
+  const upsert = (kind: WatchedKind, obj: JsonObject): void => fleet.apply({ kind, type: 'upsert', obj: projectObject(WATCHED_KINDS[kind], obj), at: 0 });
+  const remove = (kind: WatchedKind, obj: JsonObject): void => fleet.apply({ kind, type: 'delete', obj: projectObject(WATCHED_KINDS[kind], obj), at: 0 });
+  const desired = (node: string): string[] => [...fleet.desired(node).keys()].sort();
+  return { fleet, dirty, upsert, remove, desired };
 }
 
 const container = (extra: JsonObject): JsonObject => ({ name: 'c', image: 'x', ...extra });
@@ -86,11 +89,11 @@ describe('node scope', () => {
   });
 
   it('orders the desired set Node, configuration, then Pods', () => {
-    const { upsert, scope } = setup();
+    const { upsert, fleet } = setup();
     upsert('Pod', pod('a', 'edge-1', { volumes: [{ name: 'v', configMap: { name: 'cm' } }] }));
     upsert('ConfigMap', object('ConfigMap', 'cm'));
     upsert('Node', object('Node', 'edge-1'));
-    expect([...scope.desired('edge-1').keys()]).toEqual(['Node//edge-1', 'ConfigMap/ns/cm', 'Pod/ns/a']);
+    expect([...fleet.desired('edge-1').keys()]).toEqual(['Node//edge-1', 'ConfigMap/ns/cm', 'Pod/ns/a']);
   });
 
   it('an optional reference to a missing object joins the set when the object appears', () => {
@@ -127,17 +130,17 @@ describe('node scope', () => {
   });
 
   it('a shared ConfigMap change marks every referencing node once and is stored once', () => {
-    const { upsert, store, scope, dirty } = setup();
+    const { upsert, fleet, dirty } = setup();
     upsert('ConfigMap', object('ConfigMap', 'shared', { v: '1' }));
     for (let i = 0; i < 1000; i++) upsert('Pod', pod(`p${i}`, `edge-${i}`, { volumes: [{ name: 'v', configMap: { name: 'shared' } }] }));
     dirty.length = 0;
     upsert('ConfigMap', object('ConfigMap', 'shared', { v: '2' }));
     expect(dirty).toHaveLength(1000);
     expect(new Set(dirty).size).toBe(1000);
-    expect(scope.nodesReferencing('ConfigMap/ns/shared').size).toBe(1000);
+    expect(fleet.nodesReferencing('ConfigMap/ns/shared').size).toBe(1000);
     // One entry for the ConfigMap, the same entry in every node's desired set.
-    expect(store.size).toBe(1001);
-    expect(scope.desired('edge-1').get('ConfigMap/ns/shared')).toBe(scope.desired('edge-999').get('ConfigMap/ns/shared'));
+    expect(fleet.size).toBe(1001);
+    expect(fleet.desired('edge-1').get('ConfigMap/ns/shared')).toBe(fleet.desired('edge-999').get('ConfigMap/ns/shared'));
   });
 
   it('ignores changes the edge cannot see (status, managedFields, resourceVersion)', () => {
@@ -161,12 +164,50 @@ describe('node scope', () => {
   });
 
   it('knows which node a Pod is bound to, for upstream checks', () => {
-    const { upsert, scope } = setup();
+    const { upsert, fleet } = setup();
     upsert('Pod', pod('a', 'edge-1'));
-    expect(scope.placementOf('Pod/ns/a')).toMatchObject({ node: 'edge-1', uid: 'uid-a' });
-    expect(scope.inScope('edge-1', 'Pod/ns/a')).toBe(true);
-    expect(scope.inScope('edge-2', 'Pod/ns/a')).toBe(false);
-    expect(scope.inScope('edge-1', 'Node//edge-1')).toBe(true);
+    expect(fleet.placementOf('Pod/ns/a')).toMatchObject({ node: 'edge-1', uid: 'uid-a' });
+    expect(fleet.inScope('edge-1', 'Pod/ns/a')).toBe(true);
+    expect(fleet.inScope('edge-2', 'Pod/ns/a')).toBe(false);
+    expect(fleet.inScope('edge-1', 'Node//edge-1')).toBe(true);
+  });
+});
+
+describe('fleet view', () => {
+  it('tells the version a node should hold of a key, and nothing for a key out of its scope', () => {
+    const { upsert, fleet } = setup();
+    upsert('ConfigMap', object('ConfigMap', 'cm', { v: '1' }));
+    upsert('Pod', pod('a', 'edge-1', { volumes: [{ name: 'v', configMap: { name: 'cm' } }] }));
+    expect(fleet.wanted('edge-1', 'ConfigMap/ns/cm')).toBe(fleet.desired('edge-1').get('ConfigMap/ns/cm'));
+    expect(fleet.wanted('edge-1', 'ConfigMap/ns/cm')?.rv).toEqual(expect.any(String));
+    expect(fleet.wanted('edge-2', 'ConfigMap/ns/cm')).toBeUndefined();
+    expect(fleet.wanted('edge-1', 'ConfigMap/ns/missing')).toBeUndefined();
+  });
+
+  it('never gives a node the hub\'s token Secrets, even when a Pod references one', () => {
+    const { upsert, fleet, desired, dirty } = setup();
+    const token = tokenSecret('edge-system', 'edge-1', 'the-token');
+    const name = (token.metadata as { name: string }).name;
+    upsert('Pod', { ...pod('a', 'edge-1', { volumes: [{ name: 'v', secret: { secretName: name } }] }), metadata: { name: 'a', namespace: 'edge-system', uid: 'uid-a' } });
+    dirty.length = 0;
+    upsert('Secret', token);
+    expect(dirty).toEqual([]);
+    expect(fleet.get(`Secret/edge-system/${name}`)).toBeUndefined();
+    expect(desired('edge-1')).toEqual(['Pod/edge-system/a']);
+    // The same Secret outside the hub's namespace is an ordinary Secret.
+    upsert('Secret', { ...token, metadata: { ...(token.metadata as JsonObject), namespace: 'ns' } });
+    expect(fleet.get(`Secret/ns/${name}`)).toBeDefined();
+  });
+
+  it('stops telling a listener once it unsubscribes', () => {
+    const fleet = new FleetView('edge-system');
+    const seen: string[] = [];
+    const unsubscribe = fleet.subscribe({ changed: (node, key) => seen.push(`${node} ${key}`), changedForEveryNode: () => undefined });
+    fleet.apply({ kind: 'Pod', type: 'upsert', obj: projectObject(WATCHED_KINDS.Pod, pod('a', 'edge-1')), at: 0 });
+    expect(seen).toEqual(['edge-1 Pod/ns/a']);
+    unsubscribe();
+    fleet.apply({ kind: 'Pod', type: 'upsert', obj: projectObject(WATCHED_KINDS.Pod, pod('b', 'edge-1')), at: 0 });
+    expect(seen).toEqual(['edge-1 Pod/ns/a']);
   });
 });
 
@@ -194,16 +235,16 @@ describe('edge configuration (filter rules)', () => {
   });
 
   it('follows the node selector, and node label changes', () => {
-    const { upsert, desired, scope } = setup();
+    const { upsert, desired, fleet } = setup();
     upsert('Node', node('edge-1', { site: 'a' }));
     upsert('Node', node('edge-2', { site: 'b' }));
     upsert('ConfigMap', rules('site-a', 'site=a'));
     expect(desired('edge-1')).toContain('ConfigMap/edge-system/site-a');
     expect(desired('edge-2')).not.toContain('ConfigMap/edge-system/site-a');
-    expect(scope.inScope('edge-2', 'ConfigMap/edge-system/site-a')).toBe(false);
+    expect(fleet.inScope('edge-2', 'ConfigMap/edge-system/site-a')).toBe(false);
     upsert('Node', node('edge-2', { site: 'a' }));
     expect(desired('edge-2')).toContain('ConfigMap/edge-system/site-a');
-    expect(scope.inScope('edge-2', 'ConfigMap/edge-system/site-a')).toBe(true);
+    expect(fleet.inScope('edge-2', 'ConfigMap/edge-system/site-a')).toBe(true);
   });
 
   it('ignores unlabelled ConfigMaps and other namespaces; losing the label removes it', () => {

@@ -171,7 +171,7 @@ describe('frames over the limit', () => {
     const big: TestNode[] = [];
     for (let i = 0; i < 9; i++) {
       const conn = await connect(hub, 'edge-big');
-      (conn.ws as unknown as { _socket: { write(b: Buffer): void } })._socket.write(Buffer.concat([header, Buffer.alloc(4), Buffer.alloc(64 * 1024, 0x20)]));
+      conn.writeRaw(Buffer.concat([header, Buffer.alloc(4), Buffer.alloc(64 * 1024, 0x20)]));
       big.push(conn);
     }
     for (const conn of big) await conn.waitUntil(() => conn.closeCode, 15_000, 'close 1009');
@@ -305,7 +305,7 @@ describe('a node that does not read', () => {
   it('is cut once its send buffer is over the cap, its memory freed, while another node keeps syncing', async () => {
     const deaf = await synced(generous, 'edge-deaf');
     const busy = await synced(generous, 'edge-busy');
-    (deaf.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    deaf.stopReading();
     // Every garbage frame makes the hub answer E_JSON, which the node never reads.
     let cut = 0;
     for (let round = 0; round < 1_000 && cut === 0; round++) {

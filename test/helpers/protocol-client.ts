@@ -3,6 +3,7 @@
  * garbage), records every frame the hub sends, and can keep a cache the way an agent does so
  * tests can check convergence by digest.
  */
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { Waiters } from './wait.js';
 import {
@@ -40,12 +41,16 @@ export class TestNode {
   readonly cache = new Map<string, { rv: string; obj: JsonObject }>();
   readonly needs: string[] = [];
   closeCode?: number;
+  /** When the hub's last WebSocket ping arrived (ws answers it with a pong at once). */
+  lastPingAt?: number;
   private readonly waiters = new Waiters();
   autoAck: boolean;
 
   private constructor(
     readonly node: string,
     readonly ws: WebSocket,
+    /** The connection under the WebSocket (the upgrade response's socket). */
+    private readonly socket: Socket,
     options: TestNodeOptions,
   ) {
     this.autoAck = options.autoAck ?? true;
@@ -53,6 +58,10 @@ export class TestNode {
       const frame = decode(data) as CloudFrame;
       this.frames.push(frame);
       if (frame.t === 'sync' && this.autoAck) this.applySync(frame);
+      this.waiters.wake();
+    });
+    ws.on('ping', () => {
+      this.lastPingAt = Date.now();
       this.waiters.wake();
     });
     ws.on('close', (code) => {
@@ -68,7 +77,9 @@ export class TestNode {
         headers: options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
         ...(options.ca ? { ca: options.ca } : {}),
       });
-      ws.once('open', () => resolve(new TestNode(node, ws, options)));
+      let socket: Socket | undefined;
+      ws.once('upgrade', (response) => (socket = response.socket));
+      ws.once('open', () => resolve(new TestNode(node, ws, socket!, options)));
       ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`refused with HTTP ${res.statusCode}`), { status: res.statusCode })));
       ws.once('error', reject);
     });
@@ -124,6 +135,19 @@ export class TestNode {
   /** Resolves when `probe` returns something truthy, re-checked on every frame and on close. */
   waitUntil<T>(probe: () => T | undefined | false, timeoutMs = 20_000, what = 'condition'): Promise<T> {
     return this.waiters.until(probe, timeoutMs, () => `${this.node}: timed out after ${timeoutMs} ms waiting for ${what}; got ${this.frames.map((f) => f.t).join(',')}`);
+  }
+
+  /**
+   * Stops reading the socket (ws's public `pause`): the hub's frames and pings wait in the
+   * network unread, so its pings go unanswered, as with a peer that hangs.
+   */
+  stopReading(): void {
+    this.ws.pause();
+  }
+
+  /** Writes bytes under the WebSocket's framing, for frames no WebSocket client would send. */
+  writeRaw(bytes: Buffer): void {
+    this.socket.write(bytes);
   }
 
   close(): void {

@@ -4,10 +4,10 @@
  * object) and the op that brings a node from the previous version to this one.
  */
 import { contentVersion, encodeOp, encodePutOp, formatKey, mergePatch, type JsonObject, type JsonValue } from '../../protocol/index.js';
-import type { WatchedKind } from './kinds.js';
-import type { SourceEvent } from './kube-source.js';
+import type { WatchEvent, WatchedKind } from '../kube/watched-kinds.js';
 
-export interface StoredObject {
+/** One version of an object: what every node that may see it is sent. */
+export interface ObjectVersion {
   readonly key: string;
   readonly kind: WatchedKind;
   readonly namespace: string;
@@ -20,20 +20,20 @@ export interface StoredObject {
   readonly patch?: { readonly baseRv: string; readonly opJson: string };
 }
 
-/** What one source event did to the store; absent when nothing the edge sees changed. */
+/** What one watch event did to the cache; absent when nothing the edge sees changed. */
 export interface ObjectChange {
   key: string;
   kind: WatchedKind;
-  before?: StoredObject;
-  after?: StoredObject;
+  before?: ObjectVersion;
+  after?: ObjectVersion;
   /** The projected object after the change (for scope), absent on delete. */
   obj?: JsonObject;
   /** When the hub saw the event. */
   at: number;
 }
 
-export class ObjectStore {
-  private readonly objects = new Map<string, StoredObject>();
+export class WatchCache {
+  private readonly objects = new Map<string, ObjectVersion>();
   /** Put ops of shared kinds, built once and sent to every node that needs them. */
   private readonly putOps = new Map<string, string>();
 
@@ -41,12 +41,12 @@ export class ObjectStore {
     return this.objects.size;
   }
 
-  get(key: string): StoredObject | undefined {
+  get(key: string): ObjectVersion | undefined {
     return this.objects.get(key);
   }
 
   /** The `put` op JSON for `object`. Cached for ConfigMaps and Secrets, which many nodes share. */
-  putOp(object: StoredObject): string {
+  putOp(object: ObjectVersion): string {
     if (object.kind !== 'ConfigMap' && object.kind !== 'Secret') return encodePutOp(object.key, object.rv, object.json);
     let op = this.putOps.get(object.key);
     if (op === undefined) {
@@ -56,7 +56,7 @@ export class ObjectStore {
     return op;
   }
 
-  apply(event: SourceEvent): ObjectChange | undefined {
+  apply(event: WatchEvent): ObjectChange | undefined {
     const metadata = (event.obj.metadata ?? {}) as { name?: string; namespace?: string };
     if (!metadata.name) return undefined;
     const key = formatKey(event.kind, metadata.namespace ?? '', metadata.name);
@@ -73,7 +73,7 @@ export class ObjectStore {
       return undefined;
     }
     const json = JSON.stringify(event.obj);
-    const after: StoredObject = {
+    const after: ObjectVersion = {
       key,
       kind: event.kind,
       namespace: metadata.namespace ?? '',
@@ -88,7 +88,7 @@ export class ObjectStore {
   }
 }
 
-function patchFrom(before: StoredObject, key: string, rv: string, obj: JsonObject, json: string): Pick<StoredObject, 'patch'> {
+function patchFrom(before: ObjectVersion, key: string, rv: string, obj: JsonObject, json: string): Pick<ObjectVersion, 'patch'> {
   const patch = mergePatch.diff(JSON.parse(before.json) as JsonValue, obj);
   if (patch === undefined || typeof patch !== 'object' || patch === null || Array.isArray(patch)) return {};
   const opJson = encodeOp({ op: 'patch', key, rv, baseRv: before.rv, patch });

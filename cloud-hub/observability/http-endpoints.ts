@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { WS_PATH_PREFIX } from '../protocol/index.js';
+import { WS_PATH_PREFIX } from '../../protocol/index.js';
 
 export interface HealthChecks {
   /** Ready: every informer has listed, so hellos can be answered. */

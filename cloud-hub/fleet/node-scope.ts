@@ -1,18 +1,18 @@
 /**
- * Which objects each node may and must see (the NodeAuthorizer rule of DESIGN.md): its own
- * Node, the Pods bound to it, and exactly the ConfigMaps and Secrets those Pods reference.
+ * Which objects each node may and must see (the NodeAuthorizer rule): its own Node, the Pods
+ * bound to it, and exactly the ConfigMaps and Secrets those Pods reference (env, envFrom,
+ * volumes, projected volumes, imagePullSecrets), plus cluster-wide edge configuration.
  *
- * Maintained incrementally from store changes. For every affected (node, key) pair it calls
- * `onDirty`; the session then works out what to send from the store, so the scope never
- * builds ops and never holds object bodies (a ConfigMap shared by 1,000 nodes is held once,
- * in the ObjectStore, with a reference count per node here).
+ * Maintained incrementally from watch cache changes. For every affected (node, key) pair it
+ * tells its listener; the session then works out what to send from the watch cache, so the
+ * scope never builds ops and never holds object bodies (a ConfigMap shared by 1,000 nodes is
+ * held once, in the WatchCache, with a reference count per node here).
  */
 import { formatKey, parseKey, type JsonObject } from '../../protocol/index.js';
-import type { ObjectChange, ObjectStore, StoredObject } from '../source/object-store.js';
+import type { DesiredChangeListener } from '../session/desired-state.js';
 import { EdgeConfigIndex } from './edge-config.js';
 import { podReferenceKeys } from './pod-references.js';
-
-export type DirtyListener = (node: string, key: string, at: number) => void;
+import type { ObjectChange } from './watch-cache.js';
 
 interface PodPlacement {
   node: string;
@@ -31,15 +31,10 @@ export class NodeScope {
   private readonly nodeLabels = new Map<string, Record<string, string>>();
   private readonly edgeConfig: EdgeConfigIndex;
 
-  /**
-   * @param hubNamespace where cluster-wide edge configuration lives (see edge-config.ts)
-   * @param connectedNodes nodes that may have no Node object or Pod yet but still need edge configuration
-   */
+  /** @param hubNamespace where cluster-wide edge configuration lives (see edge-config.ts) */
   constructor(
-    private readonly store: ObjectStore,
-    private readonly onDirty: DirtyListener,
+    private readonly listener: DesiredChangeListener,
     hubNamespace = 'edge-system',
-    private readonly connectedNodes: () => Iterable<string> = () => [],
   ) {
     this.edgeConfig = new EdgeConfigIndex(hubNamespace);
   }
@@ -51,9 +46,9 @@ export class NodeScope {
         const labels = ((change.obj?.metadata as { labels?: Record<string, string> } | undefined)?.labels ?? {}) as Record<string, string>;
         if (change.obj) this.nodeLabels.set(node, labels);
         else this.nodeLabels.delete(node);
-        this.onDirty(node, change.key, change.at);
+        this.listener.changed(node, change.key, change.at);
         // Labels decide which edge configuration the node gets.
-        for (const key of this.edgeConfig.keys) this.onDirty(node, key, change.at);
+        for (const key of this.edgeConfig.keys) this.listener.changed(node, key, change.at);
         return;
       }
       case 'Pod':
@@ -62,31 +57,26 @@ export class NodeScope {
       case 'ConfigMap':
       case 'Secret':
         if (change.kind === 'ConfigMap' && this.edgeConfig.update(change.key, change.obj)) {
-          for (const node of this.allNodes()) this.onDirty(node, change.key, change.at);
+          // Every node, including connected ones the scope knows nothing of yet.
+          this.listener.changedForEveryNode(change.key, change.at);
           return;
         }
-        for (const node of this.referencingNodes.get(change.key) ?? []) this.onDirty(node, change.key, change.at);
+        for (const node of this.referencingNodes.get(change.key) ?? []) this.listener.changed(node, change.key, change.at);
         return;
     }
   }
 
   /**
-   * The node's desired set: key -> stored object, for objects that exist. Ordered Node,
+   * The keys of the node's desired set, whether or not the objects exist (yet). Ordered Node,
    * ConfigMaps and Secrets, then Pods, so an agent applying in order has a Pod's
-   * configuration before the Pod.
+   * configuration before the Pod; a key may come twice (edge configuration a Pod references).
    */
-  desired(node: string): Map<string, StoredObject> {
-    const result = new Map<string, StoredObject>();
-    const add = (key: string): void => {
-      const object = this.store.get(key);
-      if (object) result.set(key, object);
-    };
-    add(formatKey('Node', '', node));
+  *desiredKeys(node: string): IterableIterator<string> {
+    yield formatKey('Node', '', node);
     const labels = this.nodeLabels.get(node) ?? {};
-    for (const key of this.edgeConfig.keys) if (this.edgeConfig.matches(key, labels)) add(key);
-    for (const key of this.refCounts.get(node)?.keys() ?? []) add(key);
-    for (const key of this.podsByNode.get(node) ?? []) add(key);
-    return result;
+    for (const key of this.edgeConfig.keys) if (this.edgeConfig.matches(key, labels)) yield key;
+    yield* this.refCounts.get(node)?.keys() ?? [];
+    yield* this.podsByNode.get(node) ?? [];
   }
 
   /** Whether `key` is in `node`'s desired set (ignoring whether the object exists). */
@@ -96,14 +86,6 @@ export class NodeScope {
     if (key.startsWith('Pod/')) return this.pods.get(key)?.node === node;
     if (this.edgeConfig.has(key) && this.edgeConfig.matches(key, this.nodeLabels.get(node) ?? {})) return true;
     return (this.refCounts.get(node)?.get(key) ?? 0) > 0;
-  }
-
-  /** Every node the scope knows of: with a Node object, with Pods, or connected. */
-  private allNodes(): Set<string> {
-    const nodes = new Set<string>(this.nodeLabels.keys());
-    for (const node of this.podsByNode.keys()) nodes.add(node);
-    for (const node of this.connectedNodes()) nodes.add(node);
-    return nodes;
   }
 
   /** The node a Pod is bound to and the Pod's uid, if the hub knows the Pod. */
@@ -127,7 +109,7 @@ export class NodeScope {
     if (old && (!next || old.node !== next.node)) {
       this.pods.delete(key);
       removeFromIndex(this.podsByNode, old.node, key);
-      this.onDirty(old.node, key, at);
+      this.listener.changed(old.node, key, at);
       for (const ref of old.refs) this.release(old.node, ref, at);
     }
     if (!next) return;
@@ -135,13 +117,13 @@ export class NodeScope {
     if (old && old.node === next.node) {
       // Configuration first: a Pod that gains a reference is sent after what it references.
       for (const ref of next.refs) if (!old.refs.includes(ref)) this.retain(next.node, ref, at);
-      this.onDirty(next.node, key, at);
+      this.listener.changed(next.node, key, at);
       for (const ref of old.refs) if (!next.refs.includes(ref)) this.release(next.node, ref, at);
       return;
     }
     addToIndex(this.podsByNode, next.node, key);
     for (const ref of next.refs) this.retain(next.node, ref, at);
-    this.onDirty(next.node, key, at);
+    this.listener.changed(next.node, key, at);
   }
 
   private retain(node: string, ref: string, at: number): void {
@@ -151,7 +133,7 @@ export class NodeScope {
     counts.set(ref, count + 1);
     if (count === 0) {
       addToIndex(this.referencingNodes, ref, node);
-      this.onDirty(node, ref, at);
+      this.listener.changed(node, ref, at);
     }
   }
 
@@ -166,7 +148,7 @@ export class NodeScope {
     counts.delete(ref);
     if (counts.size === 0) this.refCounts.delete(node);
     removeFromIndex(this.referencingNodes, ref, node);
-    this.onDirty(node, ref, at);
+    this.listener.changed(node, ref, at);
   }
 }
 

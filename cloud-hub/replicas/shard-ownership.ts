@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isConflict, isNotFound, type KubeClient } from '../kube/kube-client.js';
-import { kubeMicroTime, paths } from '../upstream/kube-paths.js';
+import { kubeMicroTime, paths } from '../kube/kube-paths.js';
 
 export const SHARD_LABEL = 'edge-sync.io/shard-lease';
 
