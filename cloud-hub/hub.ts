@@ -22,7 +22,7 @@ import { DEFAULT_NODE_LIMITS, LimitMetrics, type NodeLimits } from './session/no
 import { NodeSession } from './session/node-session.js';
 import { SessionRegistry } from './session/session-registry.js';
 import { KubeSource } from './source/kube-source.js';
-import { CLOSE_SHUTDOWN, type Connection } from './transport/connection.js';
+import { CLOSE_REVOKED, CLOSE_SHUTDOWN, type Connection } from './transport/connection.js';
 import type { EmbeddedBroker } from './transport/embedded-broker.js';
 import type { HostPort } from './transport/host-port.js';
 import { MqttBridge } from './transport/mqtt-bridge.js';
@@ -37,7 +37,6 @@ import { EDGE_ROLE_LABEL, NodeRegistrar } from './upstream/node-registrar.js';
 import { PodStatusWriter } from './upstream/pod-status-writer.js';
 import { WriteQueue } from './upstream/write-queue.js';
 
-export const CLOSE_REVOKED = 4001;
 
 /** Resolves when `promise` settles or after `ms`, whichever is first. */
 async function firstOf(promise: Promise<unknown>, ms: number): Promise<void> {
@@ -336,7 +335,7 @@ export class CloudHub {
     if (!ownership || !this.bridge) return;
     this.bridge.release((node) => ownership.owns(node));
     if (gained.length === 0) return;
-    const moved = encode({ v: PROTOCOL_VERSION, t: 'error', code: ErrorCode.State, msg: `session moved to hub ${this.options.hubId}; say hello`, ref: 'session' });
+    const moved = encode({ v: PROTOCOL_VERSION, t: 'error', code: ErrorCode.Hello, msg: `session moved to hub ${this.options.hubId}; say hello` });
     for (const node of this.bridge.onlineNodes()) {
       if (gained.includes(shardOf(node, this.options.shards ?? 0)) && !this.sessions.get(node)) this.bridge.nudge(node, moved);
     }

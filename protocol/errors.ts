@@ -13,8 +13,13 @@ export const ErrorCode = {
   Type: 'E_TYPE',
   /** The frame type is known but a field is missing or has the wrong type. */
   Shape: 'E_SHAPE',
-  /** The frame is valid but not allowed now (for example `sync` before `welcome`). */
+  /** The frame is valid but not allowed now (for example a second `welcome`). */
   State: 'E_STATE',
+  /**
+   * The receiver has no session for the sender (a frame before `hello`, a hub restarted behind a
+   * broker, a shard moved to another replica): say `hello` again.
+   */
+  Hello: 'E_HELLO',
   /** The node may not do this (for example status for a Pod bound to another node). */
   Forbidden: 'E_FORBIDDEN',
   /** Credentials are missing, wrong or revoked. */

@@ -84,21 +84,31 @@ export const HeartbeatSchema = frame('heartbeat', {
   ts: z.number(),
 });
 
+/**
+ * Where an event came from on the node: the agent sends only these. The hub accepts any short
+ * string (a newer agent may know more sources), and turns `pod`, `container`, `node` and `agent`
+ * events into Kubernetes Events.
+ */
+export const EVENT_SOURCES = ['pod', 'container', 'node', 'agent', 'bus'] as const;
+
+/** Lengths the `event` frame allows (the agent's filter turns away candidates that break them). */
+export const EVENT_LIMITS = { id: 128, source: 32, type: 32, reason: 128, message: 8192, topic: 1024 } as const;
+
 export const EdgeEventSchema = z.object({
   /** Unique at birth; the hub de-duplicates on it. */
-  id: z.string().min(1).max(128),
+  id: z.string().min(1).max(EVENT_LIMITS.id),
   /** When the event happened, ms since the epoch (agent clock). */
   ts: z.number(),
-  /** Where it came from: `pod`, `container`, `node`, `agent`, `bus` (local MQTT). */
-  source: z.string().max(32),
+  /** Where it came from (EVENT_SOURCES). */
+  source: z.string().max(EVENT_LIMITS.source),
   /** `Normal` or `Warning` for Kubernetes-style events; free for bus messages. */
-  type: z.string().max(32),
-  reason: z.string().max(128),
-  message: z.string().max(8192).optional(),
+  type: z.string().max(EVENT_LIMITS.type),
+  reason: z.string().max(EVENT_LIMITS.reason),
+  message: z.string().max(EVENT_LIMITS.message).optional(),
   /** Key of the involved object, for example `Pod/default/web-0`. */
   object: key.optional(),
   /** Local MQTT topic, for bus messages. */
-  topic: z.string().max(1024).optional(),
+  topic: z.string().max(EVENT_LIMITS.topic).optional(),
   payload: jsonValue.optional(),
   priority: z.int().min(0).max(9),
   /** How many occurrences this event stands for (aggregates, repeats). */

@@ -10,4 +10,5 @@ export * from './digest.js';
 export * from './content-version.js';
 export * as mergePatch from './merge-patch.js';
 export * from './topics.js';
+export * from './edge-config.js';
 export * from './websocket.js';

@@ -33,6 +33,7 @@ PACKAGES=(
   apache2-utils         # htpasswd
   skopeo                # pushes OCI archives into that registry
   buildah               # builds deploy/docker images without a Docker engine
+  python3-kubernetes    # the official Python client: the compatibility suite against the embedded API
 )
 
 # kubectl talks to a 1.32 API in the tests; kubectl supports one minor version of skew.

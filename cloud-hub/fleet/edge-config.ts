@@ -4,11 +4,9 @@
  * upstream event rules). Annotation `edge-sync.io/node-selector` (a label selector) narrows a
  * ConfigMap to the nodes whose Node labels match; without it every node gets it.
  */
-import { parseKey, type JsonObject } from '../../protocol/index.js';
+import { FILTER_RULES_LABEL, NODE_SELECTOR_ANNOTATION, parseKey, type JsonObject } from '../../protocol/index.js';
 import { parseLabelSelector, type LabelSelector } from '../../protocol/kube/index.js';
 
-export const FILTER_RULES_LABEL = 'edge-sync.io/filter-rules';
-export const NODE_SELECTOR_ANNOTATION = 'edge-sync.io/node-selector';
 
 interface EdgeConfigEntry {
   /** Empty: every node. Undefined: the selector does not parse, so no node gets it. */

@@ -177,7 +177,7 @@ export class NodeSession implements ConnectionHandler {
       return;
     }
     if (this.state === 'awaiting-hello') {
-      this.sendError(ErrorCode.State, `"${frame.t}" before "hello"`, frame.t);
+      this.sendError(ErrorCode.Hello, `"${frame.t}" before "hello": this hub has no session for the node; say hello`, frame.t);
       return;
     }
     switch (frame.t) {

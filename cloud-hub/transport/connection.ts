@@ -32,7 +32,7 @@ export interface ConnectionHandler {
 }
 
 export const CLOSE_REPLACED = WsClose.Replaced;
-/** WsClose.Revoked (4001) is CLOSE_REVOKED in cloud-hub/hub.ts. */
+export const CLOSE_REVOKED = WsClose.Revoked;
 export const CLOSE_PROTOCOL = WsClose.Protocol;
 export const CLOSE_SILENT = WsClose.Silent;
 export const CLOSE_SHUTDOWN = WsClose.Shutdown;

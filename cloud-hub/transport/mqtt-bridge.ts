@@ -72,7 +72,7 @@ export class MqttBridge {
       client.on('connect', () => {
         logger.info({ broker: brokerUrl, clientId }, 'connected to the MQTT broker');
         // A clean session: subscribe on every connect. Sessions survive a broker blip; agents
-        // that lost theirs get an E_STATE answer and say hello again. The replica is started
+        // that lost theirs get an E_HELLO answer and say hello again. The replica is started
         // once the broker has acknowledged the subscriptions: a hello published before that
         // would reach no hub.
         client.subscribe({ [allNodesFilter('up')]: { qos: 1 }, [allNodesFilter('presence')]: { qos: 1 } }, (err, granted) => {

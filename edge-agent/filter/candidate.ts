@@ -2,9 +2,9 @@
  * What the event inputs offer the filter: an event before any rule has looked at it. It carries no
  * priority or expiry; those come from the rule that forwards it.
  */
-import { isKey, type JsonValue } from '../../protocol/index.js';
+import { EVENT_LIMITS, EVENT_SOURCES, isKey, type JsonValue } from '../../protocol/index.js';
 
-export const EVENT_SOURCES = ['pod', 'container', 'node', 'agent', 'bus'] as const;
+export { EVENT_SOURCES };
 export type EventSource = (typeof EVENT_SOURCES)[number];
 
 export interface CandidateEvent {
@@ -27,14 +27,14 @@ export interface CandidateEvent {
 /** The members a rule path may start with (`payload.temp`, `object`, ...). */
 export const CANDIDATE_MEMBERS = ['id', 'ts', 'source', 'type', 'reason', 'message', 'object', 'topic', 'payload'] as const;
 
-// Limits of the `event` frame (protocol/frames.ts). A candidate that breaks one would make the
-// hub refuse the whole frame it travels in, so the engine turns it away at the door instead.
-export const MAX_ID = 128;
-export const MAX_TYPE = 32;
-export const MAX_REASON = 128;
-export const MAX_TOPIC = 1024;
+// Limits of the `event` frame (protocol/frames.ts EVENT_LIMITS). A candidate that breaks one would
+// make the hub refuse the whole frame it travels in, so the engine turns it away at the door instead.
+export const MAX_ID = EVENT_LIMITS.id;
+export const MAX_TYPE = EVENT_LIMITS.type;
+export const MAX_REASON = EVENT_LIMITS.reason;
+export const MAX_TOPIC = EVENT_LIMITS.topic;
 /** Longer messages are cut, not refused: the event is still worth sending. */
-export const MAX_MESSAGE = 8192;
+export const MAX_MESSAGE = EVENT_LIMITS.message;
 
 const SOURCE_SET: ReadonlySet<string> = new Set(EVENT_SOURCES);
 

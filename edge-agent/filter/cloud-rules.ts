@@ -9,12 +9,11 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
+import { FILTER_RULES_KEY, FILTER_RULES_LABEL } from '../../protocol/index.js';
 import type { SyncCache } from '../store/sync-cache.js';
 import { DEFAULT_RULES } from './default-rules.js';
 import type { FilterEngine } from './engine.js';
 
-export const FILTER_RULES_LABEL = 'edge-sync.io/filter-rules';
-export const RULES_KEY = 'rules.yaml';
 
 export interface CloudRulesOptions {
   engine: FilterEngine;
@@ -51,15 +50,15 @@ export class CloudRules {
       const cm = cache.get(key);
       const labels = (cm?.metadata as { labels?: Record<string, string> } | undefined)?.labels;
       if (labels?.[FILTER_RULES_LABEL] !== 'true') continue;
-      const text = (cm?.data as Record<string, string> | undefined)?.[RULES_KEY];
+      const text = (cm?.data as Record<string, string> | undefined)?.[FILTER_RULES_KEY];
       if (typeof text !== 'string') {
-        problems.push(`${key}: no "${RULES_KEY}" key`);
+        problems.push(`${key}: no "${FILTER_RULES_KEY}" key`);
         continue;
       }
       try {
         documents.push({ key, doc: parseYaml(text) as unknown });
       } catch (err) {
-        problems.push(`${key}: ${RULES_KEY} is not YAML: ${(err as Error).message}`);
+        problems.push(`${key}: ${FILTER_RULES_KEY} is not YAML: ${(err as Error).message}`);
       }
     }
     if (problems.length > 0) return this.reject(problems.join('; '));

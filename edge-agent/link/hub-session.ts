@@ -257,7 +257,7 @@ export class HubSession {
         return;
       case 'error':
         this.options.logger.warn({ code: frame.code, msg: frame.msg, ref: frame.ref }, 'hub refused a frame');
-        if (frame.code === ErrorCode.State && frame.ref !== 'hello') this.rehello(frame.msg);
+        if (frame.code === ErrorCode.Hello) this.rehello(frame.msg);
         else if ((frame.code === ErrorCode.Unavailable || frame.code === ErrorCode.RateLimited) && (frame.ref === 'event' || frame.ref === 'status')) {
           this.options.upstream?.deferred?.(frame.ref, frame.msg);
         }

@@ -106,7 +106,7 @@ const syncedFrame = fc
   .map((s) => JSON.stringify({ v: 1, t: 'synced', ...s, digest: s.digest === 'current' ? cache.digest() : s.digest }));
 const otherFrame = fc.oneof(
   fc.record({ ids: fc.array(fc.string({ maxLength: 20 }), { maxLength: 5 }) }).map((a) => JSON.stringify({ v: 1, t: 'ack', ...a })),
-  fc.record({ code: fc.constantFrom('E_STATE', 'E_SHAPE', 'E_AUTH', 'X'), msg: fc.string({ maxLength: 30 }), ref: fc.constantFrom(undefined, 'hello', 'status', 'heartbeat') }).map((e) => JSON.stringify({ v: 1, t: 'error', ...e })),
+  fc.record({ code: fc.constantFrom('E_STATE', 'E_HELLO', 'E_SHAPE', 'E_AUTH', 'X'), msg: fc.string({ maxLength: 30 }), ref: fc.constantFrom(undefined, 'hello', 'status', 'heartbeat') }).map((e) => JSON.stringify({ v: 1, t: 'error', ...e })),
   fc.constantFrom('{"v":1,"t":"hello"}', '{"v":2,"t":"sync"}', '{"t":"sync"}', 'null', '[]', '{}', '"str"', ''),
   fc.string({ maxLength: 100 }),
   fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
@@ -150,7 +150,7 @@ async function goodSyncApplies(): Promise<string> {
       expect(cache.rvOf(key)).toBe(contentVersion(obj));
       return key;
     }
-    // The case ended the session (a wrong digest, E_STATE): the hub welcomes the new hello.
+    // The case ended the session (a wrong digest, E_HELLO): the hub welcomes the new hello.
     welcome();
   }
   throw new Error('the link never settled into a session');
