@@ -8,11 +8,11 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { FAULT_KINDS, type FaultKind } from './chaos/plan.js';
-import { MAX_SEED, newSeed } from './chaos/random.js';
+import { MAX_SEED, newSeed } from './random/seeded-random.js';
 import { reportMarkdown } from './report/markdown.js';
 import { gateFailures } from './report/targets.js';
 import { latencySvg } from './report/svg-chart.js';
-import { SCENARIOS, type ScenarioName, type SimOptions } from './run/options.js';
+import { SCENARIOS, type ScenarioName, type SimOptions } from './scenarios/options.js';
 import { Simulation } from './run/simulation.js';
 
 const positiveInt = (value: string): number => {

@@ -22,13 +22,13 @@ import type { ScenarioContext, ScenarioResult } from '../scenarios/context.js';
 import { SCENARIO_RUNNERS } from '../scenarios/index.js';
 import { DesiredSets } from '../verify/desired-sets.js';
 import { verifyConvergence } from '../verify/convergence.js';
-import { SeededRandom } from '../chaos/random.js';
+import { SeededRandom } from '../random/seeded-random.js';
 import { ChurnDriver } from '../workload/churn.js';
 import { KubeWriter } from '../workload/kube-writer.js';
 import { FleetNames } from '../workload/names.js';
 import { createWorkload } from '../workload/setup.js';
 import { checkOpenFiles } from './fd-limit.js';
-import { ownsCluster, type SimOptions } from './options.js';
+import { ownsCluster, type SimOptions } from '../scenarios/options.js';
 import { allSynced, settle } from './settle.js';
 
 export interface SimulationIo {
