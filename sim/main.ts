@@ -132,11 +132,23 @@ const program = new Command('edge-sim')
     let stopping = false;
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.on(signal, () => {
-        // Stop the fleet and the API and hub processes this run started; a second signal does not wait.
-        if (stopping) process.exit(130);
+        // Stop the fleet and the API and hub processes this run started; a second signal does not
+        // wait for them to finish, it kills them.
+        if (stopping) {
+          simulation.killProcessesNow();
+          process.exit(130);
+        }
         stopping = true;
         process.stderr.write(`\nedge-sim: ${signal}, stopping\n`);
         void simulation.dispose().finally(() => process.exit(130));
+      });
+    }
+    // A bug outside the run's own error path must not leave the API and hub running either.
+    for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+      process.on(event, (err: unknown) => {
+        process.stderr.write(`edge-sim: ${event}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+        simulation.killProcessesNow();
+        process.exit(1);
       });
     }
     const report = await simulation.run();
