@@ -23,6 +23,7 @@ import { GroupCommit } from './group-commit.js';
 import { metadataOf } from './objects.js';
 import { applyPatch, type PatchType } from './patch.js';
 import { apiVersionOf, INITIAL_NAMESPACES, resourceKey, storedNamespace, type ResourceCatalog, type ResourceDefinition } from './resources.js';
+import type { FieldValidation, ObjectDecoder } from './schema/decode.js';
 import type { ChangeInput, CommittedChange, SqliteObjectStorage } from './sqlite-storage.js';
 import { prepareForCreate, prepareForStatusUpdate, prepareForUpdate, specChanged } from './strategy.js';
 import { validateKind, validateObjectMeta } from './validation.js';
@@ -34,11 +35,17 @@ export interface RegistryDependencies {
   catalog: ResourceCatalog;
   /** The clock for creationTimestamp and deletionTimestamp. */
   now: () => Date;
+  /** Decodes write bodies against the kinds' schemas (schema/decode.ts); without it bodies are stored as sent. */
+  decoder?: ObjectDecoder;
 }
 
 export interface WriteOptions {
   /** `dryRun=All`: validate and answer as if written, write nothing. */
   dryRun?: boolean;
+  /** What unknown fields do (default Warn, as kube). */
+  fieldValidation?: FieldValidation;
+  /** Receives the warnings of the write (unknown fields under Warn), for the Warning header. */
+  warnings?: string[];
 }
 
 export interface UpdateOptions extends WriteOptions {
@@ -63,8 +70,10 @@ export class ObjectRegistry {
   private readonly now: () => Date;
   private readonly batch: GroupCommit;
   private readonly deletion: DeletionLifecycle;
+  private readonly decoder: ObjectDecoder | undefined;
 
   constructor(deps: RegistryDependencies) {
+    this.decoder = deps.decoder;
     this.storage = deps.storage;
     this.catalog = deps.catalog;
     this.now = deps.now;
@@ -140,6 +149,7 @@ export class ObjectRegistry {
 
   create(def: ResourceDefinition, namespace: string, body: JsonValue, options: WriteOptions = {}): JsonObject {
     const obj = this.checkBody(def, body);
+    this.decode(def, obj, options);
     const meta = metadataOf(obj);
     if (typeof meta.resourceVersion === 'string' && meta.resourceVersion !== '') {
       throw statusErrors.badRequest('resourceVersion should not be set on objects to be created');
@@ -168,6 +178,7 @@ export class ObjectRegistry {
   /** PUT: replaces the object (or its status). Creates it for kinds that allow create-on-update. */
   update(def: ResourceDefinition, namespace: string, name: string, body: JsonValue, options: UpdateOptions = {}): { object: JsonObject; created: boolean } {
     const obj = this.checkBody(def, body);
+    this.decode(def, obj, options);
     const meta = metadataOf(obj);
     if (meta.name !== name) throw statusErrors.badRequest(`the name of the object (${stringField(meta, 'name') ?? ''}) does not match the name on the URL (${name})`);
     this.placeInNamespace(def, obj, namespace);
@@ -196,6 +207,7 @@ export class ObjectRegistry {
     // below adjusts metadata in place while `old` must stay what was stored (it becomes the
     // watch event's previous state).
     const patched = applyPatch(type, structuredClone(old), patch);
+    this.decode(def, patched, options);
     const meta = metadataOf(patched);
     if (meta.name !== name) {
       throw statusErrors.invalid(def, name, [{ field: 'metadata.name', type: 'Invalid value', value: meta.name ?? '', detail: 'field is immutable' }]);
@@ -294,6 +306,13 @@ export class ObjectRegistry {
     obj.kind = def.kind;
     obj.apiVersion = apiVersionOf(def);
     return obj;
+  }
+
+  /** Typed decoding (schema/decode.ts): unknown fields dropped, warned about or refused. */
+  private decode(def: ResourceDefinition, obj: JsonObject, options: WriteOptions): void {
+    if (!this.decoder) return;
+    const warnings = this.decoder.decode(def, obj, options.fieldValidation ?? 'Warn');
+    if (warnings.length > 0) options.warnings?.push(...warnings);
   }
 
   /** metadata.namespace is the path's; a different one in the body is a 400, as in kube. */
