@@ -9,8 +9,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { JsonObject } from '../../protocol/index.js';
 import { ApiError, negotiateRepresentation, ObjectFilter, partialObjectMetadata, queryFlag, statusErrors, successStatus, type Representation } from '../../protocol/kube/index.js';
+import { APPLY_PATCH_TYPE, applyForce, fieldManagerOf, parseApplyBody } from './apply/request.js';
 import { forbiddenReason, type Authenticator, type Authorizer } from './authorization.js';
-import { parseJson, parseObjectBody, readBody } from './content.js';
+import { mediaTypeOf, parseJson, parseObjectBody, readBody } from './content.js';
 import type { Discovery } from './discovery.js';
 import { metadataOf } from './objects.js';
 import { patchTypeOf } from './patch.js';
@@ -141,7 +142,10 @@ export class ApiRequestHandler {
     const gr = { group: def.group, resource: def.resource };
     // Writes: unknown fields per `fieldValidation`; Warn's warnings become Warning headers.
     const warnings: string[] = [];
-    const write = { dryRun, fieldValidation: method === 'POST' || method === 'PUT' || method === 'PATCH' ? parseFieldValidation(query) : 'Warn', warnings } as const;
+    const writing = method === 'POST' || method === 'PUT' || method === 'PATCH';
+    const isApply = method === 'PATCH' && mediaTypeOf(req.headers['content-type']) === APPLY_PATCH_TYPE;
+    const write = { dryRun, fieldValidation: writing ? parseFieldValidation(query) : 'Warn', warnings, manager: writing ? fieldManagerOf(req, query, isApply) : '' } as const;
+    const force = applyForce(query, isApply);
 
     if (name === '') {
       if (subresource !== '') throw statusErrors.routeNotFound();
@@ -201,6 +205,11 @@ export class ApiRequestHandler {
         return this.sendObject(req, res, created ? 201 : 200, def, object, query, warnings);
       }
       case 'PATCH': {
+        if (isApply) {
+          const { object, created } = registry.apply(def, namespace, name, parseApplyBody(await readBody(req, this.deps.maxBodyBytes)), { ...write, ...statusOnly, force });
+          await registry.whenDurable();
+          return this.sendObject(req, res, created ? 201 : 200, def, object, query, warnings);
+        }
         const patchType = patchTypeOf(req.headers['content-type']);
         const patch = parseJson((await readBody(req, this.deps.maxBodyBytes)).toString('utf8'));
         const object = registry.patch(def, namespace, name, patchType, patch, { ...write, ...statusOnly });

@@ -21,6 +21,7 @@ import { decodeContinue, encodeContinue } from './continue-token.js';
 import { DeletionLifecycle, type DeleteRequest, type DeleteResult } from './deletion.js';
 import { GroupCommit } from './group-commit.js';
 import { metadataOf } from './objects.js';
+import { FieldManager } from './apply/field-manager.js';
 import { applyPatch, type PatchType } from './patch.js';
 import { apiVersionOf, INITIAL_NAMESPACES, resourceKey, storedNamespace, type ResourceCatalog, type ResourceDefinition } from './resources.js';
 import type { FieldValidation, ObjectDecoder } from './schema/decode.js';
@@ -37,6 +38,8 @@ export interface RegistryDependencies {
   now: () => Date;
   /** Decodes write bodies against the kinds' schemas (schema/decode.ts); without it bodies are stored as sent. */
   decoder?: ObjectDecoder;
+  /** Records managedFields and does server-side apply (apply/field-manager.ts); without it neither happens. */
+  fieldManager?: FieldManager;
 }
 
 export interface WriteOptions {
@@ -46,6 +49,15 @@ export interface WriteOptions {
   fieldValidation?: FieldValidation;
   /** Receives the warnings of the write (unknown fields under Warn), for the Warning header. */
   warnings?: string[];
+  /** The field manager the write is recorded under (managedFields). */
+  manager?: string;
+  /** Set by apply(): the object already carries the managedFields the apply computed. */
+  applied?: boolean;
+}
+
+export interface ApplyOptions extends UpdateOptions {
+  manager: string;
+  force?: boolean;
 }
 
 export interface UpdateOptions extends WriteOptions {
@@ -71,9 +83,11 @@ export class ObjectRegistry {
   private readonly batch: GroupCommit;
   private readonly deletion: DeletionLifecycle;
   private readonly decoder: ObjectDecoder | undefined;
+  private readonly fields: FieldManager | undefined;
 
   constructor(deps: RegistryDependencies) {
     this.decoder = deps.decoder;
+    this.fields = deps.fieldManager;
     this.storage = deps.storage;
     this.catalog = deps.catalog;
     this.now = deps.now;
@@ -160,9 +174,12 @@ export class ObjectRegistry {
     const generated = (stringField(meta, 'name') ?? '') === '' && generateName !== undefined && generateName !== '';
     if (generated) meta.name = generateName + randomSuffix();
 
+    const applied = options.applied ? meta.managedFields : undefined;
     prepareForCreate(def, obj);
     this.stampNewObject(def, obj);
     this.validate(def, obj, []);
+    if (applied !== undefined) meta.managedFields = applied;
+    else this.fields?.recordUpdate(def, undefined, obj, options.manager ?? 'unknown', '');
 
     for (let attempt = 1; ; attempt++) {
       const name = stringField(meta, 'name') as string;
@@ -216,6 +233,31 @@ export class ObjectRegistry {
     const requested = stringField(meta, 'resourceVersion') ?? '';
     if (requested !== '' && requested !== stringField(metadataOf(old), 'resourceVersion')) throw statusErrors.staleResourceVersion(def, name);
     return this.replace(def, patched, old, options);
+  }
+
+  /**
+   * PATCH with application/apply-patch+yaml: server-side apply of `body` (the manager's whole
+   * configuration) by apply/field-manager.ts; creates the object when it does not exist.
+   */
+  apply(def: ResourceDefinition, namespace: string, name: string, body: JsonValue, options: ApplyOptions): { object: JsonObject; created: boolean } {
+    if (!this.fields) throw statusErrors.unsupportedMediaType('application/apply-patch+yaml', []);
+    const config = this.checkBody(def, body);
+    this.decode(def, config, options);
+    const meta = metadataOf(config);
+    if (meta.name !== name) throw statusErrors.badRequest(`the name of the object (${stringField(meta, 'name') ?? ''}) does not match the name on the URL (${name})`);
+    this.placeInNamespace(def, config, namespace);
+    const request = { manager: options.manager, force: options.force ?? false, subresource: options.subresource ?? '' };
+    const row = this.storage.get(resourceKey(def), storedNamespace(def, namespace), name);
+    if (!row) {
+      if (options.subresource) throw statusErrors.notFound(def, name);
+      return { object: this.create(def, namespace, this.fields.apply(def, undefined, config, request), { ...options, applied: true }), created: true };
+    }
+    const old = JSON.parse(row.body) as JsonObject;
+    const requested = stringField(meta, 'resourceVersion') ?? '';
+    if (requested !== '' && requested !== String(row.rv)) throw statusErrors.staleResourceVersion(def, name);
+    const merged = this.fields.apply(def, old, config, request);
+    metadataOf(merged).resourceVersion = String(row.rv);
+    return { object: this.replace(def, merged, old, { ...options, applied: true }), created: false };
   }
 
   /** POST pods/NAME/binding: sets spec.nodeName of an unbound pod (what a scheduler does). */
@@ -362,6 +404,8 @@ export class ObjectRegistry {
     const name = stringField(oldMeta, 'name') as string;
     const namespace = stringField(oldMeta, 'namespace') ?? '';
     const errors: FieldError[] = [];
+    // An apply's object carries the managedFields it computed (a status write's `next` is built from `old`).
+    const applied = options.applied ? metadataOf(obj).managedFields : undefined;
     let next: JsonObject;
     if (options.subresource === 'status') {
       next = prepareForStatusUpdate(obj, old);
@@ -382,7 +426,11 @@ export class ObjectRegistry {
     errors.push(...this.deletion.updateErrors(next, old));
     this.validate(def, next, errors);
     if (def.tracksGeneration && specChanged(next, old)) meta.generation = (numberField(oldMeta, 'generation') ?? 0) + 1;
-    if (isDeepStrictEqual(next, old)) return old;
+    const { managedFields: _oldManaged, ...oldMetaRest } = oldMeta;
+    const unchanged = isDeepStrictEqual(next, { ...old, metadata: oldMetaRest });
+    if (applied !== undefined) meta.managedFields = applied;
+    if (unchanged && (applied === undefined || FieldManager.sameOwnership(next, old))) return old;
+    if (applied === undefined) this.fields?.recordUpdate(def, old, next, options.manager ?? 'unknown', options.subresource ?? '');
     if (options.dryRun) return next;
     const resource = resourceKey(def);
     // An object whose deletion only waited for finalizers goes when the last one is removed.

@@ -17,6 +17,7 @@ import { Discovery } from './discovery.js';
 import { ApiRequestHandler } from './http-handler.js';
 import { ensureToken, kubeconfigPath, renderKubeconfig, tokenPath, writeKubeconfig } from './kubeconfig.js';
 import { ensureServingPki, type ServingPki } from '../tls/pki.js';
+import { FieldManager } from './apply/field-manager.js';
 import { ObjectRegistry } from './registry.js';
 import { ObjectDecoder } from './schema/decode.js';
 import { KubeSchemas } from './schema/schema-store.js';
@@ -111,7 +112,7 @@ export class EmbeddedApiServer {
       const fanout = new WatchFanout();
       // The kinds' OpenAPI definitions, read on first use (a write to decode, an /openapi request).
       const schemas = new KubeSchemas();
-      const registry = new ObjectRegistry({ storage, fanout, catalog, now: () => new Date(), decoder: new ObjectDecoder(schemas) });
+      const registry = new ObjectRegistry({ storage, fanout, catalog, now: () => new Date(), decoder: new ObjectDecoder(schemas), fieldManager: new FieldManager(schemas, () => new Date()) });
       registry.ensureInitialNamespaces();
       registry.flush();
       this.registry = registry;
