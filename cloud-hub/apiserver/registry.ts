@@ -15,15 +15,16 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { isJsonObject, type JsonObject, type JsonValue } from '../../protocol/index.js';
-import { ApiError, kubeTime, numberField, objectField, statusErrors, stringField, type FieldError, type ObjectFilter } from '../../protocol/kube/index.js';
+import type { JsonObject, JsonValue } from '../../protocol/index.js';
+import { ApiError, kubeTime, numberField, statusErrors, stringField, type FieldError, type ObjectFilter } from '../../protocol/kube/index.js';
+import { FieldManager } from './apply/field-manager.js';
+import { bindingTarget, boundPod } from './binding.js';
 import { decodeContinue, encodeContinue } from './continue-token.js';
 import { DeletionLifecycle, type DeleteRequest, type DeleteResult } from './deletion.js';
 import { GroupCommit } from './group-commit.js';
-import { metadataOf } from './objects.js';
-import { FieldManager } from './apply/field-manager.js';
+import { metadataOf, objectOfKind } from './objects.js';
 import { applyPatch, type PatchType } from './patch.js';
-import { apiVersionOf, INITIAL_NAMESPACES, resourceKey, storedNamespace, type ResourceCatalog, type ResourceDefinition } from './resources.js';
+import { INITIAL_NAMESPACES, resourceKey, storedNamespace, type ResourceCatalog, type ResourceDefinition } from './resources.js';
 import type { FieldValidation, ObjectDecoder } from './schema/decode.js';
 import type { ChangeInput, CommittedChange, SqliteObjectStorage } from './sqlite-storage.js';
 import { prepareForCreate, prepareForStatusUpdate, prepareForUpdate, specChanged } from './strategy.js';
@@ -162,7 +163,7 @@ export class ObjectRegistry {
   }
 
   create(def: ResourceDefinition, namespace: string, body: JsonValue, options: WriteOptions = {}): JsonObject {
-    const obj = this.checkBody(def, body);
+    const obj = objectOfKind(def, body);
     this.decode(def, obj, options);
     const meta = metadataOf(obj);
     if (typeof meta.resourceVersion === 'string' && meta.resourceVersion !== '') {
@@ -194,7 +195,7 @@ export class ObjectRegistry {
 
   /** PUT: replaces the object (or its status). Creates it for kinds that allow create-on-update. */
   update(def: ResourceDefinition, namespace: string, name: string, body: JsonValue, options: UpdateOptions = {}): { object: JsonObject; created: boolean } {
-    const obj = this.checkBody(def, body);
+    const obj = objectOfKind(def, body);
     this.decode(def, obj, options);
     const meta = metadataOf(obj);
     if (meta.name !== name) throw statusErrors.badRequest(`the name of the object (${stringField(meta, 'name') ?? ''}) does not match the name on the URL (${name})`);
@@ -241,7 +242,7 @@ export class ObjectRegistry {
    */
   apply(def: ResourceDefinition, namespace: string, name: string, body: JsonValue, options: ApplyOptions): { object: JsonObject; created: boolean } {
     if (!this.fields) throw statusErrors.unsupportedMediaType('application/apply-patch+yaml', []);
-    const config = this.checkBody(def, body);
+    const config = objectOfKind(def, body);
     this.decode(def, config, options);
     const meta = metadataOf(config);
     if (meta.name !== name) throw statusErrors.badRequest(`the name of the object (${stringField(meta, 'name') ?? ''}) does not match the name on the URL (${name})`);
@@ -262,24 +263,9 @@ export class ObjectRegistry {
 
   /** POST pods/NAME/binding: sets spec.nodeName of an unbound pod (what a scheduler does). */
   bind(def: ResourceDefinition, namespace: string, name: string, body: JsonValue, options: WriteOptions = {}): void {
-    if (!isJsonObject(body)) throw statusErrors.badRequest('the body must be a Binding object');
-    const target = objectField(body, 'target');
-    const nodeName = stringField(target, 'name') ?? '';
-    if (nodeName === '') throw statusErrors.invalid({ group: '', kind: 'Binding' }, name, [{ field: 'target.name', type: 'Required value' }]);
+    const nodeName = bindingTarget(body, name);
     const pod = this.load(def, namespace, name);
-    const binding = { group: '', resource: 'pods/binding' };
-    const meta = metadataOf(pod);
-    if (meta.deletionTimestamp !== undefined) throw statusErrors.conflict(binding, name, `pod ${name} is being deleted, cannot be assigned to a host`);
-    const spec: JsonObject = isJsonObject(pod.spec) ? pod.spec : {};
-    const current = stringField(spec, 'nodeName') ?? '';
-    if (current !== '') throw statusErrors.conflict(binding, name, `pod ${name} is already assigned to node "${current}"`);
-    const next = structuredClone(pod);
-    (next.spec as JsonObject).nodeName = nodeName;
-    const status: JsonObject = isJsonObject(next.status) ? next.status : {};
-    const conditions = Array.isArray(status.conditions) ? status.conditions.filter((c) => !(isJsonObject(c) && c.type === 'PodScheduled')) : [];
-    conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: kubeTime(this.now()) });
-    status.conditions = conditions;
-    next.status = status;
+    const next = boundPod(pod, name, nodeName, this.now());
     if (options.dryRun) return;
     this.commit([{ resource: resourceKey(def), namespace, name, type: 'MODIFIED', object: next, prev: pod }]);
   }
@@ -329,26 +315,6 @@ export class ObjectRegistry {
   }
 
   // -------------------------------------------------------------------------------------------
-
-  /**
-   * The request body as an object of this resource's kind (kind/apiVersion may be omitted).
-   * The registry takes ownership of request bodies (they are freshly parsed) and adjusts them in place.
-   */
-  private checkBody(def: ResourceDefinition, body: JsonValue): JsonObject {
-    if (!isJsonObject(body)) throw statusErrors.badRequest(`the body of the request must be a JSON object of kind ${def.kind}`);
-    const obj = body;
-    const name = stringField(objectField(obj, 'metadata'), 'name') ?? '';
-    const errors: FieldError[] = [];
-    if (obj.kind !== undefined && obj.kind !== def.kind) errors.push({ field: 'kind', type: 'Invalid value', value: obj.kind, detail: `must be ${def.kind}` });
-    if (obj.apiVersion !== undefined && obj.apiVersion !== apiVersionOf(def)) {
-      errors.push({ field: 'apiVersion', type: 'Invalid value', value: obj.apiVersion, detail: `must be ${apiVersionOf(def)}` });
-    }
-    if (obj.metadata !== undefined && !isJsonObject(obj.metadata)) errors.push({ field: 'metadata', type: 'Invalid value', value: obj.metadata, detail: 'must be an object' });
-    if (errors.length > 0) throw statusErrors.invalid(def, name, errors);
-    obj.kind = def.kind;
-    obj.apiVersion = apiVersionOf(def);
-    return obj;
-  }
 
   /** Typed decoding (schema/decode.ts): unknown fields dropped, warned about or refused. */
   private decode(def: ResourceDefinition, obj: JsonObject, options: WriteOptions): void {

@@ -18,12 +18,21 @@
 import { isDeepStrictEqual } from 'node:util';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../../protocol/index.js';
 import { ApiError, kubeTime } from '../../../protocol/kube/index.js';
-import { apiVersionOf, type ResourceDefinition } from '../resources.js';
-import type { KubeSchemas, Schema } from '../schema/schema-store.js';
+import type { KindRef, KubeSchemas, Schema } from '../schema/schema-store.js';
 import { FieldSet, pathString, type FieldPath } from './fieldpath.js';
 import { compareFields, TypedObjects, type FieldValue } from './typed.js';
 
 export type Operation = 'Apply' | 'Update';
+
+/** What the field manager needs of a resource definition. */
+export interface ManagedKind extends KindRef {
+  /** Main-resource writes own no status; `/status` writes own only status. */
+  statusSubresource: boolean;
+}
+
+function apiVersionOf(def: KindRef): string {
+  return def.group ? `${def.group}/${def.version}` : def.version;
+}
 
 interface ManagedEntry {
   manager: string;
@@ -118,12 +127,12 @@ export class FieldManager {
     this.typed = new TypedObjects(schemas);
   }
 
-  private root(def: ResourceDefinition): Schema {
+  private root(def: ManagedKind): Schema {
     return this.schemas.kindSchema(def);
   }
 
   /** The fields a write by `subresource` can own, with their values. */
-  private owned(def: ResourceDefinition, obj: JsonObject, subresource: string): Map<string, FieldValue> {
+  private owned(def: ManagedKind, obj: JsonObject, subresource: string): Map<string, FieldValue> {
     const values = this.typed.fieldValues(obj, this.root(def));
     for (const [key, field] of values) {
       const underStatus = field.path[0] === 'f:status';
@@ -136,7 +145,7 @@ export class FieldManager {
    * An Update by `manager`: sets next.metadata.managedFields from old's (or none, for a create)
    * and what changed between them.
    */
-  recordUpdate(def: ResourceDefinition, old: JsonObject | undefined, next: JsonObject, manager: string, subresource: string): void {
+  recordUpdate(def: ManagedKind, old: JsonObject | undefined, next: JsonObject, manager: string, subresource: string): void {
     const entries = parseEntries(old);
     const { changed, removed } = compareFields(old ? this.owned(def, old, subresource) : new Map(), this.owned(def, next, subresource));
     const changedSet = new FieldSet(changed);
@@ -165,7 +174,7 @@ export class FieldManager {
    * An Apply of `config` (decoded, of this kind) onto `live` (undefined: the object is created).
    * Returns the object to write, with its managedFields; throws 409 on conflicts without force.
    */
-  apply(def: ResourceDefinition, live: JsonObject | undefined, config: JsonObject, request: ApplyRequest): JsonObject {
+  apply(def: ManagedKind, live: JsonObject | undefined, config: JsonObject, request: ApplyRequest): JsonObject {
     const root = this.root(def);
     const { manager, force, subresource } = request;
     let entries = parseEntries(live);

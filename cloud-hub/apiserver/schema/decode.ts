@@ -12,8 +12,7 @@
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../../../protocol/index.js';
 import { ApiError, statusErrors } from '../../../protocol/kube/index.js';
-import type { ResourceDefinition } from '../resources.js';
-import { KubeSchemas, type Schema } from './schema-store.js';
+import { KubeSchemas, type KindRef, type Schema } from './schema-store.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
@@ -77,7 +76,7 @@ export class ObjectDecoder {
    * warnings to send (Warn); throws the 400 kube sends for a bad value or, under Strict, for
    * unknown fields.
    */
-  decode(def: ResourceDefinition, obj: JsonObject, validation: FieldValidation): string[] {
+  decode(def: KindRef, obj: JsonObject, validation: FieldValidation): string[] {
     const walk: Walk = { unknown: [] };
     const kind = def.kind;
     try {

@@ -6,7 +6,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { ResourceDefinition } from '../resources.js';
 
 /** One OpenAPI v2 schema object (only what this server reads of it is typed). */
 export interface Schema {
@@ -23,6 +22,13 @@ export interface Schema {
   'x-kubernetes-patch-merge-key'?: string;
   'x-kubernetes-group-version-kind'?: { group: string; version: string; kind: string }[];
   [extension: string]: unknown;
+}
+
+/** A kind by group, version and name (what a resource definition says of its kind). */
+export interface KindRef {
+  group: string;
+  version: string;
+  kind: string;
 }
 
 interface SchemaDocument {
@@ -52,7 +58,7 @@ export class KubeSchemas {
   }
 
   /** `io.k8s.api.core.v1.Pod` for the Pod definition. */
-  definitionName(def: Pick<ResourceDefinition, 'group' | 'version' | 'kind'>): string {
+  definitionName(def: KindRef): string {
     const key = `${def.group}/${def.version}/${def.kind}`;
     let name = this.byKind.get(key);
     if (name === undefined) {
@@ -66,7 +72,7 @@ export class KubeSchemas {
     return name;
   }
 
-  kindSchema(def: Pick<ResourceDefinition, 'group' | 'version' | 'kind'>): Schema {
+  kindSchema(def: KindRef): Schema {
     return this.definitions[this.definitionName(def)] as Schema;
   }
 
