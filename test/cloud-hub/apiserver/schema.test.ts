@@ -185,3 +185,41 @@ describe('OpenAPI', () => {
     expect(schemas.source).toContain('@kubernetes/client-node');
   });
 });
+
+describe('server-side apply over HTTP', () => {
+  const apply = (path: string, body: Json, query: string): ReturnType<KubeHttp['request']> =>
+    http.request('PATCH', `${path}?${query}`, { body: JSON.stringify(body), contentType: 'application/apply-patch+yaml' });
+
+  it('creates (201), needs a fieldManager, and applies /status as its own subresource entry', async () => {
+    const noManager = await apply(`${PODS}/ssa`, pod('ssa'), '');
+    expect(noManager.status).toBe(400);
+    const created = await apply(`${PODS}/ssa`, pod('ssa'), 'fieldManager=ctl');
+    expect(created.status).toBe(201);
+    const status = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'ssa' }, status: { conditions: [{ type: 'Ready', status: 'True' }] } };
+    const res = await apply(`${PODS}/ssa/status`, status, 'fieldManager=agent');
+    expect(res.status).toBe(200);
+    expect(res.json.status.conditions).toEqual([{ type: 'Ready', status: 'True' }]);
+    expect(res.json.spec.containers[0].image).toBe('registry.example/app:1.0');
+    const entries = res.json.metadata.managedFields as Json[];
+    expect(entries.map((entry) => [entry.manager, entry.operation, entry.subresource])).toEqual([
+      ['ctl', 'Apply', undefined],
+      ['agent', 'Apply', 'status'],
+    ]);
+    expect(entries[1]!.fieldsV1).toEqual({ 'f:status': { 'f:conditions': { 'k:{"type":"Ready"}': { '.': {}, 'f:status': {}, 'f:type': {} } } } });
+  });
+
+  it('a client cannot write managedFields; dryRun applies nothing', async () => {
+    const body = configMap('owned');
+    body.metadata.managedFields = [{ manager: 'forged', operation: 'Apply', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': {} } }];
+    const created = await http.post('/api/v1/namespaces/default/configmaps?fieldManager=real', body);
+    expect(created.json.metadata.managedFields.map((entry: Json) => entry.manager)).toEqual(['real']);
+    // The Update entry of "real" is another owner than an Apply by "real", as in kube.
+    const conflict = await apply('/api/v1/namespaces/default/configmaps/owned', configMap('owned', { key: 'other' }), 'fieldManager=real&dryRun=All');
+    expect(conflict.status).toBe(409);
+    expect(conflict.json.message).toMatch(/^Apply failed with 1 conflict: conflict with "real" using v1 at .*: \.data\.key$/);
+    const dry = await apply('/api/v1/namespaces/default/configmaps/owned', configMap('owned', { key: 'other' }), 'fieldManager=real&dryRun=All&force=true');
+    expect(dry.status).toBe(200);
+    expect(dry.json.data).toEqual({ key: 'other' });
+    expect((await http.get('/api/v1/namespaces/default/configmaps/owned')).json.data).toEqual({ key: 'value' });
+  });
+});
