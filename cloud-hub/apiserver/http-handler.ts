@@ -145,7 +145,7 @@ export class ApiRequestHandler {
     const writing = method === 'POST' || method === 'PUT' || method === 'PATCH';
     const isApply = method === 'PATCH' && mediaTypeOf(req.headers['content-type']) === APPLY_PATCH_TYPE;
     const write = { dryRun, fieldValidation: writing ? parseFieldValidation(query) : 'Warn', warnings, manager: writing ? fieldManagerOf(req, query, isApply) : '' } as const;
-    const force = applyForce(query, isApply);
+    const force = method === 'PATCH' && applyForce(query, isApply);
 
     if (name === '') {
       if (subresource !== '') throw statusErrors.routeNotFound();
