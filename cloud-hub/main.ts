@@ -9,6 +9,7 @@ import { resolveOwner, writeMosquittoAuth } from './auth/mosquitto-auth.js';
 import { TokenAdmin } from './auth/token-admin.js';
 import { LOG_LEVELS, createLogger, parseHostPort, parsePositiveInt } from './cli-options.js';
 import { apiServerCommand } from './apiserver/command.js';
+import { controllerSettingsFrom, withControllerFlags } from './apiserver/controller-settings.js';
 import type { EmbeddedApiServer } from './apiserver/index.js';
 import { CloudHub } from './hub.js';
 import { KubeClient } from './kube/kube-client.js';
@@ -65,6 +66,10 @@ interface ServeOptions {
   maxSendBuffer: number;
   autonomy: boolean;
   logLevel: string;
+  nodeMonitorGracePeriod: number;
+  nodeMonitorPeriod: number;
+  defaultUnreachableTolerationSeconds: number;
+  defaultNotReadyTolerationSeconds: number;
 }
 
 const nonNegativeInt = (value: string): number => (value === '0' ? 0 : parsePositiveInt(value));
@@ -119,7 +124,8 @@ const program = new Command('cloud-hub')
   .addOption(
     new Option('--no-autonomy', 'leave the tolerations of pods on edge nodes alone (by default pods on an edge node tolerate its outage forever unless the node or the pod is annotated edge-sync.io/autonomy: "false")').env('EDGE_NO_AUTONOMY'),
   )
-  .addOption(logLevelOption())
+  .addOption(logLevelOption());
+withControllerFlags(program)
   // --data names the cluster only when given: its default is the embedded API's directory.
   .action(async (options: ServeOptions, command: Command) => serve(options, command.getOptionValueSource('data') !== 'default'));
 
@@ -221,6 +227,7 @@ async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
       host: options.apiListen.host,
       port: options.apiListen.port,
       logger: logger.child({ component: 'apiserver' }),
+      controllers: controllerSettingsFrom(options),
     });
     await embedded.start();
     api = embedded.url;

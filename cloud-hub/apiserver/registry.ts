@@ -34,6 +34,8 @@ export interface RegistryDependencies {
   catalog: ResourceCatalog;
   /** The clock for creationTimestamp and deletionTimestamp. */
   now: () => Date;
+  /** Mutating admission of a new object, after defaulting and before validation (default-tolerations.ts). */
+  admit?: (def: ResourceDefinition, obj: JsonObject) => void;
 }
 
 export interface WriteOptions {
@@ -63,8 +65,10 @@ export class ObjectRegistry {
   private readonly now: () => Date;
   private readonly batch: GroupCommit;
   private readonly deletion: DeletionLifecycle;
+  private readonly admit: ((def: ResourceDefinition, obj: JsonObject) => void) | undefined;
 
   constructor(deps: RegistryDependencies) {
+    this.admit = deps.admit;
     this.storage = deps.storage;
     this.catalog = deps.catalog;
     this.now = deps.now;
@@ -151,6 +155,7 @@ export class ObjectRegistry {
     if (generated) meta.name = generateName + randomSuffix();
 
     prepareForCreate(def, obj);
+    this.admit?.(def, obj);
     this.stampNewObject(def, obj);
     this.validate(def, obj, []);
 
