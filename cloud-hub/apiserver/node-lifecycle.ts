@@ -7,7 +7,7 @@
  *   node first seen, or a server just started, gets a grace period from then;
  * - taints follow the Ready condition (TaintNodesByCondition and the NoExecute taints): Unknown
  *   → `node.kubernetes.io/unreachable` NoSchedule and NoExecute, False → `not-ready` ones, True
- *   → neither. NoExecute taints carry `timeAdded`, when their eviction clock starts. Taints
+ *   (or no Ready condition yet) → neither. NoExecute taints carry `timeAdded`, when their eviction clock starts. Taints
  *   anyone else set are kept.
  *
  * The pods on tainted nodes are taint-eviction.ts's business.
@@ -98,7 +98,8 @@ export class NodeLifecycle {
   /** Sets the taints the Ready condition calls for, keeping those it does not manage. */
   private taint(node: JsonObject, now: number): JsonObject {
     const status = readyStatusOf(node);
-    const wantedKey = status === 'True' ? undefined : status === 'False' ? TAINT_NOT_READY : TAINT_UNREACHABLE;
+    // No Ready condition yet: a node registering; checkHealth marks it Unknown after the grace period.
+    const wantedKey = status === 'False' ? TAINT_NOT_READY : status === 'Unknown' ? TAINT_UNREACHABLE : undefined;
     const current = taintsOf(node);
     const kept = current.filter((taint) => !MANAGED_KEYS.has(taint.key) || (taint.key === wantedKey && (taint.effect === NO_EXECUTE || taint.effect === NO_SCHEDULE)));
     const next: Taint[] = [...kept];
