@@ -7,6 +7,7 @@ import type { HubWatch } from '../metrics/hub-watch.js';
 import type { Progress } from '../report/progress.js';
 import type { ScenarioName, SimOptions } from '../run/options.js';
 import type { ChurnDriver, ChurnStats } from '../workload/churn.js';
+import type { PodSurvivalFigures } from './pod-survival.js';
 
 export interface ScenarioContext {
   options: SimOptions;
@@ -54,7 +55,7 @@ export interface StormResult extends RecoveryFigures {
   resyncsDiff: number;
 }
 
-export interface PartitionResult extends RecoveryFigures {
+export interface PartitionResult extends RecoveryFigures, PodSurvivalFigures {
   cutNodes: number;
   cutSeconds: number;
 }
