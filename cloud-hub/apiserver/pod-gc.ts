@@ -13,7 +13,7 @@
 import type { Logger } from 'pino';
 import type { JsonObject } from '../../protocol/index.js';
 import { kubeTime, objectField, stringField } from '../../protocol/kube/index.js';
-import { metadataOf } from './objects.js';
+import type { ClusterView, PodEntry } from './cluster-view.js';
 import { PATCH_TYPES } from './patch.js';
 import type { ObjectRegistry } from './registry.js';
 import type { ResourceCatalog } from './resources.js';
@@ -34,36 +34,42 @@ export class PodGc {
 
   constructor(private readonly deps: PodGcDeps) {}
 
-  tick(nodes: JsonObject[], podsByNode: Map<string, JsonObject[]>, now: number): void {
-    const names = new Set(nodes.map((node) => stringField(metadataOf(node), 'name') ?? ''));
+  tick(view: ClusterView, now: number): void {
+    const names = view.nodes;
     for (const name of this.known) if (!names.has(name)) this.deleted.add(name);
-    for (const name of names) {
+    this.known.clear();
+    for (const name of names.keys()) {
       this.known.add(name);
       this.deleted.delete(name);
     }
-    for (const name of this.known) if (!names.has(name)) this.known.delete(name);
     const candidates = new Set<string>();
-    for (const [node, pods] of podsByNode) {
+    for (const [node, pods] of view.podsByNode) {
       if (names.has(node)) continue;
-      for (const pod of pods) {
-        const meta = metadataOf(pod);
-        if (meta.deletionTimestamp === undefined && !this.deleted.has(node)) continue;
-        const id = `${stringField(meta, 'namespace') ?? ''}/${stringField(meta, 'name') ?? ''}/${stringField(meta, 'uid') ?? ''}`;
+      for (const pod of [...pods.values()]) {
+        if (!pod.deleting && !this.deleted.has(node)) continue;
+        const id = `${pod.namespace}/${pod.name}/${pod.uid}`;
         candidates.add(id);
         const since = this.orphanSince.get(id) ?? now;
         this.orphanSince.set(id, since);
-        if (now - since >= this.deps.quarantineMs) this.collect(pod, node, now);
+        if (now - since < this.deps.quarantineMs) continue;
+        try {
+          this.collect(pod, now);
+        } catch (err) {
+          // Gone or changed meanwhile: the next round sees it as it is now.
+          this.deps.logger.debug({ pod: `${pod.namespace}/${pod.name}`, err: (err as Error).message }, 'orphan GC failed');
+        }
       }
     }
     for (const id of this.orphanSince.keys()) if (!candidates.has(id)) this.orphanSince.delete(id);
+    // A deleted node whose pods are all gone needs no remembering.
+    for (const name of this.deleted) if (!view.podsByNode.has(name)) this.deleted.delete(name);
   }
 
-  private collect(pod: JsonObject, node: string, now: number): void {
+  private collect(entry: PodEntry, now: number): void {
     const { registry, catalog, logger } = this.deps;
-    const meta = metadataOf(pod);
-    const namespace = stringField(meta, 'namespace') ?? '';
-    const name = stringField(meta, 'name') ?? '';
+    const { namespace, name, node } = entry;
     const pods = catalog.get('', 'pods');
+    const pod = registry.get(pods, namespace, name);
     const status = objectField(pod, 'status') ?? {};
     const conditions = (Array.isArray(status.conditions) ? status.conditions : []) as JsonObject[];
     const phase = stringField(status, 'phase');
@@ -76,7 +82,7 @@ export class PodGc {
         ],
       },
     }, { subresource: 'status' });
-    registry.delete(pods, namespace, name, { gracePeriodSeconds: 0 });
+    registry.delete(pods, namespace, name, { gracePeriodSeconds: 0, preconditions: { uid: entry.uid } });
     logger.info({ node, pod: `${namespace}/${name}` }, 'pod bound to a node that no longer exists: deleted');
   }
 }

@@ -168,7 +168,7 @@ export class EmbeddedApiServer {
       this.boundPort = (server.address() as AddressInfo).port;
       writeKubeconfig(this.kubeconfigPath, renderKubeconfig(this.url, this.pki.caCertPem, token));
       if (settings) {
-        this.controllers = new ClusterControllers({ registry, catalog, logger: this.logger.child({ controller: 'node-lifecycle' }), settings });
+        this.controllers = new ClusterControllers({ registry, catalog, fanout, logger: this.logger.child({ controller: 'node-lifecycle' }), settings });
         this.controllers.start();
       }
       this.logger.info({ api: this.url, kubeconfig: this.kubeconfigPath, resourceVersion: storage.currentRv }, 'embedded API server listening');

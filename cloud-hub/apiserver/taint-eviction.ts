@@ -12,8 +12,8 @@
  */
 import type { Logger } from 'pino';
 import type { JsonObject } from '../../protocol/index.js';
-import { kubeMicroTime, kubeTime, NO_EXECUTE, objectField, stringField, taintsOf, tolerationSecondsFor, tolerationsOf } from '../../protocol/kube/index.js';
-import { metadataOf } from './objects.js';
+import { kubeMicroTime, kubeTime, NO_EXECUTE, objectField, tolerationSecondsFor } from '../../protocol/kube/index.js';
+import type { ClusterView, PodEntry } from './cluster-view.js';
 import { PATCH_TYPES } from './patch.js';
 import type { ObjectRegistry } from './registry.js';
 import type { ResourceCatalog } from './resources.js';
@@ -32,33 +32,36 @@ export class TaintEviction {
 
   constructor(private readonly deps: TaintEvictionDeps) {}
 
-  /** One round: `podsByNode` holds the pods bound to each node, as listed now. */
-  tick(nodes: JsonObject[], podsByNode: Map<string, JsonObject[]>, now: number): void {
+  /** One round over the nodes of the view that have NoExecute taints. */
+  tick(view: ClusterView, now: number): void {
     const tainted = new Set<string>();
-    for (const node of nodes) {
-      const name = stringField(metadataOf(node), 'name') ?? '';
-      const taints = taintsOf(node).filter((taint) => taint.effect === NO_EXECUTE);
+    for (const node of view.nodes.values()) {
+      const taints = node.taints.filter((taint) => taint.effect === NO_EXECUTE);
       if (taints.length === 0) continue;
-      tainted.add(name);
+      tainted.add(node.name);
       const added = taints.map((taint) => (taint.timeAdded ? Date.parse(taint.timeAdded) : NaN)).filter((at) => !Number.isNaN(at));
-      if (added.length < taints.length && !this.firstSeen.has(name)) this.firstSeen.set(name, now);
-      const since = Math.min(...added, this.firstSeen.get(name) ?? Infinity);
-      for (const pod of podsByNode.get(name) ?? []) {
-        if (metadataOf(pod).deletionTimestamp !== undefined) continue;
-        const seconds = tolerationSecondsFor(taints, tolerationsOf(pod));
+      if (added.length < taints.length && !this.firstSeen.has(node.name)) this.firstSeen.set(node.name, now);
+      const since = Math.min(...added, this.firstSeen.get(node.name) ?? Infinity);
+      for (const pod of [...(view.podsByNode.get(node.name)?.values() ?? [])]) {
+        if (pod.deleting) continue;
+        const seconds = tolerationSecondsFor(taints, pod.tolerations);
         if (seconds < 0 || now < since + seconds * 1000) continue;
-        this.evict(pod, name, now);
+        try {
+          this.evict(pod, now);
+        } catch (err) {
+          // Gone or changed meanwhile: the next round sees it as it is now.
+          this.deps.logger.debug({ pod: `${pod.namespace}/${pod.name}`, err: (err as Error).message }, 'eviction failed');
+        }
       }
     }
     for (const name of this.firstSeen.keys()) if (!tainted.has(name)) this.firstSeen.delete(name);
   }
 
-  private evict(pod: JsonObject, node: string, now: number): void {
+  private evict(entry: PodEntry, now: number): void {
     const { registry, catalog, logger } = this.deps;
-    const meta = metadataOf(pod);
-    const namespace = stringField(meta, 'namespace') ?? '';
-    const name = stringField(meta, 'name') ?? '';
+    const { namespace, name, node } = entry;
     const pods = catalog.get('', 'pods');
+    const pod = registry.get(pods, namespace, name);
     const conditions = (objectField(pod, 'status')?.conditions ?? []) as JsonObject[];
     registry.patch(pods, namespace, name, PATCH_TYPES.merge, {
       status: {
@@ -68,13 +71,15 @@ export class TaintEviction {
         ],
       },
     }, { subresource: 'status' });
-    registry.delete(pods, namespace, name, {});
+    registry.delete(pods, namespace, name, { preconditions: { uid: entry.uid } });
+    // Marked deleting at once: the view hears of it only when the batch is committed.
+    entry.deleting = true;
     logger.info({ node, pod: `${namespace}/${name}` }, 'NoExecute taint not tolerated (any longer): pod evicted');
     this.deps.onEvicted?.(namespace, name);
     try {
       registry.create(catalog.get('', 'events'), namespace, {
         metadata: { name: `${name}.${now.toString(16)}`, namespace },
-        involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace, name, ...(meta.uid ? { uid: meta.uid } : {}) },
+        involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace, name, uid: entry.uid },
         reason: 'TaintManagerEviction',
         message: `Marking for deletion Pod ${namespace}/${name}`,
         type: 'Normal',
