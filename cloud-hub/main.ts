@@ -9,6 +9,7 @@ import { resolveOwner, writeMosquittoAuth } from './auth/mosquitto-auth.js';
 import { TokenAdmin } from './auth/token-admin.js';
 import { LOG_LEVELS, createLogger, parseHostPort, parsePositiveInt } from './cli-options.js';
 import { apiServerCommand } from './apiserver/command.js';
+import { controllerSettingsFrom, withControllerFlags } from './apiserver/controller-settings.js';
 import type { EmbeddedApiServer } from './apiserver/index.js';
 import { CloudHub } from './hub.js';
 import { KubeClient } from './kube/kube-client.js';
@@ -64,7 +65,12 @@ interface ServeOptions {
   nodeEventRate: number;
   nodeRateBurst: number;
   maxSendBuffer: number;
+  autonomy: boolean;
   logLevel: string;
+  nodeMonitorGracePeriod: number;
+  nodeMonitorPeriod: number;
+  defaultUnreachableTolerationSeconds: number;
+  defaultNotReadyTolerationSeconds: number;
 }
 
 const nonNegativeInt = (value: string): number => (value === '0' ? 0 : parsePositiveInt(value));
@@ -117,7 +123,11 @@ const program = new Command('cloud-hub')
   .addOption(new Option('--node-rate-burst <seconds>', 'each node rate may be exceeded by this many seconds\' worth at once').default(limit.burstSeconds).argParser(parsePositiveInt).env('EDGE_NODE_RATE_BURST'))
   .addOption(new Option('--max-send-buffer <bytes>', 'bytes waiting for one connection that does not read; over it the connection is cut and its memory freed').default(limit.maxSendBufferBytes).argParser(parsePositiveInt).env('EDGE_MAX_SEND_BUFFER'))
   .addOption(new Option('--api-qps <n>', 'sustained Kubernetes API writes per second (Lease renewals take up to half: N nodes renewed every 10 s need N/5)').default(500).argParser(parsePositiveInt).env('EDGE_API_QPS'))
-  .addOption(logLevelOption())
+  .addOption(
+    new Option('--no-autonomy', 'leave the tolerations of pods on edge nodes alone (by default pods on an edge node tolerate its outage forever unless the node or the pod is annotated edge-sync.io/autonomy: "false")').env('EDGE_NO_AUTONOMY'),
+  )
+  .addOption(logLevelOption());
+withControllerFlags(program)
   // --data names the cluster only when given: its default is the embedded API's directory.
   .action(async (options: ServeOptions, command: Command) => serve(options, command.getOptionValueSource('data') !== 'default'));
 
@@ -219,6 +229,7 @@ async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
       host: options.apiListen.host,
       port: options.apiListen.port,
       logger: logger.child({ component: 'apiserver' }),
+      controllers: controllerSettingsFrom(options),
     });
     await embedded.start();
     api = embedded.url;
@@ -256,6 +267,7 @@ async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
     apiBurst: options.apiQps * 2,
     ...(tls ? { tls: { cert: tls.cert, key: tls.key }, metricsTls: options.metricsTls ?? false } : {}),
     limits,
+    autonomy: options.autonomy,
   });
   if (options.mqtt && options.shards > 0 && !options.hubId) {
     logger.warn('no --hub-id: this replica holds its MQTT shard Leases as hostname-pid, so after a crash they move only when they expire; set --hub-id (a Deployment: the pod name)');

@@ -23,7 +23,7 @@ import { AgentMetrics } from './metrics.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { StatusReporter } from './reconcile/status-reporter.js';
 import { ProcessRuntime, type BackoffSettings, type BwrapMode } from './runtime/index.js';
-import { collectNodeInfo } from './node-info.js';
+import { collectNodeInfo, type NodeTaint } from './node-info.js';
 import { openEdgeStore, type EdgeStore } from './store/index.js';
 import { agentVersion } from './version.js';
 
@@ -39,6 +39,8 @@ export interface EdgeAgentOptions {
   logger: Logger;
   registry: Registry;
   labels?: Record<string, string>;
+  /** Taints for the Node when the hub registers it (--register-with-taints). */
+  registerWithTaints?: NodeTaint[];
   metricsListen?: HostPort;
   /** Serve the cache read-only on this address (loopback). */
   localApiListen?: HostPort;
@@ -155,7 +157,7 @@ export class EdgeAgent {
     this.link = new HubLink({
       node: options.node,
       agentVersion: agentVersion(),
-      nodeInfo: () => collectNodeInfo({ labels: options.labels ?? {} }),
+      nodeInfo: () => collectNodeInfo({ labels: options.labels ?? {}, ...(options.registerWithTaints ? { taints: options.registerWithTaints } : {}) }),
       cache: this.store.cache,
       transport: options.transport,
       logger: logger.child({ component: 'link' }),

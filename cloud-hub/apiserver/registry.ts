@@ -41,6 +41,8 @@ export interface RegistryDependencies {
   decoder?: ObjectDecoder;
   /** Records managedFields and does server-side apply (apply/field-manager.ts); without it neither happens. */
   fieldManager?: FieldManager;
+  /** Mutating admission of a new object, after defaulting and before validation (default-tolerations.ts). */
+  admit?: (def: ResourceDefinition, obj: JsonObject) => void;
 }
 
 export interface WriteOptions {
@@ -85,10 +87,12 @@ export class ObjectRegistry {
   private readonly deletion: DeletionLifecycle;
   private readonly decoder: ObjectDecoder | undefined;
   private readonly fields: FieldManager | undefined;
+  private readonly admit: ((def: ResourceDefinition, obj: JsonObject) => void) | undefined;
 
   constructor(deps: RegistryDependencies) {
     this.decoder = deps.decoder;
     this.fields = deps.fieldManager;
+    this.admit = deps.admit;
     this.storage = deps.storage;
     this.catalog = deps.catalog;
     this.now = deps.now;
@@ -177,6 +181,7 @@ export class ObjectRegistry {
 
     const applied = options.applied ? meta.managedFields : undefined;
     prepareForCreate(def, obj);
+    this.admit?.(def, obj);
     this.stampNewObject(def, obj);
     this.validate(def, obj, []);
     if (applied !== undefined) meta.managedFields = applied;

@@ -6,6 +6,7 @@ import type { Fleet } from '../fleet/fleet.js';
 import type { HubWatch } from '../metrics/hub-watch.js';
 import type { ScenarioName, SimOptions } from './options.js';
 import type { ChurnDriver, ChurnStats } from '../workload/churn.js';
+import type { PodSurvivalFigures } from './pod-survival.js';
 
 /** The live progress line (report/progress.ts), as far as a scenario writes to it. */
 export interface ScenarioProgress {
@@ -61,7 +62,7 @@ export interface StormResult extends RecoveryFigures {
   resyncsDiff: number;
 }
 
-export interface PartitionResult extends RecoveryFigures {
+export interface PartitionResult extends RecoveryFigures, PodSurvivalFigures {
   cutNodes: number;
   cutSeconds: number;
 }
