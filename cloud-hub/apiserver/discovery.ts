@@ -79,7 +79,11 @@ export class Discovery {
     for (const def of defs) {
       resources.push({ name: def.resource, singularName: def.singular, namespaced: def.namespaced, kind: def.kind, verbs: VERBS, shortNames: def.shortNames, categories: def.categories });
       if (def.statusSubresource) resources.push({ name: `${def.resource}/status`, singularName: '', namespaced: def.namespaced, kind: def.kind, verbs: ['get', 'patch', 'update'] });
-      if (def.kind === 'Pod') resources.push({ name: 'pods/binding', singularName: '', namespaced: true, kind: 'Binding', verbs: ['create'] });
+      if (def.kind === 'Pod') {
+        resources.push({ name: 'pods/binding', singularName: '', namespaced: true, kind: 'Binding', verbs: ['create'] });
+        // kubectl drain evicts (rather than deletes) when /api/v1 lists pods/eviction with its group and version.
+        resources.push({ name: 'pods/eviction', singularName: '', namespaced: true, group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] });
+      }
     }
     return apiResourceList(group ? `${group}/${version}` : version, resources);
   }

@@ -19,6 +19,7 @@ import { resolveRequestInfo, type RequestInfo, type ResourceRequestInfo } from '
 import { filterOf, listLimit, parseDryRun, readDeleteOptions, watchTimeoutMs } from './request-params.js';
 import { apiVersionOf, resourceKey, type ResourceCatalog, type ResourceDefinition } from './resources.js';
 import { sendJson, sendRawJson, withoutTypeMeta } from './responses.js';
+import { notServedError, serveSubresource, servesSubresource } from './subresources.js';
 import type { TableConverter } from './tables.js';
 import type { WatchFanout } from './watch-fanout.js';
 import { WatchStream } from './watch-stream.js';
@@ -121,14 +122,19 @@ export class ApiRequestHandler {
     const def = this.deps.catalog.find(info.apiGroup, info.apiVersion, info.resource);
     if (!def) throw statusErrors.routeNotFound();
     const subresource = info.subresource;
-    if (def.kind === 'Namespace') {
-      // request-info puts a namespace's own name in `namespace` too, as kube does.
-      if (subresource !== '' && subresource !== 'status') throw statusErrors.routeNotFound();
-      return { def, namespace: '', name: info.name, subresource };
+    // request-info puts a namespace's own name in `namespace` too, as kube does.
+    const namespace = def.kind === 'Namespace' ? '' : info.namespace;
+    if (!def.namespaced && namespace !== '') throw statusErrors.routeNotFound();
+    if (subresource !== '' && info.name !== '' && !(subresource === 'status' && def.statusSubresource) && !servesSubresource(def, subresource)) {
+      const notServed = notServedError(def, subresource);
+      if (notServed) {
+        // A missing object is still a 404, as kube answers before it looks at the subresource.
+        this.deps.registry.get(def, namespace, info.name);
+        throw notServed;
+      }
+      throw statusErrors.routeNotFound();
     }
-    if (!def.namespaced && info.namespace !== '') throw statusErrors.routeNotFound();
-    if (subresource !== '' && !(subresource === 'status' && def.statusSubresource) && !(subresource === 'binding' && def.kind === 'Pod')) throw statusErrors.routeNotFound();
-    return { def, namespace: info.namespace, name: info.name, subresource };
+    return { def, namespace, name: info.name, subresource };
   }
 
   private async serveResource(req: IncomingMessage, res: ServerResponse, info: ResourceRequestInfo, query: URLSearchParams): Promise<void> {
@@ -171,13 +177,7 @@ export class ApiRequestHandler {
 
     if (def.namespaced && namespace === '') throw statusErrors.routeNotFound();
 
-    if (subresource === 'binding') {
-      if (method !== 'POST') throw statusErrors.methodNotSupported({ group: '', resource: 'pods/binding' }, method.toLowerCase());
-      const body = parseObjectBody(await readBody(req, this.deps.maxBodyBytes), req.headers['content-type']);
-      registry.bind(def, namespace, name, body, { dryRun });
-      await registry.whenDurable();
-      return sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
-    }
+    if (servesSubresource(def, subresource)) return serveSubresource({ req, res, registry, maxBodyBytes: this.deps.maxBodyBytes, def, namespace, name, subresource, query });
 
     const statusOnly = subresource === 'status' ? ({ subresource: 'status' } as const) : {};
     switch (method) {

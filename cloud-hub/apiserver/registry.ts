@@ -24,7 +24,7 @@ import { metadataOf } from './objects.js';
 import { applyPatch, type PatchType } from './patch.js';
 import { apiVersionOf, INITIAL_NAMESPACES, resourceKey, storedNamespace, type ResourceCatalog, type ResourceDefinition } from './resources.js';
 import type { ChangeInput, CommittedChange, SqliteObjectStorage } from './sqlite-storage.js';
-import { prepareForCreate, prepareForStatusUpdate, prepareForUpdate, specChanged } from './strategy.js';
+import { canonicalize, prepareForCreate, prepareForStatusUpdate, prepareForUpdate, specChanged } from './strategy.js';
 import { validateKind, validateObjectMeta } from './validation.js';
 import type { WatchFanout } from './watch-fanout.js';
 
@@ -83,7 +83,7 @@ export class ObjectRegistry {
     const namespaces = this.catalog.get('', 'namespaces');
     for (const name of INITIAL_NAMESPACES) {
       if (this.storage.get(resourceKey(namespaces), '', name)) continue;
-      this.create(namespaces, '', { metadata: { name, labels: { 'kubernetes.io/metadata.name': name } } });
+      this.create(namespaces, '', { metadata: { name } });
     }
   }
 
@@ -160,6 +160,7 @@ export class ObjectRegistry {
       if (!generated || attempt >= GENERATE_NAME_ATTEMPTS) throw statusErrors.alreadyExists(def, name);
       meta.name = generateName + randomSuffix();
     }
+    canonicalize(def, obj);
     if (options.dryRun) return obj;
     this.commit([{ resource: resourceKey(def), namespace: storedNamespace(def, namespace), name: meta.name as string, type: 'ADDED', object: obj }]);
     return obj;
@@ -361,6 +362,7 @@ export class ObjectRegistry {
     delete meta.selfLink;
     meta.resourceVersion = oldMeta.resourceVersion as JsonValue;
     errors.push(...this.deletion.updateErrors(next, old));
+    canonicalize(def, next);
     this.validate(def, next, errors);
     if (def.tracksGeneration && specChanged(next, old)) meta.generation = (numberField(oldMeta, 'generation') ?? 0) + 1;
     if (isDeepStrictEqual(next, old)) return old;
