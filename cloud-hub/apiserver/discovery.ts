@@ -16,6 +16,7 @@ import type { JsonObject } from '../../protocol/index.js';
 import { apiGroup, apiGroupList, apiResourceList, coreApiVersions, versionInfo, type ApiResource } from '../../protocol/kube/index.js';
 import { PATCH_TYPES } from './patch.js';
 import { apiVersionOf, type ResourceCatalog, type ResourceDefinition } from './resources.js';
+import { REVIEW_DISCOVERY } from './reviews.js';
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
@@ -66,13 +67,15 @@ export class Discovery {
 
   /** GET /apis/GROUP, or undefined for an unknown group. */
   group(name: string): JsonObject | undefined {
-    const versions = this.catalog.groupVersions().filter((gv) => gv.group === name && name !== '');
+    const versions = [...this.catalog.groupVersions(), ...REVIEW_DISCOVERY].filter((gv) => gv.group === name && name !== '');
     if (versions.length === 0) return undefined;
     return apiGroup(name, versions.map((gv) => gv.version));
   }
 
   /** GET /api/v1 or /apis/GROUP/VERSION, or undefined for an unknown group version. */
   resourceList(group: string, version: string): JsonObject | undefined {
+    const review = REVIEW_DISCOVERY.find((gv) => gv.group === group && gv.version === version);
+    if (review) return apiResourceList(`${group}/${version}`, review.resources);
     const defs = this.catalog.inGroupVersion(group, version);
     if (defs.length === 0) return undefined;
     const resources: ApiResource[] = [];
@@ -101,7 +104,7 @@ export class Discovery {
   }
 
   private groups(): string[] {
-    return [...new Set(this.catalog.groupVersions().map((gv) => gv.group))].filter((group) => group !== '');
+    return [...new Set([...this.catalog.groupVersions(), ...REVIEW_DISCOVERY].map((gv) => gv.group))].filter((group) => group !== '');
   }
 
   private openApiFor(group: string, version: string): JsonObject {

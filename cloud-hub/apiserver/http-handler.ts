@@ -15,6 +15,7 @@ import type { Discovery } from './discovery.js';
 import { metadataOf } from './objects.js';
 import { patchTypeOf } from './patch.js';
 import type { ObjectRegistry } from './registry.js';
+import { SelfReviews } from './reviews.js';
 import { resolveRequestInfo, type RequestInfo, type ResourceRequestInfo } from './request-info.js';
 import { filterOf, listLimit, parseDryRun, readDeleteOptions, watchTimeoutMs } from './request-params.js';
 import { apiVersionOf, resourceKey, type ResourceCatalog, type ResourceDefinition } from './resources.js';
@@ -56,8 +57,11 @@ export class ApiRequestHandler {
   private readonly deps: ApiRequestHandlerDependencies;
   private readonly watches = new Set<WatchStream>();
 
+  private readonly reviews: SelfReviews;
+
   constructor(deps: ApiRequestHandlerDependencies) {
     this.deps = deps;
+    this.reviews = new SelfReviews(deps.authorize, deps.maxBodyBytes);
   }
 
   get openWatches(): number {
@@ -93,6 +97,7 @@ export class ApiRequestHandler {
       } catch {
         throw statusErrors.badRequest(`malformed path ${JSON.stringify(url.pathname)}`);
       }
+      if (this.reviews.handles(info)) return this.reviews.serve(req, res, info, user);
       const decision = await this.deps.authorize({ user, request: info });
       if (!decision.allowed) {
         const why = forbiddenReason(user, info, decision.reason);
