@@ -15,6 +15,7 @@ import type { Discovery } from './discovery.js';
 import { metadataOf } from './objects.js';
 import { patchTypeOf } from './patch.js';
 import type { ObjectRegistry } from './registry.js';
+import { checkReadableAt, readOptionsOf } from './read-options.js';
 import { SelfReviews } from './reviews.js';
 import { resolveRequestInfo, type RequestInfo, type ResourceRequestInfo } from './request-info.js';
 import { filterOf, listLimit, parseDryRun, readDeleteOptions, watchTimeoutMs } from './request-params.js';
@@ -158,7 +159,9 @@ export class ApiRequestHandler {
         case 'HEAD': {
           const filter = filterOf(def, def.namespaced && !allNamespaces ? namespace : undefined, query);
           const representation = negotiateRepresentation(req.headers.accept, query.get('includeObject'));
+          const readOptions = readOptionsOf(query, info.verb === 'watch' ? 'watch' : 'list');
           if (info.verb === 'watch') return this.serveWatch(res, def, filter, query, representation);
+          checkReadableAt(readOptions, registry.currentRv);
           return this.serveList(res, def, filter, query, representation);
         }
         case 'POST': {
@@ -190,9 +193,12 @@ export class ApiRequestHandler {
       case 'HEAD': {
         if (info.verb === 'watch' && subresource === '') {
           // A watch on one object is a watch on the collection narrowed to its name, as in kube.
+          readOptionsOf(query, 'watch');
           const filter = ObjectFilter.named(def.namespaced ? namespace : undefined, name);
           return this.serveWatch(res, def, filter, query, negotiateRepresentation(req.headers.accept, query.get('includeObject')));
         }
+        registry.flush();
+        checkReadableAt(readOptionsOf(query, 'get'), registry.currentRv);
         return this.sendObject(req, res, 200, def, registry.get(def, namespace, name), query);
       }
       case 'PUT': {
@@ -229,6 +235,7 @@ export class ApiRequestHandler {
     }
     const metadata: JsonObject = { resourceVersion: result.resourceVersion };
     if (result.continueToken) metadata.continue = result.continueToken;
+    if (result.remainingItemCount !== undefined) metadata.remainingItemCount = result.remainingItemCount;
     if (representation.as === 'metadata') {
       return sendJson(res, 200, {
         kind: 'PartialObjectMetadataList',
@@ -297,6 +304,7 @@ export class ApiRequestHandler {
     }
     const answer = apiError ?? statusErrors.internal(err instanceof Error ? err.message : String(err));
     const headers: Record<string, string> = {};
+    if (answer.details?.retryAfterSeconds !== undefined) headers['Retry-After'] = String(answer.details.retryAfterSeconds);
     // A body we did not read would otherwise be parsed as the next request on this connection.
     if (!req.complete) headers.Connection = 'close';
     sendJson(res, answer.code, answer.toStatus(), headers);

@@ -49,6 +49,8 @@ export interface ListResult {
   items: JsonObject[];
   resourceVersion: string;
   continueToken?: string;
+  /** With a continue token and no selector: how many objects the next pages hold (kube leaves it out when a selector filters). */
+  remainingItemCount?: number;
 }
 
 /** Where a watch starts: the events to send first, or `expired` for a resourceVersion older than the history. */
@@ -131,7 +133,10 @@ export class ObjectRegistry {
         after = { namespace: row.namespace, name: row.name };
         if (items.length === want) {
           const more = this.storage.list(resourceKey(def), namespace, after, 1).length > 0;
-          return more ? { items, resourceVersion: String(rv), continueToken: encodeContinue({ rv, ...after }) } : { items, resourceVersion: String(rv) };
+          if (!more) return { items, resourceVersion: String(rv) };
+          const result: ListResult = { items, resourceVersion: String(rv), continueToken: encodeContinue({ rv, ...after }) };
+          if (filter.selectsOnNamespaceOnly) result.remainingItemCount = this.storage.countAfter(resourceKey(def), namespace, after);
+          return result;
         }
       }
       if (rows.length < batch) return { items, resourceVersion: String(rv) };
