@@ -7,7 +7,9 @@
  *
  * Every kind the server reads is decoded, through the field numbers in protobuf-schema.ts (made
  * from kubectl's own descriptors by scripts/kube-protobuf-schema.ts), into the JSON form kube
- * would produce: singular empty strings left out (Go's omitempty), maps and lists as JSON,
+ * would produce: singular empty strings, zero integers and false booleans left out (Go's
+ * omitempty; pointer fields keep theirs, see POINTER_FIELDS), inline-embedded structs
+ * (a Volume's VolumeSource) merged into their parent, maps and lists as JSON,
  * Time/MicroTime as RFC 3339, Quantity as its string, IntOrString as a number or a string,
  * bytes as base64. Unknown field numbers are skipped, as protobuf readers do. Nothing here
  * encodes: answers are always JSON.
@@ -19,6 +21,46 @@ import { bytesOf, fieldsOf, MalformedProtobuf, readVarint, textOf, varintOf, typ
 
 export const PROTOBUF_MEDIA_TYPE = 'application/vnd.kubernetes.protobuf';
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
+/**
+ * Go pointer fields among the integers and booleans of the schema's messages: protobuf carries
+ * them only when set, so a 0 or false there is a value (`gracePeriodSeconds: 0` is a forced
+ * delete). Every other integer and boolean is a plain Go field, always on the wire, and its zero
+ * is left out as Go's JSON omitempty would.
+ */
+const POINTER_FIELDS: ReadonlySet<string> = new Set([
+  'gracePeriodSeconds',
+  'terminationGracePeriodSeconds',
+  'activeDeadlineSeconds',
+  'deletionGracePeriodSeconds',
+  'priority',
+  'runAsUser',
+  'runAsGroup',
+  'fsGroup',
+  'tolerationSeconds',
+  'defaultMode',
+  'mode',
+  'leaseDurationSeconds',
+  'leaseTransitions',
+  'expirationSeconds',
+  'optional',
+  'privileged',
+  'runAsNonRoot',
+  'readOnlyRootFilesystem',
+  'allowPrivilegeEscalation',
+  'automountServiceAccountToken',
+  'shareProcessNamespace',
+  'enableServiceLinks',
+  'setHostnameAsFQDN',
+  'hostUsers',
+  'hostProcess',
+  'immutable',
+  'orphanDependents',
+  'controller',
+  'blockOwnerDeletion',
+  'ignoreStoreReadErrorWithClusterBreakingPotential',
+  'started',
+]);
+
 /** Far deeper than any message in the schema nests; a bound on hostile input all the same. */
 const MAX_DEPTH = 64;
 
@@ -26,6 +68,8 @@ interface FieldSpec {
   name: string;
   repeated: boolean;
   map: boolean;
+  /** A Go struct embedded inline: its JSON fields go into the parent object. */
+  inline: boolean;
   /** s, i, u, b, y, d, f, or a message name. */
   type: string;
 }
@@ -47,10 +91,10 @@ class SchemaDecoder {
     if (line === undefined) throw new Error(`protobuf schema has no message ${message}`);
     specs = new Map();
     for (const token of line.split(' ')) {
-      const match = /^([A-Za-z0-9_]+)=(\d+)([*%]?)(@?.+)$/.exec(token);
+      const match = /^([A-Za-z0-9_]+)=(\d+)([*%^]?)(@?.+)$/.exec(token);
       if (!match) throw new Error(`protobuf schema: bad field ${token} in ${message}`);
       const [, name, number, marker, type] = match as unknown as [string, string, string, string, string];
-      specs.set(Number(number), { name, repeated: marker === '*', map: marker === '%', type: type.startsWith('@') ? type.slice(1) : type });
+      specs.set(Number(number), { name, repeated: marker === '*', map: marker === '%', inline: marker === '^', type: type.startsWith('@') ? type.slice(1) : type });
     }
     this.parsed.set(message, specs);
     return specs;
@@ -74,9 +118,13 @@ class SchemaDecoder {
         const list = (obj[spec.name] ?? []) as JsonValue[];
         list.push(...this.repeatedValues(spec.type, field, depth));
         obj[spec.name] = list;
+      } else if (spec.inline) {
+        const inner = this.value(spec.type, field, depth);
+        if (inner !== null && typeof inner === 'object' && !Array.isArray(inner)) Object.assign(obj, inner);
       } else {
         const value = this.value(spec.type, field, depth);
-        if (value === undefined || value === '') delete obj[spec.name];
+        const zero = value === '' || ((value === 0 || value === false) && !POINTER_FIELDS.has(spec.name));
+        if (value === undefined || zero) delete obj[spec.name];
         else obj[spec.name] = value;
       }
     }
