@@ -47,7 +47,7 @@ export function readOptionsOf(query: URLSearchParams, verb: 'list' | 'watch' | '
   if (verb === 'list' && continueToken !== '' && resourceVersion !== '' && resourceVersion !== '0') {
     throw statusErrors.badRequest('specifying resource version is not allowed when using continue');
   }
-  if (resourceVersion !== '' && !/^\d+$/.test(resourceVersion)) throw statusErrors.badRequest(`invalid resource version: ${JSON.stringify(resourceVersion)}`);
+  if (resourceVersion !== '' && !/^\d+$/.test(resourceVersion)) throw statusErrors.badRequest(`invalid resource version ${JSON.stringify(resourceVersion)}`);
   return { resourceVersion, match: match as ReadOptions['match'] };
 }
 
