@@ -43,6 +43,7 @@ interface ServeOptions {
   namespace: string;
   hubId?: string;
   heartbeatInterval: number;
+  shutdownTimeout: number;
   nodeGracePeriod: number;
   apiQps: number;
   window: number;
@@ -103,6 +104,7 @@ const program = new Command('cloud-hub')
   .addOption(namespaceOption())
   .addOption(new Option('--hub-id <id>', 'this replica\'s name in logs, frames and MQTT shard Leases; one that survives a restart (the pod name) lets a restarted replica take its shards back at once (default: hostname-pid)').env('EDGE_HUB_ID'))
   .addOption(new Option('--heartbeat-interval <ms>', 'heartbeat interval asked of agents').default(10_000).argParser(parsePositiveInt).env('EDGE_HEARTBEAT_INTERVAL'))
+  .addOption(new Option('--shutdown-timeout <ms>', 'on SIGTERM/SIGINT, how long a clean stop (closing sessions, handing over Leases) may take before the process exits anyway; a second signal exits at once').default(15_000).argParser(parsePositiveInt).env('EDGE_SHUTDOWN_TIMEOUT'))
   .addOption(new Option('--node-grace-period <ms>', 'Lease age after which an edge node is NotReady (Leases are renewed every quarter of it, at most every 10 s)').default(40_000).argParser(parsePositiveInt).env('EDGE_NODE_GRACE_PERIOD'))
   .addOption(new Option('--window <frames>', 'unacked sync frames per node before the hub waits').default(16).argParser(parsePositiveInt).env('EDGE_WINDOW'))
   .addOption(new Option('--tls', 'serve wss:// (and https health on the same port) with --tls-cert/--tls-key, or else with a certificate signed by a CA generated in --data (agents trust it with --hub-ca DATA/hub-ca.crt)').env('EDGE_TLS'))
@@ -267,9 +269,18 @@ async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
   const bound = await hub.start();
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
+    if (stopping) {
+      logger.warn({ signal }, 'second signal during shutdown: exiting now');
+      process.exit(1);
+    }
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    // A stop that waits on an unreachable API (Lease hand-over) or a stuck peer must not keep
+    // the process alive for ever: a supervisor's SIGKILL would come later and lose the log line.
+    setTimeout(() => {
+      logger.error({ timeoutMs: options.shutdownTimeout }, 'clean stop took too long: exiting anyway');
+      process.exit(1);
+    }, options.shutdownTimeout).unref();
     await hub.stop();
     await embedded?.close();
     logger.info('stopped');

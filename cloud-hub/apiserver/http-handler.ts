@@ -9,8 +9,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { JsonObject } from '../../protocol/index.js';
 import { ApiError, negotiateRepresentation, ObjectFilter, partialObjectMetadata, queryFlag, statusErrors, successStatus, type Representation } from '../../protocol/kube/index.js';
+import { APPLY_PATCH_TYPE, applyForce, fieldManagerOf, parseApplyBody } from './apply/request.js';
 import { forbiddenReason, type Authenticator, type Authorizer } from './authorization.js';
-import { parseJson, parseObjectBody, readBody } from './content.js';
+import { mediaTypeOf, parseJson, parseObjectBody, readBody } from './content.js';
 import type { Discovery } from './discovery.js';
 import { metadataOf } from './objects.js';
 import { patchTypeOf } from './patch.js';
@@ -19,6 +20,7 @@ import { checkReadableAt, readOptionsOf } from './read-options.js';
 import { SelfReviews } from './reviews.js';
 import { resolveRequestInfo, type RequestInfo, type ResourceRequestInfo } from './request-info.js';
 import { filterOf, listLimit, parseDryRun, readDeleteOptions, watchTimeoutMs } from './request-params.js';
+import { parseFieldValidation } from './schema/decode.js';
 import { apiVersionOf, resourceKey, type ResourceCatalog, type ResourceDefinition } from './resources.js';
 import { sendJson, sendRawJson, withoutTypeMeta } from './responses.js';
 import { notServedError, serveSubresource, servesSubresource } from './subresources.js';
@@ -115,7 +117,7 @@ export class ApiRequestHandler {
 
   private serveNonResource(req: IncomingMessage, res: ServerResponse, pathname: string): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
-    const body = this.deps.discovery.document(pathname, this.deps.serverAddress());
+    const body = this.deps.discovery.document(pathname, this.deps.serverAddress(), req.headers.accept);
     if (body === undefined) throw statusErrors.routeNotFound();
     if (typeof body === 'string') sendRawJson(res, 200, body);
     else sendJson(res, 200, body);
@@ -150,6 +152,12 @@ export class ApiRequestHandler {
     const method = req.method ?? 'GET';
     const dryRun = parseDryRun(query);
     const gr = { group: def.group, resource: def.resource };
+    // Writes: unknown fields per `fieldValidation`; Warn's warnings become Warning headers.
+    const warnings: string[] = [];
+    const writing = method === 'POST' || method === 'PUT' || method === 'PATCH';
+    const isApply = method === 'PATCH' && mediaTypeOf(req.headers['content-type']) === APPLY_PATCH_TYPE;
+    const write = { dryRun, fieldValidation: writing ? parseFieldValidation(query) : 'Warn', warnings, manager: writing ? fieldManagerOf(req, query, isApply) : '' } as const;
+    const force = method === 'PATCH' && applyForce(query, isApply);
 
     if (name === '') {
       if (subresource !== '') throw statusErrors.routeNotFound();
@@ -167,9 +175,9 @@ export class ApiRequestHandler {
         case 'POST': {
           if (allNamespaces) throw statusErrors.methodNotSupported(gr, 'create');
           const body = parseObjectBody(await readBody(req, this.deps.maxBodyBytes), req.headers['content-type']);
-          const created = registry.create(def, namespace, body, { dryRun });
+          const created = registry.create(def, namespace, body, write);
           await registry.whenDurable();
-          return this.sendObject(req, res, 201, def, created, query);
+          return this.sendObject(req, res, 201, def, created, query, warnings);
         }
         case 'DELETE': {
           const request = await readDeleteOptions(req, query, this.deps.maxBodyBytes);
@@ -203,16 +211,21 @@ export class ApiRequestHandler {
       }
       case 'PUT': {
         const body = parseObjectBody(await readBody(req, this.deps.maxBodyBytes), req.headers['content-type']);
-        const { object, created } = registry.update(def, namespace, name, body, { dryRun, ...statusOnly });
+        const { object, created } = registry.update(def, namespace, name, body, { ...write, ...statusOnly });
         await registry.whenDurable();
-        return this.sendObject(req, res, created ? 201 : 200, def, object, query);
+        return this.sendObject(req, res, created ? 201 : 200, def, object, query, warnings);
       }
       case 'PATCH': {
+        if (isApply) {
+          const { object, created } = registry.apply(def, namespace, name, parseApplyBody(await readBody(req, this.deps.maxBodyBytes)), { ...write, ...statusOnly, force });
+          await registry.whenDurable();
+          return this.sendObject(req, res, created ? 201 : 200, def, object, query, warnings);
+        }
         const patchType = patchTypeOf(req.headers['content-type']);
         const patch = parseJson((await readBody(req, this.deps.maxBodyBytes)).toString('utf8'));
-        const object = registry.patch(def, namespace, name, patchType, patch, { dryRun, ...statusOnly });
+        const object = registry.patch(def, namespace, name, patchType, patch, { ...write, ...statusOnly });
         await registry.whenDurable();
-        return this.sendObject(req, res, 200, def, object, query);
+        return this.sendObject(req, res, 200, def, object, query, warnings);
       }
       case 'DELETE': {
         if (subresource !== '') throw statusErrors.methodNotSupported(gr, 'delete');
@@ -285,7 +298,9 @@ export class ApiRequestHandler {
   }
 
   /** One object, or its Table / PartialObjectMetadata when the client asked for that. */
-  private sendObject(req: IncomingMessage, res: ServerResponse, code: number, def: ResourceDefinition, obj: JsonObject, query: URLSearchParams): void {
+  private sendObject(req: IncomingMessage, res: ServerResponse, code: number, def: ResourceDefinition, obj: JsonObject, query: URLSearchParams, warnings: string[] = []): void {
+    // kube's warning header: `299 - "text"`, one per warning (joined, as HTTP allows).
+    if (warnings.length > 0) res.setHeader('Warning', warnings.map((text) => `299 - ${JSON.stringify(text)}`));
     const representation = negotiateRepresentation(req.headers.accept, query.get('includeObject'));
     if (representation.as === 'table') {
       const rv = metadataOf(obj).resourceVersion;

@@ -15,14 +15,17 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { isJsonObject, type JsonObject, type JsonValue } from '../../protocol/index.js';
-import { ApiError, kubeTime, numberField, objectField, statusErrors, stringField, type FieldError, type ObjectFilter } from '../../protocol/kube/index.js';
+import type { JsonObject, JsonValue } from '../../protocol/index.js';
+import { ApiError, kubeTime, numberField, statusErrors, stringField, type FieldError, type ObjectFilter } from '../../protocol/kube/index.js';
+import { FieldManager } from './apply/field-manager.js';
+import { bindingTarget, boundPod } from './binding.js';
 import { decodeContinue, encodeContinue } from './continue-token.js';
 import { DeletionLifecycle, type DeleteRequest, type DeleteResult } from './deletion.js';
 import { GroupCommit } from './group-commit.js';
-import { metadataOf } from './objects.js';
+import { metadataOf, objectOfKind } from './objects.js';
 import { applyPatch, type PatchType } from './patch.js';
-import { apiVersionOf, INITIAL_NAMESPACES, resourceKey, storedNamespace, type ResourceCatalog, type ResourceDefinition } from './resources.js';
+import { INITIAL_NAMESPACES, resourceKey, storedNamespace, type ResourceCatalog, type ResourceDefinition } from './resources.js';
+import type { FieldValidation, ObjectDecoder } from './schema/decode.js';
 import type { ChangeInput, CommittedChange, SqliteObjectStorage } from './sqlite-storage.js';
 import { canonicalize, prepareForCreate, prepareForStatusUpdate, prepareForUpdate, specChanged } from './strategy.js';
 import { validateKind, validateObjectMeta } from './validation.js';
@@ -34,11 +37,28 @@ export interface RegistryDependencies {
   catalog: ResourceCatalog;
   /** The clock for creationTimestamp and deletionTimestamp. */
   now: () => Date;
+  /** Decodes write bodies against the kinds' schemas (schema/decode.ts); without it bodies are stored as sent. */
+  decoder?: ObjectDecoder;
+  /** Records managedFields and does server-side apply (apply/field-manager.ts); without it neither happens. */
+  fieldManager?: FieldManager;
 }
 
 export interface WriteOptions {
   /** `dryRun=All`: validate and answer as if written, write nothing. */
   dryRun?: boolean;
+  /** What unknown fields do (default Warn, as kube). */
+  fieldValidation?: FieldValidation;
+  /** Receives the warnings of the write (unknown fields under Warn), for the Warning header. */
+  warnings?: string[];
+  /** The field manager the write is recorded under (managedFields). */
+  manager?: string;
+  /** Set by apply(): the object already carries the managedFields the apply computed. */
+  applied?: boolean;
+}
+
+export interface ApplyOptions extends UpdateOptions {
+  manager: string;
+  force?: boolean;
 }
 
 export interface UpdateOptions extends WriteOptions {
@@ -65,8 +85,12 @@ export class ObjectRegistry {
   private readonly now: () => Date;
   private readonly batch: GroupCommit;
   private readonly deletion: DeletionLifecycle;
+  private readonly decoder: ObjectDecoder | undefined;
+  private readonly fields: FieldManager | undefined;
 
   constructor(deps: RegistryDependencies) {
+    this.decoder = deps.decoder;
+    this.fields = deps.fieldManager;
     this.storage = deps.storage;
     this.catalog = deps.catalog;
     this.now = deps.now;
@@ -144,7 +168,8 @@ export class ObjectRegistry {
   }
 
   create(def: ResourceDefinition, namespace: string, body: JsonValue, options: WriteOptions = {}): JsonObject {
-    const obj = this.checkBody(def, body);
+    const obj = objectOfKind(def, body);
+    this.decode(def, obj, options);
     const meta = metadataOf(obj);
     if (typeof meta.resourceVersion === 'string' && meta.resourceVersion !== '') {
       throw statusErrors.badRequest('resourceVersion should not be set on objects to be created');
@@ -155,9 +180,12 @@ export class ObjectRegistry {
     const generated = (stringField(meta, 'name') ?? '') === '' && generateName !== undefined && generateName !== '';
     if (generated) meta.name = generateName + randomSuffix();
 
+    const applied = options.applied ? meta.managedFields : undefined;
     prepareForCreate(def, obj);
     this.stampNewObject(def, obj);
     this.validate(def, obj, []);
+    if (applied !== undefined) meta.managedFields = applied;
+    else this.fields?.recordUpdate(def, undefined, obj, options.manager ?? 'unknown', '');
 
     for (let attempt = 1; ; attempt++) {
       const name = stringField(meta, 'name') as string;
@@ -173,7 +201,8 @@ export class ObjectRegistry {
 
   /** PUT: replaces the object (or its status). Creates it for kinds that allow create-on-update. */
   update(def: ResourceDefinition, namespace: string, name: string, body: JsonValue, options: UpdateOptions = {}): { object: JsonObject; created: boolean } {
-    const obj = this.checkBody(def, body);
+    const obj = objectOfKind(def, body);
+    this.decode(def, obj, options);
     const meta = metadataOf(obj);
     if (meta.name !== name) throw statusErrors.badRequest(`the name of the object (${stringField(meta, 'name') ?? ''}) does not match the name on the URL (${name})`);
     this.placeInNamespace(def, obj, namespace);
@@ -202,6 +231,7 @@ export class ObjectRegistry {
     // below adjusts metadata in place while `old` must stay what was stored (it becomes the
     // watch event's previous state).
     const patched = applyPatch(type, structuredClone(old), patch);
+    this.decode(def, patched, options);
     const meta = metadataOf(patched);
     if (meta.name !== name) {
       throw statusErrors.invalid(def, name, [{ field: 'metadata.name', type: 'Invalid value', value: meta.name ?? '', detail: 'field is immutable' }]);
@@ -212,26 +242,36 @@ export class ObjectRegistry {
     return this.replace(def, patched, old, options);
   }
 
+  /**
+   * PATCH with application/apply-patch+yaml: server-side apply of `body` (the manager's whole
+   * configuration) by apply/field-manager.ts; creates the object when it does not exist.
+   */
+  apply(def: ResourceDefinition, namespace: string, name: string, body: JsonValue, options: ApplyOptions): { object: JsonObject; created: boolean } {
+    if (!this.fields) throw statusErrors.unsupportedMediaType('application/apply-patch+yaml', []);
+    const config = objectOfKind(def, body);
+    this.decode(def, config, options);
+    const meta = metadataOf(config);
+    if (meta.name !== name) throw statusErrors.badRequest(`the name of the object (${stringField(meta, 'name') ?? ''}) does not match the name on the URL (${name})`);
+    this.placeInNamespace(def, config, namespace);
+    const request = { manager: options.manager, force: options.force ?? false, subresource: options.subresource ?? '' };
+    const row = this.storage.get(resourceKey(def), storedNamespace(def, namespace), name);
+    if (!row) {
+      if (options.subresource) throw statusErrors.notFound(def, name);
+      return { object: this.create(def, namespace, this.fields.apply(def, undefined, config, request), { ...options, applied: true }), created: true };
+    }
+    const old = JSON.parse(row.body) as JsonObject;
+    const requested = stringField(meta, 'resourceVersion') ?? '';
+    if (requested !== '' && requested !== String(row.rv)) throw statusErrors.staleResourceVersion(def, name);
+    const merged = this.fields.apply(def, old, config, request);
+    metadataOf(merged).resourceVersion = String(row.rv);
+    return { object: this.replace(def, merged, old, { ...options, applied: true }), created: false };
+  }
+
   /** POST pods/NAME/binding: sets spec.nodeName of an unbound pod (what a scheduler does). */
   bind(def: ResourceDefinition, namespace: string, name: string, body: JsonValue, options: WriteOptions = {}): void {
-    if (!isJsonObject(body)) throw statusErrors.badRequest('the body must be a Binding object');
-    const target = objectField(body, 'target');
-    const nodeName = stringField(target, 'name') ?? '';
-    if (nodeName === '') throw statusErrors.invalid({ group: '', kind: 'Binding' }, name, [{ field: 'target.name', type: 'Required value' }]);
+    const nodeName = bindingTarget(body, name);
     const pod = this.load(def, namespace, name);
-    const binding = { group: '', resource: 'pods/binding' };
-    const meta = metadataOf(pod);
-    if (meta.deletionTimestamp !== undefined) throw statusErrors.conflict(binding, name, `pod ${name} is being deleted, cannot be assigned to a host`);
-    const spec: JsonObject = isJsonObject(pod.spec) ? pod.spec : {};
-    const current = stringField(spec, 'nodeName') ?? '';
-    if (current !== '') throw statusErrors.conflict(binding, name, `pod ${name} is already assigned to node "${current}"`);
-    const next = structuredClone(pod);
-    (next.spec as JsonObject).nodeName = nodeName;
-    const status: JsonObject = isJsonObject(next.status) ? next.status : {};
-    const conditions = Array.isArray(status.conditions) ? status.conditions.filter((c) => !(isJsonObject(c) && c.type === 'PodScheduled')) : [];
-    conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: kubeTime(this.now()) });
-    status.conditions = conditions;
-    next.status = status;
+    const next = boundPod(pod, name, nodeName, this.now());
     if (options.dryRun) return;
     this.commit([{ resource: resourceKey(def), namespace, name, type: 'MODIFIED', object: next, prev: pod }]);
   }
@@ -282,24 +322,11 @@ export class ObjectRegistry {
 
   // -------------------------------------------------------------------------------------------
 
-  /**
-   * The request body as an object of this resource's kind (kind/apiVersion may be omitted).
-   * The registry takes ownership of request bodies (they are freshly parsed) and adjusts them in place.
-   */
-  private checkBody(def: ResourceDefinition, body: JsonValue): JsonObject {
-    if (!isJsonObject(body)) throw statusErrors.badRequest(`the body of the request must be a JSON object of kind ${def.kind}`);
-    const obj = body;
-    const name = stringField(objectField(obj, 'metadata'), 'name') ?? '';
-    const errors: FieldError[] = [];
-    if (obj.kind !== undefined && obj.kind !== def.kind) errors.push({ field: 'kind', type: 'Invalid value', value: obj.kind, detail: `must be ${def.kind}` });
-    if (obj.apiVersion !== undefined && obj.apiVersion !== apiVersionOf(def)) {
-      errors.push({ field: 'apiVersion', type: 'Invalid value', value: obj.apiVersion, detail: `must be ${apiVersionOf(def)}` });
-    }
-    if (obj.metadata !== undefined && !isJsonObject(obj.metadata)) errors.push({ field: 'metadata', type: 'Invalid value', value: obj.metadata, detail: 'must be an object' });
-    if (errors.length > 0) throw statusErrors.invalid(def, name, errors);
-    obj.kind = def.kind;
-    obj.apiVersion = apiVersionOf(def);
-    return obj;
+  /** Typed decoding (schema/decode.ts): unknown fields dropped, warned about or refused. */
+  private decode(def: ResourceDefinition, obj: JsonObject, options: WriteOptions): void {
+    if (!this.decoder) return;
+    const warnings = this.decoder.decode(def, obj, options.fieldValidation ?? 'Warn');
+    if (warnings.length > 0) options.warnings?.push(...warnings);
   }
 
   /** metadata.namespace is the path's; a different one in the body is a 400, as in kube. */
@@ -349,6 +376,8 @@ export class ObjectRegistry {
     const name = stringField(oldMeta, 'name') as string;
     const namespace = stringField(oldMeta, 'namespace') ?? '';
     const errors: FieldError[] = [];
+    // An apply's object carries the managedFields it computed (a status write's `next` is built from `old`).
+    const applied = options.applied ? metadataOf(obj).managedFields : undefined;
     let next: JsonObject;
     if (options.subresource === 'status') {
       next = prepareForStatusUpdate(obj, old);
@@ -370,7 +399,11 @@ export class ObjectRegistry {
     canonicalize(def, next);
     this.validate(def, next, errors);
     if (def.tracksGeneration && specChanged(next, old)) meta.generation = (numberField(oldMeta, 'generation') ?? 0) + 1;
-    if (isDeepStrictEqual(next, old)) return old;
+    const { managedFields: _oldManaged, ...oldMetaRest } = oldMeta;
+    const unchanged = isDeepStrictEqual(next, { ...old, metadata: oldMetaRest });
+    if (applied !== undefined) meta.managedFields = applied;
+    if (unchanged && (applied === undefined || FieldManager.sameOwnership(next, old))) return old;
+    if (applied === undefined) this.fields?.recordUpdate(def, old, next, options.manager ?? 'unknown', options.subresource ?? '');
     if (options.dryRun) return next;
     const resource = resourceKey(def);
     // An object whose deletion only waited for finalizers goes when the last one is removed.

@@ -17,7 +17,10 @@ import { Discovery } from './discovery.js';
 import { ApiRequestHandler } from './http-handler.js';
 import { ensureToken, kubeconfigPath, renderKubeconfig, tokenPath, writeKubeconfig } from './kubeconfig.js';
 import { ensureServingPki, type ServingPki } from '../tls/pki.js';
+import { FieldManager } from './apply/field-manager.js';
 import { ObjectRegistry } from './registry.js';
+import { ObjectDecoder } from './schema/decode.js';
+import { KubeSchemas } from './schema/schema-store.js';
 import { ResourceCatalog } from './resources.js';
 import { SqliteObjectStorage } from './sqlite-storage.js';
 import { TableConverter } from './tables.js';
@@ -107,14 +110,16 @@ export class EmbeddedApiServer {
     try {
       const catalog = new ResourceCatalog();
       const fanout = new WatchFanout();
-      const registry = new ObjectRegistry({ storage, fanout, catalog, now: () => new Date() });
+      // The kinds' OpenAPI definitions, read on first use (a write to decode, an /openapi request).
+      const schemas = new KubeSchemas();
+      const registry = new ObjectRegistry({ storage, fanout, catalog, now: () => new Date(), decoder: new ObjectDecoder(schemas), fieldManager: new FieldManager(schemas, () => new Date()) });
       registry.ensureInitialNamespaces();
       registry.flush();
       this.registry = registry;
       const handler = new ApiRequestHandler({
         catalog,
         registry,
-        discovery: new Discovery(catalog),
+        discovery: new Discovery(catalog, schemas),
         tables: new TableConverter(Date.now),
         fanout,
         authenticate: this.options.authenticate ?? singleTokenAuthenticator(token),

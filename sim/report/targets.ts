@@ -2,8 +2,8 @@
  * The project's performance goals for the hub, checked against what a run measured. A goal a
  * run did not exercise says so instead of passing silently.
  */
-import { verdict } from '../bench/measure.js';
 import type { SimReport, TargetRow } from './model.js';
+import { verdict } from './verdict.js';
 
 export const TARGETS = {
   p99Ms: 250,

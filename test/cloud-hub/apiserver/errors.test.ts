@@ -147,10 +147,11 @@ describe('errors are Status objects', () => {
     expectStatus(post.json, 405, 'MethodNotAllowed');
     const putCollection = await http.put('/api/v1/namespaces/default/configmaps', configMap('verbs'));
     expect(putCollection.status).toBe(405);
-    const apply = await http.patch('/api/v1/namespaces/default/configmaps/verbs', 'data: {}', 'application/apply-patch+yaml');
-    expect(apply.status).toBe(415);
-    expectStatus(apply.json, 415, 'UnsupportedMediaType');
-    expect(apply.json.message).toContain('application/merge-patch+json');
+    const xml = await http.patch('/api/v1/namespaces/default/configmaps/verbs', '<data/>', 'application/xml');
+    expect(xml.status).toBe(415);
+    expectStatus(xml.json, 415, 'UnsupportedMediaType');
+    expect(xml.json.message).toContain('application/merge-patch+json');
+    expect(xml.json.message).toContain('application/apply-patch+yaml');
   });
 
   it('410 Expired is reported for a resourceVersion older than the history (see watch tests for the event form)', async () => {
