@@ -19,11 +19,11 @@ import type { JsonObject, JsonValue } from '../../protocol/index.js';
 import { ApiError, kubeTime, numberField, statusErrors, stringField, type FieldError, type ObjectFilter } from '../../protocol/kube/index.js';
 import { FieldManager } from './apply/field-manager.js';
 import { bindingTarget, boundPod } from './binding.js';
-import { decodeContinue, encodeContinue } from './continue-token.js';
 import { DeletionLifecycle, type DeleteRequest, type DeleteResult } from './deletion.js';
 import { GroupCommit } from './group-commit.js';
 import { metadataOf, objectOfKind } from './objects.js';
 import { applyPatch, type PatchType } from './patch.js';
+import { listObjects, watchStartOf, type ListResult, type WatchStart } from './reads.js';
 import { INITIAL_NAMESPACES, resourceKey, storedNamespace, type ResourceCatalog, type ResourceDefinition } from './resources.js';
 import type { FieldValidation, ObjectDecoder } from './schema/decode.js';
 import type { ChangeInput, CommittedChange, SqliteObjectStorage } from './sqlite-storage.js';
@@ -65,16 +65,7 @@ export interface UpdateOptions extends WriteOptions {
   subresource?: 'status';
 }
 
-export interface ListResult {
-  items: JsonObject[];
-  resourceVersion: string;
-  continueToken?: string;
-  /** With a continue token and no selector: how many objects the next pages hold (kube leaves it out when a selector filters). */
-  remainingItemCount?: number;
-}
-
-/** Where a watch starts: the events to send first, or `expired` for a resourceVersion older than the history. */
-export type WatchStart = { initial: CommittedChange[] } | { expired: string };
+export type { ListResult, WatchStart } from './reads.js';
 
 const GENERATE_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 const GENERATE_NAME_ATTEMPTS = 8;
@@ -142,29 +133,7 @@ export class ObjectRegistry {
 
   list(def: ResourceDefinition, filter: ObjectFilter, limit?: number, continueToken?: string): ListResult {
     this.flush();
-    const token = continueToken ? decodeContinue(continueToken) : undefined;
-    const rv = token?.rv ?? this.storage.currentRv;
-    const namespace = def.namespaced ? filter.namespace : undefined;
-    const items: JsonObject[] = [];
-    let after: { namespace: string; name: string } | undefined = token ? { namespace: token.namespace, name: token.name } : undefined;
-    const want = limit !== undefined && limit > 0 ? limit : Number.MAX_SAFE_INTEGER;
-    const batch = Math.min(want === Number.MAX_SAFE_INTEGER ? 1000 : want, 1000);
-    for (;;) {
-      const rows = this.storage.list(resourceKey(def), namespace, after, batch);
-      for (const row of rows) {
-        const obj = JSON.parse(row.body) as JsonObject;
-        if (filter.selectsOnNamespaceOnly || filter.matches(obj, row.namespace)) items.push(obj);
-        after = { namespace: row.namespace, name: row.name };
-        if (items.length === want) {
-          const more = this.storage.list(resourceKey(def), namespace, after, 1).length > 0;
-          if (!more) return { items, resourceVersion: String(rv) };
-          const result: ListResult = { items, resourceVersion: String(rv), continueToken: encodeContinue({ rv, ...after }) };
-          if (filter.selectsOnNamespaceOnly) result.remainingItemCount = this.storage.countAfter(resourceKey(def), namespace, after);
-          return result;
-        }
-      }
-      if (rows.length < batch) return { items, resourceVersion: String(rv) };
-    }
+    return listObjects(this.storage, def, filter, limit, continueToken);
   }
 
   create(def: ResourceDefinition, namespace: string, body: JsonValue, options: WriteOptions = {}): JsonObject {
@@ -296,28 +265,11 @@ export class ObjectRegistry {
     return results;
   }
 
-  /** Where a watch from `resourceVersion` starts. '' and '0' (or sendInitialEvents) start with the current objects as ADDED. */
+  /** Where a watch from `resourceVersion` starts (reads.ts). */
   watchStart(def: ResourceDefinition, filter: ObjectFilter, resourceVersion: string, sendInitialEvents: boolean): WatchStart {
     // Replay only committed changes; later ones reach the caller's subscription at their flush.
     this.flush();
-    if (resourceVersion === '' || resourceVersion === '0' || sendInitialEvents) {
-      const { items } = this.list(def, filter);
-      return {
-        initial: items.map((object) => ({
-          rv: Number(stringField(metadataOf(object), 'resourceVersion') ?? '0'),
-          resource: resourceKey(def),
-          namespace: stringField(metadataOf(object), 'namespace') ?? '',
-          name: stringField(metadataOf(object), 'name') ?? '',
-          type: 'ADDED' as const,
-          object,
-          body: JSON.stringify(object),
-        })),
-      };
-    }
-    const from = parseResourceVersion(resourceVersion);
-    const compacted = this.storage.compactedThrough;
-    if (from < compacted) return { expired: `too old resource version: ${from} (${compacted + 1})` };
-    return { initial: this.storage.changesSince(resourceKey(def), from) };
+    return watchStartOf(this.storage, def, filter, resourceVersion, sendInitialEvents);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -424,9 +376,4 @@ function randomSuffix(): string {
   let suffix = '';
   for (let i = 0; i < 5; i++) suffix += GENERATE_NAME_ALPHABET[randomInt(GENERATE_NAME_ALPHABET.length)];
   return suffix;
-}
-
-function parseResourceVersion(value: string): number {
-  if (!/^\d+$/.test(value)) throw statusErrors.badRequest(`invalid resource version ${JSON.stringify(value)}`);
-  return Number(value);
 }
