@@ -38,6 +38,8 @@ interface ServeOptions {
   data: string;
   listen: HostPort;
   apiListen: HostPort;
+  apiHistory?: number;
+  apiBookmarkInterval?: number;
   metrics?: HostPort;
   namespace: string;
   hubId?: string;
@@ -96,6 +98,8 @@ const program = new Command('cloud-hub')
   .addOption(new Option('--data <dir>', 'data directory of the embedded API (state, CA, kubeconfig) and of the hub\'s generated TLS CA (hub-ca.crt); without --embedded, given explicitly: use DIR/kubeconfig').default('.edge-hub').env('EDGE_DATA'))
   .addOption(new Option('--listen <host:port>', 'WebSocket listen address (port 0: any free port)').default(parseHostPort('0.0.0.0:7070'), '0.0.0.0:7070').argParser(parseHostPort).env('EDGE_LISTEN'))
   .addOption(new Option('--api-listen <host:port>', 'embedded API listen address').default(parseHostPort('127.0.0.1:6443'), '127.0.0.1:6443').argParser(parseHostPort).env('EDGE_API_LISTEN'))
+  .addOption(new Option('--api-history <n>', 'embedded API: changes kept for watches to resume from (older resourceVersions get 410 Gone; default 10000)').argParser(parsePositiveInt).env('EDGE_API_HISTORY'))
+  .addOption(new Option('--api-bookmark-interval <ms>', 'embedded API: how often a watch that allows bookmarks gets one (default 60000)').argParser(parsePositiveInt).env('EDGE_API_BOOKMARK_INTERVAL'))
   .addOption(new Option('--mqtt <url>', 'also serve nodes through this MQTT broker: mqtt://[user@]HOST:PORT or mqtts://').env('EDGE_MQTT'))
   .addOption(new Option('--mqtt-password-file <file>', 'password of the hub\'s broker user (the user is in --mqtt)').env('EDGE_MQTT_PASSWORD_FILE'))
   .addOption(new Option('--embedded-broker <host:port>', 'run an MQTT 3.1.1 broker in-process on this address and serve nodes through it').argParser(parseHostPort).env('EDGE_EMBEDDED_BROKER').conflicts('mqtt'))
@@ -228,6 +232,8 @@ async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
       dataDir: options.data,
       host: options.apiListen.host,
       port: options.apiListen.port,
+      ...(options.apiHistory ? { historyWindow: options.apiHistory } : {}),
+      ...(options.apiBookmarkInterval ? { bookmarkIntervalMs: options.apiBookmarkInterval } : {}),
       logger: logger.child({ component: 'apiserver' }),
       controllers: controllerSettingsFrom(options),
     });

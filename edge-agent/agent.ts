@@ -23,7 +23,7 @@ import { AgentMetrics } from './metrics.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { StatusReporter } from './reconcile/status-reporter.js';
 import { ProcessRuntime, type BackoffSettings, type BwrapMode } from './runtime/index.js';
-import { collectNodeInfo, type NodeTaint } from './node-info.js';
+import { collectNodeInfo, localNodeStatus, type NodeTaint } from './node-info.js';
 import { openEdgeStore, type EdgeStore } from './store/index.js';
 import { agentVersion } from './version.js';
 
@@ -176,6 +176,7 @@ export class EdgeAgent {
       bound.metrics = await this.endpoints.start(metricsListen.host, metricsListen.port);
     }
     if (localApiListen) {
+      const startedAt = new Date();
       this.localApi = new LocalApiServer({
         readModel: this.store.cache.changeLog,
         host: localApiListen.host,
@@ -185,6 +186,8 @@ export class EdgeAgent {
         logger: this.options.logger.child({ component: 'local-api' }),
         // Pods are served with the status the runtime sees now, hub or no hub (Failed/InvalidSpec when quarantined).
         podStatus: (key) => this.reporter.quarantineStatus(key) ?? this.runtime.podStatus(key),
+        // The agent knows its own node: served Ready with its nodeInfo, hub or no hub.
+        nodeStatus: (name) => (name === this.options.node ? localNodeStatus(collectNodeInfo({ labels: this.options.labels ?? {} }), agentVersion(), startedAt, new Date()) : undefined),
       });
       bound.localApi = await this.localApi.start();
     }

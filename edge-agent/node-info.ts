@@ -1,6 +1,6 @@
 /** What the agent tells the hub about its device: architecture, OS, capacity, labels, registration taints. */
 import os from 'node:os';
-import type { NodeInfo } from '../protocol/index.js';
+import type { JsonObject, NodeInfo } from '../protocol/index.js';
 
 /** Node's `process.arch` in Kubernetes' GOARCH spelling. */
 export function kubeArch(arch: string = process.arch): string {
@@ -69,5 +69,41 @@ export function collectNodeInfo(options: NodeInfoOptions = {}): NodeInfo {
     labels: options.labels ?? {},
     addresses,
     ...(options.taints && options.taints.length > 0 ? { taints: options.taints } : {}),
+  };
+}
+
+/**
+ * The status of this node as the agent itself sees it, for its local API (the hub's copy of
+ * the Node in the cache carries none): Ready (the agent is running and serving), capacity,
+ * addresses and nodeInfo as the hub's node registrar writes them upstream, the kubelet version
+ * being the agent's (`edge-sync/VERSION`).
+ */
+export function localNodeStatus(info: NodeInfo, agentVersion: string, since: Date, now: Date): JsonObject {
+  return {
+    capacity: info.capacity,
+    allocatable: info.allocatable ?? info.capacity,
+    conditions: [
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'KubeletReady',
+        message: 'edge-agent is running and serving its local API',
+        lastHeartbeatTime: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        lastTransitionTime: since.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      },
+    ],
+    addresses: (info.addresses ?? []) as JsonObject[],
+    nodeInfo: {
+      architecture: info.arch,
+      operatingSystem: info.os,
+      kernelVersion: info.kernel ?? '',
+      osImage: info.os,
+      kubeletVersion: `edge-sync/${agentVersion}`,
+      kubeProxyVersion: '',
+      containerRuntimeVersion: 'process://',
+      machineID: '',
+      systemUUID: '',
+      bootID: '',
+    },
   };
 }

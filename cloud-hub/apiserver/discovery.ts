@@ -9,6 +9,7 @@ import type { JsonObject } from '../../protocol/index.js';
 import { apiGroup, apiGroupList, apiResourceList, coreApiVersions, versionInfo, type ApiResource } from '../../protocol/kube/index.js';
 import { OpenApiDocuments } from './openapi.js';
 import type { ResourceCatalog } from './resources.js';
+import { REVIEW_DISCOVERY } from './reviews.js';
 import { KubeSchemas } from './schema/schema-store.js';
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -55,25 +56,31 @@ export class Discovery {
 
   /** GET /apis/GROUP, or undefined for an unknown group. */
   group(name: string): JsonObject | undefined {
-    const versions = this.catalog.groupVersions().filter((gv) => gv.group === name && name !== '');
+    const versions = [...this.catalog.groupVersions(), ...REVIEW_DISCOVERY].filter((gv) => gv.group === name && name !== '');
     if (versions.length === 0) return undefined;
     return apiGroup(name, versions.map((gv) => gv.version));
   }
 
   /** GET /api/v1 or /apis/GROUP/VERSION, or undefined for an unknown group version. */
   resourceList(group: string, version: string): JsonObject | undefined {
+    const review = REVIEW_DISCOVERY.find((gv) => gv.group === group && gv.version === version);
+    if (review) return apiResourceList(`${group}/${version}`, review.resources);
     const defs = this.catalog.inGroupVersion(group, version);
     if (defs.length === 0) return undefined;
     const resources: ApiResource[] = [];
     for (const def of defs) {
       resources.push({ name: def.resource, singularName: def.singular, namespaced: def.namespaced, kind: def.kind, verbs: VERBS, shortNames: def.shortNames, categories: def.categories });
       if (def.statusSubresource) resources.push({ name: `${def.resource}/status`, singularName: '', namespaced: def.namespaced, kind: def.kind, verbs: ['get', 'patch', 'update'] });
-      if (def.kind === 'Pod') resources.push({ name: 'pods/binding', singularName: '', namespaced: true, kind: 'Binding', verbs: ['create'] });
+      if (def.kind === 'Pod') {
+        resources.push({ name: 'pods/binding', singularName: '', namespaced: true, kind: 'Binding', verbs: ['create'] });
+        // kubectl drain evicts (rather than deletes) when /api/v1 lists pods/eviction with its group and version.
+        resources.push({ name: 'pods/eviction', singularName: '', namespaced: true, group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] });
+      }
     }
     return apiResourceList(group ? `${group}/${version}` : version, resources);
   }
 
   private groups(): string[] {
-    return [...new Set(this.catalog.groupVersions().map((gv) => gv.group))].filter((group) => group !== '');
+    return [...new Set([...this.catalog.groupVersions(), ...REVIEW_DISCOVERY].map((gv) => gv.group))].filter((group) => group !== '');
   }
 }

@@ -19,15 +19,15 @@ import type { JsonObject, JsonValue } from '../../protocol/index.js';
 import { ApiError, kubeTime, numberField, statusErrors, stringField, type FieldError, type ObjectFilter } from '../../protocol/kube/index.js';
 import { FieldManager } from './apply/field-manager.js';
 import { bindingTarget, boundPod } from './binding.js';
-import { decodeContinue, encodeContinue } from './continue-token.js';
 import { DeletionLifecycle, type DeleteRequest, type DeleteResult } from './deletion.js';
 import { GroupCommit } from './group-commit.js';
 import { metadataOf, objectOfKind } from './objects.js';
 import { applyPatch, type PatchType } from './patch.js';
+import { listObjects, watchStartOf, type ListResult, type WatchStart } from './reads.js';
 import { INITIAL_NAMESPACES, resourceKey, storedNamespace, type ResourceCatalog, type ResourceDefinition } from './resources.js';
 import type { FieldValidation, ObjectDecoder } from './schema/decode.js';
 import type { ChangeInput, CommittedChange, SqliteObjectStorage } from './sqlite-storage.js';
-import { prepareForCreate, prepareForStatusUpdate, prepareForUpdate, specChanged } from './strategy.js';
+import { canonicalize, prepareForCreate, prepareForStatusUpdate, prepareForUpdate, specChanged } from './strategy.js';
 import { validateKind, validateObjectMeta } from './validation.js';
 import type { WatchFanout } from './watch-fanout.js';
 
@@ -67,14 +67,7 @@ export interface UpdateOptions extends WriteOptions {
   subresource?: 'status';
 }
 
-export interface ListResult {
-  items: JsonObject[];
-  resourceVersion: string;
-  continueToken?: string;
-}
-
-/** Where a watch starts: the events to send first, or `expired` for a resourceVersion older than the history. */
-export type WatchStart = { initial: CommittedChange[] } | { expired: string };
+export type { ListResult, WatchStart } from './reads.js';
 
 const GENERATE_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 const GENERATE_NAME_ATTEMPTS = 8;
@@ -111,7 +104,7 @@ export class ObjectRegistry {
     const namespaces = this.catalog.get('', 'namespaces');
     for (const name of INITIAL_NAMESPACES) {
       if (this.storage.get(resourceKey(namespaces), '', name)) continue;
-      this.create(namespaces, '', { metadata: { name, labels: { 'kubernetes.io/metadata.name': name } } });
+      this.create(namespaces, '', { metadata: { name } });
     }
   }
 
@@ -144,26 +137,7 @@ export class ObjectRegistry {
 
   list(def: ResourceDefinition, filter: ObjectFilter, limit?: number, continueToken?: string): ListResult {
     this.flush();
-    const token = continueToken ? decodeContinue(continueToken) : undefined;
-    const rv = token?.rv ?? this.storage.currentRv;
-    const namespace = def.namespaced ? filter.namespace : undefined;
-    const items: JsonObject[] = [];
-    let after: { namespace: string; name: string } | undefined = token ? { namespace: token.namespace, name: token.name } : undefined;
-    const want = limit !== undefined && limit > 0 ? limit : Number.MAX_SAFE_INTEGER;
-    const batch = Math.min(want === Number.MAX_SAFE_INTEGER ? 1000 : want, 1000);
-    for (;;) {
-      const rows = this.storage.list(resourceKey(def), namespace, after, batch);
-      for (const row of rows) {
-        const obj = JSON.parse(row.body) as JsonObject;
-        if (filter.selectsOnNamespaceOnly || filter.matches(obj, row.namespace)) items.push(obj);
-        after = { namespace: row.namespace, name: row.name };
-        if (items.length === want) {
-          const more = this.storage.list(resourceKey(def), namespace, after, 1).length > 0;
-          return more ? { items, resourceVersion: String(rv), continueToken: encodeContinue({ rv, ...after }) } : { items, resourceVersion: String(rv) };
-        }
-      }
-      if (rows.length < batch) return { items, resourceVersion: String(rv) };
-    }
+    return listObjects(this.storage, def, filter, limit, continueToken);
   }
 
   create(def: ResourceDefinition, namespace: string, body: JsonValue, options: WriteOptions = {}): JsonObject {
@@ -193,6 +167,7 @@ export class ObjectRegistry {
       if (!generated || attempt >= GENERATE_NAME_ATTEMPTS) throw statusErrors.alreadyExists(def, name);
       meta.name = generateName + randomSuffix();
     }
+    canonicalize(def, obj);
     if (options.dryRun) return obj;
     this.commit([{ resource: resourceKey(def), namespace: storedNamespace(def, namespace), name: meta.name as string, type: 'ADDED', object: obj }]);
     return obj;
@@ -295,28 +270,11 @@ export class ObjectRegistry {
     return results;
   }
 
-  /** Where a watch from `resourceVersion` starts. '' and '0' (or sendInitialEvents) start with the current objects as ADDED. */
+  /** Where a watch from `resourceVersion` starts (reads.ts). */
   watchStart(def: ResourceDefinition, filter: ObjectFilter, resourceVersion: string, sendInitialEvents: boolean): WatchStart {
     // Replay only committed changes; later ones reach the caller's subscription at their flush.
     this.flush();
-    if (resourceVersion === '' || resourceVersion === '0' || sendInitialEvents) {
-      const { items } = this.list(def, filter);
-      return {
-        initial: items.map((object) => ({
-          rv: Number(stringField(metadataOf(object), 'resourceVersion') ?? '0'),
-          resource: resourceKey(def),
-          namespace: stringField(metadataOf(object), 'namespace') ?? '',
-          name: stringField(metadataOf(object), 'name') ?? '',
-          type: 'ADDED' as const,
-          object,
-          body: JSON.stringify(object),
-        })),
-      };
-    }
-    const from = parseResourceVersion(resourceVersion);
-    const compacted = this.storage.compactedThrough;
-    if (from < compacted) return { expired: `too old resource version: ${from} (${compacted + 1})` };
-    return { initial: this.storage.changesSince(resourceKey(def), from) };
+    return watchStartOf(this.storage, def, filter, resourceVersion, sendInitialEvents);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -395,6 +353,7 @@ export class ObjectRegistry {
     delete meta.selfLink;
     meta.resourceVersion = oldMeta.resourceVersion as JsonValue;
     errors.push(...this.deletion.updateErrors(next, old));
+    canonicalize(def, next);
     this.validate(def, next, errors);
     if (def.tracksGeneration && specChanged(next, old)) meta.generation = (numberField(oldMeta, 'generation') ?? 0) + 1;
     const { managedFields: _oldManaged, ...oldMetaRest } = oldMeta;
@@ -422,9 +381,4 @@ function randomSuffix(): string {
   let suffix = '';
   for (let i = 0; i < 5; i++) suffix += GENERATE_NAME_ALPHABET[randomInt(GENERATE_NAME_ALPHABET.length)];
   return suffix;
-}
-
-function parseResourceVersion(value: string): number {
-  if (!/^\d+$/.test(value)) throw statusErrors.badRequest(`invalid resource version ${JSON.stringify(value)}`);
-  return Number(value);
 }
