@@ -63,6 +63,8 @@ export class ObjectRegistry {
   private readonly now: () => Date;
   private readonly batch: GroupCommit;
   private readonly deletion: DeletionLifecycle;
+  /** Committed objects -> their JSON text (see committedBody). */
+  private readonly bodies = new WeakMap<JsonObject, string>();
 
   constructor(deps: RegistryDependencies) {
     this.storage = deps.storage;
@@ -109,9 +111,23 @@ export class ObjectRegistry {
 
   /** The stored object, read inside the open batch (for writes). */
   private load(def: ResourceDefinition, namespace: string, name: string): JsonObject {
+    return JSON.parse(this.loadBody(def, namespace, name)) as JsonObject;
+  }
+
+  /** The stored object's JSON text, read inside the open batch. */
+  private loadBody(def: ResourceDefinition, namespace: string, name: string): string {
     const row = this.storage.get(resourceKey(def), storedNamespace(def, namespace), name);
     if (!row) throw statusErrors.notFound(def, name);
-    return JSON.parse(row.body) as JsonObject;
+    return row.body;
+  }
+
+  /**
+   * The JSON text of an object a write of this registry returned, as it was committed (the
+   * body the watches got), or undefined for any other object. Answers to writes send it instead
+   * of serialising the object a second time; the object must not have been changed since.
+   */
+  committedBody(obj: JsonObject): string | undefined {
+    return this.bodies.get(obj);
   }
 
   list(def: ResourceDefinition, filter: ObjectFilter, limit?: number, continueToken?: string): ListResult {
@@ -186,16 +202,17 @@ export class ObjectRegistry {
     } else if (requested !== String(row.rv)) {
       throw statusErrors.staleResourceVersion(def, name);
     }
-    return { object: this.replace(def, obj, old, options), created: false };
+    return { object: this.replace(def, obj, old, options, row.body), created: false };
   }
 
   /** PATCH: applies the patch to the stored object (or its status) and writes the result as an update. */
   patch(def: ResourceDefinition, namespace: string, name: string, type: PatchType, patch: JsonValue, options: UpdateOptions = {}): JsonObject {
-    const old = this.load(def, namespace, name);
-    // Patch a copy: merge results share untouched subtrees with their input, and the write
-    // below adjusts metadata in place while `old` must stay what was stored (it becomes the
-    // watch event's previous state).
-    const patched = applyPatch(type, structuredClone(old), patch);
+    const body = this.loadBody(def, namespace, name);
+    const old = JSON.parse(body) as JsonObject;
+    // Patch a copy (parsing the text again costs less than structuredClone): merge results
+    // share untouched subtrees with their input, and the write below adjusts metadata in place
+    // while `old` must stay what was stored (it becomes the watch event's previous state).
+    const patched = applyPatch(type, JSON.parse(body) as JsonObject, patch);
     const meta = metadataOf(patched);
     if (meta.name !== name) {
       throw statusErrors.invalid(def, name, [{ field: 'metadata.name', type: 'Invalid value', value: meta.name ?? '', detail: 'field is immutable' }]);
@@ -203,7 +220,7 @@ export class ObjectRegistry {
     this.placeInNamespace(def, patched, namespace);
     const requested = stringField(meta, 'resourceVersion') ?? '';
     if (requested !== '' && requested !== stringField(metadataOf(old), 'resourceVersion')) throw statusErrors.staleResourceVersion(def, name);
-    return this.replace(def, patched, old, options);
+    return this.replace(def, patched, old, options, body);
   }
 
   /** POST pods/NAME/binding: sets spec.nodeName of an unbound pod (what a scheduler does). */
@@ -338,7 +355,7 @@ export class ObjectRegistry {
   }
 
   /** The common tail of update and patch: `obj` replaces `old`, whose resourceVersion it was checked against. */
-  private replace(def: ResourceDefinition, obj: JsonObject, old: JsonObject, options: UpdateOptions): JsonObject {
+  private replace(def: ResourceDefinition, obj: JsonObject, old: JsonObject, options: UpdateOptions, oldBody?: string): JsonObject {
     const oldMeta = metadataOf(old);
     const name = stringField(oldMeta, 'name') as string;
     const namespace = stringField(oldMeta, 'namespace') ?? '';
@@ -368,13 +385,14 @@ export class ObjectRegistry {
     const resource = resourceKey(def);
     // An object whose deletion only waited for finalizers goes when the last one is removed.
     if (this.deletion.deletionDue(next, old)) this.commit([{ resource, namespace, name, type: 'DELETED', object: next }]);
-    else this.commit([{ resource, namespace, name, type: 'MODIFIED', object: next, prev: old }]);
+    else this.commit([{ resource, namespace, name, type: 'MODIFIED', object: next, prev: old, ...(oldBody === undefined ? {} : { prevBody: oldBody }) }]);
     return next;
   }
 
   /** Writes into the open batch (flushed at the end of this event-loop turn), and finishes namespaces whose last object just went. */
   private commit(changes: ChangeInput[]): CommittedChange[] {
     const committed = this.batch.write(changes);
+    for (const change of committed) this.bodies.set(change.object, change.body);
     this.deletion.afterCommit(committed);
     return committed;
   }

@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { markdownTable } from '../report/table.js';
 import { agentRssBench } from './agent-rss.js';
+import { apiLatencyBench } from './api-latency.js';
 import { chaosBench } from './chaos.js';
 import { edgeStoreBench } from './edge-store.js';
 import { embeddedApiBench } from './embedded-api.js';
@@ -24,6 +25,7 @@ type Suite = (ms: number) => BenchSection | Promise<BenchSection>;
 const SUITES: Record<string, Suite> = {
   protocol: protocolBench,
   'embedded-api': embeddedApiBench,
+  'api-latency': apiLatencyBench,
   'edge-store': edgeStoreBench,
   'agent-rss': agentRssBench,
   'hub-fanout': hubFanoutBench,
