@@ -20,6 +20,7 @@ import { ShardOwnership, shardOf } from './replicas/shard-ownership.js';
 import { InboundLimiter } from './session/inbound-limiter.js';
 import { DEFAULT_NODE_LIMITS, LimitMetrics, type NodeLimits } from './session/node-limits.js';
 import { NodeSession } from './session/node-session.js';
+import { SharedOpBytes } from './session/op-bytes.js';
 import { SessionRegistry } from './session/session-registry.js';
 import { KubeSource } from './source/kube-source.js';
 import { CLOSE_REVOKED, CLOSE_SHUTDOWN, type Connection } from './transport/connection.js';
@@ -201,6 +202,7 @@ export class CloudHub {
     };
     const limitMetrics = new LimitMetrics(options.registry, this.limits, settings.maxFrameBytes, () => this.ws.pendingConnections);
     const limiter = new InboundLimiter(this.limits, settings.maxFrameBytes);
+    const opBytes = new SharedOpBytes();
     this.sessions = new SessionRegistry(
       (node, connection, onClosed) =>
         new NodeSession({
@@ -215,6 +217,7 @@ export class CloudHub {
           onClosed,
           limiter,
           limitMetrics,
+          opBytes,
         }),
       this.fleet,
     );

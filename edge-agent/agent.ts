@@ -7,7 +7,6 @@
  * and serves what it has, and nothing here ever clears the cache because a connection failed.
  */
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import { AgentHttpEndpoints } from './http-endpoints.js';
 import { FullJitterBackoff } from './link/backoff.js';
 import { HubLink, combineObservers, type HubLinkObserver } from './link/hub-link.js';
@@ -18,13 +17,13 @@ import { runtimeCandidate } from './filter/inputs/runtime-events.js';
 import { NodeConditions } from './filter/inputs/node-conditions.js';
 import { UpstreamEvents } from './filter/upstream-events.js';
 import type { LinkTransport } from './link/transport.js';
-import { LocalApiServer } from './local-api/index.js';
-import { AgentMetrics } from './metrics.js';
+import type { LocalApiServer } from './local-api/index.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { StatusReporter } from './reconcile/status-reporter.js';
 import { ProcessRuntime, type BackoffSettings, type BwrapMode } from './runtime/index.js';
 import { collectNodeInfo, localNodeStatus, type NodeTaint } from './node-info.js';
 import { openEdgeStore, type EdgeStore } from './store/index.js';
+import { NO_TELEMETRY, type AgentTelemetry, type TelemetryFactory } from './telemetry.js';
 import { agentVersion } from './version.js';
 
 export interface HostPort {
@@ -37,7 +36,8 @@ export interface EdgeAgentOptions {
   dataDir: string;
   transport: LinkTransport;
   logger: Logger;
-  registry: Registry;
+  /** The agent's metrics (telemetry.ts loadPrometheusTelemetry); none when absent. Required by metricsListen. */
+  metrics?: TelemetryFactory;
   labels?: Record<string, string>;
   /** Taints for the Node when the hub registers it (--register-with-taints). */
   registerWithTaints?: NodeTaint[];
@@ -70,7 +70,7 @@ export interface EdgeAgentOptions {
 export class EdgeAgent {
   readonly store: EdgeStore;
   readonly link: HubLink;
-  readonly metrics: AgentMetrics;
+  readonly metrics: AgentTelemetry;
   readonly pump: UpstreamPump;
   readonly events: UpstreamEvents;
   readonly runtime: ProcessRuntime;
@@ -89,13 +89,14 @@ export class EdgeAgent {
       logger: logger.child({ component: 'store' }),
       ...(options.outboxMaxBytes ? { outbox: { maxBytes: options.outboxMaxBytes } } : {}),
     });
-    this.metrics = new AgentMetrics(options.registry, () => this.store.cache.size, this.store.outbox);
+    if (options.metricsListen && !options.metrics) throw new Error('EdgeAgent: metricsListen needs metrics');
+    this.metrics = options.metrics ? options.metrics(() => this.store.cache.size, this.store.outbox) : NO_TELEMETRY;
     this.pump = new UpstreamPump({ outbox: this.store.outbox, logger: logger.child({ component: 'upstream' }) });
     this.events = new UpstreamEvents({
       outbox: this.store.outbox,
       logger: logger.child({ component: 'events' }),
       notify: () => this.pump.notify(),
-      onDecision: (decision) => this.metrics.events.inc({ result: decision.action }),
+      onDecision: (decision) => this.metrics.countEvent(decision.action),
     });
     const offer = this.events.offer.bind(this.events);
     this.rules = new CloudRules({
@@ -103,7 +104,7 @@ export class EdgeAgent {
       cache: this.store.cache,
       logger: logger.child({ component: 'filter-rules' }),
       ...(options.filterRulesFile ? { localFile: options.filterRulesFile } : {}),
-      onRejected: () => this.metrics.rulesRejected.inc(),
+      onRejected: () => this.metrics.countRejectedRules(),
     });
     this.conditions = new NodeConditions({ dataDir: options.dataDir, offer, logger });
     if (options.localMqtt) {
@@ -171,11 +172,13 @@ export class EdgeAgent {
   async start(): Promise<{ metrics?: string; localApi?: string; sandbox: string; secretsDir?: string }> {
     const bound: { metrics?: string; localApi?: string } = {};
     const { metricsListen, localApiListen } = this.options;
-    if (metricsListen) {
-      this.endpoints = new AgentHttpEndpoints(this.options.registry, () => true);
+    if (metricsListen && this.metrics.registry) {
+      this.endpoints = new AgentHttpEndpoints(this.metrics.registry, () => true);
       bound.metrics = await this.endpoints.start(metricsListen.host, metricsListen.port);
     }
     if (localApiListen) {
+      // Loaded only when served: most devices run without the local API.
+      const { LocalApiServer } = await import('./local-api/index.js');
       const startedAt = new Date();
       this.localApi = new LocalApiServer({
         readModel: this.store.cache.changeLog,

@@ -3,13 +3,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
-import { Registry } from 'prom-client';
 import { dns1123SubdomainError } from '../protocol/index.js';
 import { EdgeAgent, type HostPort } from './agent.js';
 import { applyConfigFile } from './config-file.js';
 import { TokenFile } from './link/token-file.js';
 import { transportForUrl } from './link/transport-for-url.js';
-import { isLoopbackAddress } from './local-api/index.js';
+import { isLoopbackAddress } from './local-api/host-check.js';
+import { loadPrometheusTelemetry } from './telemetry.js';
 import { parseTaints, type NodeTaint } from './node-info.js';
 
 interface AgentCliOptions {
@@ -137,7 +137,8 @@ async function run(options: AgentCliOptions & { node: string; hub: string }): Pr
     dataDir: options.data,
     transport,
     logger,
-    registry: new Registry(),
+    // prom-client is loaded only when /metrics is served.
+    ...(options.metrics ? { metrics: await loadPrometheusTelemetry() } : {}),
     ...(options.labels ? { labels: options.labels } : {}),
     ...(options.registerWithTaints ? { registerWithTaints: options.registerWithTaints } : {}),
     ...(options.metrics ? { metricsListen: options.metrics } : {}),

@@ -1,8 +1,9 @@
 /** The agent's Prometheus metrics, on a registry the caller owns, fed through the link's observer hooks. */
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
 import type { HubLinkObserver } from './link/hub-link.js';
+import type { AgentTelemetry, OutboxStats } from './telemetry.js';
 
-export class AgentMetrics {
+export class AgentMetrics implements AgentTelemetry {
   readonly connected: Gauge;
   readonly frames: Counter<'type' | 'direction'>;
   readonly bytes: Counter<'type' | 'direction'>;
@@ -14,7 +15,11 @@ export class AgentMetrics {
   readonly rulesRejected: Counter;
   readonly refused: Counter<'code'>;
 
-  constructor(registry: Registry, cachedObjects: () => number, outbox?: { size: number; bytes: number; counters: { expired: number; overflowed: number; added: number } }) {
+  constructor(
+    readonly registry: Registry,
+    cachedObjects: () => number,
+    outbox?: OutboxStats,
+  ) {
     collectDefaultMetrics({ register: registry, prefix: 'edge_agent_' });
     const registers = [registry];
     this.connected = new Gauge({ name: 'edge_agent_connected', help: '1 while a hub connection is up (resyncing or in sync).', registers });
@@ -59,6 +64,14 @@ export class AgentMetrics {
         this.set(cachedObjects());
       },
     });
+  }
+
+  countEvent(result: string): void {
+    this.events.inc({ result });
+  }
+
+  countRejectedRules(): void {
+    this.rulesRejected.inc();
   }
 
   /** Hooks for HubLink. */

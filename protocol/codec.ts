@@ -37,6 +37,30 @@ export function encodeSync(seq: number, encodedOps: readonly string[]): string {
   return `{"v":${PROTOCOL_VERSION},"t":"sync","seq":${seq},"ops":[${encodedOps.join(',')}]}`;
 }
 
+/**
+ * The UTF-8 bytes of a `sync` frame built from ops already encoded to UTF-8: the ops' bytes are
+ * copied, never encoded again, so a change sent to many nodes is encoded once however many
+ * frames (each with its own seq) carry it. Equal to `Buffer.from(encodeSync(seq, ops))` when
+ * each op is `Buffer.from(encodeOp(op))`.
+ */
+export function encodeSyncBytes(seq: number, encodedOps: readonly Uint8Array[]): Buffer {
+  const head = `{"v":${PROTOCOL_VERSION},"t":"sync","seq":${seq},"ops":[`;
+  let length = head.length + 2 + Math.max(0, encodedOps.length - 1);
+  for (const op of encodedOps) length += op.byteLength;
+  const out = Buffer.allocUnsafe(length);
+  // The head is ASCII: one byte per character.
+  let at = out.write(head, 0, 'latin1');
+  for (let i = 0; i < encodedOps.length; i++) {
+    if (i > 0) out[at++] = 0x2c; // ,
+    const op = encodedOps[i]!;
+    out.set(op, at);
+    at += op.byteLength;
+  }
+  out[at++] = 0x5d; // ]
+  out[at] = 0x7d; // }
+  return out;
+}
+
 export function byteLength(data: string | Uint8Array): number {
   return typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.byteLength;
 }

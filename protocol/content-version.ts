@@ -9,7 +9,7 @@
  * Peers still compare rv only for equality.
  */
 import { createHash } from 'node:crypto';
-import { isJsonObject, type JsonValue } from './json.js';
+import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
 
 /** 16 base64url characters: 96 bits of SHA-256 over the canonical JSON. */
 export function contentVersion(obj: JsonValue): string {
@@ -24,19 +24,53 @@ export function contentVersion(obj: JsonValue): string {
  * `metadata.resourceVersion` is left out.
  */
 export function canonicalJson(value: JsonValue, skipResourceVersion = false): string {
-  if (!isJsonObject(value)) {
-    if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item)).join(',')}]`;
-    return JSON.stringify(value);
-  }
-  const names = Object.keys(value).sort();
-  const parts: string[] = [];
-  for (const name of names) {
-    let member = value[name] as JsonValue;
-    if (skipResourceVersion && name === 'metadata' && isJsonObject(member) && 'resourceVersion' in member) {
-      const { resourceVersion: _ignored, ...rest } = member;
-      member = rest as JsonValue;
+  // One string built left to right (no intermediate arrays or copies): the hub runs this for
+  // every object it lists and every change it watches, so it is its main per-object cost.
+  if (skipResourceVersion && isJsonObject(value)) return canonicalObject(value, true);
+  return canonical(value);
+}
+
+function canonical(value: JsonValue): string {
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      // As Array.prototype.join renders them: nothing for what JSON cannot encode.
+      const item = canonical(value[i] as JsonValue) as string | undefined;
+      if (item !== undefined) out += item;
     }
-    parts.push(`${JSON.stringify(name)}:${canonicalJson(member)}`);
+    return `${out}]`;
   }
-  return `{${parts.join(',')}}`;
+  return canonicalObject(value, false);
+}
+
+/** Members in code-unit order; with `skipResourceVersion`, `metadata.resourceVersion` is left out of this object's `metadata`. */
+function canonicalObject(value: JsonObject, skipResourceVersion: boolean): string {
+  const names = Object.keys(value).sort();
+  let out = '{';
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const member = value[name] as JsonValue;
+    if (i > 0) out += ',';
+    out += JSON.stringify(name);
+    out += ':';
+    out += skipResourceVersion && name === 'metadata' && isJsonObject(member) ? canonicalMetadata(member) : canonical(member);
+  }
+  return `${out}}`;
+}
+
+function canonicalMetadata(metadata: JsonObject): string {
+  const names = Object.keys(metadata).sort();
+  let out = '{';
+  let first = true;
+  for (const name of names) {
+    if (name === 'resourceVersion') continue;
+    if (!first) out += ',';
+    first = false;
+    out += JSON.stringify(name);
+    out += ':';
+    out += canonical(metadata[name] as JsonValue);
+  }
+  return `${out}}`;
 }

@@ -21,7 +21,11 @@ export class GroupCommit {
 
   /** Writes into the open batch, which is flushed at the end of this event-loop turn. */
   write(changes: ChangeInput[]): CommittedChange[] {
-    for (const change of changes) if (change.type !== 'MODIFIED') delete change.prev;
+    for (const change of changes) {
+      if (change.type === 'MODIFIED') continue;
+      delete change.prev;
+      delete change.prevBody;
+    }
     const committed = this.storage.commit(changes);
     this.pending.push(...committed);
     this.flushTimer ??= setImmediate(() => {

@@ -307,7 +307,8 @@ export class ApiRequestHandler {
       return sendJson(res, code, this.deps.tables.table(def, [obj], { includeObject: representation.includeObject, withColumns: true, apiVersion: representation.apiVersion, ...(typeof rv === 'string' ? { resourceVersion: rv } : {}) }));
     }
     if (representation.as === 'metadata') return sendJson(res, code, partialObjectMetadata(obj, representation.apiVersion));
-    sendJson(res, code, obj);
+    // A write's answer is the text it committed, not serialised a second time.
+    sendRawJson(res, code, this.deps.registry.committedBody(obj) ?? JSON.stringify(obj));
   }
 
   private sendError(req: IncomingMessage, res: ServerResponse, err: unknown): void {

@@ -13,13 +13,14 @@
  * reach the watches when the batch is flushed, and callers answer it after whenDurable(). Public
  * reads flush first, so no client ever sees a write that is not on disk yet.
  */
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { JsonObject, JsonValue } from '../../protocol/index.js';
 import { ApiError, kubeTime, numberField, statusErrors, stringField, type FieldError, type ObjectFilter } from '../../protocol/kube/index.js';
 import { FieldManager } from './apply/field-manager.js';
 import { bindingTarget, boundPod } from './binding.js';
 import { DeletionLifecycle, type DeleteRequest, type DeleteResult } from './deletion.js';
+import { GENERATE_NAME_ATTEMPTS, generatedName } from './generate-name.js';
 import { GroupCommit } from './group-commit.js';
 import { metadataOf, objectOfKind } from './objects.js';
 import { applyPatch, type PatchType } from './patch.js';
@@ -69,9 +70,6 @@ export interface UpdateOptions extends WriteOptions {
 
 export type { ListResult, WatchStart } from './reads.js';
 
-const GENERATE_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
-const GENERATE_NAME_ATTEMPTS = 8;
-
 export class ObjectRegistry {
   private readonly storage: SqliteObjectStorage;
   private readonly catalog: ResourceCatalog;
@@ -81,6 +79,8 @@ export class ObjectRegistry {
   private readonly decoder: ObjectDecoder | undefined;
   private readonly fields: FieldManager | undefined;
   private readonly admit: ((def: ResourceDefinition, obj: JsonObject) => void) | undefined;
+  /** Committed objects -> their JSON text (see committedBody). */
+  private readonly bodies = new WeakMap<JsonObject, string>();
 
   constructor(deps: RegistryDependencies) {
     this.decoder = deps.decoder;
@@ -130,9 +130,23 @@ export class ObjectRegistry {
 
   /** The stored object, read inside the open batch (for writes). */
   private load(def: ResourceDefinition, namespace: string, name: string): JsonObject {
+    return JSON.parse(this.loadBody(def, namespace, name)) as JsonObject;
+  }
+
+  /** The stored object's JSON text, read inside the open batch. */
+  private loadBody(def: ResourceDefinition, namespace: string, name: string): string {
     const row = this.storage.get(resourceKey(def), storedNamespace(def, namespace), name);
     if (!row) throw statusErrors.notFound(def, name);
-    return JSON.parse(row.body) as JsonObject;
+    return row.body;
+  }
+
+  /**
+   * The JSON text of an object a write of this registry returned, as it was committed (the
+   * body the watches got), or undefined for any other object. Answers to writes send it instead
+   * of serialising the object a second time; the object must not have been changed since.
+   */
+  committedBody(obj: JsonObject): string | undefined {
+    return this.bodies.get(obj);
   }
 
   list(def: ResourceDefinition, filter: ObjectFilter, limit?: number, continueToken?: string): ListResult {
@@ -151,7 +165,7 @@ export class ObjectRegistry {
     if (def.namespaced) this.requireActiveNamespace(def, namespace, stringField(meta, 'name') ?? '');
     const generateName = stringField(meta, 'generateName');
     const generated = (stringField(meta, 'name') ?? '') === '' && generateName !== undefined && generateName !== '';
-    if (generated) meta.name = generateName + randomSuffix();
+    if (generated) meta.name = generatedName(generateName);
 
     const applied = options.applied ? meta.managedFields : undefined;
     prepareForCreate(def, obj);
@@ -165,7 +179,7 @@ export class ObjectRegistry {
       const name = stringField(meta, 'name') as string;
       if (!this.storage.exists(resourceKey(def), storedNamespace(def, namespace), name)) break;
       if (!generated || attempt >= GENERATE_NAME_ATTEMPTS) throw statusErrors.alreadyExists(def, name);
-      meta.name = generateName + randomSuffix();
+      meta.name = generatedName(generateName);
     }
     canonicalize(def, obj);
     if (options.dryRun) return obj;
@@ -195,16 +209,17 @@ export class ObjectRegistry {
     } else if (requested !== String(row.rv)) {
       throw statusErrors.staleResourceVersion(def, name);
     }
-    return { object: this.replace(def, obj, old, options), created: false };
+    return { object: this.replace(def, obj, old, options, row.body), created: false };
   }
 
   /** PATCH: applies the patch to the stored object (or its status) and writes the result as an update. */
   patch(def: ResourceDefinition, namespace: string, name: string, type: PatchType, patch: JsonValue, options: UpdateOptions = {}): JsonObject {
-    const old = this.load(def, namespace, name);
-    // Patch a copy: merge results share untouched subtrees with their input, and the write
-    // below adjusts metadata in place while `old` must stay what was stored (it becomes the
-    // watch event's previous state).
-    const patched = applyPatch(type, structuredClone(old), patch);
+    const body = this.loadBody(def, namespace, name);
+    const old = JSON.parse(body) as JsonObject;
+    // Patch a copy (parsing the text again costs less than structuredClone): merge results
+    // share untouched subtrees with their input, and the write below adjusts metadata in place
+    // while `old` must stay what was stored (it becomes the watch event's previous state).
+    const patched = applyPatch(type, JSON.parse(body) as JsonObject, patch);
     this.decode(def, patched, options);
     const meta = metadataOf(patched);
     if (meta.name !== name) {
@@ -213,7 +228,7 @@ export class ObjectRegistry {
     this.placeInNamespace(def, patched, namespace);
     const requested = stringField(meta, 'resourceVersion') ?? '';
     if (requested !== '' && requested !== stringField(metadataOf(old), 'resourceVersion')) throw statusErrors.staleResourceVersion(def, name);
-    return this.replace(def, patched, old, options);
+    return this.replace(def, patched, old, options, body);
   }
 
   /**
@@ -328,7 +343,7 @@ export class ObjectRegistry {
   }
 
   /** The common tail of update and patch: `obj` replaces `old`, whose resourceVersion it was checked against. */
-  private replace(def: ResourceDefinition, obj: JsonObject, old: JsonObject, options: UpdateOptions): JsonObject {
+  private replace(def: ResourceDefinition, obj: JsonObject, old: JsonObject, options: UpdateOptions, oldBody?: string): JsonObject {
     const oldMeta = metadataOf(old);
     const name = stringField(oldMeta, 'name') as string;
     const namespace = stringField(oldMeta, 'namespace') ?? '';
@@ -365,20 +380,15 @@ export class ObjectRegistry {
     const resource = resourceKey(def);
     // An object whose deletion only waited for finalizers goes when the last one is removed.
     if (this.deletion.deletionDue(next, old)) this.commit([{ resource, namespace, name, type: 'DELETED', object: next }]);
-    else this.commit([{ resource, namespace, name, type: 'MODIFIED', object: next, prev: old }]);
+    else this.commit([{ resource, namespace, name, type: 'MODIFIED', object: next, prev: old, ...(oldBody === undefined ? {} : { prevBody: oldBody }) }]);
     return next;
   }
 
   /** Writes into the open batch (flushed at the end of this event-loop turn), and finishes namespaces whose last object just went. */
   private commit(changes: ChangeInput[]): CommittedChange[] {
     const committed = this.batch.write(changes);
+    for (const change of committed) this.bodies.set(change.object, change.body);
     this.deletion.afterCommit(committed);
     return committed;
   }
-}
-
-function randomSuffix(): string {
-  let suffix = '';
-  for (let i = 0; i < 5; i++) suffix += GENERATE_NAME_ALPHABET[randomInt(GENERATE_NAME_ALPHABET.length)];
-  return suffix;
 }

@@ -30,6 +30,8 @@ export interface ChangeInput {
   object: JsonObject;
   /** The object before a MODIFIED change, so watches with selectors can tell an object entering or leaving them. */
   prev?: JsonObject;
+  /** `prev` as stored (its JSON text), when the caller has it: saves serialising it again for the history. */
+  prevBody?: string;
 }
 
 /** A change as committed: with its resourceVersion and the serialized object. */
@@ -244,7 +246,7 @@ export class SqliteObjectStorage {
         const body = JSON.stringify(change.object);
         if (change.type === 'DELETED') this.statements.remove.run(change.resource, change.namespace, change.name);
         else this.statements.upsert.run(change.resource, change.namespace, change.name, rv, body);
-        this.statements.appendChange.run(rv, change.resource, change.namespace, change.name, change.type, body, change.prev ? JSON.stringify(change.prev) : null);
+        this.statements.appendChange.run(rv, change.resource, change.namespace, change.name, change.type, body, change.prev ? (change.prevBody ?? JSON.stringify(change.prev)) : null);
         const out: CommittedChange = { rv, resource: change.resource, namespace: change.namespace, name: change.name, type: change.type, object: change.object, body };
         if (change.prev !== undefined) out.prev = change.prev;
         committed.push(out);

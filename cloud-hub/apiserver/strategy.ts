@@ -149,19 +149,40 @@ function immutableDataErrors(obj: JsonObject, old: JsonObject, fields: string[])
   return errors;
 }
 
-/** The spec with the fields kube lets an update change blanked out. */
-function immutablePodSpec(spec: JsonObject): JsonValue {
-  const copy = structuredClone(spec);
-  delete copy.activeDeadlineSeconds;
-  delete copy.tolerations;
-  delete copy.terminationGracePeriodSeconds;
-  delete copy.schedulingGates;
-  for (const list of ['containers', 'initContainers']) for (const container of objectsIn(arrayField(copy, list))) delete container.image;
-  return copy;
+/** Pod spec fields an update may change; in containers and initContainers, `image` too. */
+const MUTABLE_POD_SPEC_FIELDS = new Set(['activeDeadlineSeconds', 'tolerations', 'terminationGracePeriodSeconds', 'schedulingGates']);
+const CONTAINER_LISTS = new Set(['containers', 'initContainers']);
+
+/**
+ * Whether two Pod specs are equal but for what kube lets an update change. Compared field by
+ * field without copying either spec: this runs on every Pod write.
+ */
+function podSpecsEqualButMutable(spec: JsonObject, old: JsonObject): boolean {
+  const fields = (obj: JsonObject): string[] => Object.keys(obj).filter((key) => !MUTABLE_POD_SPEC_FIELDS.has(key) && obj[key] !== undefined);
+  const keys = fields(spec);
+  if (keys.length !== fields(old).length) return false;
+  for (const key of keys) {
+    if (!Object.hasOwn(old, key) || old[key] === undefined) return false;
+    const equal = CONTAINER_LISTS.has(key) ? containersEqualButImage(spec[key], old[key]) : isDeepStrictEqual(spec[key], old[key]);
+    if (!equal) return false;
+  }
+  return true;
+}
+
+function containersEqualButImage(list: JsonValue | undefined, old: JsonValue | undefined): boolean {
+  if (!Array.isArray(list) || !Array.isArray(old)) return isDeepStrictEqual(list, old);
+  if (list.length !== old.length) return false;
+  return list.every((container, i) => {
+    const before = old[i];
+    if (!isJsonObject(container) || !isJsonObject(before)) return isDeepStrictEqual(container, before);
+    const { image: _image, ...rest } = container;
+    const { image: _before, ...restBefore } = before;
+    return isDeepStrictEqual(rest, restBefore);
+  });
 }
 
 function podSpecUpdateErrors(spec: JsonObject, old: JsonObject): FieldError[] {
-  if (isDeepStrictEqual(immutablePodSpec(spec), immutablePodSpec(old))) return [];
+  if (podSpecsEqualButMutable(spec, old)) return [];
   return [{ field: 'spec', type: 'Forbidden', detail: POD_UPDATE_FORBIDDEN }];
 }
 

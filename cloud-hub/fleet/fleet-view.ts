@@ -69,6 +69,10 @@ export class FleetView implements WatchEventHandler, DesiredState, DesiredChange
     return this.cache.putOp(version);
   }
 
+  putOpShared(version: ObjectVersion): boolean {
+    return this.cache.putOpShared(version);
+  }
+
   /** The current version of `key`, whoever may see it (upstream checks: a Node's uid, a Pod being deleted). */
   get(key: string): ObjectVersion | undefined {
     return this.cache.get(key);

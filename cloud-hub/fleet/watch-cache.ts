@@ -45,9 +45,14 @@ export class WatchCache {
     return this.objects.get(key);
   }
 
+  /** Whether putOp caches `object`'s op: ConfigMaps and Secrets, which many nodes share. */
+  putOpShared(object: ObjectVersion): boolean {
+    return object.kind === 'ConfigMap' || object.kind === 'Secret';
+  }
+
   /** The `put` op JSON for `object`. Cached for ConfigMaps and Secrets, which many nodes share. */
   putOp(object: ObjectVersion): string {
-    if (object.kind !== 'ConfigMap' && object.kind !== 'Secret') return encodePutOp(object.key, object.rv, object.json);
+    if (!this.putOpShared(object)) return encodePutOp(object.key, object.rv, object.json);
     let op = this.putOps.get(object.key);
     if (op === undefined) {
       op = encodePutOp(object.key, object.rv, object.json);

@@ -24,6 +24,8 @@ export interface DesiredState {
   wanted(node: string, key: string): DesiredVersion | undefined;
   /** The `put` op JSON of `version`, one this view handed out (built once for objects many nodes share). */
   putOp(version: DesiredVersion): string;
+  /** True when putOp gives every node the same string for `version` (kinds many nodes share), so its bytes are worth keeping. */
+  putOpShared(version: DesiredVersion): boolean;
 }
 
 /** Told which (node, key) pairs may have changed; what to send is worked out when the key is sent. */

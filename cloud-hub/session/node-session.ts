@@ -22,6 +22,7 @@ import {
 import type { HubMetrics } from '../observability/hub-metrics.js';
 import { CLOSE_INTERNAL, CLOSE_PROTOCOL, type Connection, type ConnectionHandler } from '../transport/connection.js';
 import type { DesiredState } from './desired-state.js';
+import type { SharedOpBytes } from './op-bytes.js';
 import { InboundGate } from './inbound-gate.js';
 import type { InboundLimiter, NodeBudget } from './inbound-limiter.js';
 import type { LimitMetrics } from './node-limits.js';
@@ -59,6 +60,8 @@ export interface SessionDeps {
   /** The node's inbound budget (frames, bytes, events per second), shared by its sessions. */
   limiter: InboundLimiter;
   limitMetrics: LimitMetrics;
+  /** The bytes of ops many nodes are sent, shared by every session of the hub. */
+  opBytes: SharedOpBytes;
 }
 
 type State = 'awaiting-hello' | 'waiting-for-source' | 'syncing' | 'closed';
@@ -86,6 +89,7 @@ export class NodeSession implements ConnectionHandler {
       window: deps.settings.window,
       congestionBytes: deps.settings.congestionBytes ?? deps.settings.maxFrameBytes,
       metrics: deps.metrics,
+      opBytes: deps.opBytes,
       logs: this.logs,
       send: (frame) => this.send(frame),
       failed: (err) => this.failed(err, 'sync', true),

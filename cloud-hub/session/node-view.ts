@@ -11,6 +11,8 @@ export const UNKNOWN_RV = '';
 export interface PlannedOp {
   json: string;
   type: 'put' | 'patch' | 'del';
+  /** The same string goes to every node that needs this version (a patch, a shared kind's put): its bytes can be shared too. */
+  shared: boolean;
 }
 
 export class NodeView {
@@ -50,11 +52,11 @@ export class NodeView {
     if (!wanted) {
       if (current === undefined) return undefined;
       this.held.delete(key);
-      return { json: encodeOp({ op: 'del', key }), type: 'del' };
+      return { json: encodeOp({ op: 'del', key }), type: 'del', shared: false };
     }
     if (current === wanted.rv) return undefined;
     this.held.set(key, wanted.rv);
-    if (wanted.patch && current === wanted.patch.baseRv) return { json: wanted.patch.opJson, type: 'patch' };
-    return { json: state.putOp(wanted), type: 'put' };
+    if (wanted.patch && current === wanted.patch.baseRv) return { json: wanted.patch.opJson, type: 'patch', shared: true };
+    return { json: state.putOp(wanted), type: 'put', shared: state.putOpShared(wanted) };
   }
 }

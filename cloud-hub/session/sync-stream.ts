@@ -5,13 +5,14 @@
  * from the queue, from the desired state at that moment, so a slow node gets the latest version
  * of each object once, not every version in between.
  */
-import { PROTOCOL_VERSION, byteLength, encodeSync, type CloudFrame, type HelloFrame } from '../../protocol/index.js';
+import { PROTOCOL_VERSION, encodeSyncBytes, type CloudFrame, type HelloFrame } from '../../protocol/index.js';
 import type { HubMetrics } from '../observability/hub-metrics.js';
 import type { Connection } from '../transport/connection.js';
 import type { DesiredState } from './desired-state.js';
 import { InflightWindow } from './inflight-window.js';
 import type { NodeLog } from './node-log.js';
 import { NodeView, type PlannedOp } from './node-view.js';
+import type { SharedOpBytes } from './op-bytes.js';
 import { planResync } from './resync-plan.js';
 import { SendQueue } from './send-queue.js';
 
@@ -27,6 +28,8 @@ export interface SyncStreamDeps {
   congestionBytes: number;
   metrics: HubMetrics;
   logs: NodeLog;
+  /** The bytes of shared ops, one instance for every session of the hub. */
+  opBytes: SharedOpBytes;
   /** Sends a frame other than `sync` (the session's own send: counted, nothing after close). */
   send: (frame: CloudFrame) => void;
   /** A flush outside any frame of the node failed (a timer's or a drain's). */
@@ -146,7 +149,7 @@ export class SyncStream {
     // Room for the frame envelope: {"v":1,"t":"sync","seq":N,"ops":[...]}.
     const budget = this.deps.maxFrameBytes - 64;
     while (!this.window.full && (this.carry || this.queue.size > 0) && !this.congested()) {
-      const ops: string[] = [];
+      const ops: Buffer[] = [];
       const eventTimes: number[] = [];
       let bytes = 0;
       for (;;) {
@@ -161,21 +164,22 @@ export class SyncStream {
           if (!op) continue;
           next = { key, at, op };
         }
-        const size = byteLength(next.op.json) + 1;
+        const opBytes = next.op.shared ? this.deps.opBytes.of(next.op.json) : Buffer.from(next.op.json, 'utf8');
+        const size = opBytes.byteLength + 1;
         if (ops.length > 0 && bytes + size > budget) {
           this.carry = next;
           break;
         }
         if (size > budget) this.deps.logs.log('error', { key: next.key, bytes: size }, 'object larger than the frame limit; sent anyway');
-        ops.push(next.op.json);
+        ops.push(opBytes);
         bytes += size;
         if (!this.resync) eventTimes.push(next.at);
       }
       if (ops.length > 0) {
         this.seq += 1;
-        const text = encodeSync(this.seq, ops);
-        const textBytes = byteLength(text);
-        connection.send(text);
+        const frame = encodeSyncBytes(this.seq, ops);
+        const textBytes = frame.byteLength;
+        connection.send(frame);
         this.deps.metrics.countFrame('sync', 'out', textBytes);
         this.window.push({ seq: this.seq, eventTimes });
         if (this.resync) {

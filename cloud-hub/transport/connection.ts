@@ -7,7 +7,8 @@ import { WsClose } from '../../protocol/index.js';
 export interface Connection {
   /** For logs: transport and peer address. */
   readonly description: string;
-  send(text: string): void;
+  /** A frame's JSON text, as a string or its UTF-8 bytes (sent as a text message either way). */
+  send(text: string | Buffer): void;
   /** Closes the connection; `code` follows WebSocket close codes (4000 = replaced by a newer connection). */
   close(code: number, reason: string): void;
   /**

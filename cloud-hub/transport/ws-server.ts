@@ -209,7 +209,8 @@ export class WsServer {
       description,
       send: (text) => {
         if (ws.readyState !== ws.OPEN) return;
-        ws.send(text);
+        // Bytes go out as a text message too: frames are JSON text, whichever form the hub built.
+        ws.send(text, { binary: false });
         // A peer that does not read: everything queued for it is freed with the socket.
         if (ws.bufferedAmount > limits.maxSendBufferBytes) cut('send-buffer', 'node does not read what the hub sends: over the send buffer cap; cutting the connection');
       },

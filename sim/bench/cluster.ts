@@ -3,7 +3,7 @@
  * helpers to fill it. The hub runs in yet another process so its RSS and CPU are its own.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TokenAdmin } from '../../cloud-hub/auth/token-admin.js';
@@ -50,13 +50,21 @@ export async function startApiServer(options: { historyWindow?: number } = {}): 
   };
 }
 
+/** BENCH_HUB_CPU_PROF=DIR runs the benches' hubs under node --cpu-prof (a profile per hub, written when it stops). */
+function hubNodeArgs(): string[] {
+  const dir = process.env.BENCH_HUB_CPU_PROF;
+  if (!dir) return [];
+  mkdirSync(dir, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=hub-${Date.now()}.cpuprofile`];
+}
+
 export async function startHubProcess(kubeconfig: string, extraArgs: string[] = []): Promise<{ proc: ManagedProcess; ws: string; metrics: string }> {
   const proc = await launch(
     BINARIES.cloudHub,
     // Every virtual agent connects from 127.0.0.1: no per-address pending cap (see SIM_HUB_DEFAULTS).
     ['--kubeconfig', kubeconfig, '--listen', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--log-level', 'info', '--max-pending-per-address', '0', ...extraArgs],
     // Bound, not ready: callers create what the hub lists and then wait for /readyz.
-    { name: 'cloud-hub', ready: (line) => line.msg === 'listening' },
+    { name: 'cloud-hub', ready: (line) => line.msg === 'listening', nodeArgs: hubNodeArgs() },
   );
   const bound = proc.logs.find((line) => line.msg === 'listening')!;
   return { proc, ws: bound.ws as string, metrics: bound.metrics as string };

@@ -21,13 +21,13 @@ import { fileURLToPath } from 'node:url';
 import { verdict } from './measure.js';
 import type { BenchSection } from './section.js';
 
-const CLOUD_HUB = fileURLToPath(new URL('../../cloud-hub/main.js', import.meta.url));
+export const CLOUD_HUB = fileURLToPath(new URL('../../cloud-hub/main.js', import.meta.url));
 const CREATE_CONCURRENCY = 16;
 const WATCHERS = 10;
 const WRITE_CONCURRENCY = 8;
 
 /** The trivial server of the baselines: echo POSTs (201), fan them out to open watches. */
-const TRIVIAL_SERVER = `
+export const TRIVIAL_SERVER = `
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 const watches = new Set();
@@ -74,13 +74,13 @@ function loadKubeConfig<T extends KubeConfig>(config: T, file: string, server?: 
   return config;
 }
 
-interface Child {
+export interface Child {
   process: ChildProcess;
   ready: Record<string, unknown>;
 }
 
-async function startChild(args: string[], env: Record<string, string> = {}): Promise<Child> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info', ...env } });
+export async function startChild(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Child> {
+  const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info', ...env } });
   const lines = createInterface({ input: child.stdout! });
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out starting ${args.join(' ')}`)), 30_000);
@@ -100,7 +100,7 @@ async function startChild(args: string[], env: Record<string, string> = {}): Pro
   return { process: child, ready };
 }
 
-async function stopChild(child: Child): Promise<void> {
+export async function stopChild(child: Child): Promise<void> {
   if (child.process.exitCode !== null) return;
   child.process.kill('SIGTERM');
   await once(child.process, 'exit');

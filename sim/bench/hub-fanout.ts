@@ -40,7 +40,11 @@ export async function hubFanoutBench(): Promise<BenchSection> {
     const rssAfter = hub.proc.rssBytes();
     const rssPerNode = (rssAfter - rssBefore) / nodeCount;
 
+    const cpuBeforeRounds = hub.proc.cpuSeconds();
     const { times: hubTimes, frameBytes } = await fleet.rounds(client, ROUNDS);
+    // CPU the hub spent per round (the change in, a frame out to every node, every node's ack in):
+    // unlike the delivery time, hardly moved by other processes on the machine.
+    const hubCpuMsPerRound = ((hub.proc.cpuSeconds() - cpuBeforeRounds) * 1000) / ROUNDS;
     fleet.stop();
     const hubCpu = hub.proc.cpuSeconds();
     await hub.proc.stop();
@@ -101,6 +105,7 @@ export async function hubFanoutBench(): Promise<BenchSection> {
           verdict(hubMedian, baseMedian * 2, false),
         ],
         ['  same, slowest round, ms', Number(Math.max(...hubTimes).toFixed(1)), Number(Math.max(...baseTimes).toFixed(1)), '', '', ''],
+        ['  hub CPU per round (user + system), ms', Math.round(hubCpuMsPerRound), '', '', '', ''],
       ],
       notes: [
         `Hub RSS ${Math.round(rssBefore / 1048576)} MB synced with ${nodeCount} Pods before any node connected, ${Math.round(rssAfter / 1048576)} MB with all connected and idle; hub CPU ${hubCpu.toFixed(1)} s for the whole run.`,

@@ -19,6 +19,7 @@ import { MAX_QUEUED_FRAMES } from '../../cloud-hub/session/inbound-gate.js';
 import { InboundLimiter } from '../../cloud-hub/session/inbound-limiter.js';
 import { DEFAULT_NODE_LIMITS, LimitMetrics, type NodeLimits } from '../../cloud-hub/session/node-limits.js';
 import { NodeSession } from '../../cloud-hub/session/node-session.js';
+import { SharedOpBytes } from '../../cloud-hub/session/op-bytes.js';
 import type { UpstreamSink } from '../../cloud-hub/session/upstream-sink.js';
 import type { Connection } from '../../cloud-hub/transport/connection.js';
 import { TEST_NODE_INFO } from '../helpers/protocol-client.js';
@@ -55,6 +56,7 @@ function session(options: { upstream?: Partial<UpstreamSink>; limits?: Partial<N
     onClosed: () => undefined,
     limiter: new InboundLimiter(limits, 4 * 1024 * 1024),
     limitMetrics,
+    opBytes: new SharedOpBytes(),
   });
   const hello = () => node.receive(JSON.stringify({ v: 1, t: 'hello', node: 'edge-1', agent: 't', caps: [], info: TEST_NODE_INFO, digest: 'x', have: [] }));
   const refusals = async (reason: string) => (await registry.getSingleMetric('edge_hub_refusals_total')!.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;

@@ -10,6 +10,7 @@ import {
   encodeOp,
   encodePutOp,
   encodeSync,
+  encodeSyncBytes,
   type Frame,
   type FrameType,
   type SyncOp,
@@ -78,6 +79,18 @@ describe('codec round trip', () => {
   it('encodeSync with pre-encoded ops gives the same bytes as encode', () => {
     const sync = examples.sync as { seq: number; ops: SyncOp[] } & Frame;
     expect(encodeSync(sync.seq, sync.ops.map(encodeOp))).toBe(encode(sync));
+  });
+
+  it('encodeSyncBytes splices pre-encoded op bytes into the same bytes as encode, for any seq and op count', () => {
+    const sync = examples.sync as { seq: number; ops: SyncOp[] } & Frame;
+    // Non-ASCII text inside an op: its bytes are copied as they are.
+    const ops: SyncOp[] = [...sync.ops, { op: 'put', key: 'ConfigMap/default/ünï', rv: 'r9', obj: { data: { greeting: 'grüße ✓' } } }];
+    for (const count of [1, ops.length]) {
+      const some = ops.slice(0, count);
+      const bytes = encodeSyncBytes(12345, some.map((op) => Buffer.from(encodeOp(op))));
+      expect(bytes.toString('utf8')).toBe(encode({ v: 1, t: 'sync', seq: 12345, ops: some } as Frame));
+      expect(decode(bytes)).toEqual({ v: 1, t: 'sync', seq: 12345, ops: some });
+    }
   });
 
   it('encodePutOp from object JSON text equals encodeOp of the parsed object', () => {
