@@ -36,7 +36,7 @@ export interface EdgeAgentOptions {
   dataDir: string;
   transport: LinkTransport;
   logger: Logger;
-  /** The agent's metrics (telemetry.ts loadPrometheusTelemetry); none when absent. Required by metricsListen. */
+  /** The agent's metrics (prometheus-telemetry.ts); none when absent. Required by metricsListen. */
   metrics?: TelemetryFactory;
   labels?: Record<string, string>;
   /** Taints for the Node when the hub registers it (--register-with-taints). */

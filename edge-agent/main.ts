@@ -9,7 +9,7 @@ import { applyConfigFile } from './config-file.js';
 import { TokenFile } from './link/token-file.js';
 import { transportForUrl } from './link/transport-for-url.js';
 import { isLoopbackAddress } from './local-api/host-check.js';
-import { loadPrometheusTelemetry } from './telemetry.js';
+import { loadPrometheusTelemetry } from './prometheus-telemetry.js';
 import { parseTaints, type NodeTaint } from './node-info.js';
 
 interface AgentCliOptions {

@@ -33,10 +33,3 @@ export const NO_TELEMETRY: AgentTelemetry = {
   countEvent: () => undefined,
   countRejectedRules: () => undefined,
 };
-
-/** The Prometheus metrics, with prom-client loaded now (dynamic import). */
-export async function loadPrometheusTelemetry(): Promise<TelemetryFactory> {
-  const [{ Registry: PromRegistry }, { AgentMetrics }] = await Promise.all([import('prom-client'), import('./metrics.js')]);
-  const registry = new PromRegistry();
-  return (cachedObjects, outbox) => new AgentMetrics(registry, cachedObjects, outbox);
-}
