@@ -81,11 +81,11 @@ say "better-sqlite3: $(file -b "$addon" | cut -d, -f1-2)"
 
 # --- The agent installed as on an arm64 device ----------------------------------------------
 # The agent's package (npm run build:agent, npm pack ./dist-agent) installed by
-# deploy/edge/install.sh into a device root (--root, --no-systemctl) with the arm64 Node.js: the
-# script's Node.js checks, and npm itself, run as arm64 processes under qemu (a `node` wrapper
-# first on PATH), so better-sqlite3's prebuild-install picks the linux-arm64 binary, here from
-# a local prebuild directory holding the cross-compiled addon (a device downloads it). The one
-# thing emulated beside the CPU: `dpkg --print-architecture` answers arm64.
+# deploy/edge/install.sh into a device root (--root, --no-systemctl) with the arm64 Node.js
+# (--node-bin: a wrapper running it under qemu, so the script's Node.js checks see arm64), and
+# better-sqlite3's linux-arm64 binary from a local prebuild directory holding the cross-compiled
+# addon (a device downloads it). Emulated beside the CPU: `dpkg --print-architecture` answers
+# arm64.
 say "building the agent package (tsc, esbuild)"
 (cd "$repo" && npm run --silent build:agent >/dev/null)
 device="$cache/device"
@@ -97,14 +97,23 @@ cp "$addon" "$cache/prebuilds/build/Release/better_sqlite3.node"
 tar -czf "$cache/prebuilds/better-sqlite3-v$bs3_version-node-v$abi-linux-arm64.tar.gz" -C "$cache/prebuilds" build/Release/better_sqlite3.node
 rm -rf "$cache/prebuilds/build"
 printf '#!/bin/sh\nexec %s -L %s %s "$@"\n' "$(command -v qemu-aarch64-static)" "$sysroot" "$node_arm64" >"$cache/shims/node"
+# shellcheck disable=SC2016 # $1 and $@ are the shim's own
 printf '#!/bin/sh\nif [ "$1" = --print-architecture ]; then echo arm64; else exec %s "$@"; fi\n' "$(command -v dpkg)" >"$cache/shims/dpkg"
 chmod 0755 "$cache/shims/node" "$cache/shims/dpkg"
+# npm runs natively (under qemu it took minutes on this machine): the files it installs do not
+# depend on the CPU it runs on, and npm_config_arch=arm64 makes better-sqlite3's prebuild-install
+# take the linux-arm64 binary, as an arm64 npm would. install.sh uses the npm beside --node-bin.
+npm_cli=$(dirname "$(readlink -f "$(command -v npm)")")/npm-cli.js
+[ -f "$npm_cli" ] || die "npm-cli.js not found next to $(command -v npm)"
+# shellcheck disable=SC2016 # $PATH and $@ are the shim's own
+printf '#!/bin/sh\nPATH=%s:$PATH npm_config_arch=arm64 exec %s %s "$@"\n' "$(dirname "$(command -v node)")" "$(command -v node)" "$npm_cli" >"$cache/shims/npm"
+chmod 0755 "$cache/shims/npm"
 # A new system's account files: root alone.
 for file in passwd group shadow gshadow; do
   grep '^root:' "/etc/$file" >"$device/etc/$file" || echo 'root:x:0:' >"$device/etc/$file"
 done
 printf 'placeholder: check.js creates the real token\n' >"$cache/device-token"
-say "install.sh --tarball $(basename "$tarball") on arm64 (npm under qemu)"
+say "install.sh --tarball $(basename "$tarball") on arm64"
 installing=$(date +%s)
 PATH="$cache/shims:$PATH" npm_config_better_sqlite3_local_prebuilds="$cache/prebuilds" npm_config_prefer_offline=true \
   npm_config_update_notifier=false bash "$repo/deploy/edge/install.sh" --root "$device" --no-systemctl \
