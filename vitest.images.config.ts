@@ -8,8 +8,8 @@ export default defineConfig({
   test: {
     include: ['test/images/**/*.test.ts'],
     testTimeout: 600_000,
-    // A hang guard only: building both images took 32 min on this machine at load 20 with
-    // buildah --layers (vfs copies the whole file system per layer); minutes on an idle one.
+    // A hang guard only: building both images took 11 min on this 2-core machine at load 15 to
+    // 20 (32 min with buildah --layers: vfs copies the whole file system for every layer).
     hookTimeout: 3_600_000,
     pool: 'forks',
     maxWorkers: 1,
