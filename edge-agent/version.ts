@@ -1,4 +1,7 @@
-/** The agent's version, from the package it was installed from (found upwards from this file, built or not). */
+/**
+ * The agent's version, from the package it was installed from (found upwards from this file, built
+ * or not): edge-sync, or edge-sync-agent, the bundled agent's own package (npm run build:agent).
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +12,7 @@ export function agentVersion(): string {
     const file = path.join(dir, 'package.json');
     if (existsSync(file)) {
       const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'edge-sync' && pkg.version) return pkg.version;
+      if ((pkg.name === 'edge-sync' || pkg.name === 'edge-sync-agent') && pkg.version) return pkg.version;
     }
     dir = path.dirname(dir);
   }

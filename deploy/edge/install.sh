@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the edge-sync edge agent on Debian, Ubuntu and Raspberry Pi OS (arm64, armhf, amd64)
-# as a systemd service, from an `npm pack` tarball of edge-sync. Idempotent: run it again with
+# as a systemd service, from the agent's own package: `npm run build:agent && npm pack ./dist-agent`
+# in an edge-sync checkout makes edge-sync-agent-VERSION.tgz (one bundled script, edge-agent.js,
+# and better-sqlite3; none of the hub's dependencies). Idempotent: run it again with
 # the same arguments and nothing changes; with a new tarball or settings it upgrades in place
 # and restarts the agent (its workloads keep running). deploy/README.md explains every step.
 set -euo pipefail
@@ -20,8 +22,9 @@ Usage: install.sh --tarball FILE --hub URL --token-file FILE [--node NAME] [--hu
        install.sh --uninstall [--purge] [--root DIR] [--no-systemctl]
 
 Install (or upgrade) the edge agent:
-  --tarball FILE        npm pack tarball of edge-sync (edge-sync-VERSION.tgz); needed on the
-                        first install, optional later (the installed version is kept)
+  --tarball FILE        the agent package, edge-sync-agent-VERSION.tgz (in an edge-sync
+                        checkout: npm run build:agent && npm pack ./dist-agent); needed on
+                        the first install, optional later (the installed version is kept)
   --hub URL             hub address: ws://HOST:PORT, wss://..., mqtt://HOST:PORT or mqtts://...
   --node NAME           this node's name (default: the host name)
   --token-file FILE     this node's token (`cloud-hub token create NAME`), copied to
@@ -262,8 +265,14 @@ if [ -n "$hub_ca" ]; then
   grep -q -- '-----BEGIN CERTIFICATE-----' "$hub_ca" || die "--hub-ca $hub_ca: no PEM certificate in it (expected -----BEGIN CERTIFICATE-----)"
 fi
 
-installed_main="$root$PREFIX_DIR/node_modules/edge-sync/dist/edge-agent/main.js"
-[ -n "$tarball" ] || [ -f "$installed_main" ] || die "--tarball FILE is needed for the first install (npm pack in an edge-sync checkout makes one)"
+readonly PACKAGE_NAME=edge-sync-agent
+installed_main="$root$PREFIX_DIR/node_modules/$PACKAGE_NAME/edge-agent.js"
+[ -n "$tarball" ] || [ -f "$installed_main" ] || die "--tarball FILE is needed for the first install (npm run build:agent && npm pack ./dist-agent in an edge-sync checkout makes one)"
+if [ -n "$tarball" ]; then
+  # The agent's package, not edge-sync's own (that one carries the hub and its dependencies).
+  tarball_name=$(tar -xzOf "$tarball" package/package.json 2>/dev/null | "$node_bin" -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => { try { console.log(JSON.parse(s).name ?? "") } catch { console.log("") } })' || true)
+  [ "$tarball_name" = "$PACKAGE_NAME" ] || die "--tarball $tarball: expected the $PACKAGE_NAME package, found ${tarball_name:-no package.json}; in an edge-sync checkout run npm run build:agent && npm pack ./dist-agent"
+fi
 [ -n "$token_file" ] || [ -s "$root$CONFIG_DIR/token" ] || die "--token-file FILE is needed: the hub accepts only nodes with a token (cloud-hub token create NODE)"
 
 changed=0
@@ -308,8 +317,8 @@ if [ "$is_root" -eq 1 ] && [ -n "$(find "$root$DATA_DIR" ! -user "$agent_uid" -p
 fi
 
 # ---------------------------------------------------------------------------------------------
-# The program: npm installs the tarball with its production dependencies next to it, in a new
-# directory that replaces the old one only once it is complete.
+# The program: npm installs the agent's package (the bundled edge-agent.js) and its one
+# dependency, better-sqlite3, in a new directory that replaces the old one only once it is complete.
 
 if [ -n "$tarball" ]; then
   sum=$(sha256sum "$tarball" | cut -d' ' -f1)
@@ -320,15 +329,15 @@ if [ -n "$tarball" ]; then
     staging="$root$PREFIX_DIR.new"
     rm -rf "$staging"
     mkdir -p "$staging"
-    cp "$tarball" "$staging/edge-sync.tgz"
+    cp "$tarball" "$staging/$PACKAGE_NAME.tgz"
     printf '{ "name": "edge-agent-install", "private": true, "allowScripts": { "better-sqlite3": true } }\n' >"$staging/package.json"
     say "installing $(basename "$tarball") into $PREFIX_DIR (npm install --omit=dev)"
     # better-sqlite3 downloads its prebuilt binary for this arch, or compiles it (build-essential, python3).
-    if ! (cd "$staging" && PATH="$(dirname "$node_bin"):$PATH" "$npm_bin" install --omit=dev --no-audit --no-fund --no-update-notifier ./edge-sync.tgz); then
+    if ! (cd "$staging" && PATH="$(dirname "$node_bin"):$PATH" "$npm_bin" install --omit=dev --no-audit --no-fund --no-update-notifier "./$PACKAGE_NAME.tgz"); then
       rm -rf "$staging"
       die "npm install failed; if better-sqlite3 had to be compiled: apt-get install build-essential python3"
     fi
-    [ -f "$staging/node_modules/edge-sync/dist/edge-agent/main.js" ] || die "the tarball holds no dist/edge-agent/main.js (was it made with npm pack?)"
+    [ -f "$staging/node_modules/$PACKAGE_NAME/edge-agent.js" ] || die "the tarball holds no edge-agent.js (was it made with npm pack ./dist-agent?)"
     printf '%s\n' "$sum" >"$staging/.tarball.sha256"
     rm -rf "$root$PREFIX_DIR.old"
     mv "$root$PREFIX_DIR" "$root$PREFIX_DIR.old"
@@ -336,6 +345,7 @@ if [ -n "$tarball" ]; then
     rm -rf "$root$PREFIX_DIR.old"
     if [ "$is_root" -eq 1 ]; then chown -R 0:0 "$root$PREFIX_DIR"; fi
     chmod 0755 "$root$PREFIX_DIR"
+    say "installed $(du -sh "$root$PREFIX_DIR" | cut -f1) in $PREFIX_DIR"
     changed=1
   fi
 fi
@@ -383,7 +393,7 @@ cat >"$scratch/$UNIT_NAME" <<EOF
 # Written by edge-sync's install.sh; remove with install.sh --uninstall.
 [Unit]
 Description=edge-sync edge agent
-Documentation=file://$PREFIX_DIR/node_modules/edge-sync/deploy/README.md
+Documentation=file://$PREFIX_DIR/node_modules/$PACKAGE_NAME/README.md
 Wants=network-online.target
 After=network-online.target
 
@@ -395,7 +405,7 @@ Group=$USER_NAME
 EnvironmentFile=-$CONFIG_DIR/env
 # A 1 MB young generation instead of V8's 16 MB semi-spaces: an idle agent on a small device
 # trades a few cheap scavenges for about 12 MB less resident memory (npm run bench, agent-rss).
-ExecStart=$node_bin --max-semi-space-size=1 $PREFIX_DIR/node_modules/edge-sync/dist/edge-agent/main.js --config $CONFIG_DIR/config.yaml
+ExecStart=$node_bin --max-semi-space-size=1 $PREFIX_DIR/node_modules/$PACKAGE_NAME/edge-agent.js --config $CONFIG_DIR/config.yaml
 Restart=always
 RestartSec=2
 # The agent runs each workload as a detached process of its own (session, process group) that

@@ -1,10 +1,12 @@
 /**
  * The checks of `npm run test:arm64` (scripts/arm64/run.sh prepares the arm64 Node.js, the
- * cross-compiled better-sqlite3 and the arm64 copy of the agent, then runs this natively):
+ * cross-compiled better-sqlite3, and installs the agent's package (npm run build:agent) with
+ * deploy/edge/install.sh as on an arm64 device, then runs this natively):
  *
  * 1. a hub (`cloud-hub --embedded`) runs natively; a Pod bound to node edge-arm64 and the
  *    ConfigMap it uses are created;
- * 2. the real agent runs as an arm64 process under qemu-aarch64-static, registers (the Node's
+ * 2. the installed agent (the bundled edge-agent.js, with the arm64 better-sqlite3 npm installed
+ *    beside it) runs as an arm64 process under qemu-aarch64-static, registers (the Node's
  *    kubernetes.io/arch label says arm64), and syncs both objects: seen through its local API,
  *    then, with the agent stopped, read from its SQLite cache with the native better-sqlite3;
  * 3. the hub stops; the agent starts again with the hub unreachable and serves both objects
@@ -35,14 +37,15 @@ const { values } = parseArgs({
     qemu: { type: 'string' },
     sysroot: { type: 'string' },
     node: { type: 'string' },
-    app: { type: 'string' },
+    agent: { type: 'string' },
     started: { type: 'string' },
   },
 });
 const qemu = required('qemu');
 const sysroot = required('sysroot');
 const nodeArm64 = required('node');
-const app = required('app');
+/** The installed agent: DEVICE/opt/edge-agent/node_modules/edge-sync-agent/edge-agent.js. */
+const agentScript = required('agent');
 const startedAt = values.started ? Number(values.started) * 1000 : Date.now();
 const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -109,7 +112,7 @@ async function startAgent(data: string, hubUrl: string, tokenFile: string): Prom
     '-L',
     sysroot,
     nodeArm64,
-    path.join(app, 'dist/edge-agent/main.js'),
+    agentScript,
     '--node',
     NODE,
     '--hub',

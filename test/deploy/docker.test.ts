@@ -1,8 +1,8 @@
 /**
- * deploy/docker/Dockerfile cannot be built here (no Docker engine), so check what can be checked
- * without one: what it copies exists and is not excluded, it compiles every folder the build
- * config includes, the entry points exist in the build output, production installs omit dev
- * dependencies, and the images run as a non-root user.
+ * deploy/docker/Dockerfile, read: what it copies exists and is not excluded, it compiles every
+ * folder the build config includes and bundles the agent, the entry points exist in the build
+ * output, production installs omit dev dependencies, the images run as a non-root user, and both
+ * bases are build arguments. (test/images/ builds and runs both images: npm run test:images.)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -35,6 +35,7 @@ const stage = (name: string) => stages.find((s) => s.name === name)!;
 describe('deploy/docker/Dockerfile', () => {
   it('copies only files that exist in the build context and are not ignored', () => {
     const sources = instructions.filter((line) => /^COPY\s/.test(line) && !line.includes('--from=')).flatMap((line) => line.split(/\s+/).slice(1, -1));
+    expect(sources).toContain('deploy/edge/install.sh'); // the bundle carries it
     expect(sources.length).toBeGreaterThan(0);
     for (const source of sources) {
       expect(existsSync(path.join(REPO, source)), source).toBe(true);
@@ -48,24 +49,36 @@ describe('deploy/docker/Dockerfile', () => {
     expect(copied).toEqual(expect.arrayContaining(include));
   });
 
-  it('builds two images, cloud-hub and edge-agent, that start an entry point of the build, as a non-root user', () => {
+  it('builds two images, cloud-hub and edge-agent (the bundled agent), that start an entry point of the build, as a non-root user', () => {
     for (const [target, main] of [
       ['cloud-hub', 'dist/cloud-hub/main.js'],
-      ['edge-agent', 'dist/edge-agent/main.js'],
+      ['edge-agent', 'edge-agent.js'],
     ] as const) {
       const lines = stage(target).lines;
       expect(stage(target).from).toBe('runtime');
       expect(lines).toContain(`ENTRYPOINT ["node", "${main}"]`);
-      expect(existsSync(path.join(REPO, main))).toBe(true);
       const user = lines.find((line) => line.startsWith('USER '))!;
       expect(user).toMatch(/^USER [1-9]\d*:[1-9]\d*$/);
     }
-    expect(stage('runtime').lines.join('\n')).toMatch(/useradd --system --uid 10001/);
+    expect(existsSync(path.join(REPO, 'dist/cloud-hub/main.js'))).toBe(true);
+    expect(stage('build').lines.join('\n')).toMatch(/node dist\/scripts\/agent-bundle\/build\.js/);
+    expect(stage('edge-agent').lines).toContain('COPY --from=build /src/dist-agent/package.json /src/dist-agent/edge-agent.js ./');
+    expect(stage('edge-agent').lines).toContain('COPY --from=agent-deps /app/node_modules node_modules');
+    expect(stage('runtime').lines.join('\n')).toMatch(/edge:x:10001:10001:/);
+  });
+
+  it('takes both bases as build arguments, defaulting to the official Node.js images', () => {
+    expect(instructions).toContain('ARG BASE=node:20-bookworm-slim');
+    expect(instructions).toContain('ARG BUILD_BASE=node:20-bookworm');
+    expect(stage('runtime').from).toBe('${BASE}');
+    for (const name of ['build', 'deps', 'agent-deps']) expect(stage(name).from, name).toBe('${BUILD_BASE}');
   });
 
   it('installs production dependencies with npm ci --omit=dev for the target platform, and compiles on the build platform', () => {
     expect(stage('deps').lines.join('\n')).toMatch(/npm ci --omit=dev/);
     expect(instructions.find((line) => line.includes(' AS build'))).toMatch(/--platform=\$BUILDPLATFORM/);
     expect(instructions.find((line) => line.includes(' AS deps'))).not.toMatch(/--platform/);
+    expect(instructions.find((line) => line.includes(' AS agent-deps'))).not.toMatch(/--platform/);
+    expect(stage('agent-deps').lines.join('\n')).toMatch(/npm install --omit=dev/);
   });
 });

@@ -1,11 +1,12 @@
 /**
  * deploy/edge/install.sh for real, into a temporary root file system (--root, --no-systemctl):
- * install from an `npm pack` tarball, check the user, files, modes, config and systemd unit,
+ * install from the agent's package (`npm run build:agent && npm pack ./dist-agent`: the bundled
+ * edge-agent.js and better-sqlite3), refuse edge-sync's own package, check the user, files, modes, config and systemd unit,
  * start the installed agent with the generated config as the edge-agent user (hub unreachable),
  * reinstall (nothing changes), change a setting, uninstall (data kept), purge.
  *
- * Offline: npm resolves the dependencies from its cache (prefer-offline), and better-sqlite3's
- * prebuild-install takes its binary from a local prebuild directory (its documented
+ * Offline: npm resolves better-sqlite3 from its cache (prefer-offline), and its prebuild-install
+ * takes the binary from a local prebuild directory (its documented
  * `npm_config_better_sqlite3_local_prebuilds`) made from the repository's own build, where a
  * device would download the prebuilt binary for its architecture.
  */
@@ -15,6 +16,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { ensureServingPki } from '../../cloud-hub/tls/pki.js';
+import { buildAgentBundle } from '../../scripts/agent-bundle/build.js';
+import { localPrebuilds, packAgent } from '../../scripts/agent-bundle/install.js';
 import { ManagedProcess } from '../../sim/launch/managed-process.js';
 import { REPO, run } from '../helpers/process.js';
 import { requireTool } from '../helpers/system-tools.js';
@@ -27,6 +30,7 @@ const root = path.join(dir.path, 'root');
 const tokenFile = path.join(dir.path, 'edge-inst-1.token');
 let hubCaFile = '';
 const prebuilds = path.join(dir.path, 'prebuilds');
+const INSTALLED_AGENT = 'opt/edge-agent/node_modules/edge-sync-agent/edge-agent.js';
 let tarball = '';
 const nodeBin = execFileSync('sh', ['-c', 'command -v node'], { encoding: 'utf8' }).trim();
 let agent: ManagedProcess | undefined;
@@ -52,14 +56,9 @@ function newRoot(target: string): void {
 }
 
 beforeAll(async () => {
-  // The tarball a release would ship: npm pack of the built tree (global-setup built dist/).
-  const packed = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', dir.path], { timeoutMs: 120_000 });
-  expect(packed.code, packed.stderr).toBe(0);
-  tarball = path.join(dir.path, packed.stdout.trim().split('\n').at(-1)!);
-  const abi = process.versions.modules;
-  const version = (JSON.parse(readFileSync(path.join(REPO, 'node_modules/better-sqlite3/package.json'), 'utf8')) as { version: string }).version;
-  mkdirSync(prebuilds);
-  execFileSync('tar', ['czf', path.join(prebuilds, `better-sqlite3-v${version}-node-v${abi}-linux-${process.arch}.tar.gz`), '-C', path.join(REPO, 'node_modules/better-sqlite3'), 'build/Release/better_sqlite3.node']);
+  // The tarball a release ships for devices: npm run build:agent, npm pack ./dist-agent.
+  tarball = packAgent((await buildAgentBundle(path.join(dir.path, 'dist-agent'))).dir, dir.path);
+  localPrebuilds(prebuilds);
   writeFileSync(tokenFile, 'edge-inst-1-token\n', { mode: 0o600 });
   // A hub's CA, as `cloud-hub --tls` writes it to DATA/hub-ca.crt.
   mkdirSync(path.join(dir.path, 'hub'));
@@ -97,16 +96,25 @@ describe('install.sh', () => {
     expect(tooOld.code).toBe(1);
     expect(tooOld.stderr).toMatch(/Node\.js 20 or later is needed/);
     expect(tooOld.stderr).toMatch(/apt-get install nodejs npm/);
+    // edge-sync's own package (the hub and all its dependencies) is not what devices install.
+    const wrong = path.join(dir.path, 'wrong');
+    mkdirSync(path.join(wrong, 'package'), { recursive: true });
+    writeFileSync(path.join(wrong, 'package/package.json'), JSON.stringify({ name: 'edge-sync', version: '0.1.0' }));
+    execFileSync('tar', ['czf', path.join(dir.path, 'edge-sync-0.1.0.tgz'), '-C', wrong, 'package']);
+    const notAgent = await run('bash', [INSTALL, '--root', other, '--no-systemctl', '--tarball', path.join(dir.path, 'edge-sync-0.1.0.tgz'), '--token-file', tokenFile, '--hub', 'ws://hub:7070']);
+    expect(notAgent.code).toBe(1);
+    expect(notAgent.stderr).toMatch(/expected the edge-sync-agent package, found edge-sync; .*npm run build:agent && npm pack \.\/dist-agent/);
     expect(readdirSync(other)).toEqual(['etc']);
   });
 
   it('installs the agent from the tarball: user, directories, token, config and unit', async () => {
     const result = await install('--tarball', tarball, '--hub', 'ws://127.0.0.1:9/', '--node', 'edge-inst-1', '--token-file', tokenFile, '--hub-ca', hubCaFile);
     expect(result.code, result.stderr + result.stdout).toBe(0);
-    expect(existsSync(at('opt/edge-agent/node_modules/edge-sync/dist/edge-agent/main.js'))).toBe(true);
+    expect(existsSync(at(INSTALLED_AGENT))).toBe(true);
     expect(readdirSync(at('opt/edge-agent/node_modules/better-sqlite3/build/Release'))).toContain('better_sqlite3.node');
-    // Production dependencies only.
-    expect(existsSync(at('opt/edge-agent/node_modules/vitest'))).toBe(false);
+    expect(result.stdout).toMatch(/installed \S+ in \/opt\/edge-agent/);
+    // The agent alone: none of the hub's packages, nothing the bundle already holds.
+    for (const name of ['vitest', '@kubernetes/client-node', 'aedes', '@peculiar/x509', 'ws', 'pino', 'edge-sync']) expect(existsSync(at(`opt/edge-agent/node_modules/${name}`)), name).toBe(false);
 
     expect(parseYaml(readFileSync(at('etc/edge-agent/config.yaml'), 'utf8'))).toEqual({
       hub: 'ws://127.0.0.1:9/',
@@ -142,7 +150,7 @@ describe('install.sh', () => {
       User: 'edge-agent',
       Group: 'edge-agent',
       EnvironmentFile: '-/etc/edge-agent/env',
-      ExecStart: `${nodeBin} --max-semi-space-size=1 /opt/edge-agent/node_modules/edge-sync/dist/edge-agent/main.js --config /etc/edge-agent/config.yaml`,
+      ExecStart: `${nodeBin} --max-semi-space-size=1 /${INSTALLED_AGENT} --config /etc/edge-agent/config.yaml`,
       Restart: 'always',
       RestartSec: '2',
       KillMode: 'process',
@@ -178,7 +186,7 @@ describe('install.sh', () => {
     const [uid, gid] = user ? user.split(':').slice(2, 4).map(Number) : [undefined, undefined];
     // The unit's command line, with the paths of the mounted root (flags override the file).
     const args = ['--config', at('etc/edge-agent/config.yaml'), '--data', at('var/lib/edge-agent'), '--token-file', at('etc/edge-agent/token'), '--hub-ca', at('etc/edge-agent/hub-ca.crt'), '--local-api', '127.0.0.1:0', '--metrics', '127.0.0.1:0'];
-    const child = spawn(nodeBin, [at('opt/edge-agent/node_modules/edge-sync/dist/edge-agent/main.js'), ...args], {
+    const child = spawn(nodeBin, [at(INSTALLED_AGENT), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
       ...(AS_ROOT && uid !== undefined ? { uid, gid } : {}),
@@ -195,7 +203,7 @@ describe('install.sh', () => {
   });
 
   it('is idempotent: the same arguments again change nothing', async () => {
-    const files = ['etc/edge-agent/config.yaml', 'etc/edge-agent/token', 'etc/edge-agent/hub-ca.crt', 'etc/systemd/system/edge-agent.service', 'opt/edge-agent/node_modules/edge-sync/package.json'];
+    const files = ['etc/edge-agent/config.yaml', 'etc/edge-agent/token', 'etc/edge-agent/hub-ca.crt', 'etc/systemd/system/edge-agent.service', 'opt/edge-agent/node_modules/edge-sync-agent/package.json'];
     const before = files.map((file) => statSync(at(file)).mtimeMs);
     const accounts = passwd();
     const result = await install('--tarball', tarball, '--hub', 'ws://127.0.0.1:9/', '--node', 'edge-inst-1', '--token-file', tokenFile);

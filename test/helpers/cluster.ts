@@ -94,11 +94,12 @@ export class TestCluster {
     return file;
   }
 
-  async startAgent(node: string, options: { data?: string; tokenFile?: string; args?: string[]; hubUrl?: string } = {}): Promise<AgentHandle> {
+  /** Starts an agent: dist/edge-agent/main.js, or `script` (the bundled agent, for instance). */
+  async startAgent(node: string, options: { data?: string; tokenFile?: string; args?: string[]; hubUrl?: string; script?: string } = {}): Promise<AgentHandle> {
     const data = options.data ?? path.join(this.dir.path, `agent-${node}`);
     const tokenFile = options.tokenFile ?? path.join(this.dir.path, `${node}.token`);
     this.secretsDir ??= mkdtempSync('/dev/shm/edge-e2e-secrets-');
-    const proc = await startProcess(BIN.edgeAgent, [
+    const proc = await startProcess(options.script ?? BIN.edgeAgent, [
       '--secrets-dir',
       this.secretsDir,
       '--node',

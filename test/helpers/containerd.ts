@@ -229,9 +229,19 @@ export class Containerd {
     image: string,
     id: string,
     command: readonly string[],
-    options: { detach?: boolean; readOnly?: boolean; timeoutMs?: number } = {},
+    options: {
+      detach?: boolean;
+      readOnly?: boolean;
+      timeoutMs?: number;
+      /** Bind mounts (read-only unless `readOnly: false`). */
+      mounts?: readonly { src: string; dst: string; readOnly?: boolean }[];
+      /** With `detach`: the container's stdout and stderr go to this file (ctr --log-uri file://). */
+      logFile?: string;
+    } = {},
   ): Promise<CtrResult> {
     const flags = [options.detach ? '--detach' : '--rm', ...(options.readOnly ? ['--read-only'] : []), '--net-host'];
+    for (const mount of options.mounts ?? []) flags.push('--mount', `type=bind,src=${mount.src},dst=${mount.dst},options=rbind:${mount.readOnly === false ? 'rw' : 'ro'}`);
+    if (options.logFile) flags.push('--log-uri', `file://${options.logFile}`);
     return this.ctr(
       ['run', ...flags, '--snapshotter', this.snapshotter, '--runc-root', this.runcRoot, image, id, ...command],
       { timeoutMs: options.timeoutMs ?? 60_000 },

@@ -72,11 +72,12 @@ export const BUILDAH_TOOLS: readonly SystemTool[] = [{ command: 'buildah', pkg: 
 
 /**
  * scripts/images/buildah-build.sh: builds a Dockerfile with buildah (vfs, private storage) into an
- * OCI archive naming `reference`. `args` are buildah bud options, the context last.
+ * OCI archive naming `reference`. `args` are buildah bud options, the context last; `env` for the
+ * script (EDGE_BUILDAH_ROOT: a storage kept between builds, so `--layers` can reuse stages).
  */
-export async function buildahBuild(archive: string, reference: string, args: readonly string[]): Promise<TestImage> {
+export async function buildahBuild(archive: string, reference: string, args: readonly string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<TestImage> {
   requireTools('buildah image builds', BUILDAH_TOOLS);
-  const result = await runTool('bash', [path.join(IMAGE_SCRIPTS, 'buildah-build.sh'), archive, reference, ...args], { timeoutMs: 600_000 });
+  const result = await runTool('bash', [path.join(IMAGE_SCRIPTS, 'buildah-build.sh'), archive, reference, ...args], { timeoutMs: options.timeoutMs ?? 600_000, env: options.env ?? {} });
   if (result.code !== 0) throw new Error(`scripts/images/buildah-build.sh failed (exit ${result.code}):\n${result.stderr}`);
   return { reference, archive: result.stdout.trim() };
 }

@@ -9,9 +9,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Containerd } from './containerd.js';
-import { buildahBuild, buildNodeBaseImage, type TestImage } from './test-images.js';
-import { makeTempDir } from './tmp.js';
+import { Containerd } from '../helpers/containerd.js';
+import { buildahBuild, buildNodeBaseImage, type TestImage } from '../helpers/test-images.js';
+import { makeTempDir } from '../helpers/tmp.js';
 
 const dir = makeTempDir('edge-buildah-');
 const timings: Record<string, number> = {};
