@@ -31,6 +31,8 @@ interface AgentCliOptions {
   restartBackoffInitial?: number;
   restartBackoffMax?: number;
   secretsDir?: string;
+  containerRuntimeEndpoint?: string;
+  podLogDir?: string;
   logLevel: string;
 }
 
@@ -84,6 +86,8 @@ const program = new Command('edge-agent')
   .addOption(new Option('--restart-backoff-initial <ms>', 'first CrashLoopBackOff delay (kubelet: 10000), doubling up to --restart-backoff-max').argParser(positiveInt).env('EDGE_RESTART_BACKOFF_INITIAL'))
   .addOption(new Option('--restart-backoff-max <ms>', 'longest CrashLoopBackOff delay (kubelet: 300000)').argParser(positiveInt).env('EDGE_RESTART_BACKOFF_MAX'))
   .addOption(new Option('--secrets-dir <dir>', 'where Secret volumes are written: must be on tmpfs or ramfs (Pods with Secret volumes wait otherwise); default $RUNTIME_DIRECTORY/secrets, else /run/edge-agent/secrets, else /dev/shm/edge-agent-<uid>, the first on a memory filesystem').env('EDGE_SECRETS_DIR'))
+  .addOption(new Option('--container-runtime-endpoint <endpoint>', 'run Pods as containers through this CRI v1 endpoint (kubelet\'s flag), e.g. unix:///run/containerd/containerd.sock; Pods with runtimeClassName edge-process still run as processes; without it every Pod runs as processes').env('EDGE_CONTAINER_RUNTIME_ENDPOINT'))
+  .addOption(new Option('--pod-log-dir <dir>', 'with --container-runtime-endpoint: root of the containers\' logs, DIR/pods/<ns>_<pod>_<uid>/<container>/<n>.log (the kubelet\'s /var/log); default DATA/log').env('EDGE_POD_LOG_DIR'))
   .addOption(new Option('--metrics <host:port>', 'serve /metrics, /healthz and /readyz here').argParser(parseHostPort).env('EDGE_METRICS'))
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').env('LOG_LEVEL'))
   .action(async (options: AgentCliOptions) => {
@@ -132,6 +136,8 @@ async function run(options: AgentCliOptions & { node: string; hub: string }): Pr
     sandbox: options.sandbox,
     ...(options.secretsDir ? { secretsDir: options.secretsDir } : {}),
     ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}),
+    ...(options.containerRuntimeEndpoint ? { containerRuntimeEndpoint: options.containerRuntimeEndpoint } : {}),
+    ...(options.podLogDir ? { podLogDir: options.podLogDir } : {}),
     ...(options.restartBackoffInitial || options.restartBackoffMax
       ? { restartBackoff: { ...(options.restartBackoffInitial ? { initialMs: options.restartBackoffInitial } : {}), ...(options.restartBackoffMax ? { maxMs: options.restartBackoffMax } : {}) } }
       : {}),

@@ -10,7 +10,9 @@ import { CriClient, CriError, endpointAddress } from '../../../../edge-agent/run
 import type { PodSandboxConfig } from '../../../../edge-agent/runtime/cri/cri-types.js';
 import { Containerd } from '../../../helpers/containerd.js';
 import { buildTestImages, type TestImages } from '../../../helpers/test-images.js';
-import { makeTempDir, type TempDir } from '../../../helpers/tmp.js';
+import { makeTempDir } from '../../../helpers/tmp.js';
+
+type TempDir = ReturnType<typeof makeTempDir>;
 import { waitFor } from '../../../helpers/wait.js';
 
 let images: TestImages;
