@@ -60,3 +60,11 @@ export function statusRecord(observed: Observed | undefined, waiting: { reason: 
   if (waiting) record.waiting = waiting;
   return record;
 }
+
+/** The ids and states of a Pod's containers: what a poll compares to decide whether a pass is due. */
+export function seenOf(list: readonly { id: string; state: string }[]): string {
+  return list
+    .map((item) => `${item.id}:${item.state}`)
+    .sort()
+    .join(',');
+}

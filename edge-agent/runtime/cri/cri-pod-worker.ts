@@ -7,8 +7,7 @@
  * in containerd (labels, annotations, attempts) plus the Pod's spec in `pod.json`, so an agent
  * restart loses nothing but back-off timers. All work runs on the Pod's serial queue.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { JsonObject } from '../../../protocol/index.js';
 import { backoffRemaining, crashLoopBackOff, nextBackoff, type BackoffEntry, type BackoffSettings } from '../crash-loop-backoff.js';
@@ -25,9 +24,11 @@ import { specHash } from '../spec-hash.js';
 import type { VolumeManager } from '../volume-manager.js';
 import type { CriClient } from './cri-client.js';
 import { HASH_ANNOTATION, POD_UID_LABEL, ownerLabels, sandboxConfig } from './cri-config.js';
-import { isExited, nsToMs, restartCountOf, statusRecord, type Observed } from './cri-container-status.js';
+import { isExited, nsToMs, restartCountOf, seenOf, statusRecord, type Observed } from './cri-container-status.js';
 import type { CriContainerStart } from './cri-container-start.js';
 import type { CriLogs } from './cri-logs.js';
+import { savePodFile } from './cri-pod-file.js';
+import { removePodContainers } from './cri-pod-removal.js';
 import type { ContainerStatus, PodSandboxConfig } from './cri-types.js';
 import type { ImagePuller } from './image-puller.js';
 
@@ -48,8 +49,6 @@ export interface CriPodDeps {
   notify(key: string, event?: RuntimeEvent): void;
   onGone(worker: CriPodWorker): void;
 }
-
-const POD_FILE = 'pod.json';
 
 export class CriPodWorker {
   private readonly queue = new SerialQueue();
@@ -91,15 +90,6 @@ export class CriPodWorker {
     this.events = new PodEvents(key, deps.now);
     if (pod) this.view = parsePod(pod);
     this.savedPod = pod ? JSON.stringify(pod) : '';
-  }
-
-  /** The Pod spec a previous agent saved for this Pod directory, if any. */
-  static loadPod(layout: PodLayout): JsonObject | undefined {
-    try {
-      return (JSON.parse(readFileSync(path.join(layout.dir, POD_FILE), 'utf8')) as { pod?: JsonObject }).pod;
-    } catch {
-      return undefined;
-    }
   }
 
   get dirName(): string {
@@ -168,10 +158,7 @@ export class CriPodWorker {
   private savePod(pod: JsonObject): void {
     const text = JSON.stringify(pod);
     if (text === this.savedPod) return;
-    mkdirSync(this.layout.dir, { recursive: true });
-    const file = path.join(this.layout.dir, POD_FILE);
-    writeFileSync(`${file}.tmp`, JSON.stringify({ version: 1, pod }), { mode: 0o600 });
-    renameSync(`${file}.tmp`, file);
+    savePodFile(this.layout.dir, pod);
     this.savedPod = text;
   }
 
@@ -248,14 +235,12 @@ export class CriPodWorker {
     }
     this.startTime = now;
     this.observed = new Map();
-    for (const item of sandboxes) await this.removeSandbox(item.id);
+    for (const item of sandboxes) {
+      await client.stopPodSandbox(item.id);
+      await client.removePodSandbox(item.id);
+    }
     this.logger.info({ sandbox: this.sandboxId, attempt }, 'pod sandbox started');
     return true;
-  }
-
-  private async removeSandbox(id: string): Promise<void> {
-    await this.deps.client.stopPodSandbox(id);
-    await this.deps.client.removePodSandbox(id);
   }
 
   /** Reads the sandbox's containers: per name the newest and previous instance; older ones are removed. */
@@ -377,14 +362,11 @@ export class CriPodWorker {
 
   /** Stops every container within the deadline, then the sandboxes, then removes the Pod's files. */
   private async driveDeletion(): Promise<void> {
-    const { client } = this.deps;
-    const mine = { [POD_UID_LABEL]: this.uid, ...ownerLabels(this.deps.nodeName) };
     const graceSeconds = Math.max(0, (this.deleting!.deadline - this.deps.now()) / 1000);
-    const running = (await client.listContainers({ labelSelector: mine })).filter((item) => item.state === 'CONTAINER_RUNNING');
-    for (const item of running) this.events.add({ container: item.metadata.name, type: 'Normal', reason: 'Killing', message: `Stopping container ${item.metadata.name}` });
-    this.flush();
-    await Promise.all(running.map((item) => client.stopContainer(item.id, graceSeconds)));
-    for (const sandbox of await client.listPodSandbox({ labelSelector: mine })) await this.removeSandbox(sandbox.id);
+    await removePodContainers(this.deps.client, this.deps.nodeName, this.uid, graceSeconds, (container) => {
+      this.events.add({ container, type: 'Normal', reason: 'Killing', message: `Stopping container ${container}` });
+      this.flush();
+    });
     this.gone = true;
     if (this.timer) clearTimeout(this.timer);
     rmSync(this.layout.dir, { recursive: true, force: true });
@@ -417,12 +399,4 @@ export class CriPodWorker {
     }, Math.max(0, this.wakeAt - now));
     this.timer.unref();
   }
-}
-
-/** The ids and states of a Pod's containers: what a poll compares to decide whether a pass is due. */
-export function seenOf(list: readonly { id: string; state: string }[]): string {
-  return list
-    .map((item) => `${item.id}:${item.state}`)
-    .sort()
-    .join(',');
 }

@@ -25,7 +25,9 @@ import { CriClient } from './cri-client.js';
 import { POD_NAME_LABEL, POD_NAMESPACE_LABEL, POD_UID_LABEL, ownerLabels } from './cri-config.js';
 import { CriContainerStart } from './cri-container-start.js';
 import { CriLogs } from './cri-logs.js';
-import { CriPodWorker, seenOf, type CriPodDeps } from './cri-pod-worker.js';
+import { seenOf } from './cri-container-status.js';
+import { POD_FILE, loadPodFile } from './cri-pod-file.js';
+import { CriPodWorker, type CriPodDeps } from './cri-pod-worker.js';
 import { ImagePuller } from './image-puller.js';
 
 export interface CriRuntimeOptions {
@@ -184,7 +186,7 @@ export class CriRuntime implements Runtime {
     const podsDir = path.join(this.options.dataDir, PODS_DIR);
     for (const entry of readdirSync(podsDir)) {
       const [namespace, name, uid] = entry.split('_');
-      if (namespace && name && uid && existsSync(path.join(podsDir, entry, 'pod.json'))) found.set(uid, { namespace, name, uid });
+      if (namespace && name && uid && existsSync(path.join(podsDir, entry, POD_FILE))) found.set(uid, { namespace, name, uid });
     }
     for (const { namespace, name, uid } of found.values()) {
       let layout: PodLayout;
@@ -194,7 +196,7 @@ export class CriRuntime implements Runtime {
         this.options.logger.warn({ namespace, name, uid, err: (err as Error).message }, 'sandbox with unusable names; left alone');
         continue;
       }
-      const pod = CriPodWorker.loadPod(layout);
+      const pod = loadPodFile(layout.dir);
       let valid = pod;
       try {
         if (pod) assertValidPod(pod);

@@ -93,7 +93,7 @@ function toEntry(key: string, value: unknown): Entry | undefined {
   const auth: AuthConfig = { username, password };
   if (typeof fields.identitytoken === 'string') auth.identityToken = fields.identitytoken;
   if (typeof fields.registrytoken === 'string') auth.registryToken = fields.registrytoken;
-  return { key, hostParts: host.split('.'), port: portMatch?.[2] ?? '', path, auth };
+  return { key: schemeless.replace(/\/+$/, ''), hostParts: host.split('.'), port: portMatch?.[2] ?? '', path, auth };
 }
 
 /** A glob over one host part: `*` and `?`, as Go's filepath.Match for names without separators. */
@@ -124,6 +124,6 @@ export function credentialsFor(image: string, secrets: readonly { type?: unknown
       if (entry && matches(entry, location)) found.push(entry);
     }
   }
-  // Longer keys are more specific (kube sorts its index the same way); stable among equals.
+  // Longer keys (without a scheme) are more specific, as kube sorts its index; stable among equals.
   return found.sort((a, b) => b.key.length - a.key.length).map((entry) => entry.auth);
 }
