@@ -69,6 +69,9 @@ export interface EdgeAgentOptions {
   containerRuntimeEndpoint?: string;
   /** Root of the CRI containers' logs (`<dir>/pods/<ns>_<pod>_<uid>/<container>/<n>.log`). Default `<dataDir>/log`. */
   podLogDir?: string;
+  /** Image GC thresholds in percent of the image filesystem (kubelet: 85, 80). */
+  imageGcHighThreshold?: number;
+  imageGcLowThreshold?: number;
 }
 
 export class EdgeAgent {
@@ -143,6 +146,8 @@ export class EdgeAgent {
         hostIP: defaultHostIP(),
         ...(options.secretsDir ? { secretsDir: options.secretsDir } : {}),
         ...(options.restartBackoff ? { backoff: options.restartBackoff } : {}),
+        ...(options.imageGcHighThreshold !== undefined ? { imageGcHighPercent: options.imageGcHighThreshold } : {}),
+        ...(options.imageGcLowThreshold !== undefined ? { imageGcLowPercent: options.imageGcLowThreshold } : {}),
       });
       this.pods = new RuntimeRouter(this.cri, this.runtime);
     }

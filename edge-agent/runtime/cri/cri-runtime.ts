@@ -28,6 +28,7 @@ import { CriLogs } from './cri-logs.js';
 import { seenOf } from './cri-container-status.js';
 import { POD_FILE, loadPodFile } from './cri-pod-file.js';
 import { CriPodWorker, type CriPodDeps } from './cri-pod-worker.js';
+import { ImageGc } from './image-gc.js';
 import { ImagePuller } from './image-puller.js';
 
 export interface CriRuntimeOptions {
@@ -51,6 +52,11 @@ export interface CriRuntimeOptions {
   pollIntervalMs?: number;
   /** Root of the Secret volumes, on tmpfs or ramfs (secret-volumes.ts). */
   secretsDir?: string;
+  /** Image GC thresholds, percent of the image filesystem (kubelet: 85 and 80). */
+  imageGcHighPercent?: number;
+  imageGcLowPercent?: number;
+  /** How often image GC looks at the disk. Default 5 min (the kubelet's ImageGCPeriod). */
+  imageGcIntervalMs?: number;
 }
 
 export class CriRuntime implements Runtime {
@@ -62,6 +68,7 @@ export class CriRuntime implements Runtime {
   private client: CriClient | undefined;
   private deps: CriPodDeps | undefined;
   private interval: NodeJS.Timeout | undefined;
+  private gcInterval: NodeJS.Timeout | undefined;
   private polling = false;
   private stopped = false;
   /** `containerd 1.6.20` once started. */
@@ -113,6 +120,11 @@ export class CriRuntime implements Runtime {
     await this.adopt(this.deps, secrets);
     this.interval = setInterval(() => void this.poll(), options.pollIntervalMs ?? 1000);
     this.interval.unref();
+    const gc = new ImageGc({ client, logger, highPercent: options.imageGcHighPercent ?? 85, lowPercent: options.imageGcLowPercent ?? 80, now: this.now });
+    this.gcInterval = setInterval(() => {
+      gc.run().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'image GC failed'));
+    }, options.imageGcIntervalMs ?? 300_000);
+    this.gcInterval.unref();
     logger.info({ endpoint: options.endpoint, runtime: this.runtimeVersion, pods: this.workers.size }, 'CRI runtime started');
   }
 
@@ -165,6 +177,7 @@ export class CriRuntime implements Runtime {
     if (this.stopped) return;
     this.stopped = true;
     if (this.interval) clearInterval(this.interval);
+    if (this.gcInterval) clearInterval(this.gcInterval);
     await Promise.all([...this.workers.values(), ...this.draining].map((worker) => worker.dispose()));
     this.workers.clear();
     this.client?.close();
