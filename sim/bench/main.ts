@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { markdownTable } from '../report/table.js';
 import { agentRssBench } from './agent-rss.js';
 import { chaosBench } from './chaos.js';
+import { criPodsBench } from './cri-pods.js';
 import { edgeStoreBench } from './edge-store.js';
 import { embeddedApiBench } from './embedded-api.js';
 import { filterBench } from './filter.js';
@@ -31,6 +32,7 @@ const SUITES: Record<string, Suite> = {
   filter: filterBench,
   fleet: fleetBench,
   chaos: chaosBench,
+  'cri-pods': criPodsBench,
 };
 
 const program = new Command('bench')
