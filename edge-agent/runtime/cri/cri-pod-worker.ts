@@ -343,8 +343,10 @@ export class CriPodWorker {
     );
     if (outcome.result === 'waiting') {
       this.waiting.set(spec.name, { reason: outcome.reason, message: outcome.message });
-      const retry = this.deps.images.backoffEnds(view, spec.image);
-      this.wakeAt = Math.min(this.wakeAt, outcome.reason === 'ImagePullBackOff' || outcome.reason === 'ErrImagePull' ? (retry ?? now + 1000) : now + this.deps.backoff.initialMs);
+      const retry = this.deps.images.backoffEnds(view, spec.image) ?? now + 1000;
+      // ErrImagePull shows until a pass soon after (then ImagePullBackOff until the back-off ends), as on a kubelet.
+      if (outcome.reason === 'ErrImagePull') this.wakeAt = Math.min(this.wakeAt, now + Math.min(1000, Math.max(0, retry - now) / 2));
+      else this.wakeAt = Math.min(this.wakeAt, outcome.reason === 'ImagePullBackOff' ? retry : now + this.deps.backoff.initialMs);
       return false;
     }
     this.waiting.delete(spec.name);
