@@ -34,6 +34,7 @@ import { EventForwarder, type CloudEventSink } from './upstream/event-forwarder.
 import { NodeHealthMonitor } from './upstream/node-health-monitor.js';
 import { NodeReadiness } from './upstream/node-readiness.js';
 import { EDGE_ROLE_LABEL, NodeRegistrar } from './upstream/node-registrar.js';
+import { PodAutonomy } from './upstream/pod-autonomy.js';
 import { PodStatusWriter } from './upstream/pod-status-writer.js';
 import { WriteQueue } from './upstream/write-queue.js';
 
@@ -90,6 +91,8 @@ export interface CloudHubOptions {
   metricsTls?: boolean;
   /** Per-node and per-peer limits; the rest are DEFAULT_NODE_LIMITS. */
   limits?: Partial<NodeLimits>;
+  /** Make pods on autonomous edge nodes tolerate their node's outage forever (upstream/pod-autonomy.ts); default true. */
+  autonomy?: boolean;
 }
 
 export class CloudHub {
@@ -142,6 +145,8 @@ export class CloudHub {
       logger: logger.child({ component: 'writes' }),
       onResult: (kind, result) => this.metrics.apiWrites.inc({ kind, result }),
     });
+    // After the fleet view: the autonomy controller reads the pods' current versions from it.
+    if (options.autonomy !== false) this.source.addEventHandler(new PodAutonomy({ client: this.client, fleet: this.fleet, writes: this.writes, logger: logger.child({ component: 'autonomy' }) }));
     const registrar = new NodeRegistrar({ client: this.client, fleet: this.fleet, writes: this.writes, logger });
     const gracePeriodMs = options.nodeGracePeriodMs ?? 40_000;
     this.leases = new LeaseRenewer({

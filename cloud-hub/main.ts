@@ -9,6 +9,7 @@ import { resolveOwner, writeMosquittoAuth } from './auth/mosquitto-auth.js';
 import { TokenAdmin } from './auth/token-admin.js';
 import { LOG_LEVELS, createLogger, parseHostPort, parsePositiveInt } from './cli-options.js';
 import { apiServerCommand } from './apiserver/command.js';
+import { controllerSettingsFrom, withControllerFlags } from './apiserver/controller-settings.js';
 import type { EmbeddedApiServer } from './apiserver/index.js';
 import { CloudHub } from './hub.js';
 import { KubeClient } from './kube/kube-client.js';
@@ -37,10 +38,13 @@ interface ServeOptions {
   data: string;
   listen: HostPort;
   apiListen: HostPort;
+  apiHistory?: number;
+  apiBookmarkInterval?: number;
   metrics?: HostPort;
   namespace: string;
   hubId?: string;
   heartbeatInterval: number;
+  shutdownTimeout: number;
   nodeGracePeriod: number;
   apiQps: number;
   window: number;
@@ -63,7 +67,12 @@ interface ServeOptions {
   nodeEventRate: number;
   nodeRateBurst: number;
   maxSendBuffer: number;
+  autonomy: boolean;
   logLevel: string;
+  nodeMonitorGracePeriod: number;
+  nodeMonitorPeriod: number;
+  defaultUnreachableTolerationSeconds: number;
+  defaultNotReadyTolerationSeconds: number;
 }
 
 const nonNegativeInt = (value: string): number => (value === '0' ? 0 : parsePositiveInt(value));
@@ -89,6 +98,8 @@ const program = new Command('cloud-hub')
   .addOption(new Option('--data <dir>', 'data directory of the embedded API (state, CA, kubeconfig) and of the hub\'s generated TLS CA (hub-ca.crt); without --embedded, given explicitly: use DIR/kubeconfig').default('.edge-hub').env('EDGE_DATA'))
   .addOption(new Option('--listen <host:port>', 'WebSocket listen address (port 0: any free port)').default(parseHostPort('0.0.0.0:7070'), '0.0.0.0:7070').argParser(parseHostPort).env('EDGE_LISTEN'))
   .addOption(new Option('--api-listen <host:port>', 'embedded API listen address').default(parseHostPort('127.0.0.1:6443'), '127.0.0.1:6443').argParser(parseHostPort).env('EDGE_API_LISTEN'))
+  .addOption(new Option('--api-history <n>', 'embedded API: changes kept for watches to resume from (older resourceVersions get 410 Gone; default 10000)').argParser(parsePositiveInt).env('EDGE_API_HISTORY'))
+  .addOption(new Option('--api-bookmark-interval <ms>', 'embedded API: how often a watch that allows bookmarks gets one (default 60000)').argParser(parsePositiveInt).env('EDGE_API_BOOKMARK_INTERVAL'))
   .addOption(new Option('--mqtt <url>', 'also serve nodes through this MQTT broker: mqtt://[user@]HOST:PORT or mqtts://').env('EDGE_MQTT'))
   .addOption(new Option('--mqtt-password-file <file>', 'password of the hub\'s broker user (the user is in --mqtt)').env('EDGE_MQTT_PASSWORD_FILE'))
   .addOption(new Option('--embedded-broker <host:port>', 'run an MQTT 3.1.1 broker in-process on this address and serve nodes through it').argParser(parseHostPort).env('EDGE_EMBEDDED_BROKER').conflicts('mqtt'))
@@ -99,6 +110,7 @@ const program = new Command('cloud-hub')
   .addOption(namespaceOption())
   .addOption(new Option('--hub-id <id>', 'this replica\'s name in logs, frames and MQTT shard Leases; one that survives a restart (the pod name) lets a restarted replica take its shards back at once (default: hostname-pid)').env('EDGE_HUB_ID'))
   .addOption(new Option('--heartbeat-interval <ms>', 'heartbeat interval asked of agents').default(10_000).argParser(parsePositiveInt).env('EDGE_HEARTBEAT_INTERVAL'))
+  .addOption(new Option('--shutdown-timeout <ms>', 'on SIGTERM/SIGINT, how long a clean stop (closing sessions, handing over Leases) may take before the process exits anyway; a second signal exits at once').default(15_000).argParser(parsePositiveInt).env('EDGE_SHUTDOWN_TIMEOUT'))
   .addOption(new Option('--node-grace-period <ms>', 'Lease age after which an edge node is NotReady (Leases are renewed every quarter of it, at most every 10 s)').default(40_000).argParser(parsePositiveInt).env('EDGE_NODE_GRACE_PERIOD'))
   .addOption(new Option('--window <frames>', 'unacked sync frames per node before the hub waits').default(16).argParser(parsePositiveInt).env('EDGE_WINDOW'))
   .addOption(new Option('--tls', 'serve wss:// (and https health on the same port) with --tls-cert/--tls-key, or else with a certificate signed by a CA generated in --data (agents trust it with --hub-ca DATA/hub-ca.crt)').env('EDGE_TLS'))
@@ -115,7 +127,11 @@ const program = new Command('cloud-hub')
   .addOption(new Option('--node-rate-burst <seconds>', 'each node rate may be exceeded by this many seconds\' worth at once').default(limit.burstSeconds).argParser(parsePositiveInt).env('EDGE_NODE_RATE_BURST'))
   .addOption(new Option('--max-send-buffer <bytes>', 'bytes waiting for one connection that does not read; over it the connection is cut and its memory freed').default(limit.maxSendBufferBytes).argParser(parsePositiveInt).env('EDGE_MAX_SEND_BUFFER'))
   .addOption(new Option('--api-qps <n>', 'sustained Kubernetes API writes per second (Lease renewals take up to half: N nodes renewed every 10 s need N/5)').default(500).argParser(parsePositiveInt).env('EDGE_API_QPS'))
-  .addOption(logLevelOption())
+  .addOption(
+    new Option('--no-autonomy', 'leave the tolerations of pods on edge nodes alone (by default pods on an edge node tolerate its outage forever unless the node or the pod is annotated edge-sync.io/autonomy: "false")').env('EDGE_NO_AUTONOMY'),
+  )
+  .addOption(logLevelOption());
+withControllerFlags(program)
   // --data names the cluster only when given: its default is the embedded API's directory.
   .action(async (options: ServeOptions, command: Command) => serve(options, command.getOptionValueSource('data') !== 'default'));
 
@@ -216,7 +232,10 @@ async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
       dataDir: options.data,
       host: options.apiListen.host,
       port: options.apiListen.port,
+      ...(options.apiHistory ? { historyWindow: options.apiHistory } : {}),
+      ...(options.apiBookmarkInterval ? { bookmarkIntervalMs: options.apiBookmarkInterval } : {}),
       logger: logger.child({ component: 'apiserver' }),
+      controllers: controllerSettingsFrom(options),
     });
     await embedded.start();
     api = embedded.url;
@@ -254,6 +273,7 @@ async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
     apiBurst: options.apiQps * 2,
     ...(tls ? { tls: { cert: tls.cert, key: tls.key }, metricsTls: options.metricsTls ?? false } : {}),
     limits,
+    autonomy: options.autonomy,
   });
   if (options.mqtt && options.shards > 0 && !options.hubId) {
     logger.warn('no --hub-id: this replica holds its MQTT shard Leases as hostname-pid, so after a crash they move only when they expire; set --hub-id (a Deployment: the pod name)');
@@ -261,9 +281,18 @@ async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
   const bound = await hub.start();
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
+    if (stopping) {
+      logger.warn({ signal }, 'second signal during shutdown: exiting now');
+      process.exit(1);
+    }
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    // A stop that waits on an unreachable API (Lease hand-over) or a stuck peer must not keep
+    // the process alive for ever: a supervisor's SIGKILL would come later and lose the log line.
+    setTimeout(() => {
+      logger.error({ timeoutMs: options.shutdownTimeout }, 'clean stop took too long: exiting anyway');
+      process.exit(1);
+    }, options.shutdownTimeout).unref();
     await hub.stop();
     await embedded?.close();
     logger.info('stopped');

@@ -25,7 +25,7 @@ import { Reconciler } from './reconcile/reconciler.js';
 import { StatusReporter } from './reconcile/status-reporter.js';
 import { CriRuntime } from './runtime/cri/cri-runtime.js';
 import { ProcessRuntime, RuntimeRouter, defaultHostIP, type BackoffSettings, type BwrapMode, type Runtime } from './runtime/index.js';
-import { collectNodeInfo } from './node-info.js';
+import { collectNodeInfo, localNodeStatus, type NodeTaint } from './node-info.js';
 import { openEdgeStore, type EdgeStore } from './store/index.js';
 import { agentVersion } from './version.js';
 
@@ -41,6 +41,8 @@ export interface EdgeAgentOptions {
   logger: Logger;
   registry: Registry;
   labels?: Record<string, string>;
+  /** Taints for the Node when the hub registers it (--register-with-taints). */
+  registerWithTaints?: NodeTaint[];
   metricsListen?: HostPort;
   /** Serve the cache read-only on this address (loopback). */
   localApiListen?: HostPort;
@@ -187,7 +189,7 @@ export class EdgeAgent {
     this.link = new HubLink({
       node: options.node,
       agentVersion: agentVersion(),
-      nodeInfo: () => collectNodeInfo({ labels: options.labels ?? {} }),
+      nodeInfo: () => collectNodeInfo({ labels: options.labels ?? {}, ...(options.registerWithTaints ? { taints: options.registerWithTaints } : {}) }),
       cache: this.store.cache,
       transport: options.transport,
       logger: logger.child({ component: 'link' }),
@@ -206,6 +208,7 @@ export class EdgeAgent {
       bound.metrics = await this.endpoints.start(metricsListen.host, metricsListen.port);
     }
     if (localApiListen) {
+      const startedAt = new Date();
       this.localApi = new LocalApiServer({
         readModel: this.store.cache.changeLog,
         host: localApiListen.host,
@@ -215,6 +218,8 @@ export class EdgeAgent {
         logger: this.options.logger.child({ component: 'local-api' }),
         // Pods are served with the status the runtime sees now, hub or no hub (Failed/InvalidSpec when quarantined).
         podStatus: (key) => this.reporter.quarantineStatus(key) ?? this.pods.podStatus(key),
+        // The agent knows its own node: served Ready with its nodeInfo, hub or no hub.
+        nodeStatus: (name) => (name === this.options.node ? localNodeStatus(collectNodeInfo({ labels: this.options.labels ?? {} }), agentVersion(), startedAt, new Date()) : undefined),
       });
       bound.localApi = await this.localApi.start();
     }

@@ -10,6 +10,7 @@ import { applyConfigFile } from './config-file.js';
 import { TokenFile } from './link/token-file.js';
 import { transportForUrl } from './link/transport-for-url.js';
 import { isLoopbackAddress } from './local-api/index.js';
+import { parseTaints, type NodeTaint } from './node-info.js';
 
 interface AgentCliOptions {
   config?: string;
@@ -19,6 +20,7 @@ interface AgentCliOptions {
   tokenFile?: string;
   hubCa?: string;
   labels?: Record<string, string>;
+  registerWithTaints?: NodeTaint[];
   metrics?: HostPort;
   localApi?: HostPort;
   localApiSecrets?: boolean;
@@ -67,6 +69,14 @@ function percent(value: string): number {
   return n;
 }
 
+function parseTaintsFlag(value: string): NodeTaint[] {
+  try {
+    return parseTaints(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
@@ -82,7 +92,12 @@ const program = new Command('edge-agent')
   .addOption(new Option('--data <dir>', 'data directory: cache.db, secret.key').default('/var/lib/edge-agent').env('EDGE_DATA'))
   .addOption(new Option('--token-file <file>', 'file holding this node\'s token (cloud-hub token create NODE); only its owner may read it (chmod 600); read again when the hub refuses the token and on SIGHUP, so a rotated token needs no restart').env('EDGE_TOKEN_FILE'))
   .addOption(new Option('--hub-ca <file>', 'PEM CA certificate that signs the hub\'s (or the MQTT broker\'s) certificate, for wss:// and mqtts:// with a private CA (a hub started with --tls writes DATA/hub-ca.crt); without it the system\'s CAs are used').env('EDGE_HUB_CA'))
-  .addOption(new Option('--labels <k=v,...>', 'labels for the Node object when the hub registers it').argParser(parseLabels).env('EDGE_NODE_LABELS'))
+  .addOption(new Option('--labels <k=v,...>', 'labels for the Node object when the hub registers it; the hub drops what a kubelet may not set (node-role.kubernetes.io/*, other kubernetes.io/k8s.io labels outside the kubelet\'s set) and logs why').argParser(parseLabels).env('EDGE_NODE_LABELS'))
+  .addOption(
+    new Option('--register-with-taints <key[=value]:effect,...>', 'taints for the Node object when the hub registers it, as the kubelet\'s flag (e.g. node-role.kubernetes.io/edge:NoSchedule keeps workloads without that toleration, cluster DaemonSets included, off this node)')
+      .argParser(parseTaintsFlag)
+      .env('EDGE_REGISTER_WITH_TAINTS'),
+  )
   .addOption(new Option('--local-api <host:port>', 'serve the cached objects read-only, Kubernetes-style (list/get/watch), on this loopback address (127.0.0.1, ::1, localhost)').argParser(parseHostPort).env('EDGE_LOCAL_API'))
   .addOption(new Option('--local-api-secrets', 'also serve Secrets on the local API').env('EDGE_LOCAL_API_SECRETS'))
   .addOption(new Option('--local-api-allow-remote', 'let --local-api bind a non-loopback address (the local API has no authentication: anyone who reaches it reads the cache)').env('EDGE_LOCAL_API_ALLOW_REMOTE'))
@@ -101,7 +116,7 @@ const program = new Command('edge-agent')
   .addOption(new Option('--metrics <host:port>', 'serve /metrics, /healthz and /readyz here').argParser(parseHostPort).env('EDGE_METRICS'))
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').env('LOG_LEVEL'))
   .action(async (options: AgentCliOptions) => {
-    if (options.config) applyConfigFile(program, options.config, { lists: ['localMqttTopics'], maps: ['labels'] });
+    if (options.config) applyConfigFile(program, options.config, { lists: ['localMqttTopics', 'registerWithTaints'], maps: ['labels'] });
     const settings = program.opts<AgentCliOptions>();
     for (const [field, flag, env] of [['node', '--node', 'EDGE_NODE'], ['hub', '--hub', 'EDGE_HUB']] as const) {
       if (!settings[field]) throw new Error(`${flag} is required (or ${env}, or "${field}:" in the config file)`);
@@ -141,6 +156,7 @@ async function run(options: AgentCliOptions & { node: string; hub: string }): Pr
     logger,
     registry: new Registry(),
     ...(options.labels ? { labels: options.labels } : {}),
+    ...(options.registerWithTaints ? { registerWithTaints: options.registerWithTaints } : {}),
     ...(options.metrics ? { metricsListen: options.metrics } : {}),
     ...(options.localApi ? { localApiListen: options.localApi, localApiSecrets: options.localApiSecrets ?? false, localApiAllowRemote: options.localApiAllowRemote ?? false } : {}),
     ...(options.filterRules ? { filterRulesFile: options.filterRules } : {}),

@@ -1,6 +1,6 @@
-/** What the agent tells the hub about its device: architecture, OS, capacity, labels. */
+/** What the agent tells the hub about its device: architecture, OS, capacity, labels, registration taints. */
 import os from 'node:os';
-import type { NodeInfo } from '../protocol/index.js';
+import type { JsonObject, NodeInfo } from '../protocol/index.js';
 
 /** Node's `process.arch` in Kubernetes' GOARCH spelling. */
 export function kubeArch(arch: string = process.arch): string {
@@ -14,8 +14,36 @@ export function kubeArch(arch: string = process.arch): string {
   }
 }
 
+export type NodeTaint = NonNullable<NodeInfo['taints']>[number];
+
+const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
+
+/**
+ * The kubelet's `--register-with-taints` syntax: `key[=value]:effect`, comma-separated (e.g.
+ * `node-role.kubernetes.io/edge:NoSchedule`). Throws on a malformed entry; the hub checks keys
+ * and values as Kubernetes does.
+ */
+export function parseTaints(text: string): NodeTaint[] {
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0)
+    .map((part) => {
+      const colon = part.lastIndexOf(':');
+      const effect = colon > 0 ? part.slice(colon + 1) : '';
+      if (!TAINT_EFFECTS.includes(effect)) throw new Error(`expected key[=value]:effect with effect ${TAINT_EFFECTS.join(', ')}, got "${part}"`);
+      const keyValue = part.slice(0, colon);
+      const eq = keyValue.indexOf('=');
+      const key = eq >= 0 ? keyValue.slice(0, eq) : keyValue;
+      if (key.length === 0) throw new Error(`a taint needs a key, got "${part}"`);
+      return eq >= 0 ? { key, value: keyValue.slice(eq + 1), effect } : { key, effect };
+    });
+}
+
 export interface NodeInfoOptions {
   labels?: Record<string, string>;
+  /** Taints for the Node when the hub registers it. */
+  taints?: NodeTaint[];
   /** Pods the node accepts (kubelet default 110). */
   maxPods?: number;
 }
@@ -40,5 +68,42 @@ export function collectNodeInfo(options: NodeInfoOptions = {}): NodeInfo {
     allocatable: capacity,
     labels: options.labels ?? {},
     addresses,
+    ...(options.taints && options.taints.length > 0 ? { taints: options.taints } : {}),
+  };
+}
+
+/**
+ * The status of this node as the agent itself sees it, for its local API (the hub's copy of
+ * the Node in the cache carries none): Ready (the agent is running and serving), capacity,
+ * addresses and nodeInfo as the hub's node registrar writes them upstream, the kubelet version
+ * being the agent's (`edge-sync/VERSION`).
+ */
+export function localNodeStatus(info: NodeInfo, agentVersion: string, since: Date, now: Date): JsonObject {
+  return {
+    capacity: info.capacity,
+    allocatable: info.allocatable ?? info.capacity,
+    conditions: [
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'KubeletReady',
+        message: 'edge-agent is running and serving its local API',
+        lastHeartbeatTime: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        lastTransitionTime: since.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      },
+    ],
+    addresses: (info.addresses ?? []) as JsonObject[],
+    nodeInfo: {
+      architecture: info.arch,
+      operatingSystem: info.os,
+      kernelVersion: info.kernel ?? '',
+      osImage: info.os,
+      kubeletVersion: `edge-sync/${agentVersion}`,
+      kubeProxyVersion: '',
+      containerRuntimeVersion: 'process://',
+      machineID: '',
+      systemUUID: '',
+      bootID: '',
+    },
   };
 }

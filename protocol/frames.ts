@@ -38,6 +38,8 @@ export const NodeInfoSchema = z.object({
   allocatable: stringMap.optional(),
   labels: stringMap.default({}),
   addresses: z.array(z.object({ type: z.string(), address: z.string() })).max(16).optional(),
+  /** Taints for the Node when the hub creates it (the kubelet's --register-with-taints). */
+  taints: z.array(z.object({ key: z.string().max(317), value: z.string().max(63).optional(), effect: z.string().max(32) })).max(32).optional(),
 });
 
 export const HelloSchema = frame('hello', {

@@ -8,11 +8,11 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { FAULT_KINDS, type FaultKind } from './chaos/plan.js';
-import { MAX_SEED, newSeed } from './chaos/random.js';
+import { MAX_SEED, newSeed } from './random/seeded-random.js';
 import { reportMarkdown } from './report/markdown.js';
 import { gateFailures } from './report/targets.js';
 import { latencySvg } from './report/svg-chart.js';
-import { SCENARIOS, type ScenarioName, type SimOptions } from './run/options.js';
+import { SCENARIOS, type ScenarioName, type SimOptions } from './scenarios/options.js';
 import { Simulation } from './run/simulation.js';
 
 const positiveInt = (value: string): number => {
@@ -132,11 +132,23 @@ const program = new Command('edge-sim')
     let stopping = false;
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.on(signal, () => {
-        // Stop the fleet and the API and hub processes this run started; a second signal does not wait.
-        if (stopping) process.exit(130);
+        // Stop the fleet and the API and hub processes this run started; a second signal does not
+        // wait for them to finish, it kills them.
+        if (stopping) {
+          simulation.killProcessesNow();
+          process.exit(130);
+        }
         stopping = true;
         process.stderr.write(`\nedge-sim: ${signal}, stopping\n`);
         void simulation.dispose().finally(() => process.exit(130));
+      });
+    }
+    // A bug outside the run's own error path must not leave the API and hub running either.
+    for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+      process.on(event, (err: unknown) => {
+        process.stderr.write(`edge-sim: ${event}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+        simulation.killProcessesNow();
+        process.exit(1);
       });
     }
     const report = await simulation.run();

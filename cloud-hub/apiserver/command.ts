@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino, type Logger } from 'pino';
+import { controllerSettingsFrom, withControllerFlags } from './controller-settings.js';
 import { DEFAULT_HISTORY_WINDOW } from './defaults.js';
 
 export interface ListenAddress {
@@ -31,12 +32,16 @@ interface ApiServerFlags {
   listen: ListenAddress;
   history: number;
   logLevel: string;
+  nodeMonitorGracePeriod: number;
+  nodeMonitorPeriod: number;
+  defaultUnreachableTolerationSeconds: number;
+  defaultNotReadyTolerationSeconds: number;
 }
 
 /** The flags of `apiserver`, on `command`; `mandatory` marks --data required (see apiServerCommand). */
 function withFlags(command: Command, mandatory: boolean): Command {
   const data = new Option('--data <dir>', 'data directory (SQLite file, CA, token, kubeconfig)').env('EDGE_DATA');
-  return command
+  return withControllerFlags(command)
     .addOption(mandatory ? data.makeOptionMandatory() : data)
     .addOption(
       new Option('--listen <host:port>', 'address to serve HTTPS on; port 0 picks a free one')
@@ -76,7 +81,7 @@ export function apiServerCommand(): Command {
       const flags = ownFlags(command);
       const logger: Logger = pino({ level: flags.logLevel, base: { component: 'apiserver' } });
       const { EmbeddedApiServer } = await import('./server.js');
-      const server = new EmbeddedApiServer({ dataDir: flags.data, host: flags.listen.host, port: flags.listen.port, historyWindow: flags.history, logger });
+      const server = new EmbeddedApiServer({ dataDir: flags.data, host: flags.listen.host, port: flags.listen.port, historyWindow: flags.history, logger, controllers: controllerSettingsFrom(flags) });
       try {
         await server.start();
       } catch (err) {

@@ -9,16 +9,21 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { JsonObject } from '../../protocol/index.js';
 import { ApiError, negotiateRepresentation, ObjectFilter, partialObjectMetadata, queryFlag, statusErrors, successStatus, type Representation } from '../../protocol/kube/index.js';
+import { APPLY_PATCH_TYPE, applyForce, fieldManagerOf, parseApplyBody } from './apply/request.js';
 import { forbiddenReason, type Authenticator, type Authorizer } from './authorization.js';
-import { parseJson, parseObjectBody, readBody } from './content.js';
+import { mediaTypeOf, parseJson, parseObjectBody, readBody } from './content.js';
 import type { Discovery } from './discovery.js';
 import { metadataOf } from './objects.js';
 import { patchTypeOf } from './patch.js';
 import type { ObjectRegistry } from './registry.js';
+import { checkReadableAt, readOptionsOf } from './read-options.js';
+import { SelfReviews } from './reviews.js';
 import { resolveRequestInfo, type RequestInfo, type ResourceRequestInfo } from './request-info.js';
 import { filterOf, listLimit, parseDryRun, readDeleteOptions, watchTimeoutMs } from './request-params.js';
+import { parseFieldValidation } from './schema/decode.js';
 import { apiVersionOf, resourceKey, type ResourceCatalog, type ResourceDefinition } from './resources.js';
 import { sendJson, sendRawJson, withoutTypeMeta } from './responses.js';
+import { notServedError, serveSubresource, servesSubresource } from './subresources.js';
 import type { TableConverter } from './tables.js';
 import type { WatchFanout } from './watch-fanout.js';
 import { WatchStream } from './watch-stream.js';
@@ -55,8 +60,11 @@ export class ApiRequestHandler {
   private readonly deps: ApiRequestHandlerDependencies;
   private readonly watches = new Set<WatchStream>();
 
+  private readonly reviews: SelfReviews;
+
   constructor(deps: ApiRequestHandlerDependencies) {
     this.deps = deps;
+    this.reviews = new SelfReviews(deps.authorize, deps.maxBodyBytes);
   }
 
   get openWatches(): number {
@@ -92,6 +100,7 @@ export class ApiRequestHandler {
       } catch {
         throw statusErrors.badRequest(`malformed path ${JSON.stringify(url.pathname)}`);
       }
+      if (this.reviews.handles(info)) return this.reviews.serve(req, res, info, user);
       const decision = await this.deps.authorize({ user, request: info });
       if (!decision.allowed) {
         const why = forbiddenReason(user, info, decision.reason);
@@ -108,7 +117,7 @@ export class ApiRequestHandler {
 
   private serveNonResource(req: IncomingMessage, res: ServerResponse, pathname: string): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
-    const body = this.deps.discovery.document(pathname, this.deps.serverAddress());
+    const body = this.deps.discovery.document(pathname, this.deps.serverAddress(), req.headers.accept);
     if (body === undefined) throw statusErrors.routeNotFound();
     if (typeof body === 'string') sendRawJson(res, 200, body);
     else sendJson(res, 200, body);
@@ -121,14 +130,19 @@ export class ApiRequestHandler {
     const def = this.deps.catalog.find(info.apiGroup, info.apiVersion, info.resource);
     if (!def) throw statusErrors.routeNotFound();
     const subresource = info.subresource;
-    if (def.kind === 'Namespace') {
-      // request-info puts a namespace's own name in `namespace` too, as kube does.
-      if (subresource !== '' && subresource !== 'status') throw statusErrors.routeNotFound();
-      return { def, namespace: '', name: info.name, subresource };
+    // request-info puts a namespace's own name in `namespace` too, as kube does.
+    const namespace = def.kind === 'Namespace' ? '' : info.namespace;
+    if (!def.namespaced && namespace !== '') throw statusErrors.routeNotFound();
+    if (subresource !== '' && info.name !== '' && !(subresource === 'status' && def.statusSubresource) && !servesSubresource(def, subresource)) {
+      const notServed = notServedError(def, subresource);
+      if (notServed) {
+        // A missing object is still a 404, as kube answers before it looks at the subresource.
+        this.deps.registry.get(def, namespace, info.name);
+        throw notServed;
+      }
+      throw statusErrors.routeNotFound();
     }
-    if (!def.namespaced && info.namespace !== '') throw statusErrors.routeNotFound();
-    if (subresource !== '' && !(subresource === 'status' && def.statusSubresource) && !(subresource === 'binding' && def.kind === 'Pod')) throw statusErrors.routeNotFound();
-    return { def, namespace: info.namespace, name: info.name, subresource };
+    return { def, namespace, name: info.name, subresource };
   }
 
   private async serveResource(req: IncomingMessage, res: ServerResponse, info: ResourceRequestInfo, query: URLSearchParams): Promise<void> {
@@ -138,6 +152,12 @@ export class ApiRequestHandler {
     const method = req.method ?? 'GET';
     const dryRun = parseDryRun(query);
     const gr = { group: def.group, resource: def.resource };
+    // Writes: unknown fields per `fieldValidation`; Warn's warnings become Warning headers.
+    const warnings: string[] = [];
+    const writing = method === 'POST' || method === 'PUT' || method === 'PATCH';
+    const isApply = method === 'PATCH' && mediaTypeOf(req.headers['content-type']) === APPLY_PATCH_TYPE;
+    const write = { dryRun, fieldValidation: writing ? parseFieldValidation(query) : 'Warn', warnings, manager: writing ? fieldManagerOf(req, query, isApply) : '' } as const;
+    const force = method === 'PATCH' && applyForce(query, isApply);
 
     if (name === '') {
       if (subresource !== '') throw statusErrors.routeNotFound();
@@ -147,15 +167,17 @@ export class ApiRequestHandler {
         case 'HEAD': {
           const filter = filterOf(def, def.namespaced && !allNamespaces ? namespace : undefined, query);
           const representation = negotiateRepresentation(req.headers.accept, query.get('includeObject'));
+          const readOptions = readOptionsOf(query, info.verb === 'watch' ? 'watch' : 'list');
           if (info.verb === 'watch') return this.serveWatch(res, def, filter, query, representation);
+          checkReadableAt(readOptions, registry.currentRv);
           return this.serveList(res, def, filter, query, representation);
         }
         case 'POST': {
           if (allNamespaces) throw statusErrors.methodNotSupported(gr, 'create');
           const body = parseObjectBody(await readBody(req, this.deps.maxBodyBytes), req.headers['content-type']);
-          const created = registry.create(def, namespace, body, { dryRun });
+          const created = registry.create(def, namespace, body, write);
           await registry.whenDurable();
-          return this.sendObject(req, res, 201, def, created, query);
+          return this.sendObject(req, res, 201, def, created, query, warnings);
         }
         case 'DELETE': {
           const request = await readDeleteOptions(req, query, this.deps.maxBodyBytes);
@@ -171,13 +193,7 @@ export class ApiRequestHandler {
 
     if (def.namespaced && namespace === '') throw statusErrors.routeNotFound();
 
-    if (subresource === 'binding') {
-      if (method !== 'POST') throw statusErrors.methodNotSupported({ group: '', resource: 'pods/binding' }, method.toLowerCase());
-      const body = parseObjectBody(await readBody(req, this.deps.maxBodyBytes), req.headers['content-type']);
-      registry.bind(def, namespace, name, body, { dryRun });
-      await registry.whenDurable();
-      return sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
-    }
+    if (servesSubresource(def, subresource)) return serveSubresource({ req, res, registry, maxBodyBytes: this.deps.maxBodyBytes, def, namespace, name, subresource, query });
 
     const statusOnly = subresource === 'status' ? ({ subresource: 'status' } as const) : {};
     switch (method) {
@@ -185,23 +201,31 @@ export class ApiRequestHandler {
       case 'HEAD': {
         if (info.verb === 'watch' && subresource === '') {
           // A watch on one object is a watch on the collection narrowed to its name, as in kube.
+          readOptionsOf(query, 'watch');
           const filter = ObjectFilter.named(def.namespaced ? namespace : undefined, name);
           return this.serveWatch(res, def, filter, query, negotiateRepresentation(req.headers.accept, query.get('includeObject')));
         }
+        registry.flush();
+        checkReadableAt(readOptionsOf(query, 'get'), registry.currentRv);
         return this.sendObject(req, res, 200, def, registry.get(def, namespace, name), query);
       }
       case 'PUT': {
         const body = parseObjectBody(await readBody(req, this.deps.maxBodyBytes), req.headers['content-type']);
-        const { object, created } = registry.update(def, namespace, name, body, { dryRun, ...statusOnly });
+        const { object, created } = registry.update(def, namespace, name, body, { ...write, ...statusOnly });
         await registry.whenDurable();
-        return this.sendObject(req, res, created ? 201 : 200, def, object, query);
+        return this.sendObject(req, res, created ? 201 : 200, def, object, query, warnings);
       }
       case 'PATCH': {
+        if (isApply) {
+          const { object, created } = registry.apply(def, namespace, name, parseApplyBody(await readBody(req, this.deps.maxBodyBytes)), { ...write, ...statusOnly, force });
+          await registry.whenDurable();
+          return this.sendObject(req, res, created ? 201 : 200, def, object, query, warnings);
+        }
         const patchType = patchTypeOf(req.headers['content-type']);
         const patch = parseJson((await readBody(req, this.deps.maxBodyBytes)).toString('utf8'));
-        const object = registry.patch(def, namespace, name, patchType, patch, { dryRun, ...statusOnly });
+        const object = registry.patch(def, namespace, name, patchType, patch, { ...write, ...statusOnly });
         await registry.whenDurable();
-        return this.sendObject(req, res, 200, def, object, query);
+        return this.sendObject(req, res, 200, def, object, query, warnings);
       }
       case 'DELETE': {
         if (subresource !== '') throw statusErrors.methodNotSupported(gr, 'delete');
@@ -224,6 +248,7 @@ export class ApiRequestHandler {
     }
     const metadata: JsonObject = { resourceVersion: result.resourceVersion };
     if (result.continueToken) metadata.continue = result.continueToken;
+    if (result.remainingItemCount !== undefined) metadata.remainingItemCount = result.remainingItemCount;
     if (representation.as === 'metadata') {
       return sendJson(res, 200, {
         kind: 'PartialObjectMetadataList',
@@ -273,7 +298,9 @@ export class ApiRequestHandler {
   }
 
   /** One object, or its Table / PartialObjectMetadata when the client asked for that. */
-  private sendObject(req: IncomingMessage, res: ServerResponse, code: number, def: ResourceDefinition, obj: JsonObject, query: URLSearchParams): void {
+  private sendObject(req: IncomingMessage, res: ServerResponse, code: number, def: ResourceDefinition, obj: JsonObject, query: URLSearchParams, warnings: string[] = []): void {
+    // kube's warning header: `299 - "text"`, one per warning (joined, as HTTP allows).
+    if (warnings.length > 0) res.setHeader('Warning', warnings.map((text) => `299 - ${JSON.stringify(text)}`));
     const representation = negotiateRepresentation(req.headers.accept, query.get('includeObject'));
     if (representation.as === 'table') {
       const rv = metadataOf(obj).resourceVersion;
@@ -292,6 +319,7 @@ export class ApiRequestHandler {
     }
     const answer = apiError ?? statusErrors.internal(err instanceof Error ? err.message : String(err));
     const headers: Record<string, string> = {};
+    if (answer.details?.retryAfterSeconds !== undefined) headers['Retry-After'] = String(answer.details.retryAfterSeconds);
     // A body we did not read would otherwise be parsed as the next request on this connection.
     if (!req.complete) headers.Connection = 'close';
     sendJson(res, answer.code, answer.toStatus(), headers);

@@ -10,7 +10,7 @@
  *   the directives `$patch: replace|delete|merge`, `$retainKeys`, `$deleteFromPrimitiveList/<f>`
  *   and `$setElementOrder/<f>` are honoured. Every other list is replaced, as in a merge patch.
  * - `application/json-patch+json`: RFC 6902 through fast-json-patch.
- * - `application/apply-patch+yaml` (server-side apply) is refused with 415.
+ * - `application/apply-patch+yaml` (server-side apply) is apply/field-manager.ts.
  */
 import { isDeepStrictEqual } from 'node:util';
 import jsonPatch, { type Operation } from 'fast-json-patch';
@@ -25,7 +25,7 @@ export const PATCH_TYPES = {
 
 export type PatchType = (typeof PATCH_TYPES)[keyof typeof PATCH_TYPES];
 
-export const ACCEPTED_PATCH_TYPES: string[] = [PATCH_TYPES.json, PATCH_TYPES.merge, PATCH_TYPES.strategic];
+export const ACCEPTED_PATCH_TYPES: string[] = [PATCH_TYPES.json, PATCH_TYPES.merge, PATCH_TYPES.strategic, 'application/apply-patch+yaml'];
 
 /** The patch type of a Content-Type header, or a 415 naming the accepted ones. */
 export function patchTypeOf(contentType: string | undefined): PatchType {

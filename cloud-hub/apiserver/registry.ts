@@ -15,16 +15,19 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { isJsonObject, type JsonObject, type JsonValue } from '../../protocol/index.js';
-import { ApiError, kubeTime, numberField, objectField, statusErrors, stringField, type FieldError, type ObjectFilter } from '../../protocol/kube/index.js';
-import { decodeContinue, encodeContinue } from './continue-token.js';
+import type { JsonObject, JsonValue } from '../../protocol/index.js';
+import { ApiError, kubeTime, numberField, statusErrors, stringField, type FieldError, type ObjectFilter } from '../../protocol/kube/index.js';
+import { FieldManager } from './apply/field-manager.js';
+import { bindingTarget, boundPod } from './binding.js';
 import { DeletionLifecycle, type DeleteRequest, type DeleteResult } from './deletion.js';
 import { GroupCommit } from './group-commit.js';
-import { metadataOf } from './objects.js';
+import { metadataOf, objectOfKind } from './objects.js';
 import { applyPatch, type PatchType } from './patch.js';
-import { apiVersionOf, INITIAL_NAMESPACES, resourceKey, storedNamespace, type ResourceCatalog, type ResourceDefinition } from './resources.js';
+import { listObjects, watchStartOf, type ListResult, type WatchStart } from './reads.js';
+import { INITIAL_NAMESPACES, resourceKey, storedNamespace, type ResourceCatalog, type ResourceDefinition } from './resources.js';
+import type { FieldValidation, ObjectDecoder } from './schema/decode.js';
 import type { ChangeInput, CommittedChange, SqliteObjectStorage } from './sqlite-storage.js';
-import { prepareForCreate, prepareForStatusUpdate, prepareForUpdate, specChanged } from './strategy.js';
+import { canonicalize, prepareForCreate, prepareForStatusUpdate, prepareForUpdate, specChanged } from './strategy.js';
 import { validateKind, validateObjectMeta } from './validation.js';
 import type { WatchFanout } from './watch-fanout.js';
 
@@ -34,25 +37,37 @@ export interface RegistryDependencies {
   catalog: ResourceCatalog;
   /** The clock for creationTimestamp and deletionTimestamp. */
   now: () => Date;
+  /** Decodes write bodies against the kinds' schemas (schema/decode.ts); without it bodies are stored as sent. */
+  decoder?: ObjectDecoder;
+  /** Records managedFields and does server-side apply (apply/field-manager.ts); without it neither happens. */
+  fieldManager?: FieldManager;
+  /** Mutating admission of a new object, after defaulting and before validation (default-tolerations.ts). */
+  admit?: (def: ResourceDefinition, obj: JsonObject) => void;
 }
 
 export interface WriteOptions {
   /** `dryRun=All`: validate and answer as if written, write nothing. */
   dryRun?: boolean;
+  /** What unknown fields do (default Warn, as kube). */
+  fieldValidation?: FieldValidation;
+  /** Receives the warnings of the write (unknown fields under Warn), for the Warning header. */
+  warnings?: string[];
+  /** The field manager the write is recorded under (managedFields). */
+  manager?: string;
+  /** Set by apply(): the object already carries the managedFields the apply computed. */
+  applied?: boolean;
+}
+
+export interface ApplyOptions extends UpdateOptions {
+  manager: string;
+  force?: boolean;
 }
 
 export interface UpdateOptions extends WriteOptions {
   subresource?: 'status';
 }
 
-export interface ListResult {
-  items: JsonObject[];
-  resourceVersion: string;
-  continueToken?: string;
-}
-
-/** Where a watch starts: the events to send first, or `expired` for a resourceVersion older than the history. */
-export type WatchStart = { initial: CommittedChange[] } | { expired: string };
+export type { ListResult, WatchStart } from './reads.js';
 
 const GENERATE_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 const GENERATE_NAME_ATTEMPTS = 8;
@@ -63,8 +78,14 @@ export class ObjectRegistry {
   private readonly now: () => Date;
   private readonly batch: GroupCommit;
   private readonly deletion: DeletionLifecycle;
+  private readonly decoder: ObjectDecoder | undefined;
+  private readonly fields: FieldManager | undefined;
+  private readonly admit: ((def: ResourceDefinition, obj: JsonObject) => void) | undefined;
 
   constructor(deps: RegistryDependencies) {
+    this.decoder = deps.decoder;
+    this.fields = deps.fieldManager;
+    this.admit = deps.admit;
     this.storage = deps.storage;
     this.catalog = deps.catalog;
     this.now = deps.now;
@@ -83,7 +104,7 @@ export class ObjectRegistry {
     const namespaces = this.catalog.get('', 'namespaces');
     for (const name of INITIAL_NAMESPACES) {
       if (this.storage.get(resourceKey(namespaces), '', name)) continue;
-      this.create(namespaces, '', { metadata: { name, labels: { 'kubernetes.io/metadata.name': name } } });
+      this.create(namespaces, '', { metadata: { name } });
     }
   }
 
@@ -116,30 +137,12 @@ export class ObjectRegistry {
 
   list(def: ResourceDefinition, filter: ObjectFilter, limit?: number, continueToken?: string): ListResult {
     this.flush();
-    const token = continueToken ? decodeContinue(continueToken) : undefined;
-    const rv = token?.rv ?? this.storage.currentRv;
-    const namespace = def.namespaced ? filter.namespace : undefined;
-    const items: JsonObject[] = [];
-    let after: { namespace: string; name: string } | undefined = token ? { namespace: token.namespace, name: token.name } : undefined;
-    const want = limit !== undefined && limit > 0 ? limit : Number.MAX_SAFE_INTEGER;
-    const batch = Math.min(want === Number.MAX_SAFE_INTEGER ? 1000 : want, 1000);
-    for (;;) {
-      const rows = this.storage.list(resourceKey(def), namespace, after, batch);
-      for (const row of rows) {
-        const obj = JSON.parse(row.body) as JsonObject;
-        if (filter.selectsOnNamespaceOnly || filter.matches(obj, row.namespace)) items.push(obj);
-        after = { namespace: row.namespace, name: row.name };
-        if (items.length === want) {
-          const more = this.storage.list(resourceKey(def), namespace, after, 1).length > 0;
-          return more ? { items, resourceVersion: String(rv), continueToken: encodeContinue({ rv, ...after }) } : { items, resourceVersion: String(rv) };
-        }
-      }
-      if (rows.length < batch) return { items, resourceVersion: String(rv) };
-    }
+    return listObjects(this.storage, def, filter, limit, continueToken);
   }
 
   create(def: ResourceDefinition, namespace: string, body: JsonValue, options: WriteOptions = {}): JsonObject {
-    const obj = this.checkBody(def, body);
+    const obj = objectOfKind(def, body);
+    this.decode(def, obj, options);
     const meta = metadataOf(obj);
     if (typeof meta.resourceVersion === 'string' && meta.resourceVersion !== '') {
       throw statusErrors.badRequest('resourceVersion should not be set on objects to be created');
@@ -150,9 +153,13 @@ export class ObjectRegistry {
     const generated = (stringField(meta, 'name') ?? '') === '' && generateName !== undefined && generateName !== '';
     if (generated) meta.name = generateName + randomSuffix();
 
+    const applied = options.applied ? meta.managedFields : undefined;
     prepareForCreate(def, obj);
+    this.admit?.(def, obj);
     this.stampNewObject(def, obj);
     this.validate(def, obj, []);
+    if (applied !== undefined) meta.managedFields = applied;
+    else this.fields?.recordUpdate(def, undefined, obj, options.manager ?? 'unknown', '');
 
     for (let attempt = 1; ; attempt++) {
       const name = stringField(meta, 'name') as string;
@@ -160,6 +167,7 @@ export class ObjectRegistry {
       if (!generated || attempt >= GENERATE_NAME_ATTEMPTS) throw statusErrors.alreadyExists(def, name);
       meta.name = generateName + randomSuffix();
     }
+    canonicalize(def, obj);
     if (options.dryRun) return obj;
     this.commit([{ resource: resourceKey(def), namespace: storedNamespace(def, namespace), name: meta.name as string, type: 'ADDED', object: obj }]);
     return obj;
@@ -167,7 +175,8 @@ export class ObjectRegistry {
 
   /** PUT: replaces the object (or its status). Creates it for kinds that allow create-on-update. */
   update(def: ResourceDefinition, namespace: string, name: string, body: JsonValue, options: UpdateOptions = {}): { object: JsonObject; created: boolean } {
-    const obj = this.checkBody(def, body);
+    const obj = objectOfKind(def, body);
+    this.decode(def, obj, options);
     const meta = metadataOf(obj);
     if (meta.name !== name) throw statusErrors.badRequest(`the name of the object (${stringField(meta, 'name') ?? ''}) does not match the name on the URL (${name})`);
     this.placeInNamespace(def, obj, namespace);
@@ -196,6 +205,7 @@ export class ObjectRegistry {
     // below adjusts metadata in place while `old` must stay what was stored (it becomes the
     // watch event's previous state).
     const patched = applyPatch(type, structuredClone(old), patch);
+    this.decode(def, patched, options);
     const meta = metadataOf(patched);
     if (meta.name !== name) {
       throw statusErrors.invalid(def, name, [{ field: 'metadata.name', type: 'Invalid value', value: meta.name ?? '', detail: 'field is immutable' }]);
@@ -206,26 +216,36 @@ export class ObjectRegistry {
     return this.replace(def, patched, old, options);
   }
 
+  /**
+   * PATCH with application/apply-patch+yaml: server-side apply of `body` (the manager's whole
+   * configuration) by apply/field-manager.ts; creates the object when it does not exist.
+   */
+  apply(def: ResourceDefinition, namespace: string, name: string, body: JsonValue, options: ApplyOptions): { object: JsonObject; created: boolean } {
+    if (!this.fields) throw statusErrors.unsupportedMediaType('application/apply-patch+yaml', []);
+    const config = objectOfKind(def, body);
+    this.decode(def, config, options);
+    const meta = metadataOf(config);
+    if (meta.name !== name) throw statusErrors.badRequest(`the name of the object (${stringField(meta, 'name') ?? ''}) does not match the name on the URL (${name})`);
+    this.placeInNamespace(def, config, namespace);
+    const request = { manager: options.manager, force: options.force ?? false, subresource: options.subresource ?? '' };
+    const row = this.storage.get(resourceKey(def), storedNamespace(def, namespace), name);
+    if (!row) {
+      if (options.subresource) throw statusErrors.notFound(def, name);
+      return { object: this.create(def, namespace, this.fields.apply(def, undefined, config, request), { ...options, applied: true }), created: true };
+    }
+    const old = JSON.parse(row.body) as JsonObject;
+    const requested = stringField(meta, 'resourceVersion') ?? '';
+    if (requested !== '' && requested !== String(row.rv)) throw statusErrors.staleResourceVersion(def, name);
+    const merged = this.fields.apply(def, old, config, request);
+    metadataOf(merged).resourceVersion = String(row.rv);
+    return { object: this.replace(def, merged, old, { ...options, applied: true }), created: false };
+  }
+
   /** POST pods/NAME/binding: sets spec.nodeName of an unbound pod (what a scheduler does). */
   bind(def: ResourceDefinition, namespace: string, name: string, body: JsonValue, options: WriteOptions = {}): void {
-    if (!isJsonObject(body)) throw statusErrors.badRequest('the body must be a Binding object');
-    const target = objectField(body, 'target');
-    const nodeName = stringField(target, 'name') ?? '';
-    if (nodeName === '') throw statusErrors.invalid({ group: '', kind: 'Binding' }, name, [{ field: 'target.name', type: 'Required value' }]);
+    const nodeName = bindingTarget(body, name);
     const pod = this.load(def, namespace, name);
-    const binding = { group: '', resource: 'pods/binding' };
-    const meta = metadataOf(pod);
-    if (meta.deletionTimestamp !== undefined) throw statusErrors.conflict(binding, name, `pod ${name} is being deleted, cannot be assigned to a host`);
-    const spec: JsonObject = isJsonObject(pod.spec) ? pod.spec : {};
-    const current = stringField(spec, 'nodeName') ?? '';
-    if (current !== '') throw statusErrors.conflict(binding, name, `pod ${name} is already assigned to node "${current}"`);
-    const next = structuredClone(pod);
-    (next.spec as JsonObject).nodeName = nodeName;
-    const status: JsonObject = isJsonObject(next.status) ? next.status : {};
-    const conditions = Array.isArray(status.conditions) ? status.conditions.filter((c) => !(isJsonObject(c) && c.type === 'PodScheduled')) : [];
-    conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: kubeTime(this.now()) });
-    status.conditions = conditions;
-    next.status = status;
+    const next = boundPod(pod, name, nodeName, this.now());
     if (options.dryRun) return;
     this.commit([{ resource: resourceKey(def), namespace, name, type: 'MODIFIED', object: next, prev: pod }]);
   }
@@ -250,50 +270,20 @@ export class ObjectRegistry {
     return results;
   }
 
-  /** Where a watch from `resourceVersion` starts. '' and '0' (or sendInitialEvents) start with the current objects as ADDED. */
+  /** Where a watch from `resourceVersion` starts (reads.ts). */
   watchStart(def: ResourceDefinition, filter: ObjectFilter, resourceVersion: string, sendInitialEvents: boolean): WatchStart {
     // Replay only committed changes; later ones reach the caller's subscription at their flush.
     this.flush();
-    if (resourceVersion === '' || resourceVersion === '0' || sendInitialEvents) {
-      const { items } = this.list(def, filter);
-      return {
-        initial: items.map((object) => ({
-          rv: Number(stringField(metadataOf(object), 'resourceVersion') ?? '0'),
-          resource: resourceKey(def),
-          namespace: stringField(metadataOf(object), 'namespace') ?? '',
-          name: stringField(metadataOf(object), 'name') ?? '',
-          type: 'ADDED' as const,
-          object,
-          body: JSON.stringify(object),
-        })),
-      };
-    }
-    const from = parseResourceVersion(resourceVersion);
-    const compacted = this.storage.compactedThrough;
-    if (from < compacted) return { expired: `too old resource version: ${from} (${compacted + 1})` };
-    return { initial: this.storage.changesSince(resourceKey(def), from) };
+    return watchStartOf(this.storage, def, filter, resourceVersion, sendInitialEvents);
   }
 
   // -------------------------------------------------------------------------------------------
 
-  /**
-   * The request body as an object of this resource's kind (kind/apiVersion may be omitted).
-   * The registry takes ownership of request bodies (they are freshly parsed) and adjusts them in place.
-   */
-  private checkBody(def: ResourceDefinition, body: JsonValue): JsonObject {
-    if (!isJsonObject(body)) throw statusErrors.badRequest(`the body of the request must be a JSON object of kind ${def.kind}`);
-    const obj = body;
-    const name = stringField(objectField(obj, 'metadata'), 'name') ?? '';
-    const errors: FieldError[] = [];
-    if (obj.kind !== undefined && obj.kind !== def.kind) errors.push({ field: 'kind', type: 'Invalid value', value: obj.kind, detail: `must be ${def.kind}` });
-    if (obj.apiVersion !== undefined && obj.apiVersion !== apiVersionOf(def)) {
-      errors.push({ field: 'apiVersion', type: 'Invalid value', value: obj.apiVersion, detail: `must be ${apiVersionOf(def)}` });
-    }
-    if (obj.metadata !== undefined && !isJsonObject(obj.metadata)) errors.push({ field: 'metadata', type: 'Invalid value', value: obj.metadata, detail: 'must be an object' });
-    if (errors.length > 0) throw statusErrors.invalid(def, name, errors);
-    obj.kind = def.kind;
-    obj.apiVersion = apiVersionOf(def);
-    return obj;
+  /** Typed decoding (schema/decode.ts): unknown fields dropped, warned about or refused. */
+  private decode(def: ResourceDefinition, obj: JsonObject, options: WriteOptions): void {
+    if (!this.decoder) return;
+    const warnings = this.decoder.decode(def, obj, options.fieldValidation ?? 'Warn');
+    if (warnings.length > 0) options.warnings?.push(...warnings);
   }
 
   /** metadata.namespace is the path's; a different one in the body is a 400, as in kube. */
@@ -343,6 +333,8 @@ export class ObjectRegistry {
     const name = stringField(oldMeta, 'name') as string;
     const namespace = stringField(oldMeta, 'namespace') ?? '';
     const errors: FieldError[] = [];
+    // An apply's object carries the managedFields it computed (a status write's `next` is built from `old`).
+    const applied = options.applied ? metadataOf(obj).managedFields : undefined;
     let next: JsonObject;
     if (options.subresource === 'status') {
       next = prepareForStatusUpdate(obj, old);
@@ -361,9 +353,14 @@ export class ObjectRegistry {
     delete meta.selfLink;
     meta.resourceVersion = oldMeta.resourceVersion as JsonValue;
     errors.push(...this.deletion.updateErrors(next, old));
+    canonicalize(def, next);
     this.validate(def, next, errors);
     if (def.tracksGeneration && specChanged(next, old)) meta.generation = (numberField(oldMeta, 'generation') ?? 0) + 1;
-    if (isDeepStrictEqual(next, old)) return old;
+    const { managedFields: _oldManaged, ...oldMetaRest } = oldMeta;
+    const unchanged = isDeepStrictEqual(next, { ...old, metadata: oldMetaRest });
+    if (applied !== undefined) meta.managedFields = applied;
+    if (unchanged && (applied === undefined || FieldManager.sameOwnership(next, old))) return old;
+    if (applied === undefined) this.fields?.recordUpdate(def, old, next, options.manager ?? 'unknown', options.subresource ?? '');
     if (options.dryRun) return next;
     const resource = resourceKey(def);
     // An object whose deletion only waited for finalizers goes when the last one is removed.
@@ -384,9 +381,4 @@ function randomSuffix(): string {
   let suffix = '';
   for (let i = 0; i < 5; i++) suffix += GENERATE_NAME_ALPHABET[randomInt(GENERATE_NAME_ALPHABET.length)];
   return suffix;
-}
-
-function parseResourceVersion(value: string): number {
-  if (!/^\d+$/.test(value)) throw statusErrors.badRequest(`invalid resource version ${JSON.stringify(value)}`);
-  return Number(value);
 }

@@ -55,6 +55,14 @@ export function resolveRequestInfo(method: string, pathname: string, query: URLS
     return { isResourceRequest: false, path: pathname, verb: lowerMethod };
   }
 
+  // The legacy watch paths, /api/v1/watch/namespaces/NS/pods[/NAME] (kube's "special verb"
+  // prefix, still served and still used by older clients): a watch of what follows.
+  const legacyWatch = rest[0] === 'watch';
+  if (legacyWatch) {
+    if (rest.length < 2) throw new Error('a watch path names no resource');
+    rest = rest.slice(1);
+  }
+
   let namespace = '';
   if (rest[0] === 'namespaces' && rest.length > 1) {
     namespace = rest[1] as string;
@@ -68,7 +76,7 @@ export function resolveRequestInfo(method: string, pathname: string, query: URLS
   switch (lowerMethod) {
     case 'get':
     case 'head':
-      verb = queryFlag(query, 'watch') === true ? 'watch' : name ? 'get' : 'list';
+      verb = legacyWatch || queryFlag(query, 'watch') === true ? 'watch' : name ? 'get' : 'list';
       break;
     case 'post':
       verb = 'create';

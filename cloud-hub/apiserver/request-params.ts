@@ -50,16 +50,21 @@ export function parseDryRun(query: URLSearchParams): boolean {
   return values.length > 0;
 }
 
-/** DeleteOptions from the body (kubectl sends them there) or else from the query. */
+/** DeleteOptions from the body (kubectl sends them there, as JSON or protobuf) or else from the query. */
 export async function readDeleteOptions(req: IncomingMessage, query: URLSearchParams, maxBodyBytes: number): Promise<DeleteRequest> {
   const raw = await readBody(req, maxBodyBytes);
-  const request: DeleteRequest = { dryRun: parseDryRun(query) };
   let options: JsonObject = {};
   if (raw.length > 0 && raw.toString('utf8').trim() !== '') {
     const parsed = parseObjectBody(raw, req.headers['content-type'] ?? 'application/json');
     if (!isJsonObject(parsed)) throw statusErrors.badRequest('DeleteOptions must be a JSON object');
     options = parsed;
   }
+  return deleteRequestOf(options, query);
+}
+
+/** A DeleteOptions object (a DELETE's body, an Eviction's deleteOptions), with the query's values where the object has none. */
+export function deleteRequestOf(options: JsonObject, query: URLSearchParams): DeleteRequest {
+  const request: DeleteRequest = { dryRun: parseDryRun(query) };
   const grace = options.gracePeriodSeconds ?? (query.get('gracePeriodSeconds') !== null ? Number(query.get('gracePeriodSeconds')) : undefined);
   if (grace !== undefined && grace !== null) {
     if (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 0) throw statusErrors.badRequest(`gracePeriodSeconds: Invalid value: ${JSON.stringify(grace)}`);

@@ -11,13 +11,19 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { allowAll, singleTokenAuthenticator, type Authenticator, type Authorizer } from './authorization.js';
+import { ClusterControllers } from './cluster-controllers.js';
 import { DEFAULT_MAX_BODY_BYTES } from './content.js';
+import { DEFAULT_CONTROLLER_SETTINGS, type ControllerSettings } from './controller-settings.js';
+import { addDefaultTolerations } from './default-tolerations.js';
 import { DEFAULT_BOOKMARK_INTERVAL_MS, DEFAULT_HISTORY_WINDOW } from './defaults.js';
 import { Discovery } from './discovery.js';
 import { ApiRequestHandler } from './http-handler.js';
 import { ensureToken, kubeconfigPath, renderKubeconfig, tokenPath, writeKubeconfig } from './kubeconfig.js';
 import { ensureServingPki, type ServingPki } from '../tls/pki.js';
+import { FieldManager } from './apply/field-manager.js';
 import { ObjectRegistry } from './registry.js';
+import { ObjectDecoder } from './schema/decode.js';
+import { KubeSchemas } from './schema/schema-store.js';
 import { ResourceCatalog } from './resources.js';
 import { SqliteObjectStorage } from './sqlite-storage.js';
 import { TableConverter } from './tables.js';
@@ -41,6 +47,12 @@ export interface EmbeddedApiServerOptions {
   authorize?: Authorizer;
   /** Maps a bearer token to a user. Default: only the data dir's token, as an admin. */
   authenticate?: Authenticator;
+  /**
+   * The control plane it emulates for silent nodes (cluster-controllers.ts): node lifecycle,
+   * taint-based eviction, orphaned pod GC, default tolerations. Default: kube's durations;
+   * `false` turns all of it off.
+   */
+  controllers?: Partial<ControllerSettings> | false;
 }
 
 const MAX_WATCH_BUFFER_BYTES = 16 * 1024 * 1024;
@@ -62,6 +74,7 @@ export class EmbeddedApiServer {
   private registry: ObjectRegistry | undefined;
   private pki: ServingPki | undefined;
   private boundPort: number | undefined;
+  private controllers: ClusterControllers | undefined;
 
   constructor(options: EmbeddedApiServerOptions) {
     this.options = options;
@@ -107,14 +120,31 @@ export class EmbeddedApiServer {
     try {
       const catalog = new ResourceCatalog();
       const fanout = new WatchFanout();
-      const registry = new ObjectRegistry({ storage, fanout, catalog, now: () => new Date() });
+      // The kinds' OpenAPI definitions, read on first use (a write to decode, an /openapi request).
+      const schemas = new KubeSchemas();
+      const settings = this.options.controllers === false ? undefined : { ...DEFAULT_CONTROLLER_SETTINGS, ...this.options.controllers };
+      const registry = new ObjectRegistry({
+        storage,
+        fanout,
+        catalog,
+        now: () => new Date(),
+        decoder: new ObjectDecoder(schemas),
+        fieldManager: new FieldManager(schemas, () => new Date()),
+        ...(settings
+          ? {
+              admit: (def, obj) => {
+                if (def.kind === 'Pod') addDefaultTolerations(obj, { notReady: settings.defaultNotReadyTolerationSeconds, unreachable: settings.defaultUnreachableTolerationSeconds });
+              },
+            }
+          : {}),
+      });
       registry.ensureInitialNamespaces();
       registry.flush();
       this.registry = registry;
       const handler = new ApiRequestHandler({
         catalog,
         registry,
-        discovery: new Discovery(catalog),
+        discovery: new Discovery(catalog, schemas),
         tables: new TableConverter(Date.now),
         fanout,
         authenticate: this.options.authenticate ?? singleTokenAuthenticator(token),
@@ -144,6 +174,10 @@ export class EmbeddedApiServer {
       this.server = server;
       this.boundPort = (server.address() as AddressInfo).port;
       writeKubeconfig(this.kubeconfigPath, renderKubeconfig(this.url, this.pki.caCertPem, token));
+      if (settings) {
+        this.controllers = new ClusterControllers({ registry, catalog, fanout, logger: this.logger.child({ controller: 'node-lifecycle' }), settings });
+        this.controllers.start();
+      }
       this.logger.info({ api: this.url, kubeconfig: this.kubeconfigPath, resourceVersion: storage.currentRv }, 'embedded API server listening');
     } catch (err) {
       storage.close();
@@ -157,6 +191,8 @@ export class EmbeddedApiServer {
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    this.controllers?.stop();
+    this.controllers = undefined;
     this.handler?.closeWatches();
     if (server) {
       await new Promise<void>((resolve) => {

@@ -151,6 +151,8 @@ export class SqliteObjectStorage {
         'SELECT namespace, name, rv, body FROM objects WHERE resource = ? AND namespace = ? AND name > ? ORDER BY name LIMIT ?',
       ),
       countNamespace: this.db.prepare<[string, string], { n: number }>('SELECT count(*) AS n FROM objects WHERE resource = ? AND namespace = ?'),
+      countAllAfter: this.db.prepare<[string, string, string], { n: number }>('SELECT count(*) AS n FROM objects WHERE resource = ? AND (namespace, name) > (?, ?)'),
+      countNamespaceAfter: this.db.prepare<[string, string, string], { n: number }>('SELECT count(*) AS n FROM objects WHERE resource = ? AND namespace = ? AND name > ?'),
       // No index on resource: replay reads the (bounded) tail of the history by rv and skips
       // other resources, which costs less than one more B-tree page written per change.
       changesSince: this.db.prepare<[number, string], HistoryRow>('SELECT rv, resource, namespace, name, type, body, prev FROM changes WHERE rv > ? AND resource = ? ORDER BY rv'),
@@ -195,6 +197,12 @@ export class SqliteObjectStorage {
     // Names are never empty, so ('', '') sorts before every stored row.
     if (namespace === undefined) return this.statements.listAll.all(resource, after?.namespace ?? '', after?.name ?? '', limit);
     return this.statements.listNamespace.all(resource, namespace, after?.name ?? '', limit);
+  }
+
+  /** How many objects list() would still return after `after` (a paged list's remainingItemCount). */
+  countAfter(resource: string, namespace: string | undefined, after: { namespace: string; name: string }): number {
+    if (namespace === undefined) return this.statements.countAllAfter.get(resource, after.namespace, after.name)?.n ?? 0;
+    return this.statements.countNamespaceAfter.get(resource, namespace, after.name)?.n ?? 0;
   }
 
   countInNamespace(resource: string, namespace: string): number {

@@ -165,6 +165,22 @@ function podSpecUpdateErrors(spec: JsonObject, old: JsonObject): FieldError[] {
   return [{ field: 'spec', type: 'Forbidden', detail: POD_UPDATE_FORBIDDEN }];
 }
 
+/**
+ * What kube's strategies fix after every create and update (Canonicalize): a Namespace's
+ * `kubernetes.io/metadata.name` label is always its name, whatever the request said, so it
+ * cannot be removed or changed (and a generated name gets it too).
+ */
+export function canonicalize(def: ResourceDefinition, obj: JsonObject): void {
+  if (def.kind !== 'Namespace') return;
+  const meta = metadataOf(obj);
+  const labels: JsonObject = isJsonObject(meta.labels) ? meta.labels : {};
+  labels[NAMESPACE_NAME_LABEL] = stringField(meta, 'name') ?? '';
+  meta.labels = labels;
+}
+
+/** The label kube sets on every namespace (LabelMetadataName). */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
 /** A status write: everything but status comes from the stored object. */
 export function prepareForStatusUpdate(obj: JsonObject, old: JsonObject): JsonObject {
   const next = structuredClone(old);

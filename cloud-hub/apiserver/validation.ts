@@ -7,6 +7,7 @@
 import { dns1123LabelError, dns1123SubdomainError, isJsonObject, type JsonObject } from '../../protocol/index.js';
 import { arrayField, labelKeyError, labelValueError, objectField, objectsIn, stringField, type FieldError } from '../../protocol/kube/index.js';
 import type { NameRule, ResourceDefinition } from './resources.js';
+import { kindRuleErrors } from './schema/kind-rules.js';
 
 const SUBDOMAIN_HINT = "(e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 const LABEL_HINT = "(e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
@@ -127,6 +128,10 @@ function validateConfigKeys(obj: JsonObject, fields: string[]): FieldError[] {
 
 /** The kind-specific rules, on the object as it would be stored. */
 export function validateKind(def: ResourceDefinition, obj: JsonObject): FieldError[] {
+  return [...baseKindErrors(def, obj), ...kindRuleErrors(def.kind, obj)];
+}
+
+function baseKindErrors(def: ResourceDefinition, obj: JsonObject): FieldError[] {
   switch (def.kind) {
     case 'Pod': {
       const spec = objectField(obj, 'spec');

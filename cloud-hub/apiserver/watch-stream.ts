@@ -3,7 +3,8 @@
  * streams them (`{"type":"ADDED","object":{...}}\n`), with
  *
  * - the events a selector implies: an object that starts matching arrives as ADDED, one that
- *   stops matching as DELETED (its new state), as in kube;
+ *   stops matching as DELETED carrying its previous state (the one that matched) with the
+ *   change's resourceVersion, as kube's watch cache sends it;
  * - BOOKMARK events every `bookmarkIntervalMs` when the client allowed them, carrying the
  *   newest resourceVersion (every change up to it has been sent to this watch);
  * - the stream ended after `timeoutSeconds`, or when the client reads too slowly to keep up
@@ -108,7 +109,14 @@ export class WatchStream {
     const before = filter.matches(change.prev, change.namespace);
     if (now && before) return { type: 'MODIFIED', change };
     if (now) return { type: 'ADDED', change };
-    if (before) return { type: 'DELETED', change };
+    if (before) {
+      // kube's cacher: "a delete event with the previous object content, but with the event's resource version".
+      const object = structuredClone(change.prev);
+      const meta = (object.metadata ?? {}) as JsonObject;
+      meta.resourceVersion = String(change.rv);
+      object.metadata = meta;
+      return { type: 'DELETED', change: { ...change, object, body: JSON.stringify(object) } };
+    }
     return undefined;
   }
 

@@ -3,7 +3,8 @@
  * not read. Stripping happens once, as objects enter the hub, so the informer cache, the
  * content version and every byte sent are all computed from the same projection.
  */
-import type { JsonObject } from '../../protocol/index.js';
+import { isJsonObject, type JsonObject } from '../../protocol/index.js';
+import { TAINT_NOT_READY, TAINT_UNREACHABLE } from '../../protocol/kube/index.js';
 import type { KindInfo } from '../kube/watched-kinds.js';
 
 /** Large annotations no edge reader needs (kubectl apply keeps a full copy of the object here). */
@@ -26,5 +27,22 @@ export function projectObject(info: KindInfo, raw: JsonObject): JsonObject {
   const projected: JsonObject = { ...raw, apiVersion: info.apiVersion, kind: info.kind, metadata };
   // The edge writes Pod and Node status itself; sending the cloud's copy back would echo every write.
   if (info.kind === 'Pod' || info.kind === 'Node') delete projected.status;
+  if (info.kind === 'Node') withoutOutageTaints(projected);
   return projected;
+}
+
+/**
+ * The taints the node lifecycle controller sets while the cloud cannot hear a node
+ * (unreachable, not-ready) are the cloud's view of the link: the node would only ever receive
+ * them after reconnecting, just before they go. Left out, a node's outage does not change its
+ * Node's content version, so a whole fleet reconnecting after an outage is not sent its Nodes.
+ */
+function withoutOutageTaints(node: JsonObject): void {
+  const spec = node.spec;
+  if (!isJsonObject(spec) || !Array.isArray(spec.taints)) return;
+  const kept = spec.taints.filter((taint) => !(isJsonObject(taint) && (taint.key === TAINT_UNREACHABLE || taint.key === TAINT_NOT_READY)));
+  if (kept.length === spec.taints.length) return;
+  const next: JsonObject = { ...spec, taints: kept };
+  if (kept.length === 0) delete next.taints;
+  node.spec = next;
 }

@@ -100,7 +100,7 @@ export class NodeRegistrar {
     let uid = stored ? (JSON.parse(stored.json) as { metadata?: { uid?: string } }).metadata?.uid : undefined;
     if (!stored) {
       try {
-        const created = await client.create<{ metadata?: { uid?: string } }>(paths.nodes, { apiVersion: 'v1', kind: 'Node', metadata: { name: node, labels: report.labels }, spec: {} });
+        const created = await client.create<{ metadata?: { uid?: string } }>(paths.nodes, { apiVersion: 'v1', kind: 'Node', metadata: { name: node, labels: report.labels }, spec: report.taints.length > 0 ? { taints: report.taints } : {} });
         uid = created?.metadata?.uid;
         logger.info({ node }, 'registered edge node');
       } catch (err) {

@@ -64,12 +64,23 @@ export interface NodeAddress {
   address: string;
 }
 
+export interface NodeTaint {
+  key: string;
+  value?: string;
+  effect: string;
+}
+
+export const MAX_TAINTS = 32;
+const TAINT_EFFECTS = new Set(['NoSchedule', 'PreferNoSchedule', 'NoExecute']);
+
 export interface NodeSelfReport {
   /** Labels for a Node the hub creates (hostname, arch, os and the edge role included). */
   labels: Record<string, string>;
   addresses: NodeAddress[];
   capacity: Record<string, string>;
   allocatable: Record<string, string>;
+  /** Taints for a Node the hub creates (the node's --register-with-taints). */
+  taints: NodeTaint[];
   /** What was refused, one readable line each. */
   dropped: string[];
 }
@@ -235,6 +246,31 @@ function sanitizeLabels(node: string, info: NodeInfo, dropped: string[]): Record
   return labels;
 }
 
+/**
+ * Taints a node registers with. NodeRestriction lets a kubelet set any valid taint on the Node
+ * it creates, and none later: the hub applies them only when it creates the Node, like labels.
+ * Invalid ones (kube's taint validation: a qualified key, a label value, a known effect) and
+ * duplicates of a key and effect are dropped.
+ */
+function sanitizeTaints(info: NodeInfo, dropped: string[]): NodeTaint[] {
+  const kept: NodeTaint[] = [];
+  for (const taint of info.taints ?? []) {
+    const value = taint.value ?? '';
+    const why =
+      labelKeyError(taint.key) ??
+      labelValueError(value) ??
+      (TAINT_EFFECTS.has(taint.effect) ? undefined : 'effect must be NoSchedule, PreferNoSchedule or NoExecute') ??
+      (kept.some((other) => other.key === taint.key && other.effect === taint.effect) ? 'the same key and effect twice' : undefined) ??
+      (kept.length >= MAX_TAINTS ? `more than ${MAX_TAINTS} taints` : undefined);
+    if (why) {
+      dropped.push(`taint ${taint.key.slice(0, 128)}=${value.slice(0, 32)}:${taint.effect.slice(0, 32)}: ${why}`);
+      continue;
+    }
+    kept.push({ key: taint.key, ...(value ? { value } : {}), effect: taint.effect });
+  }
+  return kept;
+}
+
 /** What the hub writes for `node` from what it said about itself in `hello`. */
 export function sanitizeNodeInfo(node: string, info: NodeInfo): NodeSelfReport {
   const dropped: string[] = [];
@@ -242,5 +278,6 @@ export function sanitizeNodeInfo(node: string, info: NodeInfo): NodeSelfReport {
   const addresses = sanitizeAddresses(node, info, dropped);
   const capacity = sanitizeResources('capacity', info.capacity, dropped);
   const allocatable = info.allocatable ? sanitizeResources('allocatable', info.allocatable, dropped, capacity) : { ...capacity };
-  return { labels, addresses, capacity, allocatable, dropped };
+  const taints = sanitizeTaints(info, dropped);
+  return { labels, addresses, capacity, allocatable, taints, dropped };
 }

@@ -308,7 +308,7 @@ agent_uid=${ids%%:*} agent_gid=${ids##*:}
 mkdir -p "$root$PREFIX_DIR" "$root$CONFIG_DIR" "$root$DATA_DIR" "$root$UNIT_DIR"
 owned "0:0" 0755 "$root$PREFIX_DIR"
 owned "0:$agent_gid" 0750 "$root$CONFIG_DIR"
-owned "$agent_uid:$agent_gid" 0750 "$root$DATA_DIR"
+owned "$agent_uid:$agent_gid" 0700 "$root$DATA_DIR"
 # A data dir kept by --uninstall may belong to an earlier edge-agent user's ids.
 if [ "$is_root" -eq 1 ] && [ -n "$(find "$root$DATA_DIR" ! -user "$agent_uid" -print -quit)" ]; then
   chown -R "$agent_uid:$agent_gid" "$root$DATA_DIR"

@@ -10,6 +10,7 @@
  */
 import type { JsonObject } from '../../protocol/index.js';
 import { apiGroupList, apiResourceList, versionInfo } from '../../protocol/kube/index.js';
+import { NAMESPACES_RESOURCE } from './namespaces.js';
 import { API_VERSION, RESOURCES } from './resources.js';
 
 const VERBS = ['get', 'list', 'watch'];
@@ -28,8 +29,9 @@ export function noApiGroups(): JsonObject {
 
 /** GET /api/v1 */
 export function coreResourceList(): JsonObject {
-  return apiResourceList(
-    API_VERSION,
-    RESOURCES.map((info) => ({ name: info.resource, singularName: info.singular, namespaced: info.namespaced, kind: info.kind, verbs: VERBS, shortNames: info.shortNames, categories: info.categories })),
-  );
+  const ns = NAMESPACES_RESOURCE;
+  return apiResourceList(API_VERSION, [
+    ...RESOURCES.map((info) => ({ name: info.resource, singularName: info.singular, namespaced: info.namespaced, kind: info.kind, verbs: VERBS, shortNames: info.shortNames, categories: info.categories })),
+    { name: ns.resource, singularName: ns.singular, namespaced: false, kind: ns.kind, verbs: ['get', 'list'], shortNames: ns.shortNames },
+  ]);
 }

@@ -32,7 +32,8 @@ import {
 } from '../../protocol/kube/index.js';
 import { coreResourceList, noApiGroups, versionDocument } from './discovery.js';
 import { ObjectFilter } from './object-filter.js';
-import { ObjectPresenter, type PodStatusLookup } from './presenter.js';
+import { NamespaceView, namespaceWatchNotServed } from './namespaces.js';
+import { ObjectPresenter, type NodeStatusLookup, type PodStatusLookup } from './presenter.js';
 import { parseRequestOptions, parseResourceVersion, type RequestOptions } from './request-options.js';
 import { API_VERSION, type ResourceInfo } from './resources.js';
 import { routeOf, type Route } from './routes.js';
@@ -95,6 +96,12 @@ export interface LocalApiServerOptions {
    * has none, as the hub strips Pod status). Absent, or returning undefined: the Pod as cached.
    */
   podStatus?: PodStatusLookup;
+  /**
+   * The status of a Node, by name, served instead of the cached one (the agent knows its own
+   * node: Ready, addresses, nodeInfo; the hub's copy in the cache has none). Absent, or
+   * returning undefined: the Node as cached.
+   */
+  nodeStatus?: NodeStatusLookup;
   /** How often a watch with allowWatchBookmarks gets a BOOKMARK. Default 60 s. */
   bookmarkIntervalMs?: number;
   /** Clock for the AGE column of Tables, ms since the epoch. Default Date.now. */
@@ -105,6 +112,7 @@ export class LocalApiServer {
   private readonly readModel: LocalReadModel;
   private readonly logger: Logger;
   private readonly presenter: ObjectPresenter;
+  private readonly namespaces: NamespaceView;
   private readonly registry: WatchRegistry;
   private readonly bookmarkIntervalMs: number;
   private readonly now: () => number;
@@ -117,7 +125,8 @@ export class LocalApiServer {
   constructor(private readonly options: LocalApiServerOptions) {
     this.readModel = options.readModel;
     this.logger = options.logger;
-    this.presenter = new ObjectPresenter(options.podStatus);
+    this.presenter = new ObjectPresenter(options.podStatus, options.nodeStatus);
+    this.namespaces = new NamespaceView(options.readModel, options.serveSecrets);
     this.registry = new WatchRegistry(options.readModel);
     this.bookmarkIntervalMs = options.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_INTERVAL_MS;
     this.now = options.now ?? Date.now;
@@ -223,7 +232,27 @@ export class LocalApiServer {
         return sendJson(res, 200, coreResourceList());
       case 'resource':
         return this.serveResource(route, req, res, query);
+      case 'namespaces':
+        return this.serveNamespaces(route, req, res, query);
     }
+  }
+
+  private serveNamespaces(route: Extract<Route, { type: 'namespaces' }>, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+    const options = parseRequestOptions(query);
+    if (route.watchPath || options.watch) throw namespaceWatchNotServed();
+    const representation = negotiateRepresentation(req.headers.accept, options.includeObject);
+    const { seq, items } = route.name === undefined ? this.namespaces.list() : { seq: this.readModel.currentSeq(), items: [this.namespaces.get(route.name)] };
+    const resourceVersion = String(seq);
+    if (representation.as === 'table') {
+      return sendJson(res, 200, kubeTable('Namespace', items, { ...tableOptions(representation), resourceVersion, withColumns: true, now: this.now() }), contentTypeOf(representation, route.name === undefined));
+    }
+    if (representation.as === 'metadata') {
+      const metas = items.map((obj) => partialObjectMetadata(obj, representation.apiVersion));
+      const body = route.name === undefined ? { kind: 'PartialObjectMetadataList', apiVersion: representation.apiVersion, metadata: { resourceVersion }, items: metas } : (metas[0] as JsonObject);
+      return sendJson(res, 200, body, contentTypeOf(representation, route.name === undefined));
+    }
+    const body = route.name === undefined ? { kind: 'NamespaceList', apiVersion: API_VERSION, metadata: { resourceVersion }, items } : (items[0] as JsonObject);
+    sendJson(res, 200, body, contentTypeOf(representation, route.name === undefined));
   }
 
   private serveResource(route: Extract<Route, { type: 'resource' }>, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {

@@ -9,7 +9,8 @@
  * - `apiVersion` and `kind` are always set (informers' list items arrive without them, and
  *   clients such as kubectl need them on every object).
  * - A Pod's `status` comes from `podStatus` when the runtime knows it: the hub strips Pod
- *   status before sending (the edge writes it), so the cache alone has none.
+ *   status before sending (the edge writes it), so the cache alone has none. The agent's own
+ *   Node's status comes from `nodeStatus` the same way (Ready, addresses, nodeInfo).
  *
  * Objects are copied (top level and metadata), never edited in place: the cache may hand out
  * objects it shares with other readers.
@@ -19,14 +20,22 @@ import { objectField } from '../../protocol/kube/index.js';
 import { API_VERSION, type ResourceInfo } from './resources.js';
 
 export type PodStatusLookup = (key: string) => JsonObject | undefined;
+export type NodeStatusLookup = (name: string) => JsonObject | undefined;
 
 export class ObjectPresenter {
-  constructor(private readonly podStatus?: PodStatusLookup) {}
+  constructor(
+    private readonly podStatus?: PodStatusLookup,
+    private readonly nodeStatus?: NodeStatusLookup,
+  ) {}
 
   present(info: ResourceInfo, key: string, seq: number, obj: JsonObject): JsonObject {
     const served: JsonObject = { ...obj, apiVersion: API_VERSION, kind: info.kind, metadata: { ...metadataOf(obj), resourceVersion: String(seq) } };
     if (info.kind === 'Pod' && this.podStatus) {
       const status = this.podStatus(key);
+      if (status !== undefined) served.status = status;
+    }
+    if (info.kind === 'Node' && this.nodeStatus) {
+      const status = this.nodeStatus(parseKey(key).name);
       if (status !== undefined) served.status = status;
     }
     return served;

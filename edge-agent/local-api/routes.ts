@@ -5,6 +5,7 @@
  *   /api/v1/namespaces/NS/pods            Pods in NS
  *   /api/v1/namespaces/NS/pods/NAME       one Pod
  *   /api/v1/nodes, /api/v1/nodes/NAME     cluster-scoped kinds
+ *   /api/v1/namespaces[/NAME]             the namespaces the cache implies (namespaces.ts)
  *   /api/v1/watch/...                     the old watch paths (same as ?watch=true)
  *
  * plus discovery and /healthz. Anything else is undefined (404).
@@ -17,7 +18,8 @@ export type Route =
   | { type: 'api' }
   | { type: 'apis' }
   | { type: 'api-v1' }
-  | { type: 'resource'; info: ResourceInfo; namespace: string | undefined; name: string | undefined; watchPath: boolean };
+  | { type: 'resource'; info: ResourceInfo; namespace: string | undefined; name: string | undefined; watchPath: boolean }
+  | { type: 'namespaces'; name: string | undefined; watchPath: boolean };
 
 const FIXED: Readonly<Record<string, Route>> = {
   healthz: { type: 'healthz' },
@@ -44,6 +46,7 @@ export function routeOf(pathname: string): Route | undefined {
   const watchPath = rest[0] === 'watch';
   if (watchPath) rest = rest.slice(1);
 
+  if (rest[0] === 'namespaces' && rest.length <= 2) return { type: 'namespaces', name: rest[1], watchPath };
   if (rest[0] === 'namespaces' && rest.length >= 3 && rest.length <= 4) {
     const info = resourceNamed(rest[2] as string);
     if (!info?.namespaced) return undefined;

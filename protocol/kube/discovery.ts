@@ -49,6 +49,9 @@ export interface ApiResource {
   singularName: string;
   namespaced: boolean;
   kind: string;
+  /** For a subresource whose kind is in another group (`pods/eviction` is policy/v1 Eviction). */
+  group?: string;
+  version?: string;
   verbs: readonly string[];
   shortNames?: readonly string[];
   categories?: readonly string[];
@@ -56,7 +59,11 @@ export interface ApiResource {
 
 /** An APIResourceList entry; empty shortNames and categories are left out, as kube does. */
 export function apiResource(resource: ApiResource): JsonObject {
-  const entry: JsonObject = { name: resource.name, singularName: resource.singularName, namespaced: resource.namespaced, kind: resource.kind, verbs: [...resource.verbs] };
+  const entry: JsonObject = { name: resource.name, singularName: resource.singularName, namespaced: resource.namespaced };
+  if (resource.group !== undefined) entry.group = resource.group;
+  if (resource.version !== undefined) entry.version = resource.version;
+  entry.kind = resource.kind;
+  entry.verbs = [...resource.verbs];
   if (resource.shortNames && resource.shortNames.length > 0) entry.shortNames = [...resource.shortNames];
   if (resource.categories && resource.categories.length > 0) entry.categories = [...resource.categories];
   return entry;

@@ -16,3 +16,4 @@ export { humanDuration, type TableCell, type TableColumnDefinition } from './col
 export { podRow } from './pod-printer.js';
 export { nodeRow } from './printers.js';
 export * from './time.js';
+export * from './taints.js';

@@ -37,6 +37,7 @@ export interface StatusDetails {
   kind?: string;
   uid?: string;
   causes?: StatusCause[];
+  retryAfterSeconds?: number;
 }
 
 /** The resource part of a message: `pods`, `leases.coordination.k8s.io`. */
@@ -66,6 +67,7 @@ function detailsJson(details: StatusDetails): JsonObject {
       return json as JsonValue;
     });
   }
+  if (details.retryAfterSeconds !== undefined) out.retryAfterSeconds = details.retryAfterSeconds;
   return out;
 }
 
@@ -216,6 +218,17 @@ export const statusErrors = {
   /** A resourceVersion older than the kept history (etcd's "compacted"). */
   expired(message: string): ApiError {
     return new ApiError(410, 'Expired', message);
+  },
+
+  /**
+   * A read at a resourceVersion the server has not reached (kube's watch cache after waiting for
+   * it): 504 Timeout, retry after a second, cause ResourceVersionTooLarge.
+   */
+  tooLargeResourceVersion(requested: number, current: number): ApiError {
+    return new ApiError(504, 'Timeout', `Timeout: Too large resource version: ${requested}, current: ${current}`, {
+      causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+      retryAfterSeconds: 1,
+    });
   },
 
   /** 429, as kube-apiserver answers beyond its in-flight limits; clients retry after Retry-After. */

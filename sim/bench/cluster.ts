@@ -11,6 +11,10 @@ import { KubeClient } from '../../cloud-hub/kube/kube-client.js';
 import { BINARIES } from '../launch/binaries.js';
 import { launch, type ManagedProcess } from '../launch/managed-process.js';
 
+// The benchmarks' toolbox: these two live where the simulator uses them too.
+export { median } from '../metrics/statistics.js';
+export { forEachLimited } from '../workload/for-each-limited.js';
+
 export interface BenchCluster {
   dir: string;
   api: ManagedProcess;
@@ -58,18 +62,6 @@ export async function startHubProcess(kubeconfig: string, extraArgs: string[] = 
   return { proc, ws: bound.ws as string, metrics: bound.metrics as string };
 }
 
-/** Runs `task` for every item, `concurrency` at a time. */
-export async function forEachLimited<T>(items: readonly T[], concurrency: number, task: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      await task(items[index] as T, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-}
-
 /** Polls `probe` until true or the deadline; for benchmarks and the simulator, not for tests. */
 export async function until(probe: () => boolean | Promise<boolean>, timeoutMs: number, what: string, intervalMs = 20): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -85,9 +77,4 @@ export async function readyz(metricsUrl: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }

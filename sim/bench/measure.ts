@@ -1,4 +1,6 @@
 /** Throughput measurement for in-process micro benchmarks. */
+// The tables' verdict is the run report's too (report/targets.ts): it lives in report/.
+export { verdict } from '../report/verdict.js';
 
 export interface Rate {
   opsPerSecond: number;
@@ -21,10 +23,3 @@ export function measureRate(fn: () => unknown, ms = 1000, batch = 100): Rate {
   return { opsPerSecond: (iterations * 1000) / elapsed, iterations, ms: elapsed };
 }
 
-/** `value` against `target`, as the word the tables print. */
-export function verdict(value: number, target: number, higherIsBetter = true): string {
-  const met = higherIsBetter ? value >= target : value <= target;
-  if (met) return 'met';
-  const by = higherIsBetter ? target / value : value / target;
-  return `missed (${by.toFixed(2)}x)`;
-}

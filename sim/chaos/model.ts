@@ -1,5 +1,6 @@
 /** What the chaos scenario reports (the `chaos` field of its scenario in the run's report). */
-import type { Corruption, FaultKind } from './plan.js';
+import type { Corruption } from '../fleet/cache-corruption.js';
+import type { FaultKind } from './plan.js';
 
 export interface FaultRecord {
   n: number;

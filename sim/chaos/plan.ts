@@ -5,12 +5,11 @@
  * plan, so a failing run can be replayed fault for fault (the timing of the churn and of the
  * fleet's reconnects is the machine's, not the seed's).
  */
-import { SeededRandom } from './random.js';
+import type { Corruption } from '../fleet/cache-corruption.js';
+import { SeededRandom } from '../random/seeded-random.js';
 
 export const FAULT_KINDS = ['hub-kill', 'api-restart', 'link-cut', 'agent-restart', 'cache-corrupt'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
-
-export type Corruption = 'header' | 'page';
 
 export interface PlannedFault {
   /** 1-based, in schedule order. */

@@ -52,6 +52,12 @@ export class OwnCluster {
   private readonly logStarts = new Map<string, number>();
   private readonly logStreams: WriteStream[] = [];
   private hubStarts = 0;
+  /** Every process started, from its spawn on: one still starting when the run stops must stop too. */
+  private readonly processes = new Set<ManagedProcess>();
+  private readonly track = (proc: ManagedProcess): void => {
+    this.processes.add(proc);
+    void proc.exited.then(() => this.processes.delete(proc));
+  };
 
   constructor(private readonly options: OwnClusterOptions) {}
 
@@ -69,6 +75,7 @@ export class OwnCluster {
         env: { LOG_LEVEL: 'info' },
         name: 'apiserver',
         keepLines: 1_000,
+        onSpawn: this.track,
         ...this.logTo('apiserver'),
       });
       const ready = this.api.logs.find((line) => line.msg === 'ready')!;
@@ -119,7 +126,7 @@ export class OwnCluster {
       ...this.options.hubArgs,
     ];
     // Bound ('listening'), not yet ready: a large cluster takes a while to list; /readyz below waits for it.
-    this.hub = await launch(BINARIES.cloudHub, args, { name: 'cloud-hub', nodeArgs, keepLines: 1_000, timeoutMs: 60_000, ready: (line) => line.msg === 'listening', ...this.logTo('cloud-hub') });
+    this.hub = await launch(BINARIES.cloudHub, args, { name: 'cloud-hub', nodeArgs, keepLines: 1_000, timeoutMs: 60_000, ready: (line) => line.msg === 'listening', onSpawn: this.track, ...this.logTo('cloud-hub') });
     const ready = this.hub.logs.find((line) => line.msg === 'listening')!;
     const ws = String(ready.ws);
     this.metricsUrl = String(ready.metrics);
@@ -140,11 +147,18 @@ export class OwnCluster {
     await this.hub?.kill();
   }
 
+  /** Stops the hub, then the API (SIGTERM, SIGKILL after 15 s), and any process still starting. */
   async close(): Promise<void> {
     await this.hub?.stop('SIGTERM', 15_000);
     await this.api?.stop('SIGTERM', 15_000);
+    await Promise.all([...this.processes].map((proc) => proc.stop('SIGTERM', 15_000)));
     rmSync(this.dir, { recursive: true, force: true });
     await Promise.all(this.logStreams.map((stream) => new Promise((resolve) => stream.end(resolve))));
+  }
+
+  /** SIGKILL to every process still running, at once: for a simulator that must exit now. */
+  killNow(): void {
+    for (const proc of this.processes) if (proc.running) proc.child.kill('SIGKILL');
   }
 
   /** With `logDir`: a new file for this start of `name`, fed every stdout line. */

@@ -5,8 +5,10 @@
  * aside and start empty, and the hub's resync must fill it again.
  */
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import type { Corruption } from '../chaos/plan.js';
-import { SeededRandom } from '../chaos/random.js';
+import { SeededRandom } from '../random/seeded-random.js';
+
+/** Garbage over the file header, or over one of the file's b-tree pages. */
+export type Corruption = 'header' | 'page';
 
 /** Page types of b-tree pages (interior/leaf, index/table): pages that hold data. */
 const BTREE_PAGE_TYPES = new Set([0x02, 0x05, 0x0a, 0x0d]);

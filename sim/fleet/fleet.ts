@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { LatencyHistogram } from '../metrics/latency-histogram.js';
 import { LatencyTimeline } from '../metrics/timeline.js';
-import { SeededRandom } from '../chaos/random.js';
+import { SeededRandom } from '../random/seeded-random.js';
 import type { Ledger, NodeDigest, RestartCommand, RestartOutcome, SinceMark, StuckEvent, WorkerCommand, WorkerInit, WorkerReply, WorkerStats } from './worker-protocol.js';
 
 export interface FleetOptions {

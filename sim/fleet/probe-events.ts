@@ -6,7 +6,7 @@
  * cluster whatever id the agent gave it.
  */
 import type { UpstreamEvents } from '../../edge-agent/filter/upstream-events.js';
-import type { SeededRandom } from '../chaos/random.js';
+import type { SeededRandom } from '../random/seeded-random.js';
 
 export const PROBE_REASON = 'EdgeSimProbe';
 const PREFIX = 'edge-sim priority probe ';

@@ -3,7 +3,7 @@
  * structured-clone data only; counters are cumulative, latency and fan-out arrivals are deltas
  * since the worker's previous report.
  */
-import type { Corruption } from '../chaos/plan.js';
+import type { Corruption } from './cache-corruption.js';
 import type { SerializedTimeline } from '../metrics/timeline.js';
 
 export interface WorkerInit {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import pino, { type Logger } from 'pino';
 import { CACHE_FILE } from '../../edge-agent/store/open.js';
-import { SeededRandom } from '../chaos/random.js';
+import { SeededRandom } from '../random/seeded-random.js';
 import { AgentStorage, movedAsideCount } from './agent-storage.js';
 import { corruptCacheFile } from './cache-corruption.js';
 import { DeliveryProbe } from './delivery-probe.js';

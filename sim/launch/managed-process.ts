@@ -25,6 +25,8 @@ export interface LaunchOptions {
   nodeArgs?: string[];
   /** Called with every stdout line, parsed or not. */
   onLine?: (text: string, line: LogLine | undefined) => void;
+  /** Called with the process as soon as it is spawned, before it is ready: whoever must stop it on a signal knows it from here. */
+  onSpawn?: (proc: ManagedProcess) => void;
 }
 
 export interface Exit {
@@ -144,6 +146,7 @@ export async function launch(script: string, args: string[], options: LaunchOpti
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const proc = new ManagedProcess(child, options.name ?? `${script} ${args.slice(0, 3).join(' ')}`, options.keepLines, options.onLine);
+  options.onSpawn?.(proc);
   const ready = options.ready === undefined ? (line: LogLine) => line.msg === 'ready' : options.ready;
   if (ready) {
     try {

@@ -64,7 +64,13 @@ function scenarioSection(scenario: ScenarioReport): string[] {
     rows.push(['restarted hub ready -> last node in sync, s', fmt(scenario.storm.fromHubReadyMs / 1000)]);
     rows.push(['resyncs answered with an equal digest / with differences', `${formatCell(scenario.storm.resyncsEqual)} / ${formatCell(scenario.storm.resyncsDiff)}`]);
   }
-  if (scenario.partition) rows.push(['nodes cut off, for s', `${formatCell(scenario.partition.cutNodes)}, ${fmt(scenario.partition.cutSeconds)}`]);
+  if (scenario.partition) {
+    const p = scenario.partition;
+    rows.push(['nodes cut off, for s', `${formatCell(p.cutNodes)}, ${fmt(p.cutSeconds)}`]);
+    rows.push(['cut nodes tainted unreachable (NoExecute) before the heal', formatCell(p.taintedNodes)]);
+    rows.push(['pods of cut nodes deleted, of watched (must be 0)', `${formatCell(p.podsDeleted)} of ${formatCell(p.watchedPods)}`]);
+    rows.push(['TaintManagerEviction events since the cut', formatCell(p.evictions)]);
+  }
   if (recovery) {
     rows.push([scenario.storm ? 'kill -9 -> every node back in sync, s' : 'heal -> every cut node in sync, s', fmt(recovery.recoveryMs / 1000)]);
     rows.push(['nodes back in sync', `${formatCell(recovery.recovered)} of ${formatCell(recovery.nodes)}`]);

@@ -74,6 +74,7 @@ export interface SimReport {
   deliveries: { live: number; resync: number; deletes: number; livePerSecond: number };
   traffic: { bytesDownPerNode: number; bytesUpPerNode: number; framesDownPerNode: number; framesUpPerNode: number };
   hub: {
+    /** Where the hub figures below come from: its /metrics, /proc of its process, or nowhere. */
     source: 'metrics' | 'proc' | 'none';
     rssBeforeNodesBytes: number | null;
     rssIdleBytes: number | null;

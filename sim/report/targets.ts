@@ -2,8 +2,8 @@
  * The project's performance goals for the hub, checked against what a run measured. A goal a
  * run did not exercise says so instead of passing silently.
  */
-import { verdict } from '../bench/measure.js';
 import type { SimReport, TargetRow } from './model.js';
+import { verdict } from './verdict.js';
 
 export const TARGETS = {
   p99Ms: 250,
@@ -37,6 +37,8 @@ export function targetRows(report: Measured): TargetRow[] {
     row('chaos: planned faults not injected', chaos.planned - chaos.injected, 'faults', 0, '0');
     row('chaos: faults not recovered by the end', chaos.timeline.filter((fault) => fault.recoveredMs === null && fault.overtakenBy === undefined).length, 'faults', 0, '0');
   }
+  const partition = report.scenarios.find((scenario) => scenario.partition)?.partition;
+  if (partition) row('partition: pods of cut nodes deleted', partition.podsDeleted, 'pods', 0, '0');
   const storm = report.scenarios.find((scenario) => scenario.storm)?.storm;
   if (storm) {
     row('storm: kill -9 -> every node back in sync', storm.recoveryMs / 1000, 's', TARGETS.stormRecoveryS, `<= ${TARGETS.stormRecoveryS}`);
@@ -47,7 +49,7 @@ export function targetRows(report: Measured): TargetRow[] {
 }
 
 /** Correctness verdicts that fail the run (exit code 1); the performance targets only report. */
-const GATES = [/^divergent nodes at the end$/, /^chaos: /];
+const GATES = [/^divergent nodes at the end$/, /^chaos: /, /^partition: pods of cut nodes deleted$/];
 
 export function gateFailures(report: SimReport): string[] {
   return report.targets

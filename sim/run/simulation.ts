@@ -22,13 +22,13 @@ import type { ScenarioContext, ScenarioResult } from '../scenarios/context.js';
 import { SCENARIO_RUNNERS } from '../scenarios/index.js';
 import { DesiredSets } from '../verify/desired-sets.js';
 import { verifyConvergence } from '../verify/convergence.js';
-import { SeededRandom } from '../chaos/random.js';
+import { SeededRandom } from '../random/seeded-random.js';
 import { ChurnDriver } from '../workload/churn.js';
 import { KubeWriter } from '../workload/kube-writer.js';
 import { FleetNames } from '../workload/names.js';
 import { createWorkload } from '../workload/setup.js';
 import { checkOpenFiles } from './fd-limit.js';
-import { ownsCluster, type SimOptions } from './options.js';
+import { ownsCluster, type SimOptions } from '../scenarios/options.js';
 import { allSynced, settle } from './settle.js';
 
 export interface SimulationIo {
@@ -39,6 +39,7 @@ export class Simulation {
   /** What `dispose` must stop, whether the run ends, fails or is interrupted. */
   private readonly resources: (() => unknown)[] = [];
   private disposed?: Promise<void>;
+  private cluster?: OwnCluster;
 
   constructor(
     private readonly options: SimOptions,
@@ -61,7 +62,10 @@ export class Simulation {
           ...(options.logDir ? { logDir: options.logDir } : {}),
         })
       : undefined;
-    if (cluster) this.resources.push(() => cluster.close());
+    if (cluster) {
+      this.cluster = cluster;
+      this.resources.push(() => cluster.close());
+    }
     const sqliteDir = options.sqlite ? mkdtempSync(path.join(tmpdir(), 'edge-sim-caches-')) : undefined;
     if (sqliteDir) this.resources.push(() => rmSync(sqliteDir, { recursive: true, force: true }));
     let fleet: Fleet | undefined;
@@ -240,6 +244,11 @@ export class Simulation {
       }
     })();
     return this.disposed;
+  }
+
+  /** SIGKILL to the processes the run started, without waiting: for a simulator that exits now. */
+  killProcessesNow(): void {
+    this.cluster?.killNow();
   }
 
   private scenarioReport(result: ScenarioResult, fleet: Fleet, before: HubSample | undefined, after: HubSample | undefined, hubReadyAt: number): ScenarioReport {

@@ -12,7 +12,7 @@ import { FAULT_KINDS, defaultFaultCount, planChaos, type FaultKind, type Planned
 import { PriorityEventLedger } from '../chaos/priority-events.js';
 import { RecoveryTracker } from '../chaos/recovery-tracker.js';
 import type { StuckEvent } from '../fleet/worker-protocol.js';
-import type { SimOptions } from '../run/options.js';
+import type { SimOptions } from './options.js';
 import { sleep, type Scenario } from './context.js';
 
 const PROCESS_FAULTS_LIST: readonly FaultKind[] = ['hub-kill', 'api-restart'];

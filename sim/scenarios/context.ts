@@ -4,9 +4,17 @@ import type { ChaosResult } from '../chaos/model.js';
 import type { OwnCluster } from '../cluster/own-cluster.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { HubWatch } from '../metrics/hub-watch.js';
-import type { Progress } from '../report/progress.js';
-import type { ScenarioName, SimOptions } from '../run/options.js';
+import type { ScenarioName, SimOptions } from './options.js';
 import type { ChurnDriver, ChurnStats } from '../workload/churn.js';
+import type { PodSurvivalFigures } from './pod-survival.js';
+
+/** The live progress line (report/progress.ts), as far as a scenario writes to it. */
+export interface ScenarioProgress {
+  /** What the run is doing now, shown on the line. */
+  phase: string;
+  /** A line of its own above the progress line. */
+  note(text: string): void;
+}
 
 export interface ScenarioContext {
   options: SimOptions;
@@ -18,7 +26,7 @@ export interface ScenarioContext {
   hub: HubWatch;
   /** The cluster's API (raw JSON), for checks of what the hub wrote. */
   kube: KubeClient;
-  progress: Progress;
+  progress: ScenarioProgress;
   /** Waits until every connected node is in sync and nothing moves; false at the deadline. */
   settle(timeoutMs?: number): Promise<boolean>;
 }
@@ -54,7 +62,7 @@ export interface StormResult extends RecoveryFigures {
   resyncsDiff: number;
 }
 
-export interface PartitionResult extends RecoveryFigures {
+export interface PartitionResult extends RecoveryFigures, PodSurvivalFigures {
   cutNodes: number;
   cutSeconds: number;
 }

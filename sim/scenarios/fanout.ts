@@ -3,7 +3,7 @@
  * each round is timed from the write to the last node applying it. Churn is paused meanwhile
  * so a round measures that one change reaching the whole fleet and nothing else.
  */
-import { median } from '../bench/cluster.js';
+import { median } from '../metrics/statistics.js';
 import { sleep, type Scenario } from './context.js';
 
 const ROUND_DEADLINE_MS = 60_000;

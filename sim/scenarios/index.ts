@@ -1,5 +1,5 @@
 /** The scenarios by name. */
-import type { ScenarioName } from '../run/options.js';
+import type { ScenarioName } from './options.js';
 import { chaos } from './chaos.js';
 import type { Scenario } from './context.js';
 import { fanout } from './fanout.js';

@@ -3,7 +3,7 @@
  * references, and per node a ConfigMap, a Secret and K Pods. Leftovers of an earlier run (by
  * label) are removed first, so a run against a long-lived cluster starts from a known state.
  */
-import { forEachLimited } from '../bench/cluster.js';
+import { forEachLimited } from './for-each-limited.js';
 import type { KubeWriter, SimKind } from './kube-writer.js';
 import { SHARED_CONFIG, SHARED_SECRET, type FleetNames } from './names.js';
 import { simConfigMap, simPod, simSecret, wallClockMs } from './objects.js';

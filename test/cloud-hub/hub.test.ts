@@ -21,6 +21,12 @@ const NS = 'hubtest';
  */
 const DEADLINE_MS = 30_000;
 
+/** Whether `client` holds the Pod `key` as the hub's edge autonomy leaves it: outage tolerations without seconds. */
+function autonomous(client: TestNode, key: string): boolean {
+  const tolerations = ((client.cache.get(key)?.obj.spec as JsonObject | undefined)?.tolerations ?? []) as JsonObject[];
+  return tolerations.length > 0 && tolerations.every((t) => t.tolerationSeconds === undefined);
+}
+
 interface HubFixture {
   /** The describe's hub (after a restart, the restarted one). */
   readonly hub: HubHandle;
@@ -269,6 +275,8 @@ describe('steady stream', () => {
     const client = await syncedNode('edge-1');
     // The Node the hub registers on this first hello comes after `synced`: count from after it.
     await client.waitUntil(() => client.cache.has('Node//edge-1'), DEADLINE_MS, 'edge-1 Node');
+    // So does the hub's edge autonomy change to the node's Pod (its outage tolerations unbounded).
+    await client.waitUntil(() => autonomous(client, `Pod/${NS}/web`), DEADLINE_MS, 'web made autonomous');
     const before = client.of('sync').length;
     client.send({ v: 1, t: 'status', id: 'st-1', pods: [{ ns: NS, name: 'web', uid: '', status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } }] });
     await client.waitForFrame((f) => f.t === 'ack' && (f.ids ?? []).includes('st-1'), DEADLINE_MS, 'status ack');
@@ -377,6 +385,7 @@ describe('liveness and restart', () => {
   it('after kill -9 and restart, a node reconnecting converges, including changes made while the hub was down', async () => {
     const client = await syncedNode('edge-1');
     await client.waitUntil(() => client.cache.has('Node//edge-1'), DEADLINE_MS, 'edge-1 Node');
+    await client.waitUntil(() => autonomous(client, `Pod/${NS}/web`), DEADLINE_MS, 'web made autonomous');
     await fixture.hub.proc.kill();
     client.close();
     fixture.replace(await fixture.hub.restart());

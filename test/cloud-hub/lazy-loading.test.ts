@@ -13,7 +13,7 @@ import { BIN, run, startProcess, type RunningProcess } from '../helpers/process.
 import { makeTempDir } from '../helpers/tmp.js';
 
 /** What only the commands that need them may load, by where it lives. */
-const API_SERVER = /\/dist\/cloud-hub\/apiserver\/(?!command\.js$|defaults\.js$)/;
+const API_SERVER = /\/dist\/cloud-hub\/apiserver\/(?!command\.js$|defaults\.js$|controller-settings\.js$)/;
 const PKI = /\/dist\/cloud-hub\/tls\/pki\.js$/;
 const X509 = /\/node_modules\/@peculiar\/x509\//;
 const REFLECT_METADATA = /\/node_modules\/reflect-metadata\//;

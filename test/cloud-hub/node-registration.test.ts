@@ -36,6 +36,7 @@ async function kubectlJson<T>(...args: string[]): Promise<T> {
 
 interface NodeJson {
   metadata: { labels: Record<string, string> };
+  spec?: { taints?: { key: string; value?: string; effect: string }[] };
   status: { addresses: { type: string; address: string }[]; capacity: Record<string, string>; allocatable: Record<string, string>; conditions: { type: string; status: string }[] };
 }
 
@@ -145,5 +146,33 @@ describe('node self-registration', () => {
     expect(node.metadata.labels).toMatchObject({ 'kubernetes.io/hostname': 'edge-honest', 'edge-sync.io/site': 'lab', 'node-role.kubernetes.io/edge': '' });
     expect(node.status.allocatable).toEqual(node.status.capacity);
     expect(await nodeEvents('edge-honest')).toEqual([]);
+  });
+
+  it('registers a node with the valid taints it asked for (--register-with-taints), dropping the rest', async () => {
+    const node = await register('edge-tainted', {
+      arch: 'arm64',
+      os: 'linux',
+      capacity: { cpu: '4', memory: '4Gi', pods: '110' },
+      labels: {},
+      taints: [
+        { key: 'node-role.kubernetes.io/edge', effect: 'NoSchedule' },
+        { key: 'dedicated', value: 'cameras', effect: 'NoExecute' },
+        { key: 'bad key', effect: 'NoSchedule' },
+        { key: 'sometimes', effect: 'Sometimes' },
+        { key: 'dedicated', value: 'other', effect: 'NoExecute' },
+      ],
+    });
+    expect(node.spec?.taints).toEqual([
+      { key: 'node-role.kubernetes.io/edge', effect: 'NoSchedule' },
+      { key: 'dedicated', value: 'cameras', effect: 'NoExecute' },
+    ]);
+    const [refused] = await waitFor(async () => {
+      const events = await nodeEvents('edge-tainted');
+      return events.length > 0 ? events : undefined;
+    }, { what: 'the NodeInfoRefused Event' });
+    expect(refused).toMatchObject({ reason: 'NodeInfoRefused', type: 'Warning' });
+    expect(refused!.message).toContain('taint bad key=:NoSchedule');
+    expect(refused!.message).toContain('taint sometimes=:Sometimes: effect must be NoSchedule, PreferNoSchedule or NoExecute');
+    expect(refused!.message).toContain('taint dedicated=other:NoExecute: the same key and effect twice');
   });
 });

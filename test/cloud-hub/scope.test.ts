@@ -266,3 +266,15 @@ describe('edge configuration (filter rules)', () => {
     expect(desired('edge-1')).toEqual(['Node//edge-1']);
   });
 });
+
+describe('projection of Nodes', () => {
+  it('leaves out the outage taints, so a node\'s outage does not change what it is sent', () => {
+    const base = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n' }, spec: { taints: [{ key: 'node-role.kubernetes.io/edge', effect: 'NoSchedule' }] }, status: { conditions: [] } };
+    const tainted = structuredClone(base);
+    tainted.spec.taints.push({ key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule' }, { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', timeAdded: '2026-01-01T00:00:00Z' } as never);
+    expect(projectObject(WATCHED_KINDS.Node, tainted as unknown as JsonObject)).toEqual(projectObject(WATCHED_KINDS.Node, base as unknown as JsonObject));
+    expect((projectObject(WATCHED_KINDS.Node, tainted as unknown as JsonObject).spec as JsonObject).taints).toEqual([{ key: 'node-role.kubernetes.io/edge', effect: 'NoSchedule' }]);
+    const onlyOutage = { ...base, spec: { taints: [{ key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' }] } };
+    expect(projectObject(WATCHED_KINDS.Node, onlyOutage as unknown as JsonObject).spec).toEqual({});
+  });
+});

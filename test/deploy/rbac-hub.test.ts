@@ -67,7 +67,7 @@ describe('the hub ServiceAccount with the rendered ClusterRole and Roles', () =>
     expect(hub.proc.logs.find((line) => line.msg === 'ready')).toMatchObject({ cluster: cluster.api.url });
   });
 
-  it('registers a node, renews its Lease, writes Pod status and Events, finishes a deletion and marks the node NotReady, with nothing denied', async () => {
+  it('registers a node, renews its Lease, makes its Pod autonomous, writes Pod status and Events, finishes a deletion and marks the node NotReady, with nothing denied', async () => {
     // A denied write shows up as a timeout below; say which request it was.
     await withDecisions(exercise);
     await hub.proc.stop();
@@ -122,6 +122,14 @@ async function connectedNode(node: TestNode): Promise<void> {
     return object.status?.conditions?.find((c) => c.type === 'Ready');
   }, { what: 'Node status' });
   expect(ready.status).toBe('True');
+
+  // Edge autonomy: the Pod on the (autonomous) edge node tolerates its outage forever (patch pods).
+  const tolerant = await waitFor(async () => {
+    const pod = await cluster.admin.get<{ spec: { tolerations?: { key?: string; tolerationSeconds?: number }[] } }>(podPath('web'));
+    const outage = pod.spec.tolerations?.filter((t) => t.key === 'node.kubernetes.io/unreachable' || t.key === 'node.kubernetes.io/not-ready') ?? [];
+    return outage.length === 2 && outage.every((t) => t.tolerationSeconds === undefined) ? outage : undefined;
+  }, { what: 'the pod\'s outage tolerations unbounded' });
+  expect(tolerant).toHaveLength(2);
 
   // Pod status (patch pods/status).
   const uid = ((node.cache.get(`Pod/${NS}/web`)!.obj.metadata as JsonObject).uid as string) ?? '';

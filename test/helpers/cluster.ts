@@ -46,8 +46,9 @@ export class TestCluster {
     return path.join(this.apiDir, 'kubeconfig');
   }
 
-  async start(hubArgs: string[] = []): Promise<this> {
-    this.api = await startProcess(BIN.cloudHub, ['apiserver', '--data', this.apiDir, '--listen', '127.0.0.1:0']);
+  /** `apiArgs`: more flags of `cloud-hub apiserver` (its control-plane durations, say). */
+  async start(hubArgs: string[] = [], apiArgs: string[] = []): Promise<this> {
+    this.api = await startProcess(BIN.cloudHub, ['apiserver', '--data', this.apiDir, '--listen', '127.0.0.1:0', ...apiArgs]);
     const config = new KubeConfig();
     config.loadFromFile(this.kubeconfig);
     this.client = new KubeClient(config);

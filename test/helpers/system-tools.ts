@@ -73,6 +73,23 @@ export function requireTool(command: string, aptPackage = TOOL_PACKAGES[path.bas
   return found;
 }
 
+/** Debian's python3 (python3-* packages install into its dist-packages, not a pyenv's). */
+const DEBIAN_PYTHON = '/usr/bin/python3';
+
+/**
+ * Debian's python3 with `module` importable (a python3-* package, such as python3-kubernetes
+ * for `kubernetes`); throws with the install command otherwise. Returns the interpreter's path.
+ */
+export function requirePythonModule(module: string, aptPackage: string): string {
+  const python = requireTool(DEBIAN_PYTHON, aptPackage);
+  try {
+    execFileSync(python, ['-c', `import ${module}`], { stdio: 'ignore', timeout: 30_000 });
+  } catch {
+    throw new Error(missingToolMessage(`${python} module ${module}`, aptPackage));
+  }
+  return python;
+}
+
 function checkKubectlVersion(kubectl: string, aptPackage: string): void {
   let minor = Number.NaN;
   let version = 'an unknown version';

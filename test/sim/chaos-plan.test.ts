@@ -9,7 +9,7 @@ import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openEdgeStore } from '../../edge-agent/store/open.js';
 import { FAULT_KINDS, defaultFaultCount, planChaos } from '../../sim/chaos/plan.js';
-import { SeededRandom } from '../../sim/chaos/random.js';
+import { SeededRandom } from '../../sim/random/seeded-random.js';
 import { movedAsideCount } from '../../sim/fleet/agent-storage.js';
 import { corruptCacheFile } from '../../sim/fleet/cache-corruption.js';
 import type { SimReport } from '../../sim/report/model.js';

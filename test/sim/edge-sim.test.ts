@@ -1,11 +1,12 @@
 /**
  * `edge-sim` end to end: 200 virtual nodes through the real binary, against its own embedded
- * API and hub (separate processes), every scenario in one run (one cluster start instead of
- * five keeps the suite short), zero divergent nodes and a well-formed report. No timing
- * assertions: this machine is shared and small.
+ * API and hub (separate processes). Every scenario runs in one shared run (one cluster start
+ * instead of five keeps the suite short), and each scenario's figures are a test of their own.
+ * No timing assertions: this machine is shared and small.
  */
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ScenarioReport, SimReport } from '../../sim/report/model.js';
 import { BIN, run } from '../helpers/process.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { expectWellFormedReport } from './report-checks.js';
@@ -38,32 +39,68 @@ describe('edge-sim', () => {
     expect(code).not.toBe(0);
     expect(stderr).toContain('storm');
   });
+});
 
-  it('every scenario with SQLite caches: 200 nodes, no divergent node', async () => {
-    const report = path.join(dir.path, 'all.json');
-    const scenarios = ['steady', 'fanout', 'partition', 'flap', 'storm'];
-    const { code, stdout, stderr } = await sim([...SMALL, '--sqlite', '--scenario', scenarios.join(','), '--fanout-interval', '500', '--flap-fraction', '0.05', '--report', report]);
-    expect(code, stderr.slice(-3000)).toBe(0);
-    const parsed = expectWellFormedReport(report, { nodes: 200, scenarios });
-    expect(parsed.config.sqlite).toBe(true);
-    const [steady, fanout, partition, flap, storm] = parsed.scenarios;
-    expect(steady!.churn!.done).toBeGreaterThan(0);
-    expect(parsed.latency.samples).toBeGreaterThan(0);
-    expect(fanout!.fanout!.rounds).toBeGreaterThan(0);
-    expect(fanout!.fanout!.incomplete).toBe(0);
-    // The cut nodes missed changes (at least the shared ConfigMap's) and caught up after the heal.
-    expect(partition!.partition!.cutNodes).toBe(20);
-    expect(partition!.partition!.recovered).toBe(20);
-    expect(partition!.partition!.bytesDownPerNode.p50).toBeGreaterThan(0);
-    expect(flap!.flap!.flaps).toBeGreaterThan(0);
-    // The hub was killed with every node connected and restarted; each node said hello to it,
-    // and as nothing had changed, each cost exactly welcome + synced.
-    expect(storm!.storm!.recovered).toBe(200);
-    expect(storm!.storm!.resyncsEqual + storm!.storm!.resyncsDiff).toBeGreaterThanOrEqual(200);
-    expect(storm!.storm!.framesDownPerNode.max).toBe(2);
-    expect(storm!.storm!.bytesDownPerNode.max).toBeLessThanOrEqual(1024);
-    expect(stdout).toContain('| divergent nodes');
-    // Not a TTY: plain progress lines.
-    expect(stderr).toMatch(/edge-sim: \[\s*\d+s\] .*connected \d+\/200 synced \d+ events\/s \d+ p99/);
+describe('edge-sim, every scenario in one run with SQLite caches (200 nodes)', () => {
+  const SCENARIOS = ['steady', 'fanout', 'partition', 'flap', 'storm'];
+  const file = path.join(dir.path, 'all.json');
+  let result: { code: number | null; stdout: string; stderr: string };
+  let parsed: SimReport | undefined;
+
+  beforeAll(async () => {
+    result = await sim([...SMALL, '--sqlite', '--scenario', SCENARIOS.join(','), '--fanout-interval', '500', '--flap-fraction', '0.05', '--report', file]);
   }, 420_000);
+
+  /** The run's report, once the run is known to have succeeded (else its stderr, as the failure). */
+  function report(): SimReport {
+    expect(result.code, result.stderr.slice(-3000)).toBe(0);
+    parsed ??= expectWellFormedReport(file, { nodes: 200, scenarios: SCENARIOS });
+    return parsed;
+  }
+  function scenario(name: string): ScenarioReport {
+    const found = report().scenarios.find((s) => s.name === name);
+    expect(found, `scenario ${name} in the report`).toBeDefined();
+    return found!;
+  }
+
+  it('ends with every node in sync: exit 0, a well-formed report, no divergent node', () => {
+    expect(report().config.sqlite).toBe(true);
+    expect(result.stdout).toContain('| divergent nodes');
+  });
+
+  it('steady: the churn was written and its changes reached the nodes', () => {
+    expect(scenario('steady').churn!.done).toBeGreaterThan(0);
+    expect(report().latency.samples).toBeGreaterThan(0);
+  });
+
+  it('fanout: every round of the shared ConfigMap reached every node', () => {
+    const { fanout } = scenario('fanout');
+    expect(fanout!.rounds).toBeGreaterThan(0);
+    expect(fanout!.incomplete).toBe(0);
+  });
+
+  it('partition: the cut nodes missed changes and caught up after the heal', () => {
+    const { partition } = scenario('partition');
+    expect(partition!.cutNodes).toBe(20);
+    expect(partition!.recovered).toBe(20);
+    // At least the shared ConfigMap's change was resent to each of them.
+    expect(partition!.bytesDownPerNode.p50).toBeGreaterThan(0);
+  });
+
+  it('flap: nodes dropped their links and came back', () => {
+    expect(scenario('flap').flap!.flaps).toBeGreaterThan(0);
+  });
+
+  it('storm: after kill -9 of the hub each node resynced with welcome + synced only', () => {
+    const { storm } = scenario('storm');
+    // Every node said hello to the restarted hub, and as nothing had changed, each cost two frames.
+    expect(storm!.recovered).toBe(200);
+    expect(storm!.resyncsEqual + storm!.resyncsDiff).toBeGreaterThanOrEqual(200);
+    expect(storm!.framesDownPerNode.max).toBe(2);
+    expect(storm!.bytesDownPerNode.max).toBeLessThanOrEqual(1024);
+  });
+
+  it('prints plain progress lines when stderr is not a terminal', () => {
+    expect(result.stderr).toMatch(/edge-sim: \[\s*\d+s\] .*connected \d+\/200 synced \d+ events\/s \d+ p99/);
+  });
 });

@@ -168,9 +168,9 @@ describe('Kubernetes protobuf bodies', () => {
     expect(decodeKubeProtobuf(configMap)).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm1', namespace: 'default' }, data: { a: 'b', c: 'd' } });
   });
 
-  it('refuses kinds it has no schema for (415) and malformed bodies (400)', () => {
-    const pod = Buffer.concat([Buffer.from('6b387300', 'hex'), Buffer.from([0x0a, 0x09, 0x0a, 0x02, 0x76, 0x31, 0x12, 0x03, 0x50, 0x6f, 0x64])]);
-    expect(() => decodeKubeProtobuf(pod)).toThrow(expect.objectContaining({ code: 415 }) as ApiError);
+  it('refuses kinds it has no schema for and malformed bodies (400)', () => {
+    const service = Buffer.concat([Buffer.from('6b387300', 'hex'), Buffer.from([0x0a, 0x0d, 0x0a, 0x02, 0x76, 0x31, 0x12, 0x07, 0x53, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65])]);
+    expect(() => decodeKubeProtobuf(service)).toThrow(expect.objectContaining({ code: 400, message: 'no kind "Service" is registered for version "v1" in the protobuf bodies this server reads' }) as ApiError);
     expect(() => decodeKubeProtobuf(configMap.subarray(0, 30))).toThrow(expect.objectContaining({ code: 400 }) as ApiError);
     expect(() => decodeKubeProtobuf(Buffer.from('{}'))).toThrow(expect.objectContaining({ code: 400 }) as ApiError);
   });

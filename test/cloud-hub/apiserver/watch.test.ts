@@ -62,6 +62,14 @@ describe('watch', () => {
     await http.post(CMS, { ...configMap('marker'), metadata: { name: 'marker', labels: { pick: 'yes' } } });
     const events = await watch.waitForCount(4);
     expect(summary(events)).toEqual(['ADDED flip', 'MODIFIED flip', 'DELETED flip', 'ADDED marker']);
+    // kube's watch cache: the DELETED of an object leaving the selector carries its previous
+    // state (the one that matched) with the new resourceVersion.
+    const left = (await http.get(`${CMS}/flip`)).json;
+    const deleted = events[2]?.object as { metadata: { labels: Record<string, string>; resourceVersion: string }; data: Record<string, string> };
+    expect(deleted.metadata.labels.pick).toBe('yes');
+    expect(deleted.data.more).toBe('1');
+    expect(Number(deleted.metadata.resourceVersion)).toBeGreaterThan(Number((events[1]?.object as { metadata: { resourceVersion: string } }).metadata.resourceVersion));
+    expect(Number(deleted.metadata.resourceVersion)).toBeLessThan(Number(left.metadata.resourceVersion));
     watch.close();
   });
 

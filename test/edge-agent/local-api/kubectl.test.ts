@@ -6,6 +6,8 @@ import { run } from '../../helpers/process.js';
 import { requireTool } from '../../helpers/system-tools.js';
 import { makeTempDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
+import { collectNodeInfo, localNodeStatus } from '../../../edge-agent/node-info.js';
+import type { NodeStatusLookup } from '../../../edge-agent/local-api/presenter.js';
 import { configMap, LocalApiFixture, node, pod, secret } from './helpers.js';
 
 const KUBECTL = requireTool(process.env.KUBECTL ?? 'kubectl', 'kubectl');
@@ -15,7 +17,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(options: { serveSecrets?: boolean } = {}): Promise<{ f: LocalApiFixture; kubectlArgs: (args: string[]) => string[] }> {
+async function setup(options: { serveSecrets?: boolean; nodeStatus?: NodeStatusLookup } = {}): Promise<{ f: LocalApiFixture; kubectlArgs: (args: string[]) => string[] }> {
   const f = new LocalApiFixture();
   cleanups.push(() => f.close());
   const cacheDir = makeTempDir('edge-kubectl-');
@@ -27,7 +29,7 @@ async function setup(options: { serveSecrets?: boolean } = {}): Promise<{ f: Loc
     secret('token', { password: 's3cret' }),
     node('edge-1', { 'node-role.kubernetes.io/edge': '' }),
   );
-  await f.startServer({ serveSecrets: options.serveSecrets ?? false });
+  await f.startServer({ serveSecrets: options.serveSecrets ?? false, ...(options.nodeStatus ? { nodeStatus: options.nodeStatus } : {}) });
   // No kubeconfig and a private discovery cache: only --server decides where kubectl goes.
   return { f, kubectlArgs: (args) => ['--kubeconfig=/dev/null', `--server=${f.url}`, `--cache-dir=${cacheDir.path}`, ...args] };
 }
@@ -118,5 +120,31 @@ describe('local API: kubectl', () => {
     expect(Buffer.from(result.stdout, 'base64').toString()).toBe('s3cret');
     const table = await run(KUBECTL, kubectlArgs(['get', 'secrets']));
     expect(table.stdout).toMatch(/^NAME\s+TYPE\s+DATA\s+AGE\ntoken\s+Opaque\s+1\s/);
+  });
+
+  it("kubectl get node shows the agent's own node Ready with its version and addresses; others stay as cached", async () => {
+    const info = { ...collectNodeInfo(), addresses: [{ type: 'InternalIP', address: '192.0.2.7' }] };
+    const since = new Date(Date.now() - 60_000);
+    const { kubectlArgs } = await setup({ nodeStatus: (name) => (name === 'edge-1' ? localNodeStatus(info, '9.9.9', since, new Date()) : undefined) });
+    const nodes = await run(KUBECTL, kubectlArgs(['get', 'nodes', '-o', 'wide']));
+    expect(nodes.code).toBe(0);
+    expect(nodes.stdout).toMatch(/\nedge-1\s+Ready\s+edge\s+\S+\s+edge-sync\/9\.9\.9\s+192\.0\.2\.7\s/);
+    const json = JSON.parse((await run(KUBECTL, kubectlArgs(['get', 'node', 'edge-1', '-o', 'json']))).stdout) as JsonObject;
+    expect((json.status as { nodeInfo: { architecture: string } }).nodeInfo.architecture).toBe(info.arch);
+  });
+
+  it('a missing object prints kubectl\'s usual NotFound; namespaces are the ones the cache implies', async () => {
+    const { kubectlArgs } = await setup();
+    const missing = await run(KUBECTL, kubectlArgs(['get', 'pod', 'nope']));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toBe('Error from server (NotFound): pods "nope" not found');
+    const elsewhere = await run(KUBECTL, kubectlArgs(['get', 'pod', 'nope', '-n', 'nowhere']));
+    // kubectl looks the namespace up to explain a 404, as against kube-apiserver.
+    expect(elsewhere.stderr.trim()).toBe('Error from server (NotFound): namespaces "nowhere" not found');
+    const namespaces = await run(KUBECTL, kubectlArgs(['get', 'namespaces']));
+    expect(namespaces.code).toBe(0);
+    expect(namespaces.stdout).toMatch(/^NAME\s+STATUS\s+AGE\ndefault\s+Active\s/);
+    const missingNs = await run(KUBECTL, kubectlArgs(['get', 'namespace', 'nowhere']));
+    expect(missingNs.stderr.trim()).toBe('Error from server (NotFound): namespaces "nowhere" not found');
   });
 });

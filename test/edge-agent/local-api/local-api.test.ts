@@ -220,8 +220,9 @@ describe('local API: discovery, tables, health', () => {
       ['configmaps', 'ConfigMap', true],
       ['secrets', 'Secret', true],
       ['nodes', 'Node', false],
+      ['namespaces', 'Namespace', false],
     ]);
-    for (const resource of resources) expect(resource.verbs).toEqual(['get', 'list', 'watch']);
+    for (const resource of resources) expect(resource.verbs).toEqual(resource.name === 'namespaces' ? ['get', 'list'] : ['get', 'list', 'watch']);
     expect(resources.find((r) => r.name === 'pods')?.shortNames).toEqual(['po']);
     expect(resources.find((r) => r.name === 'configmaps')?.shortNames).toEqual(['cm']);
     expect((await f.request('/apis')).body).toEqual({ kind: 'APIGroupList', apiVersion: 'v1', groups: [] });

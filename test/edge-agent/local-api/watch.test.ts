@@ -173,6 +173,18 @@ describe('local API: watch', () => {
     expect(watch.events.map((e) => `${e.type} ${nameOf(e.object)}`)).toEqual(['ADDED one', 'MODIFIED one']);
   });
 
+  it("reads watch=True (what the Python client sends) as kube does: a watch, not a list", async () => {
+    const f = fixture();
+    f.put(pod('py'));
+    await f.startServer();
+    const watch = f.watch('/api/v1/namespaces/default/pods?watch=True&resourceVersion=0');
+    await watch.waitForEvents(1);
+    f.put(pod('py', { image: 'x:2' }));
+    await watch.waitForEvents(2);
+    expect(watch.events.map((e) => `${e.type} ${nameOf(e.object)}`)).toEqual(['ADDED py', 'MODIFIED py']);
+    expect((await f.request('/api/v1/namespaces/default/pods?watch=FALSE')).body.kind).toBe('PodList');
+  });
+
   it('sends nothing twice and misses nothing across many batches, coalescing per key what lands between two reads', async () => {
     const f = fixture();
     await f.startServer();
