@@ -24,9 +24,10 @@ import { specHash } from '../spec-hash.js';
 import type { VolumeManager } from '../volume-manager.js';
 import type { CriClient } from './cri-client.js';
 import { HASH_ANNOTATION, POD_UID_LABEL, ownerLabels, sandboxConfig } from './cri-config.js';
-import { isExited, nsToMs, restartCountOf, seenOf, statusRecord, type Observed } from './cri-container-status.js';
+import { isExited, nsToMs, restartCountOf, statusRecord, type Observed } from './cri-container-status.js';
 import type { CriContainerStart } from './cri-container-start.js';
 import type { CriLogs } from './cri-logs.js';
+import { observeSandbox } from './cri-observe.js';
 import { savePodFile } from './cri-pod-file.js';
 import { removePodContainers } from './cri-pod-removal.js';
 import type { ContainerStatus, PodSandboxConfig } from './cri-types.js';
@@ -243,33 +244,12 @@ export class CriPodWorker {
     return true;
   }
 
-  /** Reads the sandbox's containers: per name the newest and previous instance; older ones are removed. */
+  /** Reads the sandbox's containers (cri-observe.ts). */
   private async observe(): Promise<void> {
-    const { client } = this.deps;
-    const all = await client.listContainers({ labelSelector: { [POD_UID_LABEL]: this.uid, ...ownerLabels(this.deps.nodeName) } });
-    this.lastSeen = seenOf(all);
-    const list = all.filter((item) => item.podSandboxId === this.sandboxId);
-    const byName = new Map<string, typeof list>();
-    for (const item of list) byName.set(item.metadata.name, [...(byName.get(item.metadata.name) ?? []), item]);
-    const observed = new Map<string, Observed>();
-    for (const [name, items] of byName) {
-      items.sort((a, b) => b.metadata.attempt - a.metadata.attempt || b.createdAt - a.createdAt);
-      const [current, previous, ...older] = items;
-      const entry: Observed = {};
-      if (current) entry.current = await this.statusOf(current.id, current.state);
-      if (previous) entry.previous = await this.statusOf(previous.id, previous.state);
-      observed.set(name, entry);
-      for (const stale of older) await client.removeContainer(stale.id).catch(() => undefined);
-    }
-    this.observed = observed;
-  }
-
-  /** ContainerStatus, reusing what an exited container said before (it cannot change). */
-  private async statusOf(id: string, state: string): Promise<ContainerStatus> {
-    for (const entry of this.observed.values()) {
-      for (const known of [entry.current, entry.previous]) if (known?.id === id && known.state === state && isExited(known)) return known;
-    }
-    return this.deps.client.containerStatus(id);
+    const labels = { [POD_UID_LABEL]: this.uid, ...ownerLabels(this.deps.nodeName) };
+    const result = await observeSandbox(this.deps.client, labels, this.sandboxId!, this.observed);
+    this.lastSeen = result.seen;
+    this.observed = result.observed;
   }
 
   /** A running container whose definition changed is stopped (within the grace period) and started again. */

@@ -98,7 +98,11 @@ describe('a CRI client against containerd', () => {
       expect(exited.imageRef).toMatch(/sha256:[0-9a-f]{64}/);
       expect(exited.labels['io.kubernetes.container.name']).toBe('main');
       expect(exited.logPath).toBe(path.join(logs.path, 'client-run', 'main/0.log'));
-      const log = readFileSync(exited.logPath, 'utf8');
+      // The shim copies output to the log asynchronously: it may land just after the exit.
+      const log = await waitFor(() => {
+        const text = existsSync(exited.logPath) ? readFileSync(exited.logPath, 'utf8') : '';
+        return text.includes('from the host') && text;
+      }, { what: 'both lines in the container log' });
       // CRI log format: RFC3339Nano timestamp, stream, F(ull)/P(artial), the line.
       expect(log).toMatch(/^\S+ stdout F greeting=hello$/m);
       expect(log).toMatch(/^\S+ stdout F from the host$/m);
