@@ -6,6 +6,7 @@
  * It opens the cache first and is ready from then on: a node whose hub is unreachable starts
  * and serves what it has, and nothing here ever clears the cache because a connection failed.
  */
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { AgentHttpEndpoints } from './http-endpoints.js';
 import { FullJitterBackoff } from './link/backoff.js';
@@ -20,7 +21,8 @@ import type { LinkTransport } from './link/transport.js';
 import type { LocalApiServer } from './local-api/index.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { StatusReporter } from './reconcile/status-reporter.js';
-import { ProcessRuntime, type BackoffSettings, type BwrapMode } from './runtime/index.js';
+import { CriRuntime } from './runtime/cri/cri-runtime.js';
+import { ProcessRuntime, RuntimeRouter, defaultHostIP, type BackoffSettings, type BwrapMode, type Runtime } from './runtime/index.js';
 import { collectNodeInfo, localNodeStatus, type NodeTaint } from './node-info.js';
 import { openEdgeStore, type EdgeStore } from './store/index.js';
 import { NO_TELEMETRY, type AgentTelemetry, type TelemetryFactory } from './telemetry.js';
@@ -65,6 +67,13 @@ export interface EdgeAgentOptions {
   secretsDir?: string;
   /** The hub token's file: hidden from Pod sandboxes. */
   tokenFile?: string;
+  /** A CRI endpoint (`unix:///run/containerd/containerd.sock`): Pods run as containers there, except those with runtimeClassName edge-process. */
+  containerRuntimeEndpoint?: string;
+  /** Root of the CRI containers' logs (`<dir>/pods/<ns>_<pod>_<uid>/<container>/<n>.log`). Default `<dataDir>/log`. */
+  podLogDir?: string;
+  /** Image GC thresholds in percent of the image filesystem (kubelet: 85, 80). */
+  imageGcHighThreshold?: number;
+  imageGcLowThreshold?: number;
 }
 
 export class EdgeAgent {
@@ -73,7 +82,12 @@ export class EdgeAgent {
   readonly metrics: AgentTelemetry;
   readonly pump: UpstreamPump;
   readonly events: UpstreamEvents;
+  /** The process runtime (every Pod without a container runtime; runtimeClassName edge-process with one). */
   readonly runtime: ProcessRuntime;
+  /** The CRI runtime, with --container-runtime-endpoint. */
+  readonly cri?: CriRuntime;
+  /** What the reconciler drives: the process runtime alone, or both behind a RuntimeRouter. */
+  private readonly pods: Runtime;
   private readonly reconciler: Reconciler;
   private readonly reporter: StatusReporter;
   private readonly rules: CloudRules;
@@ -122,8 +136,26 @@ export class EdgeAgent {
       ...(options.sandbox ? { useBwrap: options.sandbox } : {}),
       ...(options.restartBackoff ? { backoff: options.restartBackoff } : {}),
     });
+    this.pods = this.runtime;
+    if (options.containerRuntimeEndpoint) {
+      this.cri = new CriRuntime({
+        endpoint: options.containerRuntimeEndpoint,
+        // Apart from the process runtime's DATA/pods, whose directories it adopts.
+        dataDir: path.join(options.dataDir, 'cri'),
+        logDir: options.podLogDir ?? path.join(options.dataDir, 'log'),
+        nodeName: options.node,
+        lookup: this.store.cache,
+        logger: logger.child({ component: 'cri' }),
+        hostIP: defaultHostIP(),
+        ...(options.secretsDir ? { secretsDir: options.secretsDir } : {}),
+        ...(options.restartBackoff ? { backoff: options.restartBackoff } : {}),
+        ...(options.imageGcHighThreshold !== undefined ? { imageGcHighPercent: options.imageGcHighThreshold } : {}),
+        ...(options.imageGcLowThreshold !== undefined ? { imageGcLowPercent: options.imageGcLowThreshold } : {}),
+      });
+      this.pods = new RuntimeRouter(this.cri, this.runtime);
+    }
     this.reporter = new StatusReporter({
-      runtime: this.runtime,
+      runtime: this.pods,
       cache: this.store.cache,
       outbox: this.store.outbox,
       logger: logger.child({ component: 'status' }),
@@ -132,7 +164,7 @@ export class EdgeAgent {
     this.reconciler = new Reconciler({
       nodeName: options.node,
       cache: this.store.cache,
-      runtime: this.runtime,
+      runtime: this.pods,
       logger: logger.child({ component: 'reconcile' }),
       ...(options.resyncIntervalMs ? { resyncIntervalMs: options.resyncIntervalMs } : {}),
       onTerminated: (key, pod) => this.reporter.terminated(key, pod),
@@ -142,7 +174,7 @@ export class EdgeAgent {
       onEvent: (event) => offer(runtimeCandidate(event.pod, event)),
       onReleased: (key) => this.reporter.released(key),
     });
-    this.runtime.onChange((key, event) => {
+    this.pods.onChange((key, event) => {
       this.reconciler.wake();
       if (event) offer(runtimeCandidate(key, event));
     });
@@ -169,7 +201,7 @@ export class EdgeAgent {
   }
 
   /** Starts serving and connecting; resolves with the bound addresses without waiting for the hub. */
-  async start(): Promise<{ metrics?: string; localApi?: string; sandbox: string; secretsDir?: string }> {
+  async start(): Promise<{ metrics?: string; localApi?: string; sandbox: string; secretsDir?: string; containerRuntime?: string }> {
     const bound: { metrics?: string; localApi?: string } = {};
     const { metricsListen, localApiListen } = this.options;
     if (metricsListen && this.metrics.registry) {
@@ -188,7 +220,7 @@ export class EdgeAgent {
         serveSecrets: this.options.localApiSecrets ?? false,
         logger: this.options.logger.child({ component: 'local-api' }),
         // Pods are served with the status the runtime sees now, hub or no hub (Failed/InvalidSpec when quarantined).
-        podStatus: (key) => this.reporter.quarantineStatus(key) ?? this.runtime.podStatus(key),
+        podStatus: (key) => this.reporter.quarantineStatus(key) ?? this.pods.podStatus(key),
         // The agent knows its own node: served Ready with its nodeInfo, hub or no hub.
         nodeStatus: (name) => (name === this.options.node ? localNodeStatus(collectNodeInfo({ labels: this.options.labels ?? {} }), agentVersion(), startedAt, new Date()) : undefined),
       });
@@ -198,18 +230,23 @@ export class EdgeAgent {
     this.conditions.start();
     await this.bus?.start();
     // Adopt the Pods that kept running while the agent was away before deciding anything.
-    await this.runtime.start();
+    await this.pods.start();
     this.reporter.start();
     this.reconciler.start();
     this.link.start();
-    return { ...bound, sandbox: this.runtime.sandboxKind ?? 'direct', ...(this.runtime.secretsDir ? { secretsDir: this.runtime.secretsDir } : {}) };
+    return {
+      ...bound,
+      sandbox: this.runtime.sandboxKind ?? 'direct',
+      ...(this.runtime.secretsDir ? { secretsDir: this.runtime.secretsDir } : {}),
+      ...(this.cri ? { containerRuntime: this.cri.runtimeVersion } : {}),
+    };
   }
 
   /** Stops the agent; its Pods keep running and the next start adopts them. */
   async stop(): Promise<void> {
     await this.reconciler.stop();
     this.reporter.stop();
-    await this.runtime.stop();
+    await this.pods.stop();
     this.rules.stop();
     this.conditions.stop();
     await this.bus?.stop();

@@ -33,6 +33,10 @@ interface AgentCliOptions {
   restartBackoffInitial?: number;
   restartBackoffMax?: number;
   secretsDir?: string;
+  containerRuntimeEndpoint?: string;
+  podLogDir?: string;
+  imageGcHighThreshold?: number;
+  imageGcLowThreshold?: number;
   logLevel: string;
 }
 
@@ -57,6 +61,12 @@ function parseLabels(value: string): Record<string, string> {
     labels[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
   }
   return labels;
+}
+
+function percent(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 100) throw new InvalidArgumentError(`expected a percentage 0-100, got "${value}"`);
+  return n;
 }
 
 function parseTaintsFlag(value: string): NodeTaint[] {
@@ -96,9 +106,13 @@ const program = new Command('edge-agent')
   .addOption(new Option('--local-mqtt-topics <filters>', 'comma-separated topic filters to subscribe to on the local broker').default(['#'], '#').argParser((v) => v.split(',').map((t) => t.trim()).filter(Boolean)).env('EDGE_LOCAL_MQTT_TOPICS'))
   .addOption(new Option('--outbox-max-bytes <n>', 'byte budget of the upstream outbox; when full the lowest-priority oldest events go first').argParser(positiveInt).env('EDGE_OUTBOX_MAX_BYTES'))
   .addOption(new Option('--sandbox <mode>', 'run each Pod in a bubblewrap sandbox (own mount and PID namespace, volumes at their mountPath): auto uses it when bwrap works').choices(['auto', 'never', 'always']).default('auto').env('EDGE_SANDBOX'))
-  .addOption(new Option('--restart-backoff-initial <ms>', 'first CrashLoopBackOff delay (kubelet: 10000), doubling up to --restart-backoff-max').argParser(positiveInt).env('EDGE_RESTART_BACKOFF_INITIAL'))
+  .addOption(new Option('--restart-backoff-initial <ms>', 'first CrashLoopBackOff (and, with a container runtime, ImagePullBackOff) delay (kubelet: 10000), doubling up to --restart-backoff-max').argParser(positiveInt).env('EDGE_RESTART_BACKOFF_INITIAL'))
   .addOption(new Option('--restart-backoff-max <ms>', 'longest CrashLoopBackOff delay (kubelet: 300000)').argParser(positiveInt).env('EDGE_RESTART_BACKOFF_MAX'))
   .addOption(new Option('--secrets-dir <dir>', 'where Secret volumes are written: must be on tmpfs or ramfs (Pods with Secret volumes wait otherwise); default $RUNTIME_DIRECTORY/secrets, else /run/edge-agent/secrets, else /dev/shm/edge-agent-<uid>, the first on a memory filesystem').env('EDGE_SECRETS_DIR'))
+  .addOption(new Option('--container-runtime-endpoint <endpoint>', 'run Pods as containers through this CRI v1 endpoint (kubelet\'s flag), e.g. unix:///run/containerd/containerd.sock; Pods with runtimeClassName edge-process still run as processes; without it every Pod runs as processes').env('EDGE_CONTAINER_RUNTIME_ENDPOINT'))
+  .addOption(new Option('--pod-log-dir <dir>', 'with --container-runtime-endpoint: root of the containers\' logs, DIR/pods/<ns>_<pod>_<uid>/<container>/<n>.log (the kubelet\'s /var/log); default DATA/log').env('EDGE_POD_LOG_DIR'))
+  .addOption(new Option('--image-gc-high-threshold <percent>', 'with --container-runtime-endpoint: image filesystem usage at which unused images are removed, least recently used first (kubelet\'s flag)').argParser(percent).default(85).env('EDGE_IMAGE_GC_HIGH_THRESHOLD'))
+  .addOption(new Option('--image-gc-low-threshold <percent>', 'image GC removes images until usage is below this (kubelet\'s flag)').argParser(percent).default(80).env('EDGE_IMAGE_GC_LOW_THRESHOLD'))
   .addOption(new Option('--metrics <host:port>', 'serve /metrics, /healthz and /readyz here').argParser(parseHostPort).env('EDGE_METRICS'))
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').env('LOG_LEVEL'))
   .action(async (options: AgentCliOptions) => {
@@ -106,6 +120,9 @@ const program = new Command('edge-agent')
     const settings = program.opts<AgentCliOptions>();
     for (const [field, flag, env] of [['node', '--node', 'EDGE_NODE'], ['hub', '--hub', 'EDGE_HUB']] as const) {
       if (!settings[field]) throw new Error(`${flag} is required (or ${env}, or "${field}:" in the config file)`);
+    }
+    if ((settings.imageGcLowThreshold ?? 80) >= (settings.imageGcHighThreshold ?? 85)) {
+      throw new Error(`--image-gc-low-threshold (${settings.imageGcLowThreshold}) must be below --image-gc-high-threshold (${settings.imageGcHighThreshold})`);
     }
     if (settings.localApi && !settings.localApiAllowRemote && !isLoopbackAddress(settings.localApi.host)) {
       throw new Error(
@@ -149,6 +166,10 @@ async function run(options: AgentCliOptions & { node: string; hub: string }): Pr
     sandbox: options.sandbox,
     ...(options.secretsDir ? { secretsDir: options.secretsDir } : {}),
     ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}),
+    ...(options.containerRuntimeEndpoint ? { containerRuntimeEndpoint: options.containerRuntimeEndpoint } : {}),
+    ...(options.podLogDir ? { podLogDir: options.podLogDir } : {}),
+    ...(options.imageGcHighThreshold !== undefined ? { imageGcHighThreshold: options.imageGcHighThreshold } : {}),
+    ...(options.imageGcLowThreshold !== undefined ? { imageGcLowThreshold: options.imageGcLowThreshold } : {}),
     ...(options.restartBackoffInitial || options.restartBackoffMax
       ? { restartBackoff: { ...(options.restartBackoffInitial ? { initialMs: options.restartBackoffInitial } : {}), ...(options.restartBackoffMax ? { maxMs: options.restartBackoffMax } : {}) } }
       : {}),

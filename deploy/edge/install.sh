@@ -15,6 +15,7 @@ readonly DATA_DIR=/var/lib/edge-agent
 readonly RUNTIME_DIR=/run/edge-agent
 readonly UNIT_DIR=/etc/systemd/system
 readonly MIN_NODE_MAJOR=20
+readonly CONTAINERD_SOCKET=/run/containerd/containerd.sock
 
 usage() {
   cat <<'EOF'
@@ -39,8 +40,12 @@ Install (or upgrade) the edge agent:
   --metrics HOST:PORT   /metrics, /healthz, /readyz (default 127.0.0.1:9101)
   --node-bin PATH       the Node.js binary to run the agent with (default: node on PATH)
   --install-node        install Node.js with apt-get when it is missing or older than 20
+  --with-containerd     run Pods as containers: install containerd and runc (Debian packages)
+                        when missing, let the edge-agent group use containerd's socket, and
+                        set containerRuntimeEndpoint in config.yaml (Pods with
+                        runtimeClassName edge-process still run as processes)
   The settings go to /etc/edge-agent/config.yaml. Without --hub, --node, --local-api or
-  --metrics an existing config.yaml is left as it is; with any of them it is written anew,
+  --metrics (or --with-containerd) an existing config.yaml is left as it is; with any of them it is written anew,
   the others taken from the old file (kept as config.yaml.bak).
 
 Remove it:
@@ -63,7 +68,7 @@ die() {
 }
 
 tarball='' hub='' node_name='' token_file='' hub_ca='' local_api='' metrics=''
-node_bin='' install_node=0 uninstall=0 purge=0 root='' use_systemctl=1
+node_bin='' install_node=0 with_containerd=0 uninstall=0 purge=0 root='' use_systemctl=1
 config_flags=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -76,6 +81,7 @@ while [ $# -gt 0 ]; do
     --metrics) metrics=${2:?--metrics needs HOST:PORT}; config_flags=1; shift ;;
     --node-bin) node_bin=${2:?--node-bin needs a path}; shift ;;
     --install-node) install_node=1 ;;
+    --with-containerd) with_containerd=1; config_flags=1 ;;
     --uninstall) uninstall=1 ;;
     --purge) uninstall=1; purge=1 ;;
     --root) root=${2:?--root needs a directory}; shift ;;
@@ -249,6 +255,8 @@ if [ "$config_flags" -eq 1 ] || [ ! -f "$config" ]; then
   local_api=${local_api:-127.0.0.1:10350}
   metrics=${metrics:-$(config_value metrics)}
   metrics=${metrics:-127.0.0.1:9101}
+  runtime_endpoint=$(config_value containerRuntimeEndpoint)
+  if [ "$with_containerd" -eq 1 ]; then runtime_endpoint=unix://$CONTAINERD_SOCKET; fi
   [ -n "$hub" ] || die "--hub URL is needed (there is no $CONFIG_DIR/config.yaml to take it from)"
   [[ "$hub" =~ ^(wss?|mqtts?)://[^[:space:]\"\\]+$ ]] || die "--hub $hub: expected ws://, wss://, mqtt:// or mqtts://HOST:PORT"
   if ! [[ "$node_name" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ ]] || [ "${#node_name}" -gt 253 ]; then
@@ -351,6 +359,46 @@ if [ -n "$tarball" ]; then
 fi
 
 # ---------------------------------------------------------------------------------------------
+# containerd (--with-containerd): Debian's package, its CRI plugin on (containerd's default), and
+# its socket usable by the edge-agent group. A config.toml that this script did not write is left
+# alone; it then says what to add.
+
+if [ "$with_containerd" -eq 1 ]; then
+  if [ -z "$root" ] && ! command -v containerd >/dev/null 2>&1; then
+    command -v apt-get >/dev/null 2>&1 || die "--with-containerd: containerd is missing and there is no apt-get here; install containerd and runc"
+    say "installing containerd and runc with apt-get"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y containerd runc
+    changed=1
+  elif [ -n "$root" ] && [ ! -x "$root/usr/bin/containerd" ]; then
+    say "containerd is not installed in $root: install the Debian packages containerd and runc there"
+  fi
+  containerd_gid=$agent_gid
+  [[ "$containerd_gid" =~ ^[0-9]+$ ]] || containerd_gid=0
+  containerd_config="$root/etc/containerd/config.toml"
+  containerd_before=$(cat "$containerd_config" 2>/dev/null || true)
+  if [ ! -f "$containerd_config" ] || grep -q '^# Written by edge-sync' "$containerd_config"; then
+    mkdir -p "$root/etc/containerd"
+    {
+      printf '# Written by edge-sync install.sh --with-containerd: containerd defaults (CRI plugin on, runc)\n'
+      printf '# and the socket open to the %s group. Pods use the host network: no CNI is needed.\n' "$USER_NAME"
+      printf 'version = 2\n\n[grpc]\n  address = "%s"\n  gid = %s\n' "$CONTAINERD_SOCKET" "$containerd_gid"
+    } >"$scratch/containerd.toml"
+    install_file 0644 "0:0" "$scratch/containerd.toml" "$containerd_config"
+  elif ! grep -Eq "^[[:space:]]*gid[[:space:]]*=[[:space:]]*${containerd_gid}[[:space:]]*\$" "$containerd_config"; then
+    say "left /etc/containerd/config.toml as it is: for the agent to reach containerd, add gid = $containerd_gid under [grpc] and restart containerd"
+  fi
+  if [ "$use_systemctl" -eq 1 ]; then
+    systemctl enable containerd >/dev/null 2>&1 || true
+    if [ "$containerd_before" != "$(cat "$containerd_config" 2>/dev/null || true)" ]; then
+      systemctl restart containerd
+      say "restarted containerd with the new configuration"
+    else
+      systemctl start containerd
+    fi
+  fi
+fi
+
+# ---------------------------------------------------------------------------------------------
 # Token, hub CA and configuration. Root owns the configuration and the agent's group reads it.
 # The token is the node's identity: the agent refuses a token file that its group or others
 # can read, so it belongs to the edge-agent user alone (0400); the unit's ProtectSystem=strict
@@ -378,6 +426,7 @@ if [ "$write_config" -eq 1 ]; then
     printf 'data: %s\n' "$(yaml_quote "$DATA_DIR")"
     printf 'localApi: %s\n' "$(yaml_quote "$local_api")"
     printf 'metrics: %s\n' "$(yaml_quote "$metrics")"
+    if [ -n "$runtime_endpoint" ]; then printf 'containerRuntimeEndpoint: %s\n' "$(yaml_quote "$runtime_endpoint")"; fi
   } >"$scratch/config.yaml"
   if [ -f "$config" ] && ! cmp -s "$scratch/config.yaml" "$config"; then
     cp -p "$config" "$config.bak"
@@ -395,7 +444,8 @@ cat >"$scratch/$UNIT_NAME" <<EOF
 Description=edge-sync edge agent
 Documentation=file://$PREFIX_DIR/node_modules/$PACKAGE_NAME/README.md
 Wants=network-online.target
-After=network-online.target
+# containerd, when the agent runs Pods through it (--with-containerd); no effect otherwise.
+After=network-online.target containerd.service
 
 [Service]
 Type=simple

@@ -5,3 +5,4 @@ export { KUBELET_BACKOFF, type BackoffSettings } from './crash-loop-backoff.js';
 export { DEFAULT_LOG_ROTATION } from './log-rotator.js';
 export type { BwrapMode } from './sandbox.js';
 export type { OomCounter } from './oom.js';
+export { RuntimeRouter, PROCESS_RUNTIME_CLASS } from './runtime-router.js';

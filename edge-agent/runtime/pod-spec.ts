@@ -99,6 +99,10 @@ export interface PodView {
   annotations: Record<string, string>;
   nodeName: string;
   serviceAccountName: string;
+  /** spec.runtimeClassName ('' when unset): which runtime runs the Pod (runtime-router.ts). */
+  runtimeClassName: string;
+  /** Names of the Secrets in spec.imagePullSecrets (the CRI runtime's registry credentials). */
+  imagePullSecrets: string[];
   restartPolicy: RestartPolicy;
   /** spec.securityContext.fsGroup: the group that may read the Pod's volume files. */
   fsGroup: number | undefined;
@@ -279,6 +283,10 @@ export function parsePod(pod: JsonObject): PodView {
     annotations: stringMap(metadata.annotations),
     nodeName: str(spec.nodeName) ?? '',
     serviceAccountName: str(spec.serviceAccountName) ?? '',
+    runtimeClassName: str(spec.runtimeClassName) ?? '',
+    imagePullSecrets: objects(spec.imagePullSecrets)
+      .map((ref) => str(ref.name) ?? '')
+      .filter((name) => name !== ''),
     restartPolicy: restartPolicy(spec.restartPolicy),
     fsGroup: int(obj(spec.securityContext)?.fsGroup),
     terminationGracePeriodSeconds: grace !== undefined && grace >= 0 ? grace : DEFAULT_GRACE_SECONDS,

@@ -6,7 +6,24 @@
 import type { JsonObject } from '../../protocol/index.js';
 import { kubeTime as rfc3339 } from '../../protocol/kube/index.js';
 import type { ContainerSpec, PodView } from './pod-spec.js';
-import type { ContainerRecord, ConditionRecord, PodState, Termination } from './pod-state.js';
+import type { ContainerRecord, ConditionRecord, Termination } from './pod-state.js';
+
+/**
+ * What a container's status is rendered from: the process runtime's ContainerRecord, or what
+ * the CRI runtime observed (which names its containers itself and knows their image).
+ */
+export interface StatusRecord extends Pick<ContainerRecord, 'restartCount' | 'waiting' | 'last' | 'previous'> {
+  running?: { startedAt: number; pid?: number; containerID?: string };
+  /** The image the container runs, as its runtime identifies it (a digest); '' when unknown. */
+  imageID?: string;
+}
+
+/** What a whole Pod status is rendered from (the process runtime's PodState is one). */
+export interface StatusState {
+  startTime?: number;
+  conditions: Record<string, ConditionRecord>;
+  containers: Record<string, StatusRecord>;
+}
 
 function terminated(termination: Termination): JsonObject {
   const out: JsonObject = {
@@ -26,7 +43,7 @@ function waiting(reason: string, message: string | undefined): JsonObject {
 }
 
 /** One containerStatuses / initContainerStatuses entry. */
-export function containerStatus(spec: ContainerSpec, record: ContainerRecord | undefined, init: boolean): JsonObject {
+export function containerStatus(spec: ContainerSpec, record: StatusRecord | undefined, init: boolean): JsonObject {
   let state: JsonObject;
   let lastState: JsonObject = {};
   let containerID: string | undefined;
@@ -35,7 +52,7 @@ export function containerStatus(spec: ContainerSpec, record: ContainerRecord | u
   if (record?.running) {
     state = { running: { startedAt: rfc3339(record.running.startedAt) } };
     if (record.last) lastState = terminated(record.last);
-    containerID = `process://${record.running.pid}`;
+    containerID = record.running.containerID ?? `process://${record.running.pid}`;
     ready = !init; // no readiness probes: a running app container is ready
     started = true;
   } else if (record?.waiting) {
@@ -57,7 +74,7 @@ export function containerStatus(spec: ContainerSpec, record: ContainerRecord | u
     ready,
     restartCount: record?.restartCount ?? 0,
     image: spec.image,
-    imageID: '',
+    imageID: record?.imageID ?? '',
     started,
   };
   if (containerID) out.containerID = containerID;
@@ -156,14 +173,14 @@ export interface RenderedStatus {
   containerStatuses: JsonObject[];
 }
 
-export function renderContainers(pod: PodView, state: PodState): RenderedStatus {
+export function renderContainers(pod: PodView, state: StatusState): RenderedStatus {
   const initContainerStatuses = pod.initContainers.map((spec) => containerStatus(spec, state.containers[spec.name], true));
   const containerStatuses = pod.containers.map((spec) => containerStatus(spec, state.containers[spec.name], false));
   return { phase: podPhase(pod, initContainerStatuses, containerStatuses), initContainerStatuses, containerStatuses };
 }
 
 /** The whole `status` object. */
-export function renderPodStatus(pod: PodView, state: PodState, hostIP: string): JsonObject {
+export function renderPodStatus(pod: PodView, state: StatusState, hostIP: string): JsonObject {
   const rendered = renderContainers(pod, state);
   const conditions: JsonObject[] = [];
   for (const type of ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled']) {

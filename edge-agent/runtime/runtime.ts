@@ -1,6 +1,7 @@
 /**
  * What the reconciler needs from a pod runtime. The first implementation runs each container
- * as an OS process (`process-runtime.ts`); a CRI runtime can implement the same interface.
+ * as an OS process (`process-runtime.ts`); the CRI runtime (`cri/cri-runtime.ts`) runs them as
+ * containers; `runtime-router.ts` puts both behind one.
  *
  * The reconciler is level-triggered: it calls `syncPod` for every Pod the node should run and
  * `killPod` for every Pod it should not, as often as it likes. The runtime makes actual match

@@ -9,6 +9,7 @@ import { markdownTable } from '../report/table.js';
 import { agentRssBench } from './agent-rss.js';
 import { apiLatencyBench } from './api-latency.js';
 import { chaosBench } from './chaos.js';
+import { criPodsBench } from './cri-pods.js';
 import { edgeStoreBench } from './edge-store.js';
 import { embeddedApiBench } from './embedded-api.js';
 import { filterBench } from './filter.js';
@@ -34,6 +35,7 @@ const SUITES: Record<string, Suite> = {
   filter: filterBench,
   fleet: fleetBench,
   chaos: chaosBench,
+  'cri-pods': criPodsBench,
 };
 
 const program = new Command('bench')

@@ -222,6 +222,34 @@ describe('install.sh', () => {
     expect(parseYaml(readFileSync(at('etc/edge-agent/config.yaml.bak'), 'utf8'))).toMatchObject({ hub: 'ws://127.0.0.1:9/' });
   }, 60_000);
 
+  it('--with-containerd points the agent at containerd and opens its socket to the agent group, once', async () => {
+    const result = await install('--with-containerd');
+    expect(result.code, result.stderr).toBe(0);
+    expect(parseYaml(readFileSync(at('etc/edge-agent/config.yaml'), 'utf8'))).toMatchObject({
+      hub: 'mqtt://broker.example:1883',
+      node: 'edge-inst-1',
+      containerRuntimeEndpoint: 'unix:///run/containerd/containerd.sock',
+    });
+    const gid = AS_ROOT ? passwd().split('\n').find((line) => line.startsWith('edge-agent:'))!.split(':')[3] : '0';
+    const toml = readFileSync(at('etc/containerd/config.toml'), 'utf8');
+    expect(toml).toContain('version = 2');
+    expect(toml).toMatch(new RegExp(`\\[grpc\\]\\n  address = "/run/containerd/containerd.sock"\\n  gid = ${gid}\\n`));
+    expect(toml).not.toMatch(/disabled_plugins/);
+    expect(readFileSync(at('etc/systemd/system/edge-agent.service'), 'utf8')).toMatch(/^After=network-online.target containerd.service$/m);
+
+    const again = await install('--with-containerd');
+    expect(again.stdout).toMatch(/nothing changed/);
+    // A later setting keeps the endpoint; a containerd config of the owner's own is left alone.
+    writeFileSync(at('etc/containerd/config.toml'), 'version = 2\n# the owner\'s own\n');
+    const other = await install('--metrics', '127.0.0.1:9102', '--with-containerd');
+    expect(other.code, other.stderr).toBe(0);
+    expect(other.stdout).toContain(`add gid = ${gid} under [grpc]`);
+    expect(readFileSync(at('etc/containerd/config.toml'), 'utf8')).toBe('version = 2\n# the owner\'s own\n');
+    const kept = await install('--metrics', '127.0.0.1:9101');
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(parseYaml(readFileSync(at('etc/edge-agent/config.yaml'), 'utf8'))).toMatchObject({ metrics: '127.0.0.1:9101', containerRuntimeEndpoint: 'unix:///run/containerd/containerd.sock' });
+  }, 60_000);
+
   it('--uninstall removes everything but the data, twice over; a reinstall takes the data back; --purge removes it', async () => {
     writeFileSync(at('var/lib/edge-agent/keep-me'), 'workload data');
     // What systemd's RuntimeDirectoryPreserve=yes leaves behind: the Secret volumes of stopped workloads.

@@ -1,0 +1,25 @@
+/**
+ * Removing a Pod from the container runtime as the kubelet's killPod does: every running
+ * container stopped at once with what is left of the grace period (the runtime sends SIGTERM,
+ * then SIGKILL), then each of the Pod's sandboxes stopped and removed (which removes their
+ * containers). Found by this node's labels, so it also works for a Pod whose spec is unknown.
+ */
+import type { CriClient } from './cri-client.js';
+import { POD_UID_LABEL, ownerLabels } from './cri-config.js';
+
+export async function removePodContainers(
+  client: CriClient,
+  nodeName: string,
+  uid: string,
+  graceSeconds: number,
+  killing: (container: string) => void,
+): Promise<void> {
+  const mine = { [POD_UID_LABEL]: uid, ...ownerLabels(nodeName) };
+  const running = (await client.listContainers({ labelSelector: mine })).filter((item) => item.state === 'CONTAINER_RUNNING');
+  for (const item of running) killing(item.metadata.name);
+  await Promise.all(running.map((item) => client.stopContainer(item.id, graceSeconds)));
+  for (const sandbox of await client.listPodSandbox({ labelSelector: mine })) {
+    await client.stopPodSandbox(sandbox.id);
+    await client.removePodSandbox(sandbox.id);
+  }
+}
