@@ -289,7 +289,8 @@ describe('steady stream', () => {
     await fixture.hub.client.create(podPath(), pod('marker-1', 'edge-1'));
     await client.waitUntil(() => client.cache.has(`Pod/${NS}/marker-1`), DEADLINE_MS, 'marker pod');
     const ops = client.of('sync').slice(before).flatMap((frame) => frame.ops.map((op) => op.key));
-    expect(ops).toEqual([`Pod/${NS}/marker-1`]);
+    // marker-1 may come twice: created, then made autonomous by the hub. web never comes.
+    expect(new Set(ops)).toEqual(new Set([`Pod/${NS}/marker-1`]));
     client.close();
   });
 

@@ -46,7 +46,9 @@ describe('deploy/docker/Dockerfile', () => {
   it('compiles every folder tsconfig.build.json includes', () => {
     const include = (JSON.parse(readFileSync(path.join(REPO, 'tsconfig.build.json'), 'utf8')) as { include: string[] }).include;
     const copied = stage('build').lines.filter((line) => line.startsWith('COPY ')).map((line) => line.split(/\s+/)[1]);
-    expect(copied).toEqual(expect.arrayContaining(include));
+    // A file pattern inside a copied folder (cloud-hub/apiserver/schema/*.json) is copied with it.
+    const uncovered = include.filter((entry) => !copied.some((source) => entry === source || entry.startsWith(`${source}/`)));
+    expect(uncovered).toEqual([]);
   });
 
   it('builds two images, cloud-hub and edge-agent (the bundled agent), that start an entry point of the build, as a non-root user', () => {
