@@ -1,6 +1,7 @@
 /** What the agent tells the hub about its device: architecture, OS, capacity, labels, registration taints. */
 import os from 'node:os';
 import type { JsonObject, NodeInfo } from '../protocol/index.js';
+import { nodeSystemInfo } from '../protocol/kube/node-system-info.js';
 
 /** Node's `process.arch` in Kubernetes' GOARCH spelling. */
 export function kubeArch(arch: string = process.arch): string {
@@ -93,17 +94,6 @@ export function localNodeStatus(info: NodeInfo, agentVersion: string, since: Dat
       },
     ],
     addresses: (info.addresses ?? []) as JsonObject[],
-    nodeInfo: {
-      architecture: info.arch,
-      operatingSystem: info.os,
-      kernelVersion: info.kernel ?? '',
-      osImage: info.os,
-      kubeletVersion: `edge-sync/${agentVersion}`,
-      kubeProxyVersion: '',
-      containerRuntimeVersion: 'process://',
-      machineID: '',
-      systemUUID: '',
-      bootID: '',
-    },
+    nodeInfo: nodeSystemInfo(info, agentVersion),
   };
 }

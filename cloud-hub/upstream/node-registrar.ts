@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { formatKey, type NodeInfo } from '../../protocol/index.js';
+import { nodeSystemInfo } from '../../protocol/kube/node-system-info.js';
 import type { FleetView } from '../fleet/fleet-view.js';
 import { isConflict, type KubeClient } from '../kube/kube-client.js';
 import { kubeMicroTime, kubeTime, paths } from '../kube/kube-paths.js';
@@ -114,18 +115,7 @@ export class NodeRegistrar {
         capacity: report.capacity,
         allocatable: report.allocatable,
         addresses: report.addresses,
-        nodeInfo: {
-          architecture: info.arch,
-          operatingSystem: info.os,
-          kernelVersion: info.kernel ?? '',
-          osImage: info.os,
-          kubeletVersion: `edge-sync/${agentVersion}`,
-          kubeProxyVersion: '',
-          containerRuntimeVersion: 'process://',
-          machineID: '',
-          systemUUID: '',
-          bootID: '',
-        },
+        nodeInfo: nodeSystemInfo(info, agentVersion),
         conditions: [ready],
       },
     });

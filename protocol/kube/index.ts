@@ -17,3 +17,4 @@ export { podRow } from './pod-printer.js';
 export { nodeRow } from './printers.js';
 export * from './time.js';
 export * from './taints.js';
+export { nodeSystemInfo } from './node-system-info.js';
