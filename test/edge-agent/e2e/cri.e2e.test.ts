@@ -203,6 +203,27 @@ describe('an agent with --container-runtime-endpoint', () => {
     expect(logs.length).toBeGreaterThanOrEqual(2); // 0.log, 1.log, ...
   });
 
+  it('runs init containers to completion, in order, before the app container, sharing an emptyDir', async () => {
+    await createPod('with-init', {
+      initContainers: [
+        { name: 'first', image: images.busybox.reference, command: ['sh', '-c', 'echo one > /work/steps'], volumeMounts: [{ name: 'work', mountPath: '/work' }] },
+        { name: 'second', image: images.busybox.reference, command: ['sh', '-c', 'grep -q one /work/steps && echo two >> /work/steps'], volumeMounts: [{ name: 'work', mountPath: '/work' }] },
+      ],
+      containers: [{ name: 'main', image: images.busybox.reference, command: ['sh', '-c', 'cat /work/steps; exec sleep 3600'], volumeMounts: [{ name: 'work', mountPath: '/work' }] }],
+      volumes: [{ name: 'work', emptyDir: {} }],
+    });
+    const status = await running('with-init');
+    expect(status.initContainerStatuses.map((c: Obj) => [c.name, c.state?.terminated?.reason, c.state?.terminated?.exitCode])).toEqual([
+      ['first', 'Completed', 0],
+      ['second', 'Completed', 0],
+    ]);
+    const uid = (await cluster.client.get<Obj>(podPath('with-init'))).metadata.uid;
+    const log = path.join(agent.data, 'log', 'pods', `${NS}_with-init_${uid}`, 'main', '0.log');
+    // CRI log lines: "<time> stdout F <text>"; the second init container ran after the first.
+    const lines = await waitFor(() => (existsSync(log) && /\btwo$/m.test(readFileSync(log, 'utf8')) ? readFileSync(log, 'utf8') : undefined), { what: 'the app container\'s log' });
+    expect(lines).toMatch(/ stdout F one\n.* stdout F two$/m);
+  });
+
   it('runs a Pod with runtimeClassName edge-process as a process next to the containers', async () => {
     await createPod('as-process', { runtimeClassName: 'edge-process', containers: [{ name: 'main', image: 'ignored', command: ['sleep', '3600'] }] });
     const status = await running('as-process');
