@@ -4,16 +4,21 @@
  * not a real one or to a process that is no longer the one started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ContainerKiller } from '../../../edge-agent/runtime/container-killer.js';
 import { wrapCommand } from '../../../edge-agent/runtime/exit-wrapper.js';
 import type { RunningInstance } from '../../../edge-agent/runtime/pod-state.js';
 import { isSameProcessAlive, readProcStat } from '../../../edge-agent/runtime/proc-stat.js';
+import { makeTempDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 import { captureLog } from '../store/helpers.js';
 
 const children: ChildProcess[] = [];
+const cleanupDirs: ReturnType<typeof makeTempDir>[] = [];
 afterEach(() => {
+  for (const dir of cleanupDirs.splice(0)) dir.remove();
   for (const child of children.splice(0)) {
     try {
       process.kill(-child.pid!, 'SIGKILL');
@@ -59,8 +64,13 @@ describe('ContainerKiller', () => {
 
   it('sends SIGTERM once the command runs, and SIGKILL at the deadline to a command that ignores it', async () => {
     const { killer: k } = makeKiller();
-    // The command ignores SIGTERM, so only the deadline's SIGKILL ends it.
-    const running = await startInstance(['sh', '-c', "trap '' TERM; while :; do sleep 0.05; done"]);
+    // The command ignores SIGTERM, so only the deadline's SIGKILL ends it. It says when its trap
+    // is set: a SIGTERM between the shell's start and its `trap` would end it (seen under load).
+    const ready = makeTempDir('killer-');
+    cleanupDirs.push(ready);
+    const marker = path.join(ready.path, 'trapped');
+    const running = await startInstance(['sh', '-c', `trap '' TERM; : > ${marker}; while :; do sleep 0.05; done`]);
+    await waitFor(() => existsSync(marker), { what: 'the shell to ignore SIGTERM' });
     const start = Date.now();
     k.begin(running, 60_000, 'Stopping container', start);
     await waitFor(
