@@ -69,6 +69,15 @@ export function agentSuite(transport: TransportCase): void {
       expect((await local(edge2, 'configmaps'))!.items).toEqual([]);
       expect((await local(edge2, 'secrets'))!.items).toEqual([]);
 
+      // The hub makes the Pod's outage tolerations unbounded (edge autonomy): that change comes
+      // as a patch too, so count from after it.
+      await waitFor(
+        async () =>
+          ((await local(edge1, 'pods', 'web'))?.spec.tolerations ?? []).some(
+            (t: { key?: string; tolerationSeconds?: number }) => t.key === 'node.kubernetes.io/unreachable' && t.tolerationSeconds === undefined,
+          ),
+        { what: 'web made autonomous on edge-1' },
+      );
       const patchesBefore = await metricValue(edge1.metrics, 'edge_agent_ops_total', { op: 'patch' });
       await cluster.client.mergePatch(`/api/v1/namespaces/${NS}/configmaps/web-config`, { data: { mode: 'updated' } });
       await waitFor(async () => (await local(edge1, 'configmaps', 'web-config'))?.data.mode === 'updated', { what: 'updated config on edge-1' });
