@@ -332,7 +332,8 @@ describe('frames at the wrong time and failures while handling', () => {
     hub.send({ v: 1, t: 'sync', seq: 3, ops: [put('ConfigMap/ns/ok', configMap('ok', 'ns', { a: '1' }))] });
     await hub.waitUntil(() => hub.of('ack').some((ack) => ack.seq === 3), 10_000, 'ack 3');
     expect(hub.of('error').map((error) => error.code)).toEqual(['E_SHAPE', 'E_SHAPE', 'E_SHAPE', 'E_SHAPE']);
-    expect(hub.of('error')[1]!.msg).toMatch(/^refused 2 of 2 ops/);
+    // Frames are answered as they are handled, not in arrival order (a slow refusal may come later).
+    expect(hub.of('error').filter((error) => /^refused 2 of 2 ops/.test(error.msg ?? ''))).toHaveLength(1);
     const ready = agent.logs.find((line) => line.msg === 'ready')!;
     const cm = (await (await fetch(`${String(ready.localApi)}/api/v1/namespaces/ns/configmaps/ok`)).json()) as JsonObject;
     expect(cm.data).toEqual({ a: '1' });
