@@ -27,7 +27,13 @@ class WatchedSim {
 
   look(): void {
     for (const entry of processTable()) {
-      if (entry.ppid !== this.proc.pid || this.children.has(entry.pid)) continue;
+      if (entry.ppid !== this.proc.pid) continue;
+      const known = this.children.get(entry.pid);
+      // A child seen between fork and exec still shows edge-sim's argv: keep the latest one.
+      if (known) {
+        known.argv = entry.argv;
+        continue;
+      }
       const stat = readProcStat(entry.pid);
       if (stat) this.children.set(entry.pid, { pid: entry.pid, startTicks: stat.startTicks, argv: entry.argv });
     }
