@@ -63,6 +63,8 @@ interface Tracked {
   /** Reading is paused until then (throttle); ms since the epoch, 0 when not paused. */
   pausedUntil: number;
   resumeTimer?: NodeJS.Timeout;
+  /** Set when the hub cut the connection: frames the socket had already read are dropped. */
+  cut?: boolean;
   /**
    * Frames that arrived while paused: the ones already read from the socket when the pause
    * began (at most one read's worth). They are handed over when the pause ends, so a throttled
@@ -201,9 +203,16 @@ export class WsServer {
     const { logger, limits } = this.options;
     const tracked: Tracked = { node, alive: true, pausedUntil: 0, held: [], deliver: () => undefined };
     const cut = (reason: WsRefusal, message: string): void => {
+      if (tracked.cut) return;
+      tracked.cut = true;
       this.refused(reason);
       logger.warn({ node, reason, buffered: ws.bufferedAmount }, message);
+      // ws still parses and emits every frame it had read before 'close' (a flooding peer's
+      // backlog can take minutes on a loaded hub): the session ends now (on the next turn: a
+      // cut happens inside the session's own send), and those frames are dropped.
+      tracked.held = [];
       ws.terminate();
+      setImmediate(() => this.detach(ws, tracked));
     };
     const connection: Connection = {
       description,
@@ -262,6 +271,7 @@ export class WsServer {
       }
     };
     ws.on('message', (data: Buffer) => {
+      if (tracked.cut) return;
       tracked.alive = true;
       if (tracked.pausedUntil > 0) tracked.held.push(data);
       else tracked.deliver(data);
@@ -275,18 +285,21 @@ export class WsServer {
         logger.debug({ node, err: err.message }, 'websocket error');
       }
     });
-    ws.on('close', () => {
-      this.sockets.delete(ws);
-      clearTimeout(tracked.silenceTimer);
-      clearTimeout(tracked.resumeTimer);
-      tracked.held = [];
-      if (this.pendingByNode.get(node) === ws) this.pendingByNode.delete(node);
-      try {
-        tracked.handler?.closed();
-      } catch (err) {
-        logger.error({ node, err: (err as Error).stack ?? String(err) }, 'session close failed');
-      }
-    });
+    ws.on('close', () => this.detach(ws, tracked));
+  }
+
+  /** Ends the connection's session, once: at 'close', or earlier when the hub cut it. */
+  private detach(ws: WebSocket, tracked: Tracked): void {
+    if (!this.sockets.delete(ws)) return;
+    clearTimeout(tracked.silenceTimer);
+    clearTimeout(tracked.resumeTimer);
+    tracked.held = [];
+    if (this.pendingByNode.get(tracked.node) === ws) this.pendingByNode.delete(tracked.node);
+    try {
+      tracked.handler?.closed();
+    } catch (err) {
+      this.options.logger.error({ node: tracked.node, err: (err as Error).stack ?? String(err) }, 'session close failed');
+    }
   }
 
   /** Stops reading `ws` until `ms` from now (extending a pause in progress). */

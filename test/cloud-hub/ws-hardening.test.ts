@@ -312,7 +312,8 @@ describe('a node that does not read', () => {
       for (let i = 0; i < 1_000; i++) deaf.ws.send('x');
       await new Promise((resolve) => setImmediate(resolve));
       if (round % 10 === 9) cut = await refusals(generous, 'send-buffer');
-      if (round === 20) {
+      // Before the first look for the cut (round 9), so it is created whatever round the cut comes in.
+      if (round === 5) {
         await generous.client.create(`/api/v1/namespaces/${NS}/pods`, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'busy-1', namespace: NS }, spec: { nodeName: 'edge-busy', containers: [{ name: 'c', image: 'busybox' }] } });
       }
     }
