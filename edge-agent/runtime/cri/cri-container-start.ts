@@ -61,7 +61,9 @@ export class CriContainerStart {
     if (!image.ok) return { result: 'waiting', reason: image.reason, message: image.message };
     const linux = await criLinux(pod, container, request.init, this.deps.allowPrivileged ?? false, async () => {
       const status = await this.deps.client.imageStatus(image.imageRef).catch(() => undefined);
-      return { uid: status?.uid ? Number(status.uid.value) : undefined, username: status?.username ?? '' };
+      // The kubelet's getImageUser: a numeric uid, else the user name, else (no user in the image) root.
+      const username = status?.username ?? '';
+      return { uid: status?.uid ? Number(status.uid.value) : username === '' ? 0 : undefined, username };
     });
     if (!linux.ok) return failed('CreateContainerConfigError', linux.message);
     const mapping = mappingFor(env.env);
