@@ -20,11 +20,10 @@ import type { Logger } from 'pino';
 import type { JsonObject } from '../../protocol/index.js';
 import { ContainerExits } from './container-exit.js';
 import { ContainerKiller } from './container-killer.js';
-import { ContainerStart } from './container-start.js';
+import { ContainerStart, type ContainerStartDeps } from './container-start.js';
 import { backoffRemaining, crashLoopBackOff, type BackoffSettings } from './crash-loop-backoff.js';
 import type { EnvResolver } from './env-resolver.js';
 import { exitEvent } from './exit-classification.js';
-import type { ContainerIsolation } from './container-isolation.js';
 import type { ProcessLauncher } from './launcher.js';
 import type { LogRotator } from './log-rotator.js';
 import type { OomCounter } from './oom.js';
@@ -55,8 +54,7 @@ export interface PodWorkerDeps {
   launcher: ProcessLauncher;
   logs: LogRotator;
   oom: OomCounter;
-  /** cgroups and securityContext (container-isolation.ts). */
-  isolation: ContainerIsolation;
+  isolation: ContainerStartDeps['isolation']; // cgroups and securityContext (container-isolation.ts)
   /** Where Secret volumes live (a memory filesystem); undefined: Pods with Secret volumes cannot start. */
   secrets: SecretVolumes | undefined;
   backoff: BackoffSettings;
