@@ -8,6 +8,7 @@ import path from 'node:path';
 import { TokenAdmin } from '../../cloud-hub/auth/token-admin.js';
 import { KubeClient } from '../../cloud-hub/kube/kube-client.js';
 import { killPodProcesses } from '../../sim/launch/pod-processes.js';
+import { removeDefaultAgentCgroups } from './cgroups.js';
 import { BIN, startProcess, type RunningProcess } from './process.js';
 import { makeTempDir } from './tmp.js';
 
@@ -142,6 +143,7 @@ export class TestCluster {
       await agent.proc.stop();
       // Their Pods outlive agents by design; not the test.
       killPodProcesses(agent.data);
+      await removeDefaultAgentCgroups(agent.data);
     }
     await this.hub?.stop();
     this.client?.close();
