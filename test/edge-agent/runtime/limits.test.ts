@@ -116,6 +116,24 @@ describe('resources', () => {
     expect(driver.children('')).not.toContain(`pod${uid}`);
   });
 
+  it('keeps a limited container in its cgroup across a runtime restart, adopts it, and removes the cgroups with the Pod', async () => {
+    const h = await harness();
+    const pod = makePod({ name: 'kept', containers: [{ name: 'main', image: 'x', command: ['sleep', '300'], resources: { limits: { memory: '64Mi' } } }] });
+    const key = keyOf(pod);
+    const uid = (pod.metadata as JsonObject).uid as string;
+    await h.runtime.syncPod(pod);
+    const pid = await h.waitRunning(key, 'main');
+    const driver = driverOf(h);
+    const sleeper = await waitFor(() => findProcess(driver, `pod${uid}/main`, 'sleep'), { what: 'the sleep process' });
+    await h.runtime.stop();
+    const next = h.create();
+    await next.start();
+    expect(h.pid(key, 'main')).toBe(pid); // adopted, not restarted
+    expect(findProcess(driverOf(h), `pod${uid}/main`, 'sleep')).toBe(sleeper);
+    await next.killPod(key, 5);
+    expect(driverOf(h).children('')).not.toContain(`pod${uid}`);
+  });
+
   it('refuses to start a container with limits when there are no usable cgroups, and runs one without', async () => {
     const h = await harness({ cgroups: { ok: false, reason: 'no cgroup for this test' } });
     const limited = makePod({ name: 'limited', containers: [{ name: 'main', image: 'x', command: ['sleep', '300'], resources: { limits: { memory: '64Mi' } } }] });
