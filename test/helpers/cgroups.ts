@@ -4,7 +4,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { ownCgroups } from '../../edge-agent/runtime/cgroup-detect.js';
 import { V1_CONTROLLERS } from '../../edge-agent/runtime/cgroup-v1.js';
-import { removeTree } from '../../edge-agent/runtime/cgroup-v2.js';
+import { readPids, removeTree, subdirectories } from '../../edge-agent/runtime/cgroup-v2.js';
+import { killQuietly } from './host-cleanup.js';
 import { waitFor } from './wait.js';
 
 const MOUNT = '/sys/fs/cgroup';
@@ -22,9 +23,16 @@ export function cgroupDirsOf(root: string): string[] {
     .filter((dir) => existsSync(dir));
 }
 
-/** Removes `root` in every hierarchy, waiting (bounded) for processes killed just before to leave it. */
+/** Removes `root` in every hierarchy once its agent is stopped, SIGKILLing what still runs there (see removeDefaultAgentCgroups). */
 export async function removeCgroupRoot(root: string): Promise<void> {
-  await waitFor(() => cgroupDirsOf(root).every((dir) => removeTree(dir)), { timeoutMs: 20_000, what: `cgroup ${root} removed` });
+  await waitFor(
+    () => {
+      const dirs = cgroupDirsOf(root);
+      for (const pid of dirs.flatMap(processesBelow)) killQuietly(pid);
+      return dirs.every((dir) => removeTree(dir));
+    },
+    { timeoutMs: 20_000, what: `cgroup ${root} removed` },
+  );
 }
 
 /**
@@ -39,7 +47,25 @@ export function defaultAgentCgroupDirs(dataDir: string): string[] {
   return V1_CONTROLLERS.map((controller) => path.join(MOUNT, controller, own.get(controller) ?? '/', 'edge-sync', scope)).filter((dir) => existsSync(dir));
 }
 
-/** Removes an agent's default cgroup subtree once the Pods' processes killed just before have left it. */
+/**
+ * Removes an agent's default cgroup subtree. Its agent is stopped: whatever still runs in it is a
+ * container its state did not record (an agent killed between spawning a container and saving
+ * its pid), and is SIGKILLed so that no test leaves a process behind.
+ */
 export async function removeDefaultAgentCgroups(dataDir: string): Promise<void> {
-  await waitFor(() => defaultAgentCgroupDirs(dataDir).every((dir) => removeTree(dir)), { timeoutMs: 20_000, what: `the cgroups of the agent on ${dataDir} removed` });
+  await waitFor(
+    () => {
+      const dirs = defaultAgentCgroupDirs(dataDir);
+      for (const pid of dirs.flatMap(processesBelow)) killQuietly(pid);
+      return dirs.every((dir) => removeTree(dir));
+    },
+    { timeoutMs: 20_000, what: `the cgroups of the agent on ${dataDir} removed` },
+  );
+}
+
+/** Every pid in `dir` and the cgroups below it. */
+function processesBelow(dir: string): number[] {
+  const pids = readPids(path.join(dir, 'cgroup.procs'));
+  for (const child of subdirectories(dir)) pids.push(...processesBelow(path.join(dir, child)));
+  return pids;
 }

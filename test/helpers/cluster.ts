@@ -143,8 +143,9 @@ export class TestCluster {
       await agent.proc.stop();
       // Their Pods outlive agents by design; not the test.
       killPodProcesses(agent.data);
-      await removeDefaultAgentCgroups(agent.data);
     }
+    // Once every agent is gone (several handles may share a data directory): their cgroups.
+    for (const data of new Set(this.agents.map((agent) => agent.data))) await removeDefaultAgentCgroups(data);
     await this.hub?.stop();
     this.client?.close();
     await this.api?.stop();
