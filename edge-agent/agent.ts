@@ -22,8 +22,10 @@ import type { LocalApiServer } from './local-api/index.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { StatusReporter } from './reconcile/status-reporter.js';
 import { CriRuntime } from './runtime/cri/cri-runtime.js';
+import { CriPodCgroups } from './runtime/cri/cri-isolation.js';
+import { detectCgroups } from './runtime/cgroup-detect.js';
 import { ProcessRuntime, RuntimeRouter, defaultHostIP, type BackoffSettings, type BwrapMode, type Runtime } from './runtime/index.js';
-import { collectNodeInfo, localNodeStatus, type NodeTaint } from './node-info.js';
+import { collectNodeInfo, localNodeStatus, type NodeTaint, type Reserved } from './node-info.js';
 import { openEdgeStore, type EdgeStore } from './store/index.js';
 import { NO_TELEMETRY, type AgentTelemetry, type TelemetryFactory } from './telemetry.js';
 import { agentVersion } from './version.js';
@@ -74,6 +76,26 @@ export interface EdgeAgentOptions {
   /** Image GC thresholds in percent of the image filesystem (kubelet: 85, 80). */
   imageGcHighThreshold?: number;
   imageGcLowThreshold?: number;
+  /** Process runtime: the cgroup subtree (`--cgroup-root`); default below the agent's own cgroup. */
+  cgroupRoot?: string;
+  /** pids limit per Pod cgroup (`--pod-max-pids`). */
+  podMaxPids?: number;
+  /** Let privileged containers run (`--allow-privileged`). */
+  allowPrivileged?: boolean;
+  /** Kept back from Pods: allocatable = capacity minus this (`--system-reserved` + `--kube-reserved`). */
+  reserved?: Reserved;
+}
+
+/** With --cgroup-root, CRI Pods get their own cgroups below `<root>/cri` (the sandboxes' cgroup_parent). */
+function criCgroups(options: EdgeAgentOptions, logger: Logger): { cgroups?: CriPodCgroups } {
+  if (!options.cgroupRoot) return {};
+  const parent = `${options.cgroupRoot.replace(/\/+$/, '')}/cri`;
+  const setup = detectCgroups({ dataDir: options.dataDir, root: parent });
+  if (!setup.ok) {
+    logger.warn({ reason: setup.reason }, 'no Pod cgroups for CRI Pods: sandboxes get the runtime\'s default cgroup parent');
+    return {};
+  }
+  return { cgroups: new CriPodCgroups(setup.driver, parent, logger.child({ component: 'cri' }), options.podMaxPids) };
 }
 
 export class EdgeAgent {
@@ -135,6 +157,9 @@ export class EdgeAgent {
       logger: logger.child({ component: 'runtime' }),
       ...(options.sandbox ? { useBwrap: options.sandbox } : {}),
       ...(options.restartBackoff ? { backoff: options.restartBackoff } : {}),
+      ...(options.cgroupRoot ? { cgroupRoot: options.cgroupRoot } : {}),
+      ...(options.podMaxPids ? { podMaxPids: options.podMaxPids } : {}),
+      ...(options.allowPrivileged ? { allowPrivileged: true } : {}),
     });
     this.pods = this.runtime;
     if (options.containerRuntimeEndpoint) {
@@ -151,6 +176,8 @@ export class EdgeAgent {
         ...(options.restartBackoff ? { backoff: options.restartBackoff } : {}),
         ...(options.imageGcHighThreshold !== undefined ? { imageGcHighPercent: options.imageGcHighThreshold } : {}),
         ...(options.imageGcLowThreshold !== undefined ? { imageGcLowPercent: options.imageGcLowThreshold } : {}),
+        ...(options.allowPrivileged ? { allowPrivileged: true } : {}),
+        ...criCgroups(options, logger),
       });
       this.pods = new RuntimeRouter(this.cri, this.runtime);
     }
@@ -190,7 +217,7 @@ export class EdgeAgent {
     this.link = new HubLink({
       node: options.node,
       agentVersion: agentVersion(),
-      nodeInfo: () => collectNodeInfo({ labels: options.labels ?? {}, ...(options.registerWithTaints ? { taints: options.registerWithTaints } : {}) }),
+      nodeInfo: () => collectNodeInfo({ labels: options.labels ?? {}, ...(options.registerWithTaints ? { taints: options.registerWithTaints } : {}), ...(options.reserved ? { reserved: options.reserved } : {}) }),
       cache: this.store.cache,
       transport: options.transport,
       logger: logger.child({ component: 'link' }),
@@ -222,7 +249,7 @@ export class EdgeAgent {
         // Pods are served with the status the runtime sees now, hub or no hub (Failed/InvalidSpec when quarantined).
         podStatus: (key) => this.reporter.quarantineStatus(key) ?? this.pods.podStatus(key),
         // The agent knows its own node: served Ready with its nodeInfo, hub or no hub.
-        nodeStatus: (name) => (name === this.options.node ? localNodeStatus(collectNodeInfo({ labels: this.options.labels ?? {} }), agentVersion(), startedAt, new Date()) : undefined),
+        nodeStatus: (name) => (name === this.options.node ? localNodeStatus(collectNodeInfo({ labels: this.options.labels ?? {}, ...(this.options.reserved ? { reserved: this.options.reserved } : {}) }), agentVersion(), startedAt, new Date()) : undefined),
       });
       bound.localApi = await this.localApi.start();
     }

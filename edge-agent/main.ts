@@ -10,7 +10,7 @@ import { TokenFile } from './link/token-file.js';
 import { transportForUrl } from './link/transport-for-url.js';
 import { isLoopbackAddress } from './local-api/host-check.js';
 import { loadPrometheusTelemetry } from './prometheus-telemetry.js';
-import { parseTaints, type NodeTaint } from './node-info.js';
+import { parseReserved, parseTaints, type NodeTaint, type Reserved } from './node-info.js';
 
 interface AgentCliOptions {
   config?: string;
@@ -37,6 +37,11 @@ interface AgentCliOptions {
   podLogDir?: string;
   imageGcHighThreshold?: number;
   imageGcLowThreshold?: number;
+  cgroupRoot?: string;
+  podMaxPids?: number;
+  allowPrivileged?: boolean;
+  systemReserved?: Reserved;
+  kubeReserved?: Reserved;
   logLevel: string;
 }
 
@@ -72,6 +77,14 @@ function percent(value: string): number {
 function parseTaintsFlag(value: string): NodeTaint[] {
   try {
     return parseTaints(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function parseReservedFlag(value: string): Reserved {
+  try {
+    return parseReserved(value);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
@@ -113,10 +126,15 @@ const program = new Command('edge-agent')
   .addOption(new Option('--pod-log-dir <dir>', 'with --container-runtime-endpoint: root of the containers\' logs, DIR/pods/<ns>_<pod>_<uid>/<container>/<n>.log (the kubelet\'s /var/log); default DATA/log').env('EDGE_POD_LOG_DIR'))
   .addOption(new Option('--image-gc-high-threshold <percent>', 'with --container-runtime-endpoint: image filesystem usage at which unused images are removed, least recently used first (kubelet\'s flag)').argParser(percent).default(85).env('EDGE_IMAGE_GC_HIGH_THRESHOLD'))
   .addOption(new Option('--image-gc-low-threshold <percent>', 'image GC removes images until usage is below this (kubelet\'s flag)').argParser(percent).default(80).env('EDGE_IMAGE_GC_LOW_THRESHOLD'))
+  .addOption(new Option('--cgroup-root <path>', 'process runtime: the cgroup subtree its Pods run in (one cgroup per Pod and per container, with their limits), as a cgroup path such as /edge-sync (the same in every cgroup v1 hierarchy); default <the agent\'s own cgroup>/edge-sync/<hash of --data>, which systemd delegates with Delegate=yes').env('EDGE_CGROUP_ROOT'))
+  .addOption(new Option('--pod-max-pids <n>', 'pids limit of each Pod\'s cgroup (kubelet\'s flag); default none').argParser(positiveInt).env('EDGE_POD_MAX_PIDS'))
+  .addOption(new Option('--allow-privileged', 'let containers with securityContext.privileged run (refused otherwise, as a kubelet without --allow-privileged)').env('EDGE_ALLOW_PRIVILEGED'))
+  .addOption(new Option('--system-reserved <cpu=Q,memory=Q>', 'resources kept back for the system: the Node\'s allocatable is its capacity minus this and --kube-reserved (kubelet\'s flag), e.g. cpu=200m,memory=256Mi').argParser(parseReservedFlag).env('EDGE_SYSTEM_RESERVED'))
+  .addOption(new Option('--kube-reserved <cpu=Q,memory=Q>', 'resources kept back for the agent itself (and the container runtime), subtracted from allocatable like --system-reserved').argParser(parseReservedFlag).env('EDGE_KUBE_RESERVED'))
   .addOption(new Option('--metrics <host:port>', 'serve /metrics, /healthz and /readyz here').argParser(parseHostPort).env('EDGE_METRICS'))
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').env('LOG_LEVEL'))
   .action(async (options: AgentCliOptions) => {
-    if (options.config) applyConfigFile(program, options.config, { lists: ['localMqttTopics', 'registerWithTaints'], maps: ['labels'] });
+    if (options.config) applyConfigFile(program, options.config, { lists: ['localMqttTopics', 'registerWithTaints'], maps: ['labels', 'systemReserved', 'kubeReserved'] });
     const settings = program.opts<AgentCliOptions>();
     for (const [field, flag, env] of [['node', '--node', 'EDGE_NODE'], ['hub', '--hub', 'EDGE_HUB']] as const) {
       if (!settings[field]) throw new Error(`${flag} is required (or ${env}, or "${field}:" in the config file)`);
@@ -164,6 +182,12 @@ async function run(options: AgentCliOptions & { node: string; hub: string }): Pr
     ...(options.localMqtt ? { localMqtt: { url: options.localMqtt, topics: options.localMqttTopics } } : {}),
     ...(options.outboxMaxBytes ? { outboxMaxBytes: options.outboxMaxBytes } : {}),
     sandbox: options.sandbox,
+    ...(options.cgroupRoot ? { cgroupRoot: options.cgroupRoot } : {}),
+    ...(options.podMaxPids ? { podMaxPids: options.podMaxPids } : {}),
+    ...(options.allowPrivileged ? { allowPrivileged: true } : {}),
+    ...(options.systemReserved || options.kubeReserved
+      ? { reserved: { cpuMillis: (options.systemReserved?.cpuMillis ?? 0) + (options.kubeReserved?.cpuMillis ?? 0), memoryBytes: (options.systemReserved?.memoryBytes ?? 0) + (options.kubeReserved?.memoryBytes ?? 0) } }
+      : {}),
     ...(options.secretsDir ? { secretsDir: options.secretsDir } : {}),
     ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}),
     ...(options.containerRuntimeEndpoint ? { containerRuntimeEndpoint: options.containerRuntimeEndpoint } : {}),

@@ -2,6 +2,7 @@
 import os from 'node:os';
 import type { JsonObject, NodeInfo } from '../protocol/index.js';
 import { nodeSystemInfo } from '../protocol/kube/node-system-info.js';
+import { parseBytes, parseCpuMillis } from '../protocol/kube/quantity.js';
 
 /** Node's `process.arch` in Kubernetes' GOARCH spelling. */
 export function kubeArch(arch: string = process.arch): string {
@@ -47,6 +48,43 @@ export interface NodeInfoOptions {
   taints?: NodeTaint[];
   /** Pods the node accepts (kubelet default 110). */
   maxPods?: number;
+  /** What the agent keeps back from Pods (--system-reserved plus --kube-reserved), summed: allocatable = capacity minus this. */
+  reserved?: Reserved;
+}
+
+/** Reserved resources: CPU in millicores, memory in bytes. */
+export interface Reserved {
+  cpuMillis: number;
+  memoryBytes: number;
+}
+
+const RESERVABLE = ['cpu', 'memory'];
+
+/**
+ * The kubelet's `--system-reserved` / `--kube-reserved` syntax: `cpu=500m,memory=256Mi`
+ * (cpu and memory; quantities as Kubernetes writes them). Throws on anything else.
+ */
+export function parseReserved(text: string): Reserved {
+  const out: Reserved = { cpuMillis: 0, memoryBytes: 0 };
+  for (const part of text.split(',').map((item) => item.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    const name = eq > 0 ? part.slice(0, eq).trim() : '';
+    const value = part.slice(eq + 1).trim();
+    if (!RESERVABLE.includes(name)) throw new Error(`expected ${RESERVABLE.map((r) => `${r}=QUANTITY`).join(',')}, got "${part}"`);
+    const parsed = name === 'cpu' ? parseCpuMillis(value) : parseBytes(value);
+    if (parsed === undefined) throw new Error(`${name}: "${value}" is not a quantity (e.g. cpu=500m, memory=256Mi)`);
+    if (name === 'cpu') out.cpuMillis += parsed;
+    else out.memoryBytes += parsed;
+  }
+  return out;
+}
+
+/** Capacity minus the reservation, never below zero, in the kubelet's units (cpu in m unless whole cores, memory in Ki). */
+export function allocatable(capacity: { cpu: string; memory: string; pods: string }, reserved: Reserved | undefined): { cpu: string; memory: string; pods: string } {
+  if (!reserved) return capacity;
+  const cpu = Math.max(0, (parseCpuMillis(capacity.cpu) ?? 0) - reserved.cpuMillis);
+  const memoryKi = Math.max(0, Math.floor(((parseBytes(capacity.memory) ?? 0) - reserved.memoryBytes) / 1024));
+  return { cpu: cpu % 1000 === 0 ? String(cpu / 1000) : `${cpu}m`, memory: `${memoryKi}Ki`, pods: capacity.pods };
 }
 
 export function collectNodeInfo(options: NodeInfoOptions = {}): NodeInfo {
@@ -66,7 +104,7 @@ export function collectNodeInfo(options: NodeInfoOptions = {}): NodeInfo {
     kernel: os.release(),
     hostname: os.hostname(),
     capacity,
-    allocatable: capacity,
+    allocatable: allocatable(capacity, options.reserved),
     labels: options.labels ?? {},
     addresses,
     ...(options.taints && options.taints.length > 0 ? { taints: options.taints } : {}),

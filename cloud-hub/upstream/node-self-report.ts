@@ -12,6 +12,9 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { dns1123SubdomainError, type NodeInfo } from '../../protocol/index.js';
+import { MAX_QUANTITY, parseQuantity } from '../../protocol/kube/quantity.js';
+
+export { parseQuantity };
 
 export const EDGE_ROLE_LABEL = 'node-role.kubernetes.io/edge';
 export const HOSTNAME_LABEL = 'kubernetes.io/hostname';
@@ -39,9 +42,6 @@ export const MAX_LABELS = 64;
 export const MAX_ADDRESSES = 16;
 export const MAX_RESOURCES = 32;
 const ADDRESS_TYPES = new Set(['Hostname', 'InternalIP', 'ExternalIP', 'InternalDNS', 'ExternalDNS']);
-/** Largest quantity Kubernetes represents (int64 in its smallest unit). */
-const MAX_QUANTITY = 2 ** 63 - 1;
-
 /**
  * IPs no node may claim: the API server, monitoring and `kubectl logs/exec` proxies connect to
  * node addresses, so these would point them at the control plane's own host or a cloud
@@ -122,24 +122,6 @@ export function forbiddenLabelReason(key: string): string | undefined {
     return 'not a label a kubelet may set';
   }
   return undefined;
-}
-
-/** Kubernetes quantity syntax: a decimal number and an optional binary, decimal or exponent suffix. */
-const QUANTITY = /^\+?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
-const SUFFIX: Record<string, number> = {
-  '': 1, n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
-};
-
-/** The value of a non-negative Kubernetes quantity, or undefined when `text` is not one. */
-export function parseQuantity(text: string): number | undefined {
-  if (text.length === 0 || text.length > 64) return undefined;
-  const match = QUANTITY.exec(text);
-  if (!match) return undefined;
-  const suffix = match[3] ?? '';
-  const multiplier = /^[eE]/.test(suffix) ? 10 ** Number(suffix.slice(1)) : SUFFIX[suffix];
-  const value = Number(match[1]) * (multiplier ?? Number.NaN);
-  return Number.isFinite(value) ? value : undefined;
 }
 
 /** Why `name` is not a resource name Kubernetes accepts in capacity, or undefined. */

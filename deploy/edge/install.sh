@@ -135,18 +135,20 @@ systemctl_quiet() { systemctl "$@" >/dev/null 2>&1 || true; }
 
 stop_workloads() { # stop_workloads CGROUP
   # KillMode=process leaves the workloads running when the agent stops; they stay in the unit's
-  # control group. Stopping for good means stopping them too: TERM, then KILL after 10 s.
+  # control group, or in the cgroups the agent made below it (Delegate=yes: one per Pod and
+  # container). Stopping for good means stopping them too: TERM, then KILL after 10 s.
   # (cgroup.procs always has size 0 in sysfs: read it to know whether it is empty.)
-  local procs='' pid tries signal
-  for procs in "/sys/fs/cgroup$1/cgroup.procs" "/sys/fs/cgroup/systemd$1/cgroup.procs"; do
-    [ -r "$procs" ] && break
+  local base='' pids pid tries signal
+  for base in "/sys/fs/cgroup$1" "/sys/fs/cgroup/systemd$1"; do
+    [ -r "$base/cgroup.procs" ] && break
   done
-  [ -r "$procs" ] || return 0
+  [ -r "$base/cgroup.procs" ] || return 0
   for signal in TERM KILL; do
     for tries in 1 2 3 4 5 6 7 8 9 10; do
-      [ -n "$(cat "$procs" 2>/dev/null)" ] || return 0
+      pids=$(find "$base" -name cgroup.procs -exec cat {} + 2>/dev/null || true)
+      [ -n "$pids" ] || return 0
       if [ "$tries" -eq 1 ]; then
-        while read -r pid; do kill "-$signal" "$pid" 2>/dev/null || true; done <"$procs"
+        for pid in $pids; do kill "-$signal" "$pid" 2>/dev/null || true; done
       fi
       sleep 1
     done
@@ -463,6 +465,10 @@ RestartSec=2
 # KillMode=control-group would kill every workload with the agent; "process" signals only the
 # agent on stop and restart. install.sh --uninstall stops the workloads too.
 KillMode=process
+# The unit's cgroup is the agent's to manage: it makes one cgroup per Pod and per container
+# below it (edge-sync/<scope>/pod<uid>/<container>) with the Pods' memory, CPU and pids limits.
+# On cgroup v2 this hands it the cpu, memory and pids controllers (and the subtree's ownership).
+Delegate=yes
 TimeoutStopSec=30
 NoNewPrivileges=yes
 ProtectSystem=strict

@@ -13,6 +13,8 @@ import type { ContainerRecord, RunningInstance, Termination } from './pod-state.
 export interface ContainerExitsDeps {
   layout: PodLayout;
   oom: OomCounter;
+  /** OOM kills of a container cgroup (container-isolation.ts), for instances that ran in one. */
+  cgroupOomKills?: (cgroup: string) => number | undefined;
   /** Under bwrap the runtime's child is the sandbox's init, whose signal is not the command's. */
   sandboxKind: 'direct' | 'bwrap';
 }
@@ -53,7 +55,7 @@ export class ContainerExits {
     } catch {
       // no exit file
     }
-    const oomNow = this.deps.oom.read();
+    const oomNow = running.cgroup !== undefined && this.deps.cgroupOomKills ? this.deps.cgroupOomKills(running.cgroup) : this.deps.oom.read();
     const childSignal = this.childExits.get(running.pgid);
     return classifyExit({
       pid: running.pid,

@@ -6,6 +6,8 @@
  * answer, not an exception: the worker keeps the container waiting with the kubelet's reason and
  * message, and tries again on its next pass.
  */
+import { joinCommand } from './cgroup-driver.js';
+import type { ContainerIsolation } from './container-isolation.js';
 import { prepareContainerRoot } from './container-root.js';
 import { nextBackoff, type BackoffSettings } from './crash-loop-backoff.js';
 import { expandCommand, type EnvResolver } from './env-resolver.js';
@@ -25,6 +27,8 @@ export interface ContainerStartDeps {
   sandbox: Sandbox;
   launcher: ProcessLauncher;
   oom: OomCounter;
+  /** cgroups and securityContext (container-isolation.ts). */
+  isolation: ContainerIsolation;
   /** PATH given to containers before their own env. */
   path: string;
   backoff: BackoffSettings;
@@ -68,6 +72,9 @@ export class ContainerStart {
     for (const warning of env.warnings) warn({ reason: 'InvalidEnvironmentVariableNames', message: warning, dedupe: `${container.name}:${warning}` });
     const mounts = this.deps.volumes.mounts(pod, container, layout, env.env);
     if (!mounts.ok) return { result: 'config-error', message: mounts.message };
+    const isolation = this.deps.isolation.prepare(pod, container, record.init);
+    if (!isolation.ok) return { result: 'config-error', message: isolation.message };
+    const { cgroup, procsFiles, privileges, readOnlyRoot } = isolation.plan;
 
     const sandboxed = this.deps.sandbox.kind === 'bwrap';
     const rootDir = layout.rootDir(container.name);
@@ -92,8 +99,12 @@ export class ContainerStart {
       cwd: container.workingDir ?? (sandboxed ? '/' : rootDir),
       mounts: mounts.mounts,
       hostname: pod.name,
+      ...(procsFiles.length > 0 ? { prefix: joinCommand(procsFiles) } : {}),
+      ...(privileges.length > 0 ? { privileges } : {}),
+      ...(readOnlyRoot ? { readOnlyRoot } : {}),
     });
-    const oomBaseline = this.deps.oom.read();
+    // The container's own cgroup counts only its OOM kills; without one, the agent's (oom.ts).
+    const oomBaseline = cgroup !== undefined ? this.deps.isolation.oomKills(cgroup) : this.deps.oom.read();
     const startedAt = this.deps.now();
     const result = await this.deps.launcher.launch({
       plan,
@@ -128,6 +139,7 @@ export class ContainerStart {
       infoFile: layout.infoFile(container.name, instance),
     };
     if (oomBaseline !== undefined) running.oomBaseline = oomBaseline;
+    if (cgroup !== undefined) running.cgroup = cgroup;
     record.running = running;
     return { result: 'started', launched, startedAt };
   }

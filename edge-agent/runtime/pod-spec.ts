@@ -106,6 +106,8 @@ export interface PodView {
   restartPolicy: RestartPolicy;
   /** spec.securityContext.fsGroup: the group that may read the Pod's volume files. */
   fsGroup: number | undefined;
+  /** spec.securityContext as cached ({} when absent): security-context.ts reads it. */
+  securityContext: JsonObject;
   /** Seconds; Kubernetes' default is 30. */
   terminationGracePeriodSeconds: number;
   initContainers: ContainerSpec[];
@@ -289,6 +291,7 @@ export function parsePod(pod: JsonObject): PodView {
       .filter((name) => name !== ''),
     restartPolicy: restartPolicy(spec.restartPolicy),
     fsGroup: int(obj(spec.securityContext)?.fsGroup),
+    securityContext: obj(spec.securityContext) ?? {},
     terminationGracePeriodSeconds: grace !== undefined && grace >= 0 ? grace : DEFAULT_GRACE_SECONDS,
     initContainers: objects(spec.initContainers).map(container).filter((item): item is ContainerSpec => item !== undefined),
     containers: objects(spec.containers).map(container).filter((item): item is ContainerSpec => item !== undefined),

@@ -46,6 +46,8 @@ export interface RunningInstance {
   infoFile: string;
   /** The kernel's OOM-kill count when the instance started (oom.ts). */
   oomBaseline?: number;
+  /** The container's cgroup below the runtime's subtree (`pod<uid>/<name>`), whose OOM kills count (container-isolation.ts). */
+  cgroup?: string;
   killing?: KillRequest;
 }
 
@@ -123,6 +125,7 @@ export function loadPodState(file: string): PodState | undefined {
     const running = record.running;
     if (running && !(isPid(running.pid) && isPid(running.pgid) && typeof running.startTicks === 'string')) running.startTicks = '';
     if (running && !isPid(running.pgid)) running.pgid = running.pid;
+    if (running && running.cgroup !== undefined && typeof running.cgroup !== 'string') delete running.cgroup;
     if (running && !isPid(running.pgid)) delete record.running;
   }
   return state;

@@ -3,6 +3,7 @@
  * conditions as the kubelet computes them (kubelet_pods.go getPhase, status/generate.go). Pure:
  * the worker keeps the records and condition transition times; this only renders them.
  */
+import { podQosClass } from './resources.js';
 import type { JsonObject } from '../../protocol/index.js';
 import { kubeTime as rfc3339 } from '../../protocol/kube/index.js';
 import type { ContainerSpec, PodView } from './pod-spec.js';
@@ -199,6 +200,7 @@ export function renderPodStatus(pod: PodView, state: StatusState, hostIP: string
     podIP: hostIP,
     podIPs: [{ ip: hostIP }],
     containerStatuses: rendered.containerStatuses,
+    qosClass: podQosClass(pod),
   };
   if (state.startTime !== undefined) status.startTime = rfc3339(state.startTime);
   if (pod.initContainers.length > 0) status.initContainerStatuses = rendered.initContainerStatuses;

@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import type { JsonObject } from '../../protocol/index.js';
 import { ContainerExits } from './container-exit.js';
 import { ContainerKiller } from './container-killer.js';
-import { ContainerStart } from './container-start.js';
+import { ContainerStart, type ContainerStartDeps } from './container-start.js';
 import { backoffRemaining, crashLoopBackOff, type BackoffSettings } from './crash-loop-backoff.js';
 import type { EnvResolver } from './env-resolver.js';
 import { exitEvent } from './exit-classification.js';
@@ -54,6 +54,7 @@ export interface PodWorkerDeps {
   launcher: ProcessLauncher;
   logs: LogRotator;
   oom: OomCounter;
+  isolation: ContainerStartDeps['isolation']; // cgroups and securityContext (container-isolation.ts)
   /** Where Secret volumes live (a memory filesystem); undefined: Pods with Secret volumes cannot start. */
   secrets: SecretVolumes | undefined;
   backoff: BackoffSettings;
@@ -98,7 +99,7 @@ export class PodWorker {
     this.killer = new ContainerKiller({ logger: this.logger, persist: () => this.save() });
     this.starter = new ContainerStart(deps);
     this.events = new PodEvents(state.key, deps.now);
-    this.exits = new ContainerExits({ layout: this.layout, oom: deps.oom, sandboxKind: deps.sandbox.kind });
+    this.exits = new ContainerExits({ layout: this.layout, oom: deps.oom, sandboxKind: deps.sandbox.kind, cgroupOomKills: (cgroup) => deps.isolation.oomKills(cgroup) });
     this.lastSaved = JSON.stringify(state);
   }
 
@@ -263,6 +264,7 @@ export class PodWorker {
     if (this.timer) clearTimeout(this.timer);
     rmSync(this.layout.dir, { recursive: true, force: true });
     this.deps.secrets?.removePod(this.layout.dirName);
+    if (!this.deps.isolation.removePod(this.state.uid)) this.logger.warn('pod cgroup still holds processes; left for the next start to remove');
     this.logger.info('pod removed');
     this.deps.onGone(this);
     this.flush();

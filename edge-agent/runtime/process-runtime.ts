@@ -4,12 +4,14 @@
  * assembles the parts (constructed here, no module state) and keeps the Pod map; one
  * PodWorker per Pod does the supervising. See README.md in this folder for the behaviour.
  */
-import { mkdirSync, readdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { JsonObject } from '../../protocol/index.js';
 import { AtomicWriter } from './atomic-writer.js';
+import { detectCgroups, type CgroupSetup } from './cgroup-detect.js';
+import { ContainerIsolation } from './container-isolation.js';
 import { KUBELET_BACKOFF, type BackoffSettings } from './crash-loop-backoff.js';
 import { EnvResolver } from './env-resolver.js';
 import { ProcessLauncher } from './launcher.js';
@@ -67,6 +69,28 @@ export interface ProcessRuntimeOptions {
   oomCounter?: OomCounter;
   /** Starts container processes. Default: a ProcessLauncher; tests wrap one to control timing. */
   launcher?: ProcessLauncher;
+  /** The runtime's cgroup subtree as a cgroup path (`/edge-sync`); default `<the agent's cgroup>/edge-sync/<hash of dataDir>` (cgroup-detect.ts). */
+  cgroupRoot?: string;
+  /** The cgroups to use, instead of detecting them (tests: an unavailable setup). */
+  cgroups?: CgroupSetup;
+  /** pids limit of each Pod's cgroup (kubelet --pod-max-pids); default none. */
+  podMaxPids?: number;
+  /** Let containers with securityContext.privileged run (kubelet --allow-privileged). Default false. */
+  allowPrivileged?: boolean;
+}
+
+/** setpriv on PATH (util-linux), for securityContext. */
+function findSetpriv(searchPath = process.env.PATH ?? '/usr/bin:/bin'): string | undefined {
+  for (const dir of searchPath.split(':').filter(Boolean)) {
+    const candidate = path.join(dir, 'setpriv');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
 }
 
 /** The host's address as the kubelet would report it, for status.hostIP/podIP. */
@@ -91,6 +115,7 @@ export class ProcessRuntime implements Runtime {
   private readonly oom: OomCounter;
   private deps: PodWorkerDeps | undefined;
   private secrets: SecretVolumes | undefined;
+  private isolation: ContainerIsolation | undefined;
   private sandboxProbe: BwrapProbe | undefined;
   private interval: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -105,6 +130,11 @@ export class ProcessRuntime implements Runtime {
   /** The directory of this runtime's Secret volumes once started (`<secretsDir>/<scope>`). */
   get secretsDir(): string | undefined {
     return this.secrets?.dir;
+  }
+
+  /** The cgroup driver in use once started, undefined without usable cgroups. */
+  get cgroups(): ContainerIsolation['driver'] {
+    return this.isolation?.driver;
   }
 
   /** 'bwrap' or 'direct' once started. */
@@ -123,7 +153,21 @@ export class ProcessRuntime implements Runtime {
     if (secretsProblem) this.logger.warn({ secretsDir: secrets.root, problem: secretsProblem }, 'Secret volumes cannot be written: Pods with Secret volumes will wait in ContainerCreating');
     const sandbox = this.chooseSandbox(options.useBwrap ?? 'auto', secrets.root);
     const objects = new ReferencedObjects(options.lookup);
+    const cgroups = options.cgroups ?? detectCgroups({ dataDir: options.dataDir, ...(options.cgroupRoot !== undefined ? { root: options.cgroupRoot } : {}) });
+    if (cgroups.ok) this.logger.info({ cgroups: cgroups.driver.description }, 'containers run in cgroups');
+    else this.logger.warn({ reason: cgroups.reason }, 'no usable cgroups: Pods asking for resource limits will not start');
+    const isolation = new ContainerIsolation({
+      cgroups,
+      sandboxKind: sandbox.kind,
+      setpriv: findSetpriv(),
+      agentUid: process.getuid?.() ?? 0,
+      agentGid: process.getgid?.() ?? 0,
+      allowPrivileged: options.allowPrivileged ?? false,
+      ...(options.podMaxPids !== undefined ? { podMaxPids: options.podMaxPids } : {}),
+    });
+    this.isolation = isolation;
     this.deps = {
+      isolation,
       dataDir: options.dataDir,
       hostIP: this.hostIP,
       logger: this.logger,
@@ -253,6 +297,7 @@ export class ProcessRuntime implements Runtime {
     }
     // Secret volumes of Pods deleted while no agent ran (their Pod directory is gone) go now.
     deps.secrets?.sweep(new Set(found.map((worker) => worker.dirName)));
+    deps.isolation.sweep(new Set(found.map((worker) => worker.uid)));
     await Promise.all([...this.workers.values(), ...this.draining].map((worker) => worker.poll()));
   }
 

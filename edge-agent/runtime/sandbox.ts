@@ -27,6 +27,19 @@ export interface LaunchRequest {
   cwd: string;
   mounts: ResolvedMount[];
   hostname: string;
+  /** Runs first, on the host: joins the container's cgroups, then execs the rest (cgroup-driver.ts joinCommand). */
+  prefix?: string[];
+  /** setpriv argv ending in '--', run right before the exit wrapper (inside the sandbox). */
+  privileges?: string[];
+  /** securityContext.readOnlyRootFilesystem: /tmp read-only too (bwrap only). */
+  readOnlyRoot?: boolean;
+}
+
+/** argv = prefix, then `file args`. */
+function prefixed(prefix: readonly string[] | undefined, file: string, args: string[]): { file: string; args: string[] } {
+  if (!prefix || prefix.length === 0) return { file, args };
+  const [first, ...rest] = prefix;
+  return { file: first ?? file, args: [...rest, file, ...args] };
 }
 
 export interface SpawnPlan {
@@ -47,8 +60,8 @@ export class DirectSandbox implements Sandbox {
   readonly kind = 'direct';
 
   plan(request: LaunchRequest): SpawnPlan {
-    const [file, ...args] = wrapCommand(request.command);
-    return { file: file ?? '/bin/sh', args, cwd: request.cwd, infoFd: false };
+    const [file, ...args] = [...(request.privileges ?? []), ...wrapCommand(request.command)];
+    return { ...prefixed(request.prefix, file ?? '/bin/sh', args), cwd: request.cwd, infoFd: false };
   }
 }
 
@@ -78,8 +91,9 @@ export class BwrapSandbox implements Sandbox {
     for (const mount of mounts) args.push(mount.readOnly ? '--ro-bind' : '--bind', mount.hostPath, mount.target);
     // The root tmpfs (and the directories recreated on it) becomes read-only; /tmp and writable volumes are separate mounts.
     args.push('--remount-ro', '/');
-    args.push('--chdir', request.cwd, '--info-fd', String(INFO_FD), '--', ...wrapCommand(request.command));
-    return { file: this.bwrap, args, cwd: '/', infoFd: true };
+    if (request.readOnlyRoot) args.push('--remount-ro', '/tmp');
+    args.push('--chdir', request.cwd, '--info-fd', String(INFO_FD), '--', ...(request.privileges ?? []), ...wrapCommand(request.command));
+    return { ...prefixed(request.prefix, this.bwrap, args), cwd: '/', infoFd: true };
   }
 }
 

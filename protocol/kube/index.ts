@@ -18,3 +18,4 @@ export { nodeRow } from './printers.js';
 export * from './time.js';
 export * from './taints.js';
 export { nodeSystemInfo } from './node-system-info.js';
+export * from './quantity.js';

@@ -154,6 +154,7 @@ describe('install.sh', () => {
       Restart: 'always',
       RestartSec: '2',
       KillMode: 'process',
+      Delegate: 'yes',
       TimeoutStopSec: '30',
       NoNewPrivileges: 'yes',
       ProtectSystem: 'strict',

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { TokenAdmin } from '../../cloud-hub/auth/token-admin.js';
 import { KubeClient } from '../../cloud-hub/kube/kube-client.js';
 import { killPodProcesses } from '../../sim/launch/pod-processes.js';
+import { removeDefaultAgentCgroups } from './cgroups.js';
 import { BIN, startProcess, type RunningProcess } from './process.js';
 import { makeTempDir } from './tmp.js';
 
@@ -143,6 +144,8 @@ export class TestCluster {
       // Their Pods outlive agents by design; not the test.
       killPodProcesses(agent.data);
     }
+    // Once every agent is gone (several handles may share a data directory): their cgroups.
+    for (const data of new Set(this.agents.map((agent) => agent.data))) await removeDefaultAgentCgroups(data);
     await this.hub?.stop();
     this.client?.close();
     await this.api?.stop();

@@ -14,6 +14,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   kubectl: 'kubectl',
   mosquitto: 'mosquitto',
   bwrap: 'bubblewrap',
+  setpriv: 'util-linux',
   shellcheck: 'shellcheck',
   'systemd-analyze': 'systemd',
 };

@@ -7,7 +7,7 @@
  */
 import type { ResolvedMount } from '../volume-manager.js';
 import type { ContainerSpec, PodView } from '../pod-spec.js';
-import type { ContainerConfig, Labels, NamespaceOption, PodSandboxConfig } from './cri-types.js';
+import type { ContainerConfig, Labels, LinuxContainerResources, LinuxContainerSecurityContext, NamespaceOption, PodSandboxConfig } from './cri-types.js';
 
 export const POD_NAME_LABEL = 'io.kubernetes.pod.name';
 export const POD_NAMESPACE_LABEL = 'io.kubernetes.pod.namespace';
@@ -31,7 +31,13 @@ export function ownerLabels(nodeName: string): Labels {
   return { [MANAGED_LABEL]: MANAGED_VALUE, [NODE_LABEL]: nodeName };
 }
 
-export function sandboxConfig(pod: PodView, nodeName: string, logDirectory: string, attempt: number): PodSandboxConfig {
+/** `cgroupParent`: the Pod's cgroup (cri-isolation.ts CriPodCgroups), when the agent has one; else the runtime's default. */
+export function sandboxConfig(pod: PodView, nodeName: string, logDirectory: string, attempt: number, cgroupParent?: string): PodSandboxConfig {
+  // A privileged container needs a privileged sandbox (containerd refuses it otherwise); whether it may run is decided per container.
+  const privileged = [...pod.initContainers, ...pod.containers].some((container) => {
+    const context = container.raw.securityContext;
+    return typeof context === 'object' && context !== null && !Array.isArray(context) && context.privileged === true;
+  });
   return {
     metadata: { name: pod.name, namespace: pod.namespace, uid: pod.uid, attempt },
     // Empty: a host-network sandbox has the node's hostname (runc refuses to set one without a UTS namespace).
@@ -39,7 +45,7 @@ export function sandboxConfig(pod: PodView, nodeName: string, logDirectory: stri
     logDirectory,
     labels: { ...pod.labels, [POD_NAME_LABEL]: pod.name, [POD_NAMESPACE_LABEL]: pod.namespace, [POD_UID_LABEL]: pod.uid, ...ownerLabels(nodeName) },
     annotations: { ...pod.annotations },
-    linux: { securityContext: { namespaceOptions: NAMESPACES } },
+    linux: { ...(cgroupParent ? { cgroupParent } : {}), securityContext: { namespaceOptions: NAMESPACES, ...(privileged ? { privileged } : {}) } },
   };
 }
 
@@ -56,6 +62,9 @@ export interface ContainerPlan {
   args: string[];
   env: ReadonlyMap<string, string>;
   mounts: readonly ResolvedMount[];
+  /** cri-isolation.ts. */
+  resources?: LinuxContainerResources;
+  securityContext?: LinuxContainerSecurityContext;
 }
 
 /** `<container>/<restartCount>.log` under the sandbox's log directory, as the kubelet names it. */
@@ -79,7 +88,7 @@ export function containerConfig(plan: ContainerPlan): ContainerConfig {
       ...(plan.init ? { [INIT_ANNOTATION]: 'true' } : {}),
     },
     logPath: logPath(container.name, plan.restartCount),
-    linux: { securityContext: { namespaceOptions: NAMESPACES } },
+    linux: { ...(plan.resources ? { resources: plan.resources } : {}), securityContext: { ...plan.securityContext, namespaceOptions: NAMESPACES } },
   };
   // No command: the image's Entrypoint runs (with args, else the image's Cmd), as in Kubernetes.
   if (plan.command) config.command = plan.command;

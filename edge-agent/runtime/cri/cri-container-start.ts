@@ -12,6 +12,7 @@ import type { ContainerSpec, PodView } from '../pod-spec.js';
 import { specHash } from '../spec-hash.js';
 import type { VolumeManager } from '../volume-manager.js';
 import type { CriClient } from './cri-client.js';
+import { criLinux } from './cri-isolation.js';
 import { containerConfig } from './cri-config.js';
 import type { PodSandboxConfig } from './cri-types.js';
 import type { ImageEvent, ImagePuller } from './image-puller.js';
@@ -22,6 +23,8 @@ export interface CriStartDeps {
   env: EnvResolver;
   volumes: VolumeManager;
   nodeName: string;
+  /** --allow-privileged. */
+  allowPrivileged?: boolean;
 }
 
 export interface CriStartRequest {
@@ -56,6 +59,13 @@ export class CriContainerStart {
     if (!mounts.ok) return failed('CreateContainerConfigError', mounts.message);
     const image = await this.deps.images.ensure(pod, container, request.sandbox, event);
     if (!image.ok) return { result: 'waiting', reason: image.reason, message: image.message };
+    const linux = await criLinux(pod, container, request.init, this.deps.allowPrivileged ?? false, async () => {
+      const status = await this.deps.client.imageStatus(image.imageRef).catch(() => undefined);
+      // The kubelet's getImageUser: a numeric uid, else the user name, else (no user in the image) root.
+      const username = status?.username ?? '';
+      return { uid: status?.uid ? Number(status.uid.value) : username === '' ? 0 : undefined, username };
+    });
+    if (!linux.ok) return failed('CreateContainerConfigError', linux.message);
     const mapping = mappingFor(env.env);
     const config = containerConfig({
       pod,
@@ -69,6 +79,8 @@ export class CriContainerStart {
       args: container.args.map((part) => expand(part, mapping)),
       env: env.env,
       mounts: mounts.mounts,
+      resources: linux.resources,
+      securityContext: linux.securityContext,
     });
     let id: string;
     try {

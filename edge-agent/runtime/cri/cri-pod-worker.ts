@@ -32,9 +32,12 @@ import { savePodFile } from './cri-pod-file.js';
 import { removePodContainers } from './cri-pod-removal.js';
 import type { ContainerStatus, PodSandboxConfig } from './cri-types.js';
 import type { ImagePuller } from './image-puller.js';
+import type { CriPodCgroups } from './cri-isolation.js';
 
 export interface CriPodDeps {
   client: CriClient;
+  /** The Pods' cgroups (the sandboxes' cgroup_parent), with --cgroup-root. */
+  cgroups?: CriPodCgroups;
   /** `containerd://`: the prefix of container IDs in the status. */
   idPrefix: string;
   nodeName: string;
@@ -223,7 +226,7 @@ export class CriPodWorker {
       const count = restartCountOf(container as unknown as ContainerStatus);
       this.carried.set(container.metadata.name, Math.max(this.carried.get(container.metadata.name) ?? -1, count));
     }
-    this.sandbox = sandboxConfig(view, this.deps.nodeName, this.deps.logs.podDir(view), attempt);
+    this.sandbox = sandboxConfig(view, this.deps.nodeName, this.deps.logs.podDir(view), attempt, this.deps.cgroups?.parentFor(view));
     mkdirSync(this.sandbox.logDirectory!, { recursive: true });
     try {
       this.sandboxId = await client.runPodSandbox(this.sandbox);
@@ -349,6 +352,7 @@ export class CriPodWorker {
       this.events.add({ container, type: 'Normal', reason: 'Killing', message: `Stopping container ${container}` });
       this.flush();
     });
+    this.deps.cgroups?.remove(this.uid);
     this.gone = true;
     if (this.timer) clearTimeout(this.timer);
     rmSync(this.layout.dir, { recursive: true, force: true });

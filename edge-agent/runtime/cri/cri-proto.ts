@@ -155,16 +155,33 @@ message KeyValue {
   string key = 1;
   string value = 2;
 }
+message Capability {
+  repeated string add_capabilities = 1;
+  repeated string drop_capabilities = 2;
+}
 message LinuxContainerSecurityContext {
+  Capability capabilities = 1;
   bool privileged = 2;
   NamespaceOption namespace_options = 3;
   Int64Value run_as_user = 5;
   string run_as_username = 6;
   bool readonly_rootfs = 7;
   repeated int64 supplemental_groups = 8;
+  bool no_new_privs = 11;
   Int64Value run_as_group = 12;
 }
-message LinuxContainerConfig { LinuxContainerSecurityContext security_context = 2; }
+message LinuxContainerResources {
+  int64 cpu_period = 1;
+  int64 cpu_quota = 2;
+  int64 cpu_shares = 3;
+  int64 memory_limit_in_bytes = 4;
+  int64 oom_score_adj = 5;
+  int64 memory_swap_limit_in_bytes = 10;
+}
+message LinuxContainerConfig {
+  LinuxContainerResources resources = 1;
+  LinuxContainerSecurityContext security_context = 2;
+}
 message ContainerMetadata {
   string name = 1;
   uint32 attempt = 2;

@@ -30,6 +30,7 @@ import { POD_FILE, loadPodFile } from './cri-pod-file.js';
 import { CriPodWorker, type CriPodDeps } from './cri-pod-worker.js';
 import { ImageGc } from './image-gc.js';
 import { ImagePuller } from './image-puller.js';
+import type { CriPodCgroups } from './cri-isolation.js';
 
 export interface CriRuntimeOptions {
   /** `unix:///run/containerd/containerd.sock` (kubelet's --container-runtime-endpoint). */
@@ -57,6 +58,10 @@ export interface CriRuntimeOptions {
   imageGcLowPercent?: number;
   /** How often image GC looks at the disk. Default 5 min (the kubelet's ImageGCPeriod). */
   imageGcIntervalMs?: number;
+  /** Let privileged containers run (--allow-privileged). */
+  allowPrivileged?: boolean;
+  /** The Pods' cgroups (sandbox cgroup_parent), with --cgroup-root; containerd's default parent without. */
+  cgroups?: CriPodCgroups;
 }
 
 export class CriRuntime implements Runtime {
@@ -111,7 +116,8 @@ export class CriRuntime implements Runtime {
       volumes,
       secrets,
       images,
-      starter: new CriContainerStart({ client, images, env, volumes, nodeName: options.nodeName }),
+      starter: new CriContainerStart({ client, images, env, volumes, nodeName: options.nodeName, allowPrivileged: options.allowPrivileged ?? false }),
+      ...(options.cgroups ? { cgroups: options.cgroups } : {}),
       logs: new CriLogs({ root: options.logDir, maxBytes: options.logMaxBytes ?? DEFAULT_LOG_ROTATION.maxBytes, files: options.logFiles ?? DEFAULT_LOG_ROTATION.files, client, logger, now: this.now }),
       backoff,
       notify: (key, event) => this.emit(key, event),

@@ -74,7 +74,27 @@ export interface ContainerConfig {
   labels?: Labels;
   annotations?: Labels;
   logPath?: string;
-  linux?: { securityContext?: { namespaceOptions?: NamespaceOption; runAsUser?: { value: number }; runAsGroup?: { value: number } } };
+  linux?: { resources?: LinuxContainerResources; securityContext?: LinuxContainerSecurityContext };
+}
+
+export interface LinuxContainerResources {
+  cpuPeriod?: number;
+  cpuQuota?: number;
+  cpuShares?: number;
+  memoryLimitInBytes?: number;
+  oomScoreAdj?: number;
+  memorySwapLimitInBytes?: number;
+}
+
+export interface LinuxContainerSecurityContext {
+  capabilities?: { addCapabilities?: string[]; dropCapabilities?: string[] };
+  privileged?: boolean;
+  namespaceOptions?: NamespaceOption;
+  runAsUser?: { value: number };
+  readonlyRootfs?: boolean;
+  supplementalGroups?: number[];
+  noNewPrivs?: boolean;
+  runAsGroup?: { value: number };
 }
 
 export interface Container {
@@ -134,6 +154,9 @@ export interface Image {
   repoDigests: string[];
   size: number;
   pinned: boolean;
+  /** Who the image runs as: a numeric uid, else a user name (ImageStatus). */
+  uid?: { value: number } | null;
+  username?: string;
 }
 
 export interface FilesystemUsage {

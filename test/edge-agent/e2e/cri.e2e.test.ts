@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cgroupDirsOf, removeCgroupRoot, testCgroupRoot } from '../../helpers/cgroups.js';
 import { TestCluster, type AgentHandle } from '../../helpers/cluster.js';
 import { Containerd } from '../../helpers/containerd.js';
 import { run } from '../../helpers/process.js';
@@ -20,6 +21,7 @@ type Obj = Record<string, any>;
 const NS = 'apps';
 const NODE = 'box';
 const owner: RegistryUser = { name: 'edge-puller', password: 'right-password-1' };
+const CGROUP_ROOT = testCgroupRoot();
 
 let images: TestImages;
 let containerd: Containerd;
@@ -51,7 +53,7 @@ beforeAll(async () => {
     });
   }
   await cluster.tokenFile(NODE);
-  agentArgs = ['--container-runtime-endpoint', containerd.endpoint, '--restart-backoff-initial', '300', '--restart-backoff-max', '1200'];
+  agentArgs = ['--container-runtime-endpoint', containerd.endpoint, '--restart-backoff-initial', '300', '--restart-backoff-max', '1200', '--cgroup-root', CGROUP_ROOT];
   agent = await cluster.startAgent(NODE, { args: agentArgs });
 }, 240_000);
 
@@ -59,6 +61,7 @@ afterAll(async () => {
   await cluster?.close();
   await containerd?.stop();
   await registry?.stop();
+  await removeCgroupRoot(CGROUP_ROOT);
 }, 120_000);
 
 const podPath = (name = '') => `/api/v1/namespaces/${NS}/pods${name ? `/${name}` : ''}`;
@@ -201,6 +204,39 @@ describe('an agent with --container-runtime-endpoint', () => {
     expect((await containersOfPod(uid)).length).toBeLessThanOrEqual(2);
     const logs = readdirSync(path.join(agent.data, 'log', 'pods', `${NS}_crashy_${uid}`, 'main'));
     expect(logs.length).toBeGreaterThanOrEqual(2); // 0.log, 1.log, ...
+  });
+
+  it('enforces a memory limit (OOMKilled in kubectl), runs as runAsUser in the Pod\'s cgroup, and refuses runAsNonRoot for a root image', async () => {
+    const pod = await createPod('limited', {
+      restartPolicy: 'Never',
+      containers: [
+        { name: 'hog', image: images.busybox.reference, command: ['tail', '/dev/zero'], resources: { limits: { memory: '32Mi' } } },
+        { name: 'main', image: images.busybox.reference, command: ['sleep', '3600'], securityContext: { runAsUser: 2345, runAsGroup: 3456 } },
+      ],
+    });
+    await createPod('rootimage', { securityContext: { runAsNonRoot: true }, containers: [{ name: 'main', image: images.busybox.reference, command: ['sleep', '3600'] }] });
+    const status = await waitFor(async () => {
+      const current = await podStatus('limited');
+      const hog = current?.containerStatuses?.find((c: Obj) => c.name === 'hog');
+      return hog?.state?.terminated && current?.containerStatuses?.find((c: Obj) => c.name === 'main')?.state?.running ? current : undefined;
+    }, { timeoutMs: 60_000, what: 'the hog terminated and main running' });
+    expect(status.containerStatuses.find((c: Obj) => c.name === 'hog').state.terminated).toMatchObject({ exitCode: 137, reason: 'OOMKilled' });
+    expect(status.qosClass).toBe('Burstable');
+    const main = status.containerStatuses.find((c: Obj) => c.name === 'main');
+    const task = (await containerInfo(main.containerID)).task;
+    expect(task?.status).toBe('RUNNING');
+    const procStatus = readFileSync(`/proc/${task!.pid}/status`, 'utf8');
+    expect(procStatus).toMatch(/^Uid:\s+2345\s+2345\s+2345\s+2345$/m);
+    expect(procStatus).toMatch(/^Gid:\s+3456\s+3456\s+3456\s+3456$/m);
+    // The sandbox's cgroup_parent: the Pod's cgroup below --cgroup-root.
+    expect(readFileSync(`/proc/${task!.pid}/cgroup`, 'utf8')).toMatch(new RegExp(`:memory:${CGROUP_ROOT}/cri/pod${pod.metadata.uid}/`));
+    expect(cgroupDirsOf(CGROUP_ROOT).length).toBeGreaterThan(0);
+    const refused = await waitFor(async () => (await podStatus('rootimage'))?.containerStatuses?.[0]?.state?.waiting?.message ? (await podStatus('rootimage'))!.containerStatuses[0].state.waiting : undefined, { timeoutMs: 60_000, what: 'rootimage refused' });
+    const rootUid = (await cluster.client.get<Obj>(podPath('rootimage'))).metadata.uid;
+    expect(refused).toEqual({ reason: 'CreateContainerConfigError', message: `container has runAsNonRoot and image will run as root (pod: "rootimage_${NS}(${rootUid})", container: main)` });
+    expect(await kubectl('get', 'pod', 'limited', '-n', NS, '-o', 'jsonpath={.status.containerStatuses[?(@.name=="hog")].state.terminated.reason}')).toBe('OOMKilled');
+    await cluster.client.delete(podPath('limited'));
+    await cluster.client.delete(podPath('rootimage'));
   });
 
   it('runs init containers to completion, in order, before the app container, sharing an emptyDir', async () => {

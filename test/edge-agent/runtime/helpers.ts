@@ -197,6 +197,10 @@ export class Harness {
         if (record.running) killGroup(record.running.pgid);
       }
     }
+    // The runtime's cgroup subtree goes too, once the killed processes have left it.
+    for (const driver of new Set(this.runtimes.map((runtime) => runtime.cgroups))) {
+      if (driver) await waitFor(() => driver.remove('') || undefined, { what: 'the runtime\'s cgroups removed' });
+    }
     this.dir.remove();
     this.secretsDir.remove();
   }
