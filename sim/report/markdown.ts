@@ -69,7 +69,7 @@ function scenarioSection(scenario: ScenarioReport): string[] {
     rows.push(['nodes cut off, for s', `${formatCell(p.cutNodes)}, ${fmt(p.cutSeconds)}`]);
     rows.push(['cut nodes tainted unreachable (NoExecute) before the heal', formatCell(p.taintedNodes)]);
     rows.push(['pods of cut nodes deleted, of watched (must be 0)', `${formatCell(p.podsDeleted)} of ${formatCell(p.watchedPods)}`]);
-    rows.push(['TaintManagerEviction events since the cut', formatCell(p.evictions)]);
+    rows.push(['TaintManagerEviction events of those pods since the cut', formatCell(p.evictions)]);
   }
   if (recovery) {
     rows.push([scenario.storm ? 'kill -9 -> every node back in sync, s' : 'heal -> every cut node in sync, s', fmt(recovery.recoveryMs / 1000)]);
