@@ -5,8 +5,7 @@
  * reachable from some sources. `diff` returns `undefined` in exactly those cases and the
  * caller sends the whole document instead; Kubernetes objects practically never hold nulls.
  */
-import { isDeepStrictEqual } from 'node:util';
-import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
+import { isJsonObject, jsonEqual, type JsonObject, type JsonValue } from './json.js';
 
 /** Applies `patch` to `target` without modifying either; the result may share unchanged subtrees with both. */
 export function apply(target: JsonValue | undefined, patch: JsonValue): JsonValue {
@@ -43,7 +42,7 @@ export function diff(source: JsonValue | undefined, target: JsonValue): JsonValu
       continue;
     }
     const from = source[name] as JsonValue;
-    if (isDeepStrictEqual(from, to)) continue;
+    if (jsonEqual(from, to)) continue;
     if (to === null) return undefined;
     if (isJsonObject(from) && isJsonObject(to)) {
       const inner = diff(from, to);

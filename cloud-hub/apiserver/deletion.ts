@@ -12,8 +12,7 @@
  *
  * Writes go through the registry's commit (group commit plus afterCommit()), given as `commit`.
  */
-import { isDeepStrictEqual } from 'node:util';
-import type { JsonObject } from '../../protocol/index.js';
+import { jsonEqual, type JsonObject } from '../../protocol/index.js';
 import { kubeTime, numberField, objectField, statusErrors, stringField, type FieldError } from '../../protocol/kube/index.js';
 import { finalizersOf, metadataOf } from './objects.js';
 import { resourceKey, storedNamespace, UNDELETABLE_NAMESPACES, type ResourceCatalog, type ResourceDefinition } from './resources.js';
@@ -168,7 +167,7 @@ export class DeletionLifecycle {
     const next = structuredClone(ns);
     next.spec = { ...(objectField(next, 'spec') ?? {}), finalizers: [] };
     const type = finalizersOf(next).length === 0 ? 'DELETED' : 'MODIFIED';
-    if (type === 'MODIFIED' && isDeepStrictEqual(next, ns)) return;
+    if (type === 'MODIFIED' && jsonEqual(next, ns)) return;
     this.deps.commit([{ resource: resourceKey(def), namespace: '', name: namespace, type, object: next, prev: ns }]);
   }
 }

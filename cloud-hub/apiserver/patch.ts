@@ -12,9 +12,8 @@
  * - `application/json-patch+json`: RFC 6902 through fast-json-patch.
  * - `application/apply-patch+yaml` (server-side apply) is apply/field-manager.ts.
  */
-import { isDeepStrictEqual } from 'node:util';
 import jsonPatch, { type Operation } from 'fast-json-patch';
-import { isJsonObject, mergePatch, type JsonObject, type JsonValue } from '../../protocol/index.js';
+import { isJsonObject, jsonEqual, mergePatch, type JsonObject, type JsonValue } from '../../protocol/index.js';
 import { ApiError, statusErrors } from '../../protocol/kube/index.js';
 
 export const PATCH_TYPES = {
@@ -98,7 +97,7 @@ export function strategicMerge(original: JsonObject, patch: JsonObject, path = '
     if (key.startsWith('$deleteFromPrimitiveList/')) {
       const field = key.slice('$deleteFromPrimitiveList/'.length);
       const current = result[field];
-      if (Array.isArray(current) && Array.isArray(value)) result[field] = current.filter((item) => !value.some((gone) => isDeepStrictEqual(gone, item)));
+      if (Array.isArray(current) && Array.isArray(value)) result[field] = current.filter((item) => !value.some((gone) => jsonEqual(gone, item)));
       continue;
     }
     if (key.startsWith('$setElementOrder/')) {
@@ -133,7 +132,7 @@ function mergeList(original: JsonValue[], patch: JsonValue[], mergeKey: string, 
   if (patch.some((item) => isJsonObject(item) && item.$patch === 'replace')) return withoutDirectives(patch.filter((item) => !(isJsonObject(item) && item.$patch === 'replace'))) as JsonValue[];
   if (mergeKey === '') {
     const result = [...original];
-    for (const item of patch) if (!result.some((existing) => isDeepStrictEqual(existing, item))) result.push(item);
+    for (const item of patch) if (!result.some((existing) => jsonEqual(existing, item))) result.push(item);
     return result;
   }
   const result = [...original];
@@ -143,7 +142,7 @@ function mergeList(original: JsonValue[], patch: JsonValue[], mergeKey: string, 
       continue;
     }
     const key = item[mergeKey];
-    const index = result.findIndex((existing) => isJsonObject(existing) && isDeepStrictEqual(existing[mergeKey], key));
+    const index = result.findIndex((existing) => isJsonObject(existing) && jsonEqual(existing[mergeKey], key));
     if (item.$patch === 'delete') {
       if (index >= 0) result.splice(index, 1);
       continue;
@@ -157,7 +156,7 @@ function mergeList(original: JsonValue[], patch: JsonValue[], mergeKey: string, 
 /** `$setElementOrder`: listed elements first in the listed order, the others after in their order. */
 function reorder(list: JsonValue[], order: JsonValue[], mergeKey: string): JsonValue[] {
   const position = (item: JsonValue): number =>
-    order.findIndex((wanted) => (mergeKey && isJsonObject(wanted) && isJsonObject(item) ? isDeepStrictEqual(wanted[mergeKey], item[mergeKey]) : isDeepStrictEqual(wanted, item)));
+    order.findIndex((wanted) => (mergeKey && isJsonObject(wanted) && isJsonObject(item) ? jsonEqual(wanted[mergeKey], item[mergeKey]) : jsonEqual(wanted, item)));
   return list
     .map((item, index) => ({ item, index, rank: position(item) }))
     .sort((a, b) => (a.rank === -1 ? Number.MAX_SAFE_INTEGER : a.rank) - (b.rank === -1 ? Number.MAX_SAFE_INTEGER : b.rank) || a.index - b.index)

@@ -14,8 +14,7 @@
  * reads flush first, so no client ever sees a write that is not on disk yet.
  */
 import { randomUUID } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
-import type { JsonObject, JsonValue } from '../../protocol/index.js';
+import { jsonEqual, type JsonObject, type JsonValue } from '../../protocol/index.js';
 import { ApiError, kubeTime, numberField, statusErrors, stringField, type FieldError, type ObjectFilter } from '../../protocol/kube/index.js';
 import { FieldManager } from './apply/field-manager.js';
 import { bindingTarget, boundPod } from './binding.js';
@@ -372,7 +371,7 @@ export class ObjectRegistry {
     this.validate(def, next, errors);
     if (def.tracksGeneration && specChanged(next, old)) meta.generation = (numberField(oldMeta, 'generation') ?? 0) + 1;
     const { managedFields: _oldManaged, ...oldMetaRest } = oldMeta;
-    const unchanged = isDeepStrictEqual(next, { ...old, metadata: oldMetaRest });
+    const unchanged = jsonEqual(next, { ...old, metadata: oldMetaRest });
     if (applied !== undefined) meta.managedFields = applied;
     if (unchanged && (applied === undefined || FieldManager.sameOwnership(next, old))) return old;
     if (applied === undefined) this.fields?.recordUpdate(def, old, next, options.manager ?? 'unknown', options.subresource ?? '');

@@ -19,7 +19,7 @@ import { DEFAULT_BOOKMARK_INTERVAL_MS, DEFAULT_HISTORY_WINDOW } from './defaults
 import { Discovery } from './discovery.js';
 import { ApiRequestHandler } from './http-handler.js';
 import { ensureToken, kubeconfigPath, renderKubeconfig, tokenPath, writeKubeconfig } from './kubeconfig.js';
-import { ensureServingPki, type ServingPki } from '../tls/pki.js';
+import { reusableServingPki, type ServingPki } from '../tls/pki-reuse.js';
 import { FieldManager } from './apply/field-manager.js';
 import { ObjectRegistry } from './registry.js';
 import { ObjectDecoder } from './schema/decode.js';
@@ -113,7 +113,8 @@ export class EmbeddedApiServer {
     if (this.server) throw new Error('EmbeddedApiServer: already started');
     const { dataDir } = this.options;
     mkdirSync(dataDir, { recursive: true });
-    this.pki = await ensureServingPki(dataDir, this.options.host);
+    // A restart keeps what an earlier start made without loading the generator (tls/pki.ts).
+    this.pki = reusableServingPki(dataDir, this.options.host) ?? (await (await import('../tls/pki.js')).ensureServingPki(dataDir, this.options.host));
     const token = ensureToken(dataDir);
     const storage = new SqliteObjectStorage({ path: path.join(dataDir, DATABASE_FILE), historyWindow: this.options.historyWindow ?? DEFAULT_HISTORY_WINDOW });
     this.storage = storage;

@@ -7,8 +7,7 @@
  * (terminationGracePeriodSeconds, restartPolicy), the container fields kubelet-facing code
  * expects, Secret type, Namespace phase and finalizer. Everything else is stored as sent.
  */
-import { isDeepStrictEqual } from 'node:util';
-import { isJsonObject, type JsonObject, type JsonValue } from '../../protocol/index.js';
+import { isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../../protocol/index.js';
 import { arrayField, objectField, objectsIn, statusErrors, stringField, type FieldError } from '../../protocol/kube/index.js';
 import { metadataOf } from './objects.js';
 import type { ResourceDefinition } from './resources.js';
@@ -144,7 +143,7 @@ function immutableDataErrors(obj: JsonObject, old: JsonObject, fields: string[])
   if (old.immutable !== true) return errors;
   if (obj.immutable !== true) errors.push({ field: 'immutable', type: 'Forbidden', detail: 'field is immutable when `immutable` is set' });
   for (const field of fields) {
-    if (!isDeepStrictEqual(obj[field] ?? {}, old[field] ?? {})) errors.push({ field, type: 'Forbidden', detail: 'field is immutable when `immutable` is set' });
+    if (!jsonEqual(obj[field] ?? {}, old[field] ?? {})) errors.push({ field, type: 'Forbidden', detail: 'field is immutable when `immutable` is set' });
   }
   return errors;
 }
@@ -163,21 +162,21 @@ function podSpecsEqualButMutable(spec: JsonObject, old: JsonObject): boolean {
   if (keys.length !== fields(old).length) return false;
   for (const key of keys) {
     if (!Object.hasOwn(old, key) || old[key] === undefined) return false;
-    const equal = CONTAINER_LISTS.has(key) ? containersEqualButImage(spec[key], old[key]) : isDeepStrictEqual(spec[key], old[key]);
+    const equal = CONTAINER_LISTS.has(key) ? containersEqualButImage(spec[key], old[key]) : jsonEqual(spec[key], old[key]);
     if (!equal) return false;
   }
   return true;
 }
 
 function containersEqualButImage(list: JsonValue | undefined, old: JsonValue | undefined): boolean {
-  if (!Array.isArray(list) || !Array.isArray(old)) return isDeepStrictEqual(list, old);
+  if (!Array.isArray(list) || !Array.isArray(old)) return jsonEqual(list, old);
   if (list.length !== old.length) return false;
   return list.every((container, i) => {
     const before = old[i];
-    if (!isJsonObject(container) || !isJsonObject(before)) return isDeepStrictEqual(container, before);
+    if (!isJsonObject(container) || !isJsonObject(before)) return jsonEqual(container, before);
     const { image: _image, ...rest } = container;
     const { image: _before, ...restBefore } = before;
-    return isDeepStrictEqual(rest, restBefore);
+    return jsonEqual(rest, restBefore);
   });
 }
 
@@ -215,5 +214,5 @@ export function prepareForStatusUpdate(obj: JsonObject, old: JsonObject): JsonOb
 
 /** True when the write changes what metadata.generation counts (spec, for kinds that track it). */
 export function specChanged(obj: JsonObject, old: JsonObject): boolean {
-  return !isDeepStrictEqual(obj.spec, old.spec);
+  return !jsonEqual(obj.spec, old.spec);
 }

@@ -18,56 +18,13 @@ import * as x509 from '@peculiar/x509';
 import { randomBytes, webcrypto } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import path from 'node:path';
+import { APISERVER_PKI, DAY_MS, pkiFiles, RENEW_BEFORE_DAYS, servingHosts, type PkiFiles, type PkiIdentity, type ServingPki } from './pki-reuse.js';
 
-export interface PkiFiles {
-  caCertPath: string;
-  caKeyPath: string;
-  certPath: string;
-  keyPath: string;
-}
-
-/** PEM text of what the HTTPS server and the kubeconfig need. */
-export interface ServingPki {
-  caCertPem: string;
-  certPem: string;
-  keyPem: string;
-  files: PkiFiles;
-}
-
-/** Whose PKI: file names in the data dir and certificate names (the hub's wss:// uses its own). */
-export interface PkiIdentity {
-  /** Files NAME-ca.crt, NAME-ca.key, NAME.crt, NAME.key. */
-  name: string;
-  caCommonName: string;
-  servingCommonName: string;
-}
-
-export const APISERVER_PKI: PkiIdentity = { name: 'apiserver', caCommonName: 'edge-sync-embedded-ca', servingCommonName: 'edge-sync-embedded-apiserver' };
+export { APISERVER_PKI, pkiFiles, servingHosts, type PkiFiles, type PkiIdentity, type ServingPki } from './pki-reuse.js';
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-const DAY_MS = 24 * 60 * 60 * 1000;
 const CA_VALIDITY_DAYS = 3650;
 const SERVING_VALIDITY_DAYS = 365;
-const RENEW_BEFORE_DAYS = 30;
-
-export function pkiFiles(dataDir: string, identity: PkiIdentity = APISERVER_PKI): PkiFiles {
-  return {
-    caCertPath: path.join(dataDir, `${identity.name}-ca.crt`),
-    caKeyPath: path.join(dataDir, `${identity.name}-ca.key`),
-    certPath: path.join(dataDir, `${identity.name}.crt`),
-    keyPath: path.join(dataDir, `${identity.name}.key`),
-  };
-}
-
-/** Hosts the serving certificate must name: loopback always, plus a specific listen address. */
-export function servingHosts(listenHost: string, extraHosts: readonly string[] = []): string[] {
-  const hosts = ['127.0.0.1', '::1', 'localhost'];
-  for (const host of extraHosts) if (host && !hosts.includes(host)) hosts.push(host);
-  const bare = listenHost.replace(/^\[|\]$/g, '');
-  if (bare && bare !== '0.0.0.0' && bare !== '::' && !hosts.includes(bare)) hosts.push(bare);
-  return hosts;
-}
 
 function writeAtomically(file: string, text: string, mode: number): void {
   const temp = `${file}.${process.pid}.tmp`;

@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createSecureContext } from 'node:tls';
-import type { PkiIdentity } from '../tls/pki.js';
+import { reusableServingPki, type PkiIdentity } from '../tls/pki-reuse.js';
 
 export const HUB_PKI: PkiIdentity = { name: 'hub', caCommonName: 'edge-sync-hub-ca', servingCommonName: 'edge-sync-hub' };
 
@@ -43,8 +43,8 @@ export async function loadHubTls(settings: HubTlsSettings): Promise<HubTls> {
     return { cert, key };
   }
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
-  const { ensureServingPki } = await import('../tls/pki.js');
-  const pki = await ensureServingPki(settings.dataDir, settings.listenHost, HUB_PKI, [hostname().toLowerCase(), ...(settings.sans ?? [])]);
+  const hosts = [hostname().toLowerCase(), ...(settings.sans ?? [])];
+  const pki = reusableServingPki(settings.dataDir, settings.listenHost, HUB_PKI, hosts) ?? (await (await import('../tls/pki.js')).ensureServingPki(settings.dataDir, settings.listenHost, HUB_PKI, hosts));
   return { cert: pki.certPem, key: pki.keyPem, caFile: pki.files.caCertPath };
 }
 

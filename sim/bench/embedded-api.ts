@@ -79,7 +79,8 @@ export interface Child {
   ready: Record<string, unknown>;
 }
 
-export async function startChild(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Child> {
+/** `onLog` sees every JSON log line the child writes after it is ready. */
+export async function startChild(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = [], onLog?: (line: Record<string, unknown>) => void): Promise<Child> {
   const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info', ...env } });
   const lines = createInterface({ input: child.stdout! });
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -87,6 +88,7 @@ export async function startChild(args: string[], env: Record<string, string> = {
     lines.on('line', (line) => {
       try {
         const parsed = JSON.parse(line) as Record<string, unknown>;
+        onLog?.(parsed);
         if (parsed.msg === 'ready') {
           clearTimeout(timer);
           resolve(parsed);

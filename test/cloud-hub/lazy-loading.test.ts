@@ -6,6 +6,7 @@
  * them. Each process runs the real binary under a module
  * probe (test/helpers/module-probe.mjs) that lists every module it resolves.
  */
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { moduleProbe } from '../helpers/module-probe.js';
@@ -63,6 +64,25 @@ describe('cloud-hub loads the API server, the PKI and aedes only when a command 
     expect(matching(apiserverModules, REFLECT_METADATA).length).toBeGreaterThan(0);
     expect(matching(apiserverModules, SQLITE).length).toBeGreaterThan(0);
   });
+
+  it('a restarted `cloud-hub apiserver` keeps its certificates without loading the PKI generator', async () => {
+    // The first server's TLS files in a data dir of its own (its database stays locked by it).
+    const again = path.join(dir.path, 'api-again');
+    mkdirSync(again, { mode: 0o700 });
+    const files = ['apiserver-ca.crt', 'apiserver-ca.key', 'apiserver.crt', 'apiserver.key'];
+    for (const file of files) copyFileSync(path.join(dir.path, 'api', file), path.join(again, file));
+    const probe = moduleProbe(path.join(dir.path, 'api-again.modules'));
+    const restarted = await startProcess(BIN.cloudHub, ['apiserver', '--data', again, '--listen', '127.0.0.1:0'], { nodeArgs: probe.nodeArgs, env: probe.env });
+    stops.push(() => restarted.stop());
+    const modules = probe.loaded();
+    expect(matching(modules, /\/dist\/cloud-hub\/apiserver\/server\.js$/)).toHaveLength(1);
+    expect(matching(modules, PKI)).toEqual([]);
+    expect(matching(modules, X509)).toEqual([]);
+    expect(matching(modules, REFLECT_METADATA)).toEqual([]);
+    // It serves the same certificate, unchanged on disk.
+    for (const file of files) expect(readFileSync(path.join(again, file), 'utf8')).toBe(readFileSync(path.join(dir.path, 'api', file), 'utf8'));
+    await restarted.stop();
+  }, 120_000);
 
   it('a hub serving a kubeconfig, without --embedded or --tls, loads neither', async () => {
     const modules = await hubModules('plain', []);

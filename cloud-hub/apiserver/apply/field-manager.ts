@@ -15,11 +15,10 @@
  * - Server-owned metadata is never owned; the main resource of a kind with a status
  *   subresource owns no status, `/status` owns only status.
  */
-import { isDeepStrictEqual } from 'node:util';
-import { isJsonObject, type JsonObject, type JsonValue } from '../../../protocol/index.js';
+import { isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '../../../protocol/index.js';
 import { ApiError, kubeTime } from '../../../protocol/kube/index.js';
 import type { KindRef, KubeSchemas, Schema } from '../schema/schema-store.js';
-import { FieldSet, pathString, type FieldPath } from './fieldpath.js';
+import { FieldSet, fieldsV1Has, pathString, type FieldPath } from './fieldpath.js';
 import { compareFields, TypedObjects, type FieldValue } from './typed.js';
 
 export type Operation = 'Apply' | 'Update';
@@ -49,7 +48,8 @@ const NEVER_OWNED: FieldPath[] = [
   ['f:metadata'],
   ...['name', 'namespace', 'creationTimestamp', 'selfLink', 'uid', 'generation', 'managedFields', 'resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds'].map((field) => ['f:metadata', `f:${field}`]),
 ];
-const NEVER_OWNED_SET = new FieldSet(NEVER_OWNED);
+/** NEVER_OWNED by path key (FieldSet.key, the key of fieldValues' map). */
+const NEVER_OWNED_KEYS = new Set(NEVER_OWNED.map((path) => FieldSet.key(path)));
 
 export const MAX_FIELD_MANAGER_LENGTH = 128;
 
@@ -58,30 +58,40 @@ export function managerFromUserAgent(userAgent: string | undefined): string {
   return (userAgent ?? '').split('/')[0]?.slice(0, MAX_FIELD_MANAGER_LENGTH) || 'unknown';
 }
 
-function parseEntries(obj: JsonObject | undefined): ManagedEntry[] {
+/** The managedFields entries of an object as stored (objects only). */
+function rawEntries(obj: JsonObject | undefined): JsonObject[] {
   const meta = obj && isJsonObject(obj.metadata) ? obj.metadata : {};
   const list = Array.isArray(meta.managedFields) ? meta.managedFields : [];
-  return list.filter(isJsonObject).map((entry) => ({
+  return list.filter(isJsonObject);
+}
+
+/** An entry's fields but its set (which fromFieldsV1 parses from entry.fieldsV1). */
+function entryHeader(entry: JsonObject): Omit<ManagedEntry, 'set'> {
+  return {
     manager: typeof entry.manager === 'string' ? entry.manager : '',
     operation: entry.operation === 'Apply' ? 'Apply' : 'Update',
     apiVersion: typeof entry.apiVersion === 'string' ? entry.apiVersion : '',
     time: typeof entry.time === 'string' ? entry.time : undefined,
     subresource: typeof entry.subresource === 'string' ? entry.subresource : '',
-    set: FieldSet.fromFieldsV1(entry.fieldsV1),
-  }));
+  };
+}
+
+function parseEntries(obj: JsonObject | undefined): ManagedEntry[] {
+  return rawEntries(obj).map((entry) => ({ ...entryHeader(entry), set: FieldSet.fromFieldsV1(entry.fieldsV1) }));
 }
 
 function serializeEntries(entries: ManagedEntry[]): JsonValue[] {
-  return entries
-    .filter((entry) => !entry.set.empty)
-    .map((entry) => {
-      const out: JsonObject = { manager: entry.manager, operation: entry.operation, apiVersion: entry.apiVersion };
-      if (entry.time) out.time = entry.time;
-      out.fieldsType = 'FieldsV1';
-      out.fieldsV1 = entry.set.toFieldsV1();
-      if (entry.subresource) out.subresource = entry.subresource;
-      return out;
-    });
+  return entries.filter((entry) => !entry.set.empty).map((entry) => serializeEntry(entry, entry.set.toFieldsV1()));
+}
+
+/** One managedFields entry as stored, its set already written as a FieldsV1 trie. */
+function serializeEntry(entry: Omit<ManagedEntry, 'set'>, fieldsV1: JsonValue): JsonObject {
+  const out: JsonObject = { manager: entry.manager, operation: entry.operation, apiVersion: entry.apiVersion };
+  if (entry.time) out.time = entry.time;
+  out.fieldsType = 'FieldsV1';
+  out.fieldsV1 = fieldsV1;
+  if (entry.subresource) out.subresource = entry.subresource;
+  return out;
 }
 
 /** kube's printManager: `"kubectl"`, or `"x" using v1 at TIME` for an Update manager. */
@@ -134,11 +144,15 @@ export class FieldManager {
   /** The fields a write by `subresource` can own, with their values. */
   private owned(def: ManagedKind, obj: JsonObject, subresource: string): Map<string, FieldValue> {
     const values = this.typed.fieldValues(obj, this.root(def));
-    for (const [key, field] of values) {
-      const underStatus = field.path[0] === 'f:status';
-      if (NEVER_OWNED_SET.has(field.path) || (def.statusSubresource && (subresource === 'status' ? !underStatus : underStatus))) values.delete(key);
-    }
+    for (const [key, field] of values) if (!ownable(def, subresource, key, field.path)) values.delete(key);
     return values;
+  }
+
+  /** compareFields(owned(old), owned(next)), from the fields that differ only. */
+  private ownedChanges(def: ManagedKind, old: JsonObject | undefined, next: JsonObject, subresource: string): { changed: FieldPath[]; removed: FieldPath[] } {
+    const { changed, removed } = this.typed.diffFields(old, next, this.root(def));
+    const keep = (path: FieldPath): boolean => ownable(def, subresource, FieldSet.key(path), path);
+    return { changed: changed.filter(keep), removed: removed.filter(keep) };
   }
 
   /**
@@ -146,28 +160,36 @@ export class FieldManager {
    * and what changed between them.
    */
   recordUpdate(def: ManagedKind, old: JsonObject | undefined, next: JsonObject, manager: string, subresource: string): void {
-    const entries = parseEntries(old);
-    const { changed, removed } = compareFields(old ? this.owned(def, old, subresource) : new Map(), this.owned(def, next, subresource));
+    const { changed, removed } = this.ownedChanges(def, old, next, subresource);
+    const time = kubeTime(this.now());
     const changedSet = new FieldSet(changed);
     const removedSet = new FieldSet(removed);
-    const time = kubeTime(this.now());
-    let mine = entries.find((entry) => entry.manager === manager && entry.operation === 'Update' && entry.subresource === subresource);
-    for (const entry of entries) {
-      if (entry === mine) continue;
-      const kept = entry.set.difference(changedSet).difference(removedSet);
-      if (kept.size !== entry.set.size) entry.set = kept;
-    }
-    if (!changedSet.empty) {
-      if (!mine) {
-        mine = { manager, operation: 'Update', apiVersion: apiVersionOf(def), time, subresource, set: new FieldSet() };
-        entries.push(mine);
+    // Entries the write does not touch keep their stored trie (our own serialisation, so it is
+    // what parsing and writing it again would give); only touched ones are parsed and rewritten.
+    const out: JsonValue[] = [];
+    let mineSeen = false;
+    for (const raw of rawEntries(old)) {
+      const header = entryHeader(raw);
+      const mine = !mineSeen && header.manager === manager && header.operation === 'Update' && header.subresource === subresource;
+      if (mine) mineSeen = true;
+      const trie = raw.fieldsV1;
+      const touchedBy = (paths: FieldPath[]): boolean => paths.some((path) => fieldsV1Has(trie, path));
+      let set: FieldSet | undefined;
+      if (mine && changed.length > 0) {
+        header.time = time;
+        if (touchedBy(removed) || !changed.every((path) => fieldsV1Has(trie, path))) set = FieldSet.fromFieldsV1(trie).union(changedSet).difference(removedSet);
+      } else if (touchedBy(removed) || (!mine && touchedBy(changed))) {
+        set = FieldSet.fromFieldsV1(trie).difference(removedSet);
+        if (!mine) set = set.difference(changedSet);
       }
-      mine.set = mine.set.union(changedSet).difference(removedSet);
-      mine.time = time;
-    } else if (mine) {
-      mine.set = mine.set.difference(removedSet);
+      if (set === undefined) {
+        if (isJsonObject(trie) && Object.keys(trie).length > 0) out.push(serializeEntry(header, trie));
+      } else if (!set.empty) {
+        out.push(serializeEntry(header, set.toFieldsV1()));
+      }
     }
-    setManagedFields(next, serializeEntries(entries));
+    if (!mineSeen && !changedSet.empty) out.push(serializeEntry({ manager, operation: 'Update', apiVersion: apiVersionOf(def), time, subresource }, changedSet.toFieldsV1()));
+    setManagedFields(next, out);
   }
 
   /**
@@ -213,8 +235,14 @@ export class FieldManager {
   /** True when two objects' managedFields record the same ownership (times aside). */
   static sameOwnership(a: JsonObject, b: JsonObject): boolean {
     const strip = (obj: JsonObject): JsonValue[] => serializeEntries(parseEntries(obj)).map((entry) => ({ ...(entry as JsonObject), time: null }));
-    return isDeepStrictEqual(strip(a), strip(b));
+    return jsonEqual(strip(a), strip(b));
   }
+}
+
+/** Whether a write by `subresource` can own the field at `path` (whose FieldSet.key is `key`). */
+function ownable(def: ManagedKind, subresource: string, key: string, path: FieldPath): boolean {
+  const underStatus = path[0] === 'f:status';
+  return !(NEVER_OWNED_KEYS.has(key) || (def.statusSubresource && (subresource === 'status' ? !underStatus : underStatus)));
 }
 
 function setManagedFields(obj: JsonObject, entries: JsonValue[]): void {

@@ -117,6 +117,24 @@ export class FieldSet {
   }
 }
 
+/**
+ * True when `path` is a member of the set a FieldsV1 trie holds (what fromFieldsV1 would list),
+ * found by descending the trie instead of parsing all of it.
+ */
+export function fieldsV1Has(trie: JsonValue | undefined, path: FieldPath): boolean {
+  let node: JsonValue | undefined = trie;
+  for (let i = 0; i < path.length; i++) {
+    if (!isJsonObject(node)) return false;
+    const element = path[i] as PathElement;
+    if (!Object.hasOwn(node, element)) return false;
+    const next: JsonValue = node[element] as JsonValue;
+    if (i === path.length - 1) return !isJsonObject(next) || Object.hasOwn(next, '.') || Object.keys(next).length === 0;
+    node = next;
+  }
+  // The empty path: the root itself is a member only when marked.
+  return isJsonObject(node) && Object.hasOwn(node, '.');
+}
+
 function sortTrie(node: JsonObject): JsonObject {
   const out: JsonObject = {};
   for (const key of Object.keys(node).sort((a, b) => (a === '.' ? -1 : b === '.' ? 1 : a < b ? -1 : a > b ? 1 : 0))) {

@@ -2,11 +2,13 @@
  * The parts of server-side apply on their own: FieldsV1 encoding, kube's path strings, field
  * sets and merges by list type, and the field manager's Update/Apply bookkeeping.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FieldManager } from '../../../cloud-hub/apiserver/apply/field-manager.js';
 import { FieldSet, pathString } from '../../../cloud-hub/apiserver/apply/fieldpath.js';
-import { TypedObjects } from '../../../cloud-hub/apiserver/apply/typed.js';
+import { compareFields, TypedObjects, type FieldValue } from '../../../cloud-hub/apiserver/apply/typed.js';
 import { KubeSchemas } from '../../../cloud-hub/apiserver/schema/schema-store.js';
+import type { JsonObject, JsonValue } from '../../../protocol/index.js';
 import { ApiError } from '../../../protocol/kube/index.js';
 
 const schemas = new KubeSchemas();
@@ -118,6 +120,116 @@ describe('field manager', () => {
     const legacy = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '1' } };
     expect(() => manager.apply(CONFIG_MAP, legacy, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '2' } }, { manager: 'm', force: false, subresource: '' })).toThrow(
       'Apply failed with 1 conflict: conflict with "before-first-apply" using v1: .data.a',
+    );
+  });
+});
+
+describe('field diff and recordUpdate against the plain definitions', () => {
+  const choice = <T,>(...values: T[]): fc.Arbitrary<T> => fc.constantFrom(...values);
+  const container = fc.record(
+    {
+      name: choice('a', 'b', 'c'),
+      image: choice('x:1', 'x:2'),
+      ports: fc.array(fc.record({ containerPort: choice(80, 443), protocol: choice('TCP', 'UDP') }, { requiredKeys: ['containerPort'] }), { maxLength: 3 }),
+      args: fc.array(choice('-v', '-q'), { maxLength: 2 }),
+      env: fc.oneof(fc.constant(null), fc.array(fc.record({ name: choice('A', 'B'), value: choice('1', '2') }), { maxLength: 2 })),
+    },
+    { requiredKeys: ['name'] },
+  );
+  const podArb = fc.record(
+    {
+      metadata: fc.record(
+        {
+          labels: fc.oneof(fc.constant(null), fc.dictionary(choice('app', 'rev'), choice('1', '2'), { maxKeys: 2 })),
+          finalizers: fc.array(choice('f/1', 'f/2'), { maxLength: 3 }),
+          annotations: fc.dictionary(choice('x/y', 'z'), choice('', '1'), { maxKeys: 2 }),
+          unknownField: choice(1, 2),
+        },
+        { requiredKeys: [] },
+      ),
+      spec: fc.record(
+        {
+          containers: fc.array(container, { maxLength: 3 }),
+          nodeName: choice('n1', 'n2'),
+          nodeSelector: fc.dictionary(choice('k', 'l'), choice('1'), { maxKeys: 2 }),
+          tolerations: fc.array(fc.record({ key: choice('t'), effect: choice('NoSchedule', 'NoExecute') }), { maxLength: 2 }),
+        },
+        { requiredKeys: [] },
+      ),
+      status: fc.record({ phase: choice('Pending', 'Running'), conditions: fc.array(fc.record({ type: choice('Ready', 'Init'), status: choice('True', 'False') }), { maxLength: 2 }) }, { requiredKeys: [] }),
+    },
+    { requiredKeys: ['metadata', 'spec'] },
+  ).map((obj) => ({ apiVersion: 'v1', kind: 'Pod', ...obj, metadata: { name: 'p', namespace: 'default', ...obj.metadata } }) as JsonObject);
+
+  it('diffFields lists exactly what comparing the whole field sets lists', () => {
+    const keys = (paths: readonly (readonly string[])[]): string[] => paths.map((path) => FieldSet.key(path)).sort();
+    fc.assert(
+      fc.property(fc.option(podArb, { nil: undefined }), podArb, (before, after) => {
+        const plain = compareFields(before ? typed.fieldValues(before, podSchema()) : new Map(), typed.fieldValues(after, podSchema()));
+        const fast = typed.diffFields(before, after, podSchema());
+        expect(keys(fast.changed)).toEqual(keys(plain.changed));
+        expect(keys(fast.removed)).toEqual(keys(plain.removed));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  /** recordUpdate as first written: every entry parsed, changed and written back. */
+  function plainRecordUpdate(old: JsonObject | undefined, next: JsonObject, manager: string, subresource: string, time: string): JsonValue[] {
+    const never = new Set(['f:apiVersion', 'f:kind', 'f:metadata', ...['name', 'namespace', 'creationTimestamp', 'selfLink', 'uid', 'generation', 'managedFields', 'resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds'].map((field) => `f:metadata\u0000f:${field}`)]);
+    const owned = (obj: JsonObject): Map<string, FieldValue> => {
+      const values = typed.fieldValues(obj, podSchema());
+      for (const [key, field] of values) if (never.has(key) || (subresource === 'status') !== (field.path[0] === 'f:status')) values.delete(key);
+      return values;
+    };
+    const { changed, removed } = compareFields(old ? owned(old) : new Map(), owned(next));
+    const changedSet = new FieldSet(changed);
+    const removedSet = new FieldSet(removed);
+    const list = ((old?.metadata as JsonObject | undefined)?.managedFields ?? []) as JsonObject[];
+    interface Entry {
+      manager: string;
+      operation: string;
+      apiVersion: string;
+      time?: string;
+      subresource?: string;
+      set: FieldSet;
+    }
+    const entries: Entry[] = list.map((entry) => ({ ...(entry as unknown as Omit<Entry, 'set'>), set: FieldSet.fromFieldsV1(entry.fieldsV1) }));
+    let mine = entries.find((entry) => entry.manager === manager && entry.operation === 'Update' && (entry.subresource ?? '') === subresource);
+    for (const entry of entries) if (entry !== mine) entry.set = entry.set.difference(changedSet).difference(removedSet);
+    if (!changedSet.empty) {
+      if (!mine) entries.push((mine = { manager, operation: 'Update', apiVersion: 'v1', set: new FieldSet(), ...(subresource ? { subresource } : {}) }));
+      mine.set = mine.set.union(changedSet).difference(removedSet);
+      mine.time = time;
+    } else if (mine) mine.set = mine.set.difference(removedSet);
+    return entries
+      .filter((entry) => !entry.set.empty)
+      .map(({ set, ...entry }) => {
+        const out: JsonObject = { manager: entry.manager, operation: entry.operation, apiVersion: entry.apiVersion };
+        if (entry.time) out.time = entry.time;
+        out.fieldsType = 'FieldsV1';
+        out.fieldsV1 = set.toFieldsV1();
+        if (entry.subresource) out.subresource = entry.subresource;
+        return out;
+      });
+  }
+
+  it('recordUpdate keeps untouched entries as stored and writes what rewriting every entry writes', () => {
+    let tick = 0;
+    const fields = new FieldManager(schemas, () => new Date(Date.UTC(2026, 0, 1, 0, 0, tick++)));
+    const write = fc.record({ pod: podArb, manager: choice('kubectl', 'hub', 'agent'), subresource: choice('', '', 'status') });
+    fc.assert(
+      fc.property(fc.array(write, { minLength: 1, maxLength: 8 }), (writes) => {
+        let old: JsonObject | undefined;
+        for (const { pod: next, manager, subresource } of writes) {
+          const time = new Date(Date.UTC(2026, 0, 1, 0, 0, tick)).toISOString().replace('.000Z', 'Z');
+          const expected = plainRecordUpdate(old, next, manager, subresource, time);
+          fields.recordUpdate(POD, old, next, manager, subresource);
+          expect((next.metadata as JsonObject).managedFields ?? []).toEqual(expected);
+          old = next;
+        }
+      }),
+      { numRuns: 400 },
     );
   });
 });
