@@ -12,6 +12,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
+import { DEFAULT_PATH } from './process-env.js';
 import type { ExecSession, ExitResult } from './runtime-streams.js';
 
 const NAMESPACES: ReadonlyArray<[string, string]> = [
@@ -62,6 +63,16 @@ export function containerProcess(pid: number): number {
   return childrenOf(pid)[0] ?? pid;
 }
 
+/**
+ * The container's process once it exists: right after a start the wrapper (or the sandbox's init)
+ * may not have forked the command yet, and before that its environment is not the container's.
+ */
+export async function settledContainerProcess(pid: number, timeoutMs = 2_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (childrenOf(pid).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  return containerProcess(pid);
+}
+
 /** nsenter's namespace flags for entering `pid`'s namespaces that differ from ours (none: run directly). */
 export function namespaceFlags(pid: number): string[] {
   const flags: string[] = [];
@@ -92,16 +103,17 @@ function terminalBelow(root: number, depth = 4): string | undefined {
 }
 
 export interface ExecInContainer {
-  /** The container's process whose environment and namespaces the command gets. */
-  pid: number;
+  /** The container's process whose environment and namespaces the command gets (settledContainerProcess). */
+  target: number;
   command: string[];
   tty: boolean;
   stdin: boolean;
 }
 
 export function execInContainer(request: ExecInContainer): ExecSession {
-  const target = containerProcess(request.pid);
+  const target = request.target;
   const env = processEnvironment(target);
+  env.PATH ??= DEFAULT_PATH;
   const flags = namespaceFlags(target);
   let argv = request.command;
   if (request.tty) {

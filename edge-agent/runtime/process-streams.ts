@@ -13,7 +13,7 @@
 import { existsSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { parseKey } from '../../protocol/index.js';
-import { execInContainer } from './exec-process.js';
+import { execInContainer, settledContainerProcess } from './exec-process.js';
 import { writeLogs } from './log-reader.js';
 import { PodLayout } from './pod-layout.js';
 import { loadPodState, type ContainerRecord, type PodState } from './pod-state.js';
@@ -95,8 +95,8 @@ export class ProcessStreams implements RuntimeStreams {
   }
 
   async exec(key: string, container: string, command: string[], options: ExecOptions): Promise<StreamTarget> {
-    const pid = this.runningPid(key, container);
-    return { kind: 'local', session: execInContainer({ pid, command, tty: options.tty, stdin: options.stdin }) };
+    const target = await settledContainerProcess(this.runningPid(key, container));
+    return { kind: 'local', session: execInContainer({ target, command, tty: options.tty, stdin: options.stdin }) };
   }
 
   async attach(key: string, container: string, options: ExecOptions): Promise<StreamTarget> {
