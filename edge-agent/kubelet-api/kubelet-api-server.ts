@@ -281,6 +281,8 @@ export class KubeletApiServer {
     if (upgrade !== 'websocket') return reject(socket, 400, `unable to upgrade connection: unsupported upgrade ${JSON.stringify(upgrade)}`);
     if (offered.includes(WS_SPDY_PORT_FORWARD)) {
       this.chosenProtocol.set(req, WS_SPDY_PORT_FORWARD);
+      // ws refuses subprotocols that are not RFC 7230 tokens ('/' is not); the answer names it all the same.
+      req.headers['sec-websocket-protocol'] = 'spdy-tunnel';
       const ws = await this.accept(req, socket, head);
       const tunnel = createWebSocketStream(ws);
       tunnel.on('error', () => undefined);
