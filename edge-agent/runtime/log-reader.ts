@@ -232,7 +232,7 @@ export async function writeLogs(selection: LogSelection, options: LogReadOptions
       let inode = info.ino;
       for (;;) {
         if (stopped()) break;
-        const running = selection.running();
+        const running = await selection.running();
         formatter.stamp = now();
         const before = position;
         position = await drain(handle, position);
