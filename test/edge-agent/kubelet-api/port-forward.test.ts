@@ -136,4 +136,19 @@ describe('kubectl exec through the kubelet API', () => {
     expect({ out, code }, err).toEqual({ out: 'FROM KUBECTL\n', code: 7 });
     expect(upgrades[0]).toMatch(/^websocket v5\.channel\.k8s\.io/);
   });
+
+  it('over SPDY (kubectl\'s fallback, what kube-apiserver speaks to a kubelet): stdin, stdout, exit code', async () => {
+    const { h, pod } = await serving();
+    const { kubeconfig, upgrades } = await front(h, pod, true);
+    const child = kubectl(['--kubeconfig', kubeconfig, 'exec', '-i', 'srv', '--', 'sh', '-c', 'tr a-z A-Z; echo to-stderr >&2; exit 5']);
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.stdin!.end('over spdy\n');
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect({ out, code }, err).toEqual({ out: 'OVER SPDY\n', code: 5 });
+    expect(err).toContain('to-stderr');
+    expect(upgrades).toContain('SPDY/3.1');
+  });
 });
