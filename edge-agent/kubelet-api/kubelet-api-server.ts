@@ -278,6 +278,7 @@ export class KubeletApiServer {
     }
     this.chosenProtocol.set(req, protocol);
     const ws = await this.accept(req, socket, head);
+    if (!ws) return session.kill();
     this.deps.logger.info({ pod: key, container: target.container, kind: target.kind, protocol, tty }, 'stream opened');
     await serveChannels(ws, session, { protocol: protocol as ChannelProtocol, stdout: options.stdout, stderr: options.stderr, command });
   }
@@ -297,6 +298,7 @@ export class KubeletApiServer {
       // ws refuses subprotocols that are not RFC 7230 tokens ('/' is not); the answer names it all the same.
       req.headers['sec-websocket-protocol'] = 'spdy-tunnel';
       const ws = await this.accept(req, socket, head);
+      if (!ws) return;
       const tunnel = createWebSocketStream(ws);
       tunnel.on('error', () => undefined);
       return serveSpdyPortForward(tunnel, forward);
@@ -307,11 +309,16 @@ export class KubeletApiServer {
     if (ports.length === 0 || bad !== undefined) return reject(socket, 400, typeof bad === 'string' ? bad : 'query parameter "port" is required');
     this.chosenProtocol.set(req, 'v4.channel.k8s.io');
     const ws = await this.accept(req, socket, head);
+    if (!ws) return;
     return serveChannelPortForward(ws, ports as number[], forward);
   }
 
-  private accept(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<WebSocket> {
-    return new Promise((resolve) => this.wss.handleUpgrade(req, socket, head, (ws) => resolve(ws)));
+  /** Completes the WebSocket handshake; undefined when it failed (ws has answered the client and closed the socket). */
+  private accept(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<WebSocket | undefined> {
+    return new Promise((resolve) => {
+      socket.once('close', () => resolve(undefined));
+      this.wss.handleUpgrade(req, socket, head, (ws) => resolve(ws));
+    });
   }
 }
 

@@ -76,4 +76,30 @@ describe('the kubelet API serves only this node\'s own Pods', () => {
     expect((await get(`${h.url}/exec/default/web/main?command=id&output=1`)).status).toBe(400);
     expect((await get(`${h.url}/nothing-here`)).status).toBe(404);
   });
+
+  it('hostile SPDY bytes end that session only: an oversized frame, a header block that is not zlib, random bytes', async () => {
+    const url = new URL(h.url);
+    const garbage = [
+      Buffer.from([0x80, 0x03, 0x00, 0x01, 0x00, 0xff, 0xff, 0xff]),
+      Buffer.concat([Buffer.from([0x80, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00, 0x14]), Buffer.alloc(4, 0), Buffer.from([0, 0, 0, 1]), Buffer.alloc(2), Buffer.from('not zlib at all!')]).subarray(0, 28),
+      Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)),
+    ];
+    for (const bytes of garbage) {
+      const closed = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect({ host: url.hostname, port: Number(url.port) }, () =>
+          socket.write('POST /portForward/default/web HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n'),
+        );
+        let text = '';
+        socket.on('data', (chunk: Buffer) => {
+          text += chunk.toString('latin1');
+          if (text.includes('\r\n\r\n') && !socket.destroyed) socket.write(bytes);
+        });
+        socket.on('error', reject);
+        socket.on('close', () => resolve(text));
+      });
+      expect(closed.startsWith('HTTP/1.1 101 Switching Protocols')).toBe(true);
+    }
+    expect(await get(`${h.url}/healthz`)).toEqual({ status: 200, body: 'ok\n' });
+    await waitFor(() => h.server.activeStreams === 0, { what: 'the sessions released' });
+  });
 });
