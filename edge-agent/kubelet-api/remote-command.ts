@@ -41,11 +41,6 @@ export function exitStatus(result: ExitResult, command: readonly string[]): Reco
   };
 }
 
-/** A Status for a request that could not start (container not running, ...): sent on the error channel. */
-export function failureStatus(message: string): Record<string, unknown> {
-  return { metadata: {}, status: 'Failure', message, reason: 'BadRequest', code: 400 };
-}
-
 export interface ChannelStreamOptions {
   protocol: ChannelProtocol;
   stdout: boolean;
@@ -131,9 +126,4 @@ export function serveChannels(ws: WebSocket, session: ExecSession, options: Chan
       finish();
     });
   });
-}
-
-/** Refuses a stream on an open WebSocket the way the kubelet does once upgraded: a Status on the error channel, then close. */
-export function refuseChannels(ws: WebSocket, message: string): void {
-  ws.send(Buffer.concat([Buffer.from([ERROR]), Buffer.from(JSON.stringify(failureStatus(message)))]), () => ws.close(1000));
 }
