@@ -17,14 +17,18 @@ import { LocalBus } from './filter/inputs/local-bus.js';
 import { runtimeCandidate } from './filter/inputs/runtime-events.js';
 import { NodeConditions } from './filter/inputs/node-conditions.js';
 import { UpstreamEvents } from './filter/upstream-events.js';
+import type { KubeletApiServer } from './kubelet-api/index.js';
 import type { LinkTransport } from './link/transport.js';
 import type { LocalApiServer } from './local-api/index.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { StatusReporter } from './reconcile/status-reporter.js';
 import { CriRuntime } from './runtime/cri/cri-runtime.js';
 import { CriPodCgroups } from './runtime/cri/cri-isolation.js';
+import { CriStreams } from './runtime/cri/cri-streams.js';
 import { detectCgroups } from './runtime/cgroup-detect.js';
 import { ProcessRuntime, RuntimeRouter, defaultHostIP, type BackoffSettings, type BwrapMode, type Runtime } from './runtime/index.js';
+import { ProcessStreams } from './runtime/process-streams.js';
+import { RuntimeStreamsRouter, type RuntimeStreams } from './runtime/runtime-streams.js';
 import { collectNodeInfo, localNodeStatus, type NodeTaint, type Reserved } from './node-info.js';
 import { openEdgeStore, type EdgeStore } from './store/index.js';
 import { NO_TELEMETRY, type AgentTelemetry, type TelemetryFactory } from './telemetry.js';
@@ -52,6 +56,8 @@ export interface EdgeAgentOptions {
   localApiSecrets?: boolean;
   /** Let the local API bind a non-loopback address (`--local-api-allow-remote`). */
   localApiAllowRemote?: boolean;
+  /** Also serve the kubelet API (logs, exec, attach, port-forward, stats) on this loopback address (`--kubelet-api-address`). */
+  kubeletApiListen?: HostPort;
   backoff?: FullJitterBackoff;
   /** Upstream event rules when the cloud sent none. */
   filterRulesFile?: string;
@@ -117,6 +123,10 @@ export class EdgeAgent {
   private readonly bus?: LocalBus;
   private endpoints?: AgentHttpEndpoints;
   private localApi?: LocalApiServer;
+  /** What the kubelet API streams from: both runtimes behind one. */
+  readonly streams: RuntimeStreams;
+  private kubeletApiServer?: Promise<KubeletApiServer>;
+  private readonly criStreams?: CriStreams;
 
   constructor(private readonly options: EdgeAgentOptions) {
     const { logger } = options;
@@ -181,6 +191,11 @@ export class EdgeAgent {
       });
       this.pods = new RuntimeRouter(this.cri, this.runtime);
     }
+    const processStreams = new ProcessStreams({ dataDir: options.dataDir, runtime: this.runtime });
+    if (this.cri && options.containerRuntimeEndpoint) {
+      this.criStreams = new CriStreams({ endpoint: options.containerRuntimeEndpoint, runtime: this.cri, nodeName: options.node, logDir: options.podLogDir ?? path.join(options.dataDir, 'log') });
+    }
+    this.streams = new RuntimeStreamsRouter(this.criStreams ? [processStreams, this.criStreams] : [processStreams]);
     this.reporter = new StatusReporter({
       runtime: this.pods,
       cache: this.store.cache,
@@ -228,8 +243,8 @@ export class EdgeAgent {
   }
 
   /** Starts serving and connecting; resolves with the bound addresses without waiting for the hub. */
-  async start(): Promise<{ metrics?: string; localApi?: string; sandbox: string; secretsDir?: string; containerRuntime?: string }> {
-    const bound: { metrics?: string; localApi?: string } = {};
+  async start(): Promise<{ metrics?: string; localApi?: string; kubeletApi?: string; sandbox: string; secretsDir?: string; containerRuntime?: string }> {
+    const bound: { metrics?: string; localApi?: string; kubeletApi?: string } = {};
     const { metricsListen, localApiListen } = this.options;
     if (metricsListen && this.metrics.registry) {
       this.endpoints = new AgentHttpEndpoints(this.metrics.registry, () => true);
@@ -250,8 +265,14 @@ export class EdgeAgent {
         podStatus: (key) => this.reporter.quarantineStatus(key) ?? this.pods.podStatus(key),
         // The agent knows its own node: served Ready with its nodeInfo, hub or no hub.
         nodeStatus: (name) => (name === this.options.node ? localNodeStatus(collectNodeInfo({ labels: this.options.labels ?? {}, ...(this.options.reserved ? { reserved: this.options.reserved } : {}) }), agentVersion(), startedAt, new Date()) : undefined),
+        // The Pods' logs from the device, cloud or no cloud (`kubectl logs` against the local API).
+        podLogs: async (res, namespace, name, query) => (await this.kubeletApi()).podLog(res, namespace, name, query),
       });
       bound.localApi = await this.localApi.start();
+    }
+    if (this.options.kubeletApiListen) {
+      const { host, port } = this.options.kubeletApiListen;
+      bound.kubeletApi = await (await this.kubeletApi()).listen(host, port);
     }
     this.rules.start();
     this.conditions.start();
@@ -269,6 +290,25 @@ export class EdgeAgent {
     };
   }
 
+  /**
+   * The kubelet API for this node's Pods (edge-agent/kubelet-api/), loaded on first use. The hub's
+   * stream tunnel hands it each connection: `(await agent.kubeletApi()).handleConnection(socket)`.
+   */
+  kubeletApi(): Promise<KubeletApiServer> {
+    this.kubeletApiServer ??= import('./kubelet-api/index.js').then(
+      ({ KubeletApiServer }) =>
+        new KubeletApiServer({
+          nodeName: this.options.node,
+          getPod: (key) => this.store.cache.get(key),
+          listPods: () => [...this.store.cache.keysOfKind('Pod')].flatMap((key) => { const pod = this.store.cache.get(key); return pod ? [pod] : []; }),
+          podStatus: (key) => this.pods.podStatus(key),
+          streams: this.streams,
+          logger: this.options.logger.child({ component: 'kubelet-api' }),
+        }),
+    );
+    return this.kubeletApiServer;
+  }
+
   /** Stops the agent; its Pods keep running and the next start adopts them. */
   async stop(): Promise<void> {
     await this.reconciler.stop();
@@ -281,6 +321,8 @@ export class EdgeAgent {
     this.events.close();
     this.link.stop();
     await this.localApi?.close();
+    await (await this.kubeletApiServer)?.close();
+    this.criStreams?.close();
     await this.endpoints?.close();
     this.store.close();
   }

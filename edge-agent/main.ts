@@ -25,6 +25,7 @@ interface AgentCliOptions {
   localApi?: HostPort;
   localApiSecrets?: boolean;
   localApiAllowRemote?: boolean;
+  kubeletApiAddress?: HostPort;
   filterRules?: string;
   localMqtt?: string;
   localMqttTopics: string[];
@@ -114,6 +115,11 @@ const program = new Command('edge-agent')
   .addOption(new Option('--local-api <host:port>', 'serve the cached objects read-only, Kubernetes-style (list/get/watch), on this loopback address (127.0.0.1, ::1, localhost)').argParser(parseHostPort).env('EDGE_LOCAL_API'))
   .addOption(new Option('--local-api-secrets', 'also serve Secrets on the local API').env('EDGE_LOCAL_API_SECRETS'))
   .addOption(new Option('--local-api-allow-remote', 'let --local-api bind a non-loopback address (the local API has no authentication: anyone who reaches it reads the cache)').env('EDGE_LOCAL_API_ALLOW_REMOTE'))
+  .addOption(
+    new Option('--kubelet-api-address <host:port>', 'also serve the kubelet API for this node\'s Pods (containerLogs, exec, attach, portForward, stats/summary, metrics/resource) on this loopback address, for debugging; the hub reaches it through its own tunnel without it. No authentication: loopback only')
+      .argParser(parseHostPort)
+      .env('EDGE_KUBELET_API_ADDRESS'),
+  )
   .addOption(new Option('--filter-rules <file>', 'upstream event rules (YAML) used until the cloud sends its own; default: the built-in rules').env('EDGE_FILTER_RULES'))
   .addOption(new Option('--local-mqtt <url>', 'the device\'s MQTT broker: its messages are upstream event candidates').env('EDGE_LOCAL_MQTT'))
   .addOption(new Option('--local-mqtt-topics <filters>', 'comma-separated topic filters to subscribe to on the local broker').default(['#'], '#').argParser((v) => v.split(',').map((t) => t.trim()).filter(Boolean)).env('EDGE_LOCAL_MQTT_TOPICS'))
@@ -147,6 +153,9 @@ const program = new Command('edge-agent')
         `--local-api ${settings.localApi.host}:${settings.localApi.port}: not a loopback address, and the local API has no authentication; bind 127.0.0.1, ::1 or localhost, or add --local-api-allow-remote (EDGE_LOCAL_API_ALLOW_REMOTE, or "localApiAllowRemote: true" in the config file) to serve it beyond this machine`,
       );
     }
+    if (settings.kubeletApiAddress && !isLoopbackAddress(settings.kubeletApiAddress.host)) {
+      throw new Error(`--kubelet-api-address ${settings.kubeletApiAddress.host}:${settings.kubeletApiAddress.port}: not a loopback address; the kubelet API runs commands in Pods and has no authentication of its own: bind 127.0.0.1, ::1 or localhost`);
+    }
     await run(settings as AgentCliOptions & { node: string; hub: string });
   });
 
@@ -178,6 +187,7 @@ async function run(options: AgentCliOptions & { node: string; hub: string }): Pr
     ...(options.registerWithTaints ? { registerWithTaints: options.registerWithTaints } : {}),
     ...(options.metrics ? { metricsListen: options.metrics } : {}),
     ...(options.localApi ? { localApiListen: options.localApi, localApiSecrets: options.localApiSecrets ?? false, localApiAllowRemote: options.localApiAllowRemote ?? false } : {}),
+    ...(options.kubeletApiAddress ? { kubeletApiListen: options.kubeletApiAddress } : {}),
     ...(options.filterRules ? { filterRulesFile: options.filterRules } : {}),
     ...(options.localMqtt ? { localMqtt: { url: options.localMqtt, topics: options.localMqttTopics } } : {}),
     ...(options.outboxMaxBytes ? { outboxMaxBytes: options.outboxMaxBytes } : {}),

@@ -15,6 +15,8 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   mosquitto: 'mosquitto',
   bwrap: 'bubblewrap',
   setpriv: 'util-linux',
+  nsenter: 'util-linux',
+  script: 'bsdutils',
   shellcheck: 'shellcheck',
   'systemd-analyze': 'systemd',
 };
