@@ -16,6 +16,8 @@ export interface StatusRecord extends Pick<ContainerRecord, 'restartCount' | 'wa
   running?: { startedAt: number; pid?: number; containerID?: string };
   /** The image the container runs, as its runtime identifies it (a digest); '' when unknown. */
   imageID?: string;
+  /** From the probes (probes/pod-probes.ts) while running: default ready for app containers, started. */
+  probed?: { started: boolean; ready: boolean };
 }
 
 /** What a whole Pod status is rendered from (the process runtime's PodState is one). */
@@ -53,8 +55,9 @@ export function containerStatus(spec: ContainerSpec, record: StatusRecord | unde
     state = { running: { startedAt: rfc3339(record.running.startedAt) } };
     if (record.last) lastState = terminated(record.last);
     containerID = record.running.containerID ?? `process://${record.running.pid}`;
-    ready = !init; // no readiness probes: a running app container is ready
-    started = true;
+    // Without probes a running app container is ready and started; with them, the probes say.
+    ready = record.probed?.ready ?? !init;
+    started = record.probed?.started ?? true;
   } else if (record?.waiting) {
     state = waiting(record.waiting.reason, record.waiting.message);
     if (record.last) lastState = terminated(record.last);

@@ -22,6 +22,7 @@ import { loadPodState } from './pod-state.js';
 import { assertValidPod } from './pod-validation.js';
 import { PodWorker, type PodWorkerDeps } from './pod-worker.js';
 import { PodWorkerTable } from './pod-worker-table.js';
+import { Prober } from './probes/prober.js';
 import { DEFAULT_PATH } from './process-env.js';
 import type { ObjectLookup, Runtime, RuntimeEvent } from './runtime.js';
 import { BwrapSandbox, DirectSandbox, probeBwrap, type BwrapMode, type BwrapProbe, type Sandbox } from './sandbox.js';
@@ -134,6 +135,7 @@ export class ProcessRuntime implements Runtime {
       oom: this.oom,
       backoff: { ...KUBELET_BACKOFF, ...options.backoff },
       path: process.env.PATH || DEFAULT_PATH,
+      prober: new Prober(),
       notify: (key, event) => this.workers.emit(key, event),
       onGone: (worker) => this.gone(worker),
     };
