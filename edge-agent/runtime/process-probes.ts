@@ -99,6 +99,6 @@ export class ProcessProbes {
   private target(container: ContainerSpec, running: RunningInstance): ProbeTarget {
     const sandboxed = this.deps.sandboxed;
     const cwd = container.workingDir ?? (sandboxed ? '/' : this.deps.layout.rootDir(container.name));
-    return { host: this.deps.hostIP, exec: (command, signal) => execInContainer({ pid: running.pid, sandboxed, cwd }, command, signal) };
+    return { host: this.deps.hostIP, exec: (command, _timeoutMs, signal) => execInContainer({ pid: running.pid, sandboxed, cwd }, command, signal) };
   }
 }

@@ -13,11 +13,13 @@ export async function removePodContainers(
   uid: string,
   graceSeconds: number,
   killing: (container: string) => void,
+  /** Runs the container's preStop hook; resolves with the grace (seconds) left for the stop. */
+  beforeStop: (container: string, id: string, graceSeconds: number) => Promise<number> = async (_container, _id, grace) => grace,
 ): Promise<void> {
   const mine = { [POD_UID_LABEL]: uid, ...ownerLabels(nodeName) };
   const running = (await client.listContainers({ labelSelector: mine })).filter((item) => item.state === 'CONTAINER_RUNNING');
   for (const item of running) killing(item.metadata.name);
-  await Promise.all(running.map((item) => client.stopContainer(item.id, graceSeconds)));
+  await Promise.all(running.map(async (item) => client.stopContainer(item.id, await beforeStop(item.metadata.name, item.id, graceSeconds))));
   for (const sandbox of await client.listPodSandbox({ labelSelector: mine })) {
     await client.stopPodSandbox(sandbox.id);
     await client.removePodSandbox(sandbox.id);

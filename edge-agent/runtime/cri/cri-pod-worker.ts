@@ -3,9 +3,9 @@
  * (kuberuntime_manager.go): make sure the Pod has one ready sandbox (a new one, and all its
  * containers again, when the old one died: a reboot), look at its containers, stop those whose
  * definition changed, start init containers one by one and then the app containers, honour the
- * restart policy with CrashLoopBackOff, and render the status. Everything the runtime knows is
- * in containerd (labels, annotations, attempts) plus the Pod's spec in `pod.json`, so an agent
- * restart loses nothing but back-off timers. All work runs on the Pod's serial queue.
+ * restart policy with CrashLoopBackOff, run probes and hooks (cri-probes.ts), and render the
+ * status. Everything it knows is in containerd plus the Pod's spec in `pod.json`, so an agent
+ * restart loses back-off timers and probe results. All work runs on the Pod's serial queue.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import type { Logger } from 'pino';
@@ -21,6 +21,7 @@ import type { RuntimeEvent } from '../runtime.js';
 import type { SecretVolumes } from '../secret-volumes.js';
 import { SerialQueue } from '../serial-queue.js';
 import { specHash } from '../spec-hash.js';
+import type { Prober } from '../probes/prober.js';
 import type { VolumeManager } from '../volume-manager.js';
 import type { CriClient } from './cri-client.js';
 import { HASH_ANNOTATION, POD_UID_LABEL, ownerLabels, sandboxConfig } from './cri-config.js';
@@ -28,6 +29,7 @@ import { isExited, nsToMs, restartCountOf, statusRecord, type Observed } from '.
 import type { CriContainerStart } from './cri-container-start.js';
 import type { CriLogs } from './cri-logs.js';
 import { observeSandbox } from './cri-observe.js';
+import { CriProbes } from './cri-probes.js';
 import { savePodFile } from './cri-pod-file.js';
 import { removePodContainers } from './cri-pod-removal.js';
 import type { ContainerStatus, PodSandboxConfig } from './cri-types.js';
@@ -47,6 +49,7 @@ export interface CriPodDeps {
   images: ImagePuller;
   logs: CriLogs;
   backoff: BackoffSettings;
+  prober: Prober;
   notify(key: string, event?: RuntimeEvent): void;
   onGone(worker: CriPodWorker): void;
 }
@@ -55,6 +58,7 @@ export class CriPodWorker {
   private readonly queue = new SerialQueue();
   private readonly logger: Logger;
   private readonly events: PodEvents;
+  private readonly probing: CriProbes;
   private view: PodView | undefined;
   private sandboxId: string | undefined;
   private sandbox: PodSandboxConfig | undefined;
@@ -89,6 +93,7 @@ export class CriPodWorker {
   ) {
     this.logger = deps.logger.child({ pod: key });
     this.events = new PodEvents(key, deps.now);
+    this.probing = new CriProbes({ ...deps, logger: this.logger, events: this.events, changed: () => void this.queue.run(() => this.refresh(this.deps.now())), kill: (...args) => this.probeKill(...args) });
     if (pod) this.view = parsePod(pod);
     this.savedPod = pod ? JSON.stringify(pod) : '';
   }
@@ -145,6 +150,7 @@ export class CriPodWorker {
 
   async dispose(): Promise<void> {
     this.disposed = true;
+    this.probing.stop();
     if (this.timer) clearTimeout(this.timer);
     for (const resolve of this.goneWaiters.splice(0)) resolve();
     await this.queue.idle();
@@ -153,13 +159,12 @@ export class CriPodWorker {
   private records(view: PodView): Record<string, StatusRecord> {
     const out: Record<string, StatusRecord> = {};
     for (const spec of [...view.initContainers, ...view.containers]) out[spec.name] = statusRecord(this.observed.get(spec.name), this.waiting.get(spec.name), this.deps.idPrefix);
-    return out;
+    return this.probing.records(view, this.observed, out);
   }
 
   private savePod(pod: JsonObject): void {
     const text = JSON.stringify(pod);
-    if (text === this.savedPod) return;
-    savePodFile(this.layout.dir, pod);
+    if (text !== this.savedPod) savePodFile(this.layout.dir, pod);
     this.savedPod = text;
   }
 
@@ -168,9 +173,7 @@ export class CriPodWorker {
     this.volumesSynced = true;
     const result = this.deps.volumes.sync(this.view, this.layout);
     this.volumeBlocking = result.blocking;
-    for (const warning of [...result.warnings, ...(result.blocking ? [result.blocking] : [])]) {
-      this.events.add({ type: 'Warning', reason: 'FailedMount', message: warning }, `volume:${warning}`);
-    }
+    for (const warning of [...result.warnings, ...(result.blocking ? [result.blocking] : [])]) this.events.add({ type: 'Warning', reason: 'FailedMount', message: warning }, `volume:${warning}`);
   }
 
   private async reconcile(): Promise<void> {
@@ -189,18 +192,35 @@ export class CriPodWorker {
           await this.stopChanged(this.view);
           if (await this.startContainers(this.view, now)) await this.observe();
           for (const observed of this.observed.values()) if (observed.current?.state === 'CONTAINER_RUNNING') await this.deps.logs.rotateIfNeeded(observed.current);
+          this.probing.sync(this.view, this.observed, false);
         }
       }
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'CRI pass failed; retrying');
       this.wakeAt = Math.min(this.wakeAt, now + 2_000);
     }
-    if (this.view && !this.deleting) {
+    this.refresh(now);
+    this.arm(now);
+  }
+
+  /** Conditions from the current records (a probe result may have changed them), then the status to the listeners. */
+  private refresh(now: number): void {
+    if (this.view && !this.deleting && !this.gone) {
       const rendered = renderContainers(this.view, { conditions: this.conditions, containers: this.records(this.view) });
       applyConditions(this.conditions, desiredConditions(rendered.initContainerStatuses, rendered.containerStatuses, rendered.phase), now);
     }
     this.flush();
-    this.arm(now);
+  }
+
+  /** A failed liveness or startup probe, or postStart hook: preStop, stop that instance; the restart policy decides what follows. */
+  private async probeKill(container: string, id: string, reason: string, graceSeconds: number | undefined): Promise<void> {
+    await this.queue.run(async () => {
+      if (!this.view || this.deleting || this.disposed || this.observed.get(container)?.current?.state !== 'CONTAINER_RUNNING' || this.observed.get(container)?.current?.id !== id) return;
+      this.events.add({ container, type: 'Normal', reason: 'Killing', message: reason });
+      this.flush();
+      await this.deps.client.stopContainer(id, await this.probing.beforeStop(this.view, container, id, graceSeconds ?? this.view.terminationGracePeriodSeconds));
+    });
+    await this.schedule();
   }
 
   /** The ready sandbox, making one (and retiring dead ones) when there is none. */
@@ -236,10 +256,7 @@ export class CriPodWorker {
     }
     this.startTime = now;
     this.observed = new Map();
-    for (const item of sandboxes) {
-      await client.stopPodSandbox(item.id);
-      await client.removePodSandbox(item.id);
-    }
+    for (const item of sandboxes) await client.stopPodSandbox(item.id).then(() => client.removePodSandbox(item.id));
     this.logger.info({ sandbox: this.sandboxId, attempt }, 'pod sandbox started');
     return true;
   }
@@ -297,10 +314,8 @@ export class CriPodWorker {
       const changed = current.annotations[HASH_ANNOTATION] !== specHash(spec.raw);
       kind = nextStart(view.restartPolicy, { last: { exitCode: current.exitCode }, restartRequested: changed }, init);
     }
-    if (!kind) {
-      this.waiting.delete(spec.name); // terminated for good
-      return false;
-    }
+    // No kind: terminated for good.
+    if (!kind) return this.waiting.delete(spec.name) && false;
     if (this.volumeBlocking) {
       this.waiting.set(spec.name, { reason: 'ContainerCreating', message: this.volumeBlocking });
       return false;
@@ -345,10 +360,12 @@ export class CriPodWorker {
   /** Stops every container within the deadline, then the sandboxes, then removes the Pod's files. */
   private async driveDeletion(): Promise<void> {
     const graceSeconds = Math.max(0, (this.deleting!.deadline - this.deps.now()) / 1000);
+    this.probing.stop();
+    const preStop = (container: string, id: string, grace: number) => this.probing.beforeStop(this.view, container, id, grace);
     await removePodContainers(this.deps.client, this.deps.nodeName, this.uid, graceSeconds, (container) => {
       this.events.add({ container, type: 'Normal', reason: 'Killing', message: `Stopping container ${container}` });
       this.flush();
-    });
+    }, preStop);
     this.gone = true;
     if (this.timer) clearTimeout(this.timer);
     rmSync(this.layout.dir, { recursive: true, force: true });
@@ -376,9 +393,7 @@ export class CriPodWorker {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.disposed || this.gone || this.wakeAt === Infinity) return;
-    this.timer = setTimeout(() => {
-      this.schedule().catch((err: unknown) => this.logger.error({ err }, 'CRI pass failed'));
-    }, Math.max(0, this.wakeAt - now));
+    this.timer = setTimeout(() => void this.schedule().catch((err: unknown) => this.logger.error({ err }, 'CRI pass failed')), Math.max(0, this.wakeAt - now));
     this.timer.unref();
   }
 }

@@ -16,6 +16,7 @@ import { DEFAULT_LOG_ROTATION } from '../log-rotator.js';
 import { PODS_DIR, PodLayout } from '../pod-layout.js';
 import { parsePod } from '../pod-spec.js';
 import { PodWorkerTable } from '../pod-worker-table.js';
+import { Prober } from '../probes/prober.js';
 import { assertValidPod } from '../pod-validation.js';
 import { ReferencedObjects } from '../referenced-objects.js';
 import type { ObjectLookup, Runtime, RuntimeEvent } from '../runtime.js';
@@ -113,6 +114,7 @@ export class CriRuntime implements Runtime {
       starter: new CriContainerStart({ client, images, env, volumes, nodeName: options.nodeName }),
       logs: new CriLogs({ root: options.logDir, maxBytes: options.logMaxBytes ?? DEFAULT_LOG_ROTATION.maxBytes, files: options.logFiles ?? DEFAULT_LOG_ROTATION.files, client, logger, now: this.now }),
       backoff,
+      prober: new Prober(),
       notify: (key, event) => this.workers.emit(key, event),
       onGone: (worker) => this.gone(worker),
     };

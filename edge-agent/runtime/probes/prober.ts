@@ -14,8 +14,8 @@ import { tcpProbe } from './tcp-prober.js';
 export interface ProbeTarget {
   /** The Pod IP: the default host of httpGet, tcpSocket and grpc. */
   host: string;
-  /** Runs `command` in the container (its filesystem view and environment); aborted by `signal`. */
-  exec(command: string[], signal: AbortSignal): Promise<{ exitCode: number; output: string }>;
+  /** Runs `command` in the container (its filesystem view and environment); aborted by `signal` at `timeoutMs`. */
+  exec(command: string[], timeoutMs: number, signal: AbortSignal): Promise<{ exitCode: number; output: string }>;
 }
 
 export class Prober {
@@ -28,7 +28,7 @@ export class Prober {
   private async once(handler: Handler, target: ProbeTarget, timeoutMs: number, signal: AbortSignal): Promise<ProbeOutcome> {
     switch (handler.type) {
       case 'exec': {
-        const result = await target.exec(handler.command, signal);
+        const result = await target.exec(handler.command, timeoutMs, signal);
         if (result.exitCode === 0) return outcome(true, result.output);
         return outcome(false, result.output.trim() || `command ${JSON.stringify(handler.command.join(' ').slice(0, 200))} exited with ${result.exitCode}`);
       }
