@@ -265,8 +265,8 @@ describe('an agent with --container-runtime-endpoint', () => {
 
       await waitFor(async () => (await podStatus('liveness'))?.containerStatuses?.[0]?.restartCount >= 1, { timeoutMs: 60_000, what: 'liveness restarted' });
       const events = await kubectl('get', 'events', '-n', NS, '--field-selector', 'involvedObject.name=liveness', '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}');
-      expect(events).toMatch(/Unhealthy: Liveness probe failed: /);
-      expect(events).toContain('Killing: Container main failed liveness probe, will be restarted');
+      expect(events).toMatch(/Unhealthy: (main: )?Liveness probe failed: /);
+      expect(events).toMatch(/Killing: (main: )?Container main failed liveness probe, will be restarted/);
 
       await cluster.client.delete(podPath('probed'));
       await cluster.client.delete(podPath('liveness'));
