@@ -25,6 +25,8 @@ export interface StatusState {
   startTime?: number;
   conditions: Record<string, ConditionRecord>;
   containers: Record<string, StatusRecord>;
+  /** The Pod failed for good (active-deadline.ts): phase Failed with this reason and message. */
+  failure?: { reason: string; message: string };
 }
 
 function terminated(termination: Termination): JsonObject {
@@ -179,7 +181,7 @@ export interface RenderedStatus {
 export function renderContainers(pod: PodView, state: StatusState): RenderedStatus {
   const initContainerStatuses = pod.initContainers.map((spec) => containerStatus(spec, state.containers[spec.name], true));
   const containerStatuses = pod.containers.map((spec) => containerStatus(spec, state.containers[spec.name], false));
-  return { phase: podPhase(pod, initContainerStatuses, containerStatuses), initContainerStatuses, containerStatuses };
+  return { phase: state.failure ? 'Failed' : podPhase(pod, initContainerStatuses, containerStatuses), initContainerStatuses, containerStatuses };
 }
 
 /** The whole `status` object. */
@@ -204,6 +206,7 @@ export function renderPodStatus(pod: PodView, state: StatusState, hostIP: string
     containerStatuses: rendered.containerStatuses,
   };
   if (state.startTime !== undefined) status.startTime = rfc3339(state.startTime);
+  if (state.failure) Object.assign(status, state.failure);
   if (pod.initContainers.length > 0) status.initContainerStatuses = rendered.initContainerStatuses;
   return status;
 }

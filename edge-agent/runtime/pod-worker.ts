@@ -1,16 +1,15 @@
 /**
- * One Pod's supervisor: turns its spec and its containers' records into actions (start, kill,
- * restart after backoff, give up), level-triggered like the kubelet's SyncPod. Everything it
- * does runs on the Pod's serial queue; nothing here blocks on a grace period: a kill sends
- * SIGTERM, records a deadline and returns; the next pass escalates or notices the exit. Exits
- * are noticed by looking (the tracked pid with its start time), the same for adopted processes.
- * The pieces it drives: container-start.ts, container-killer.ts, container-exit.ts,
- * exit-classification.ts, spec-changes.ts, restart-policy.ts, process-probes.ts (probes and
- * hooks), pod-events.ts, pod-status.ts. See README.md.
+ * One Pod's supervisor: its spec and its containers' records into actions (start, kill, restart
+ * after backoff, give up), level-triggered like the kubelet's SyncPod, on the Pod's serial queue;
+ * nothing blocks on a grace period (a kill sends SIGTERM, records a deadline and returns; the
+ * next pass escalates). Exits are noticed by looking (tracked pid and start time). Pieces:
+ * container-start/-killer/-exit.ts, exit-classification.ts, spec-changes.ts, restart-policy.ts,
+ * process-probes.ts, active-deadline.ts, pod-events.ts, pod-status.ts. See README.md.
  */
 import { rmSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { JsonObject } from '../../protocol/index.js';
+import { checkDeadline, deadlineAt } from './active-deadline.js';
 import { ContainerExits } from './container-exit.js';
 import { ContainerKiller } from './container-killer.js';
 import { ContainerStart } from './container-start.js';
@@ -54,7 +53,6 @@ export interface PodWorkerDeps {
   backoff: BackoffSettings;
   /** PATH given to containers before their own env. */
   path: string;
-  /** Runs probes and lifecycle hooks (shared by every Pod). */
   prober: Prober;
   /** Reports a status change, with the event when there is one. */
   notify(key: string, event?: RuntimeEvent): void;
@@ -164,7 +162,7 @@ export class PodWorker {
     return this.pollPending;
   }
 
-  /** poll() from a timer or an exit event, where nobody awaits it: failures are logged. */
+  /** poll() from a timer, an exit or a probe, where nobody awaits it: failures are logged. */
   private wake(): void {
     this.poll().catch((err: unknown) => this.logger.error({ err }, 'pod supervision pass failed'));
   }
@@ -211,9 +209,11 @@ export class PodWorker {
       if (this.gone) return;
     } else {
       for (const kill of specChanges(this.view, this.state)) this.startKill(kill.record, kill.running, this.view.terminationGracePeriodSeconds * 1000, kill.reason, now);
-      await this.startContainers(now);
+      const failed = checkDeadline(this.state, this.view, this.state.startTime, now, this.events);
+      if (!failed) await this.startContainers(now);
       this.probing.sync(this.view, this.state);
       for (const record of Object.values(this.state.containers)) {
+        if (record.running && failed) this.startKill(record, record.running, this.view.terminationGracePeriodSeconds * 1000, 'Stopping container', now);
         if (record.running) this.deps.logs.rotateIfNeeded(this.layout.logFile(record.name));
       }
     }
@@ -388,7 +388,7 @@ export class PodWorker {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.disposed || this.gone) return;
-    let wake = this.retrySoon ? now : Infinity;
+    let wake = Math.min(this.retrySoon ? now : Infinity, this.state.failure ? Infinity : (deadlineAt(this.view, this.state.startTime) ?? Infinity));
     for (const record of Object.values(this.state.containers)) {
       if (record.running) wake = Math.min(wake, this.killer.nextWakeAt(record.running, now));
       if (record.waiting?.reason === 'CrashLoopBackOff' && record.last && record.backoff) wake = Math.min(wake, record.last.finishedAt + record.backoff.delayMs);

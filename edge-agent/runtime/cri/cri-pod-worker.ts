@@ -11,6 +11,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { JsonObject } from '../../../protocol/index.js';
 import { backoffRemaining, crashLoopBackOff, nextBackoff, type BackoffEntry, type BackoffSettings } from '../crash-loop-backoff.js';
+import { checkDeadline, deadlineAt, type PodFailure } from '../active-deadline.js';
 import { PodEvents } from '../pod-events.js';
 import type { PodLayout } from '../pod-layout.js';
 import type { ConditionRecord } from '../pod-state.js';
@@ -64,6 +65,8 @@ export class CriPodWorker {
   private sandbox: PodSandboxConfig | undefined;
   private startTime: number | undefined;
   private readonly conditions: Record<string, ConditionRecord> = {};
+  /** Set when the Pod failed for good (activeDeadlineSeconds): every container is stopped, preStop first, none started. */
+  private readonly outcome: { failure?: PodFailure } = {};
   private observed = new Map<string, Observed>();
   private readonly waiting = new Map<string, { reason: string; message?: string }>();
   private readonly backoff = new Map<string, BackoffEntry>();
@@ -79,8 +82,7 @@ export class CriPodWorker {
   private deleting: { deadline: number } | undefined;
   private disposed = false;
   private gone = false;
-  /** Whether a pass has run since this worker was made. */
-  private passed = false;
+  private passed = false; // a pass has run since this worker was made
   private pending: Promise<void> | undefined;
   private readonly goneWaiters: (() => void)[] = [];
 
@@ -103,8 +105,7 @@ export class CriPodWorker {
   }
 
   status(): JsonObject | undefined {
-    if (!this.view || this.gone) return undefined;
-    return renderPodStatus(this.view, { startTime: this.startTime, conditions: this.conditions, containers: this.records(this.view) }, this.deps.hostIP);
+    return this.view && !this.gone ? renderPodStatus(this.view, { startTime: this.startTime, conditions: this.conditions, containers: this.records(this.view), ...this.outcome }, this.deps.hostIP) : undefined;
   }
 
   /** Takes the new spec and refreshes volume files; a CRI pass follows when the spec changed or one is due. */
@@ -179,7 +180,7 @@ export class CriPodWorker {
   private async reconcile(): Promise<void> {
     if (this.disposed || this.gone) return;
     const now = this.deps.now();
-    this.wakeAt = Infinity;
+    this.wakeAt = (!this.outcome.failure && this.view && deadlineAt(this.view, this.startTime)) || Infinity;
     this.passed = true;
     try {
       if (this.deleting) {
@@ -190,7 +191,9 @@ export class CriPodWorker {
         if (await this.ensureSandbox(this.view, now)) {
           await this.observe();
           await this.stopChanged(this.view);
-          if (await this.startContainers(this.view, now)) await this.observe();
+          const view = this.view;
+          if (checkDeadline(this.outcome, view, this.startTime, now, this.events)) await Promise.all([...this.observed].filter(([, item]) => item.current?.state === 'CONTAINER_RUNNING').map(([name, { current }]) => this.probing.stopInstance(view, name, current!.id, `Stopping container ${name}`, view.terminationGracePeriodSeconds)));
+          else if (await this.startContainers(this.view, now)) await this.observe();
           for (const observed of this.observed.values()) if (observed.current?.state === 'CONTAINER_RUNNING') await this.deps.logs.rotateIfNeeded(observed.current);
           this.probing.sync(this.view, this.observed, false);
         }
@@ -206,7 +209,7 @@ export class CriPodWorker {
   /** Conditions from the current records (a probe result may have changed them), then the status to the listeners. */
   private refresh(now: number): void {
     if (this.view && !this.deleting && !this.gone) {
-      const rendered = renderContainers(this.view, { conditions: this.conditions, containers: this.records(this.view) });
+      const rendered = renderContainers(this.view, { conditions: this.conditions, containers: this.records(this.view), ...this.outcome });
       applyConditions(this.conditions, desiredConditions(rendered.initContainerStatuses, rendered.containerStatuses, rendered.phase), now);
     }
     this.flush();
@@ -216,9 +219,7 @@ export class CriPodWorker {
   private async probeKill(container: string, id: string, reason: string, graceSeconds: number | undefined): Promise<void> {
     await this.queue.run(async () => {
       if (!this.view || this.deleting || this.disposed || this.observed.get(container)?.current?.state !== 'CONTAINER_RUNNING' || this.observed.get(container)?.current?.id !== id) return;
-      this.events.add({ container, type: 'Normal', reason: 'Killing', message: reason });
-      this.flush();
-      await this.deps.client.stopContainer(id, await this.probing.beforeStop(this.view, container, id, graceSeconds ?? this.view.terminationGracePeriodSeconds));
+      await this.probing.stopInstance(this.view, container, id, reason, graceSeconds ?? this.view.terminationGracePeriodSeconds);
     });
     await this.schedule();
   }

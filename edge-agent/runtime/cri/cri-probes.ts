@@ -81,6 +81,12 @@ export class CriProbes {
     return Math.max(0, graceSeconds - (this.deps.now() - began) / 1000);
   }
 
+  /** Stops one instance as the kubelet does: the Killing event, preStop, StopContainer with the grace left. */
+  async stopInstance(view: PodView, container: string, id: string, message: string, graceSeconds: number): Promise<void> {
+    this.deps.events.add({ container, type: 'Normal', reason: 'Killing', message });
+    await this.deps.client.stopContainer(id, await this.beforeStop(view, container, id, graceSeconds));
+  }
+
   stop(): void {
     this.probes.stop();
   }

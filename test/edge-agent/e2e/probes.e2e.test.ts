@@ -128,6 +128,16 @@ describe('probes through the agent and kubectl', () => {
     await cluster.client.delete(podPath('startup'));
   });
 
+  it('fails a Pod past its activeDeadlineSeconds: kubectl shows DeadlineExceeded', async () => {
+    const dir = mkdir('deadline');
+    await createPod('deadline', dir, { activeDeadlineSeconds: 2, terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: 'sh', command: ['sh', '-c', 'exec sleep 3600'] }] });
+    await waitFor(async () => (await columns('deadline')).status === 'DeadlineExceeded', { what: 'STATUS DeadlineExceeded in kubectl get pods' });
+    const pod = await cluster.client.get<Obj>(podPath('deadline'));
+    expect(pod.status).toMatchObject({ phase: 'Failed', reason: 'DeadlineExceeded' });
+    expect(await events('deadline')).toMatch(/DeadlineExceeded: Pod was active on the node longer than the specified deadline/);
+    await cluster.client.delete(podPath('deadline'));
+  });
+
   it('runs postStart after the start and preStop before the stop signal, on kubectl delete', async () => {
     const dir = mkdir('hooks');
     await createPod('hooks', dir, {

@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../../../protocol/index.js';
 import { Prober } from '../../../../edge-agent/runtime/probes/prober.js';
 import { containerProbes } from '../../../../edge-agent/runtime/probes/probe-spec.js';
 
@@ -17,7 +18,7 @@ afterEach(async () => {
 
 const noExec = { host: '127.0.0.1', exec: async () => ({ exitCode: 1, output: 'no exec here' }) };
 
-function handler(probe: Record<string, unknown>) {
+function handler(probe: JsonObject) {
   const problems: string[] = [];
   const spec = containerProbes({ name: 'c', readinessProbe: probe }, 'c', problems).readiness!;
   expect(problems).toEqual([]);

@@ -208,6 +208,25 @@ describe('lifecycle hooks', () => {
   });
 });
 
+describe('activeDeadlineSeconds', () => {
+  it('fails the Pod with DeadlineExceeded once it ran that long, stops its containers and starts none again', async () => {
+    const h = await harness();
+    const pod = makePod({ grace: 1, containers: [sh('main', 'exec sleep 60')] });
+    (pod.spec as JsonObject).activeDeadlineSeconds = 1;
+    const key = keyOf(pod);
+    await h.runtime.syncPod(pod);
+    await h.waitRunning(key, 'main');
+    const status = await waitFor(() => {
+      const current = h.status(key);
+      return current.phase === 'Failed' && (container(h, key)?.state as JsonObject).terminated ? current : undefined;
+    }, { what: 'Failed with main terminated' });
+    expect(status).toMatchObject({ reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' });
+    expect(h.events.filter((event) => event.reason === 'DeadlineExceeded')).toMatchObject([{ type: 'Warning' }]);
+    expect(container(h, key)?.restartCount).toBe(0); // restartPolicy Always does not bring it back
+    expect(condition(h, key, 'Ready')?.status).toBe('False');
+  });
+});
+
 describe('hostile probe specs', () => {
   it('refuses bad ports, unknown port names, relative paths and header injection, naming the field', async () => {
     const h = await harness();
