@@ -5,11 +5,14 @@
  * with) and, with bwrap, inside the container's mount, UTS and PID namespaces (`nsenter` into
  * the sandbox's init, also its user namespace when bwrap made one), so it sees the container's
  * /tmp, volumes and processes. Without bwrap it runs on the host in the container's working
- * directory. It gets its own process group, killed whole when the run is aborted (timeout).
+ * directory. It waits until the container's command runs (a hook right after the start would
+ * otherwise enter a sandbox bwrap is still setting up). It gets its own process group, killed whole when the run is aborted (timeout).
  * Output is capped.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { commandStarted } from './command-started.js';
 
 const MAX_OUTPUT = 10 * 1024;
 
@@ -38,12 +41,15 @@ function sameNamespace(pid: number, kind: string): boolean {
   }
 }
 
-export function execInContainer(place: ExecPlace, command: string[], signal: AbortSignal): Promise<{ exitCode: number; output: string }> {
+export async function execInContainer(place: ExecPlace, command: string[], signal: AbortSignal): Promise<{ exitCode: number; output: string }> {
+  // Looked at every 10 ms until the timeout (the signal) ends the wait.
+  while (!commandStarted(place.pid) && !signal.aborted) await sleep(10).catch(() => undefined);
+  if (signal.aborted) return { exitCode: 137, output: 'the container did not start its command in time' };
   let env: Record<string, string>;
   try {
     env = environOf(place.pid);
   } catch (err) {
-    return Promise.resolve({ exitCode: 126, output: `cannot read the container's environment: ${(err as Error).message}` });
+    return { exitCode: 126, output: `cannot read the container's environment: ${(err as Error).message}` };
   }
   let file = command[0]!;
   let args = command.slice(1);

@@ -150,7 +150,7 @@ export class PodProbes {
         this.deps.kill(item.name, item.instance, 'FailedPostStartHook', undefined);
       }
       this.deps.changed();
-    });
+    }).catch((err: unknown) => this.deps.logger.error({ container: item.name, err }, 'postStart hook handling failed'));
     return entry;
   }
 

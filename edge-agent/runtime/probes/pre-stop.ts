@@ -42,11 +42,16 @@ export class PreStopHooks {
       entry = { deadline: now + graceMs, done: false };
       this.running.set(key, entry);
       const started = entry;
-      void this.deps.prober.run(hook, target, Math.max(1, graceMs)).then((result) => {
-        started.done = true;
-        if (!result.ok) this.deps.event({ container, type: 'Warning', reason: 'FailedPreStopHook', message: hookFailure('PreStop', hook, container, result.output) });
-        this.deps.wake();
-      });
+      void this.deps.prober
+        .run(hook, target, Math.max(1, graceMs))
+        .then((result) => {
+          if (!result.ok) this.deps.event({ container, type: 'Warning', reason: 'FailedPreStopHook', message: hookFailure('PreStop', hook, container, result.output) });
+        })
+        .catch(() => undefined) // the event could not be queued: the stop goes ahead anyway
+        .finally(() => {
+          started.done = true;
+          this.deps.wake();
+        });
     }
     entry.deadline = Math.min(entry.deadline, now + graceMs);
     if (!entry.done && now < entry.deadline) return undefined;

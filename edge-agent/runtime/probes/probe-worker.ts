@@ -64,10 +64,14 @@ export class ProbeWorker {
     if (this.stopped) return;
     const began = this.deps.now();
     const { probe } = this.deps;
-    if (!this.onHold && this.deps.gate()) {
-      const result = await this.deps.run();
-      if (this.stopped) return;
-      this.record(result);
+    try {
+      if (!this.onHold && this.deps.gate()) {
+        const result = await this.deps.run();
+        if (this.stopped) return;
+        this.record(result);
+      }
+    } catch {
+      // A listener failed (they log their own problems): the probe goes on.
     }
     if (probe.kind === 'startup' && this.state === 'success') return; // done for this instance
     this.schedule(Math.max(0, began + probe.periodSeconds * 1000 - this.deps.now()));

@@ -69,13 +69,15 @@ describe('readiness', () => {
     expect(container(h, key)?.restartCount).toBe(0); // readiness never restarts
   });
 
-  it('runs exec probes inside the bwrap sandbox, seeing its private /tmp and environment', async () => {
+  it('runs exec hooks and probes inside the bwrap sandbox, seeing its private /tmp and environment', async () => {
     requireTool('bwrap', 'bubblewrap');
     const h = await harness('always');
     const pod = makePod({
       containers: [
-        sh('main', 'sleep 0.5; echo "$MODE" > /tmp/ready; exec sleep 60', {
+        sh('main', 'exec sleep 60', {
           env: [{ name: 'MODE', value: 'sandboxed' }],
+          // Right after the start: the hook must wait for bwrap to finish setting the sandbox up.
+          lifecycle: { postStart: { exec: { command: ['sh', '-c', 'echo "$MODE" > /tmp/ready'] } } },
           readinessProbe: { exec: { command: ['sh', '-c', 'test "$(cat /tmp/ready)" = "$MODE" && test "$(hostname)" = p'] }, ...fast },
         }),
       ],
