@@ -128,10 +128,13 @@ describe('probes through the agent and kubectl', () => {
     await cluster.client.delete(podPath('startup'));
   });
 
-  it('fails a Pod past its activeDeadlineSeconds: kubectl shows DeadlineExceeded', async () => {
+  it('fails a Pod past its activeDeadlineSeconds with reason DeadlineExceeded', async () => {
     const dir = mkdir('deadline');
     await createPod('deadline', dir, { activeDeadlineSeconds: 2, terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: 'sh', command: ['sh', '-c', 'exec sleep 3600'] }] });
-    await waitFor(async () => (await columns('deadline')).status === 'DeadlineExceeded', { what: 'STATUS DeadlineExceeded in kubectl get pods' });
+    // kubectl's STATUS column shows the Pod's reason only until the container's own termination reason (Error) replaces it.
+    const phaseAndReason = () => kubectl('get', 'pod', 'deadline', '-n', NS, '-o', 'jsonpath={.status.phase}/{.status.reason}');
+    await waitFor(async () => (await phaseAndReason()) === 'Failed/DeadlineExceeded', { what: 'Failed/DeadlineExceeded through kubectl' });
+    await waitFor(async () => (await cluster.client.get<Obj>(podPath('deadline'))).status.containerStatuses[0].state.terminated, { what: 'main stopped' });
     const pod = await cluster.client.get<Obj>(podPath('deadline'));
     expect(pod.status).toMatchObject({ phase: 'Failed', reason: 'DeadlineExceeded' });
     expect(await events('deadline')).toMatch(/DeadlineExceeded: Pod was active on the node longer than the specified deadline/);
