@@ -231,7 +231,7 @@ describe('an agent with --container-runtime-endpoint', () => {
     expect(status.containerStatuses[0].containerID).toMatch(/^process:\/\/\d+$/);
   });
 
-  it('runs probes through ExecSync: readiness flips READY in kubectl, liveness restarts, preStop runs before the stop signal', async () => {
+  it('runs probes through ExecSync: readiness flips READY in kubectl, liveness restarts, preStop runs before the stop signal; activeDeadlineSeconds fails a Pod', async () => {
     const ctl = makeTempDir('edge-cri-probes-');
     try {
       const fast = { periodSeconds: 1, failureThreshold: 1 };
@@ -254,6 +254,8 @@ describe('an agent with --container-runtime-endpoint', () => {
         containers: [{ name: 'main', image: images.busybox.reference, args: ['sh', '-c', 'touch /tmp/alive; sleep 1; rm /tmp/alive; exec sleep 3600'], livenessProbe: { exec: { command: ['test', '-f', '/tmp/alive'] }, ...fast } }],
         terminationGracePeriodSeconds: 1,
       });
+      // activeDeadlineSeconds: Failed with DeadlineExceeded, its container stopped and not restarted.
+      await createPod('deadline', { activeDeadlineSeconds: 3, terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: images.busybox.reference, args: ['sleep', '3600'] }] });
       const readyColumn = async () => (await kubectl('get', 'pod', 'probed', '-n', NS, '--no-headers')).trim().split(/\s+/)[1];
       await running('probed');
       await waitFor(async () => (await readyColumn()) === '0/1', { what: 'probed 0/1 in kubectl get pods' });
@@ -268,11 +270,19 @@ describe('an agent with --container-runtime-endpoint', () => {
       expect(events).toMatch(/Unhealthy: (main: )?Liveness probe failed: /);
       expect(events).toMatch(/Killing: (main: )?Container main failed liveness probe, will be restarted/);
 
+      const failed = await waitFor(async () => {
+        const status = await podStatus('deadline');
+        return status?.phase === 'Failed' && status.containerStatuses?.[0]?.state?.terminated ? status : undefined;
+      }, { timeoutMs: 60_000, what: 'deadline Failed with its container stopped' });
+      expect(failed).toMatchObject({ reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' });
+      expect(failed.containerStatuses[0].restartCount).toBe(0);
+
       await cluster.client.delete(podPath('probed'));
       await cluster.client.delete(podPath('liveness'));
+      await cluster.client.delete(podPath('deadline'));
       await waitFor(() => existsSync(path.join(ctl.path, 'order')) && readFileSync(path.join(ctl.path, 'order'), 'utf8').includes('term'), { timeoutMs: 60_000, what: 'main stopped' });
       expect(readFileSync(path.join(ctl.path, 'order'), 'utf8').split('\n').filter(Boolean)).toEqual(['prestop', 'term']);
-      for (const name of ['probed', 'liveness']) {
+      for (const name of ['probed', 'liveness', 'deadline']) {
         await waitFor(async () => cluster.client.get(podPath(name)).then(() => false, (err: { status?: number }) => err.status === 404), { timeoutMs: 60_000, what: `${name} removed` });
       }
     } finally {
