@@ -20,6 +20,7 @@
  * `safeJoin`, which refuses any result outside its root: nothing a Pod says can point a write or
  * a recursive delete elsewhere.
  */
+import { rmSync } from 'node:fs';
 import { containerNameError, namespaceNameError, objectNameError, uidError, volumeNameError } from '../../protocol/index.js';
 import { UnsafePathError, safeJoin } from './safe-path.js';
 
@@ -97,6 +98,11 @@ export class PodLayout {
 
   logFile(container: string): string {
     return safeJoin(this.dir, 'logs', `${checked('container name', container, containerNameError)}.log`);
+  }
+
+  /** Removes the Pod's directory and everything in it (not its Secret volumes: SecretVolumes owns those). */
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -110,6 +110,8 @@ export interface PodView {
   securityContext: JsonObject;
   /** Seconds; Kubernetes' default is 30. */
   terminationGracePeriodSeconds: number;
+  /** spec.activeDeadlineSeconds (active-deadline.ts). */
+  activeDeadlineSeconds: number | undefined;
   initContainers: ContainerSpec[];
   containers: ContainerSpec[];
   volumes: VolumeSpec[];
@@ -290,6 +292,7 @@ export function parsePod(pod: JsonObject): PodView {
       .map((ref) => str(ref.name) ?? '')
       .filter((name) => name !== ''),
     restartPolicy: restartPolicy(spec.restartPolicy),
+    activeDeadlineSeconds: (int(spec.activeDeadlineSeconds) ?? 0) > 0 ? int(spec.activeDeadlineSeconds) : undefined,
     fsGroup: int(obj(spec.securityContext)?.fsGroup),
     securityContext: obj(spec.securityContext) ?? {},
     terminationGracePeriodSeconds: grace !== undefined && grace >= 0 ? grace : DEFAULT_GRACE_SECONDS,

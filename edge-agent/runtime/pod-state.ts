@@ -89,6 +89,8 @@ export interface PodState {
   startTime?: number;
   conditions: Record<string, ConditionRecord>;
   containers: Record<string, ContainerRecord>;
+  /** The Pod failed for good (its activeDeadlineSeconds ran out): nothing starts again. */
+  failure?: { reason: string; message: string };
   /** Set by killPod, so a deletion interrupted by an agent restart is finished by the next one. */
   deleting?: { requestedAt: number; deadline: number };
 }

@@ -17,6 +17,8 @@ export interface StatusRecord extends Pick<ContainerRecord, 'restartCount' | 'wa
   running?: { startedAt: number; pid?: number; containerID?: string };
   /** The image the container runs, as its runtime identifies it (a digest); '' when unknown. */
   imageID?: string;
+  /** From the probes (probes/pod-probes.ts) while running: default ready for app containers, started. */
+  probed?: { started: boolean; ready: boolean };
 }
 
 /** What a whole Pod status is rendered from (the process runtime's PodState is one). */
@@ -24,6 +26,8 @@ export interface StatusState {
   startTime?: number;
   conditions: Record<string, ConditionRecord>;
   containers: Record<string, StatusRecord>;
+  /** The Pod failed for good (active-deadline.ts): phase Failed with this reason and message. */
+  failure?: { reason: string; message: string };
 }
 
 function terminated(termination: Termination): JsonObject {
@@ -54,8 +58,9 @@ export function containerStatus(spec: ContainerSpec, record: StatusRecord | unde
     state = { running: { startedAt: rfc3339(record.running.startedAt) } };
     if (record.last) lastState = terminated(record.last);
     containerID = record.running.containerID ?? `process://${record.running.pid}`;
-    ready = !init; // no readiness probes: a running app container is ready
-    started = true;
+    // Without probes a running app container is ready and started; with them, the probes say.
+    ready = record.probed?.ready ?? !init;
+    started = record.probed?.started ?? true;
   } else if (record?.waiting) {
     state = waiting(record.waiting.reason, record.waiting.message);
     if (record.last) lastState = terminated(record.last);
@@ -177,7 +182,7 @@ export interface RenderedStatus {
 export function renderContainers(pod: PodView, state: StatusState): RenderedStatus {
   const initContainerStatuses = pod.initContainers.map((spec) => containerStatus(spec, state.containers[spec.name], true));
   const containerStatuses = pod.containers.map((spec) => containerStatus(spec, state.containers[spec.name], false));
-  return { phase: podPhase(pod, initContainerStatuses, containerStatuses), initContainerStatuses, containerStatuses };
+  return { phase: state.failure ? 'Failed' : podPhase(pod, initContainerStatuses, containerStatuses), initContainerStatuses, containerStatuses };
 }
 
 /** The whole `status` object. */
@@ -203,6 +208,7 @@ export function renderPodStatus(pod: PodView, state: StatusState, hostIP: string
     qosClass: podQosClass(pod),
   };
   if (state.startTime !== undefined) status.startTime = rfc3339(state.startTime);
+  if (state.failure) Object.assign(status, state.failure);
   if (pod.initContainers.length > 0) status.initContainerStatuses = rendered.initContainerStatuses;
   return status;
 }

@@ -23,6 +23,7 @@ import {
   type JsonObject,
   type JsonValue,
 } from '../../protocol/index.js';
+import { probeProblems } from './probes/probe-spec.js';
 
 /** Problems beyond this many are summarised: a hostile Pod must not make a huge status message. */
 const MAX_PROBLEMS = 8;
@@ -124,7 +125,15 @@ export function podProblems(pod: JsonValue | undefined, key?: string): string[] 
   const containers = listAt(problems, 'spec.containers', spec.containers);
   if (containers.length === 0 && !problems.list.some((problem) => problem.startsWith('spec.containers'))) problems.required('spec.containers');
   for (const [field, list] of [['spec.initContainers', listAt(problems, 'spec.initContainers', spec.initContainers)], ['spec.containers', containers]] as const) {
-    list.forEach((entry, index) => checkContainer(problems, `${field}[${index}]`, entry, containerNames, volumes));
+    list.forEach((entry, index) => {
+      checkContainer(problems, `${field}[${index}]`, entry, containerNames, volumes);
+      const container = objectAt(entry);
+      if (container) problems.list.push(...probeProblems(container, `${field}[${index}]`, field === 'spec.initContainers', container.restartPolicy === 'Always'));
+    });
+  }
+  const deadline = spec.activeDeadlineSeconds;
+  if (deadline !== undefined && deadline !== null && !(typeof deadline === 'number' && Number.isInteger(deadline) && deadline >= 1)) {
+    problems.invalid('spec.activeDeadlineSeconds', deadline, 'must be a positive integer');
   }
   return problems.list;
 }

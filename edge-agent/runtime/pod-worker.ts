@@ -1,23 +1,13 @@
 /**
- * One Pod's supervisor: turns its spec and its containers' records into actions (start, kill,
- * restart after backoff, give up), level-triggered like the kubelet's SyncPod. Everything it
- * does runs on the Pod's serial queue; nothing here blocks on a grace period: a kill sends
- * SIGTERM, records a deadline and returns, and the next pass (woken by a timer, the periodic
- * poll or the process's exit) escalates to SIGKILL or notices the exit.
- *
- * Exits are noticed by looking, not by waiting: a container is alive while its tracked pid
- * exists with the recorded start time. That works the same for processes this agent started
- * and for those it adopted after a restart (which are not its children); for its own children
- * the 'exit' event only makes it look sooner. The exit code comes from the exit wrapper's file.
- *
- * This file is the pass and its timers; the pieces it drives: container-start.ts (launch an
- * instance), container-killer.ts (SIGTERM, deadline, SIGKILL), container-exit.ts and
- * exit-classification.ts (how an instance ended), spec-changes.ts and restart-policy.ts (what a
- * new spec or an exit calls for), pod-events.ts, and pod-status.ts (the status it reports).
+ * One Pod's supervisor: its spec and its containers' records into actions (start, kill, restart
+ * after backoff, give up), level-triggered like the kubelet's SyncPod, on the Pod's serial queue;
+ * nothing blocks on a grace period (a kill sends SIGTERM, records a deadline and returns; the
+ * next pass escalates). Exits are noticed by looking (tracked pid and start time). The pieces
+ * it uses (container-start/-killer/-exit.ts, process-probes.ts, ...) are listed in README.md.
  */
-import { rmSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { JsonObject } from '../../protocol/index.js';
+import { checkDeadline, deadlineAt } from './active-deadline.js';
 import { ContainerExits } from './container-exit.js';
 import { ContainerKiller } from './container-killer.js';
 import { ContainerStart, type ContainerStartDeps } from './container-start.js';
@@ -34,6 +24,8 @@ import { parsePod, type ContainerSpec, type PodView } from './pod-spec.js';
 import { newPodState, savePodState, withoutStatus, type ContainerRecord, type PodState, type RunningInstance } from './pod-state.js';
 import { applyConditions, desiredConditions, renderContainers, renderPodStatus } from './pod-status.js';
 import { isSameProcessAlive } from './proc-stat.js';
+import type { Prober } from './probes/prober.js';
+import { ProcessProbes } from './process-probes.js';
 import { nextStart, type StartKind } from './restart-policy.js';
 import type { RuntimeEvent } from './runtime.js';
 import type { Sandbox } from './sandbox.js';
@@ -60,6 +52,7 @@ export interface PodWorkerDeps {
   backoff: BackoffSettings;
   /** PATH given to containers before their own env. */
   path: string;
+  prober: Prober;
   /** Reports a status change, with the event when there is one. */
   notify(key: string, event?: RuntimeEvent): void;
   /** The Pod is gone (killPod finished): its files are removed. */
@@ -75,6 +68,7 @@ export class PodWorker {
   private readonly starter: ContainerStart;
   private readonly events: PodEvents;
   private readonly exits: ContainerExits;
+  private readonly probing: ProcessProbes;
   private volumeBlocking: string | undefined;
   /** Whether this worker has set the volumes up (an adopted Pod's may be gone: a reboot empties the Secrets' tmpfs). */
   private volumesSynced = false;
@@ -101,6 +95,8 @@ export class PodWorker {
     this.events = new PodEvents(state.key, deps.now);
     this.exits = new ContainerExits({ layout: this.layout, oom: deps.oom, sandboxKind: deps.sandbox.kind, cgroupOomKills: (cgroup) => deps.isolation.oomKills(cgroup) });
     this.lastSaved = JSON.stringify(state);
+    const kill = (container: string, instance: string, reason: string, grace: number | undefined) => this.queue.run(() => this.probeKill(container, instance, reason, grace));
+    this.probing = new ProcessProbes({ ...deps, sandboxed: deps.sandbox.kind === 'bwrap', layout: this.layout, logger: this.logger, wake: () => this.wake(), events: this.events, kill });
   }
 
   /** A Pod the runtime has not seen before. */
@@ -114,11 +110,8 @@ export class PodWorker {
   /** A Pod found on disk at start(): its processes may still be running. */
   static adopt(deps: PodWorkerDeps, state: PodState): PodWorker {
     const worker = new PodWorker(deps, state);
-    for (const record of Object.values(state.containers)) {
-      const running = record.running;
-      if (running && isSameProcessAlive(running.pid, running.startTicks)) {
-        worker.logger.info({ container: record.name, pid: running.pid }, 'adopted running container');
-      }
+    for (const { name, running } of Object.values(state.containers)) {
+      if (running && isSameProcessAlive(running.pid, running.startTicks)) worker.logger.info({ container: name, pid: running.pid }, 'adopted running container');
     }
     return worker;
   }
@@ -141,7 +134,7 @@ export class PodWorker {
   }
 
   status(): JsonObject {
-    return renderPodStatus(this.view, this.state, this.deps.hostIP);
+    return renderPodStatus(this.view, { ...this.state, containers: this.probing.records(this.view, this.state) }, this.deps.hostIP);
   }
 
   /** syncPod: take the new spec, refresh volume files, act. */
@@ -168,7 +161,7 @@ export class PodWorker {
     return this.pollPending;
   }
 
-  /** poll() from a timer or an exit event, where nobody awaits it: failures are logged. */
+  /** poll() from a timer, an exit or a probe, where nobody awaits it: failures are logged. */
   private wake(): void {
     this.poll().catch((err: unknown) => this.logger.error({ err }, 'pod supervision pass failed'));
   }
@@ -190,8 +183,8 @@ export class PodWorker {
   /** stop(): forget timers; processes keep running, state stays on disk. */
   async dispose(): Promise<void> {
     this.disposed = true;
+    this.probing.stop();
     if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
     for (const resolve of this.goneWaiters.splice(0)) resolve();
     await this.queue.idle();
   }
@@ -200,8 +193,7 @@ export class PodWorker {
     this.volumesSynced = true;
     const result = this.deps.volumes.sync(this.view, this.layout);
     this.volumeBlocking = result.blocking;
-    for (const warning of result.warnings) this.events.add({ type: 'Warning', reason: 'FailedMount', message: warning }, `volume:${warning}`);
-    if (result.blocking) this.events.add({ type: 'Warning', reason: 'FailedMount', message: result.blocking }, `volume:${result.blocking}`);
+    for (const warning of [...result.warnings, ...(result.blocking ? [result.blocking] : [])]) this.events.add({ type: 'Warning', reason: 'FailedMount', message: warning }, `volume:${warning}`);
     for (const volume of result.updated) this.logger.debug({ volume }, 'volume files written');
   }
 
@@ -216,12 +208,15 @@ export class PodWorker {
       if (this.gone) return;
     } else {
       for (const kill of specChanges(this.view, this.state)) this.startKill(kill.record, kill.running, this.view.terminationGracePeriodSeconds * 1000, kill.reason, now);
-      await this.startContainers(now);
+      const failed = checkDeadline(this.state, this.view, this.state.startTime, now, this.events);
+      if (!failed) await this.startContainers(now);
+      this.probing.sync(this.view, this.state);
       for (const record of Object.values(this.state.containers)) {
+        if (record.running && failed) this.startKill(record, record.running, this.view.terminationGracePeriodSeconds * 1000, 'Stopping container', now);
         if (record.running) this.deps.logs.rotateIfNeeded(this.layout.logFile(record.name));
       }
     }
-    const rendered = renderContainers(this.view, this.state);
+    const rendered = renderContainers(this.view, { ...this.state, containers: this.probing.records(this.view, this.state) });
     applyConditions(this.state.conditions, desiredConditions(rendered.initContainerStatuses, rendered.containerStatuses, rendered.phase), now);
     this.save();
     this.flush();
@@ -261,8 +256,9 @@ export class PodWorker {
     }
     if (running > 0) return;
     this.gone = true;
+    this.probing.stop();
     if (this.timer) clearTimeout(this.timer);
-    rmSync(this.layout.dir, { recursive: true, force: true });
+    this.layout.remove();
     this.deps.secrets?.removePod(this.layout.dirName);
     if (!this.deps.isolation.removePod(this.state.uid)) this.logger.warn('pod cgroup still holds processes; left for the next start to remove');
     this.logger.info('pod removed');
@@ -301,12 +297,7 @@ export class PodWorker {
   }
 
   private record(container: ContainerSpec, init: boolean): ContainerRecord {
-    let record = this.state.containers[container.name];
-    if (!record) {
-      record = { name: container.name, init, specHash: specHash(container.raw), image: container.image, restartCount: 0, instances: 0 };
-      this.state.containers[container.name] = record;
-    }
-    return record;
+    return (this.state.containers[container.name] ??= { name: container.name, init, specHash: specHash(container.raw), image: container.image, restartCount: 0, instances: 0 });
   }
 
   private waitWith(record: ContainerRecord, reason: string, message: string, event?: { reason: string; message: string }): void {
@@ -355,10 +346,21 @@ export class PodWorker {
     this.logger.info({ container: container.name, pid: launched.pid, restartCount: record.restartCount }, 'container started');
   }
 
-  /** SIGTERM now (SIGKILL when there is no grace), SIGKILL at the deadline (container-killer.ts). */
+  /** The preStop hook first, then SIGTERM (SIGKILL when there is no grace left), SIGKILL at the deadline (container-killer.ts). */
   private startKill(record: ContainerRecord, running: RunningInstance, graceMs: number, reason: string, now: number): void {
-    if (!this.killer.begin(running, graceMs, reason, now)) return;
-    this.events.add({ container: record.name, type: 'Normal', reason: 'Killing', message: reason === 'Stopping container' ? `Stopping container ${record.name}` : reason });
+    if (running.killing) return void this.killer.begin(running, graceMs, reason, now);
+    const first = !this.probing.stopBegun(record, running);
+    const left = this.probing.beforeStop(this.view, record, running, graceMs, now);
+    if (first) this.events.add({ container: record.name, type: 'Normal', reason: 'Killing', message: reason === 'Stopping container' ? `Stopping container ${record.name}` : reason });
+    if (left !== undefined) this.killer.begin(running, left, reason, now);
+  }
+
+  /** A failed liveness or startup probe, or postStart hook: stop that instance; the restart policy decides what follows. */
+  private probeKill(container: string, instance: string, reason: string, graceSeconds: number | undefined): Promise<void> | undefined {
+    const record = this.state.containers[container];
+    if (this.disposed || this.gone || this.deleting || !record?.running || String(record.running.instance) !== instance) return;
+    this.startKill(record, record.running, (graceSeconds ?? this.view.terminationGracePeriodSeconds) * 1000, reason, this.deps.now());
+    return this.reconcile();
   }
 
   private save(): void {
@@ -386,12 +388,10 @@ export class PodWorker {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.disposed || this.gone) return;
-    let wake = this.retrySoon ? now : Infinity;
+    let wake = Math.min(this.retrySoon ? now : Infinity, this.state.failure ? Infinity : (deadlineAt(this.view, this.state.startTime) ?? Infinity));
     for (const record of Object.values(this.state.containers)) {
       if (record.running) wake = Math.min(wake, this.killer.nextWakeAt(record.running, now));
-      if (record.waiting?.reason === 'CrashLoopBackOff' && record.last && record.backoff) {
-        wake = Math.min(wake, record.last.finishedAt + record.backoff.delayMs);
-      }
+      if (record.waiting?.reason === 'CrashLoopBackOff' && record.last && record.backoff) wake = Math.min(wake, record.last.finishedAt + record.backoff.delayMs);
     }
     if (wake === Infinity) return;
     this.timer = setTimeout(() => this.wake(), Math.max(0, wake - now));

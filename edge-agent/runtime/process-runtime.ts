@@ -23,6 +23,8 @@ import { parsePod } from './pod-spec.js';
 import { loadPodState } from './pod-state.js';
 import { assertValidPod } from './pod-validation.js';
 import { PodWorker, type PodWorkerDeps } from './pod-worker.js';
+import { PodWorkerTable } from './pod-worker-table.js';
+import { Prober } from './probes/prober.js';
 import { DEFAULT_PATH } from './process-env.js';
 import type { ObjectLookup, Runtime, RuntimeEvent } from './runtime.js';
 import { BwrapSandbox, DirectSandbox, probeBwrap, type BwrapMode, type BwrapProbe, type Sandbox } from './sandbox.js';
@@ -103,12 +105,7 @@ export function defaultHostIP(): string {
 }
 
 export class ProcessRuntime implements Runtime {
-  private readonly workers = new Map<string, PodWorker>();
-  /** Workers finishing a deletion while another worker owns their key (a Pod re-created with a new uid). */
-  private readonly draining = new Set<PodWorker>();
-  /** The newest spec of a Pod re-created under a key whose old instance is still being deleted. */
-  private readonly replacements = new Map<string, JsonObject>();
-  private readonly listeners = new Set<(key: string, event?: RuntimeEvent) => void>();
+  private readonly workers: PodWorkerTable<PodWorker>;
   private readonly logger: Logger;
   private readonly hostIP: string;
   private readonly now: () => number;
@@ -122,6 +119,7 @@ export class ProcessRuntime implements Runtime {
 
   constructor(private readonly options: ProcessRuntimeOptions) {
     this.logger = options.logger;
+    this.workers = new PodWorkerTable(options.logger);
     this.hostIP = options.hostIP ?? defaultHostIP();
     this.now = options.clock ?? Date.now;
     this.oom = options.oomCounter ?? kernelOomCounter();
@@ -181,7 +179,8 @@ export class ProcessRuntime implements Runtime {
       oom: this.oom,
       backoff: { ...KUBELET_BACKOFF, ...options.backoff },
       path: process.env.PATH || DEFAULT_PATH,
-      notify: (key, event) => this.emit(key, event),
+      prober: new Prober(),
+      notify: (key, event) => this.workers.emit(key, event),
       onGone: (worker) => this.gone(worker),
     };
     await this.adoptAll(this.deps);
@@ -198,12 +197,12 @@ export class ProcessRuntime implements Runtime {
     const existing = this.workers.get(view.key);
     if (existing && existing.uid !== view.uid) {
       // Same name, new Pod: the old one goes first (its grace period), then the new one starts.
-      this.replacements.set(view.key, pod);
-      if (!existing.deleting) this.background(existing.kill(parsePod(existing.state.pod).terminationGracePeriodSeconds), view.key);
+      this.workers.setReplacement(view.key, pod);
+      if (!existing.deleting) this.workers.background(existing.kill(parsePod(existing.state.pod).terminationGracePeriodSeconds), view.key);
       return;
     }
     if (existing) {
-      if (this.replacements.has(view.key)) this.replacements.set(view.key, pod);
+      this.workers.updateReplacement(view.key, pod);
       return existing.sync(pod);
     }
     const worker = PodWorker.create(deps, pod);
@@ -213,14 +212,14 @@ export class ProcessRuntime implements Runtime {
 
   async killPod(key: string, gracePeriodSeconds: number): Promise<void> {
     this.started();
-    this.replacements.delete(key);
+    this.workers.dropReplacement(key);
     const worker = this.workers.get(key);
     if (!worker) return;
     await worker.kill(gracePeriodSeconds);
   }
 
   pods(): string[] {
-    return [...this.workers.keys()];
+    return this.workers.keys();
   }
 
   podStatus(key: string): JsonObject | undefined {
@@ -232,17 +231,14 @@ export class ProcessRuntime implements Runtime {
   }
 
   onChange(listener: (key: string, event?: RuntimeEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.workers.onChange(listener);
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.interval) clearInterval(this.interval);
-    await Promise.all([...this.workers.values(), ...this.draining].map((worker) => worker.dispose()));
-    this.workers.clear();
-    this.draining.clear();
+    await this.workers.disposeAll();
   }
 
   private started(): PodWorkerDeps {
@@ -291,48 +287,29 @@ export class ProcessRuntime implements Runtime {
       if (!this.workers.has(worker.key)) {
         this.workers.set(worker.key, worker);
       } else {
-        this.draining.add(worker);
-        if (!worker.deleting) this.background(worker.kill(parsePod(worker.state.pod).terminationGracePeriodSeconds), worker.key);
+        this.workers.addDraining(worker);
+        if (!worker.deleting) this.workers.background(worker.kill(parsePod(worker.state.pod).terminationGracePeriodSeconds), worker.key);
       }
     }
     // Secret volumes of Pods deleted while no agent ran (their Pod directory is gone) go now.
     deps.secrets?.sweep(new Set(found.map((worker) => worker.dirName)));
     deps.isolation.sweep(new Set(found.map((worker) => worker.uid)));
-    await Promise.all([...this.workers.values(), ...this.draining].map((worker) => worker.poll()));
+    await Promise.all(this.workers.all().map((worker) => worker.poll()));
   }
 
   private pollAll(): void {
     if (this.stopped) return;
-    for (const worker of [...this.workers.values(), ...this.draining]) {
-      this.background(worker.poll(), worker.key);
+    for (const worker of this.workers.all()) {
+      this.workers.background(worker.poll(), worker.key);
     }
   }
 
   private gone(worker: PodWorker): void {
-    if (this.draining.delete(worker)) return;
-    if (this.workers.get(worker.key) !== worker) return;
-    this.workers.delete(worker.key);
-    const replacement = this.replacements.get(worker.key);
-    this.replacements.delete(worker.key);
-    if (replacement && this.deps && !this.stopped) {
+    this.workers.gone(worker, (replacement) => {
+      if (!this.deps || this.stopped) return;
       const next = PodWorker.create(this.deps, replacement);
       this.workers.set(worker.key, next);
-      this.background(next.sync(replacement), worker.key);
-    }
-  }
-
-  /** Work nobody awaits: its failure is logged rather than left as an unhandled rejection. */
-  private background(work: Promise<void>, key: string): void {
-    work.catch((err: unknown) => this.logger.error({ pod: key, err }, 'pod supervision failed'));
-  }
-
-  private emit(key: string, event?: RuntimeEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(key, event);
-      } catch (err) {
-        this.logger.error({ pod: key, err }, 'runtime listener failed');
-      }
-    }
+      this.workers.background(next.sync(replacement), worker.key);
+    });
   }
 }

@@ -138,6 +138,14 @@ export class CriClient {
     await this.call(this.runtime, 'StopContainer', { containerId, timeout: seconds }, seconds * 1000 + CALL_TIMEOUT_MS);
   }
 
+  /** Runs `cmd` in the container (probes, hooks); containerd cuts it at `timeoutSeconds` (0: none). */
+  async execSync(containerId: string, cmd: string[], timeoutSeconds: number): Promise<{ exitCode: number; output: string }> {
+    const seconds = Math.max(0, Math.ceil(timeoutSeconds));
+    const response = await this.call<{ stdout: Buffer; stderr: Buffer; exitCode: number }>(this.runtime, 'ExecSync', { containerId, cmd, timeout: seconds }, seconds * 1000 + CALL_TIMEOUT_MS);
+    const output = Buffer.concat([Buffer.from(response.stdout ?? []), Buffer.from(response.stderr ?? [])]).toString('utf8');
+    return { exitCode: response.exitCode, output };
+  }
+
   async removeContainer(containerId: string): Promise<void> {
     await this.call(this.runtime, 'RemoveContainer', { containerId }, 4 * CALL_TIMEOUT_MS);
   }

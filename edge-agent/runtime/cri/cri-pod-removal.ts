@@ -4,7 +4,13 @@
  * then SIGKILL), then each of the Pod's sandboxes stopped and removed (which removes their
  * containers). Found by this node's labels, so it also works for a Pod whose spec is unknown.
  */
+import { rmSync } from 'node:fs';
+import type { PodLayout } from '../pod-layout.js';
+import type { PodView } from '../pod-spec.js';
+import type { SecretVolumes } from '../secret-volumes.js';
 import type { CriClient } from './cri-client.js';
+import type { CriLogs } from './cri-logs.js';
+import type { ImagePuller } from './image-puller.js';
 import { POD_UID_LABEL, ownerLabels } from './cri-config.js';
 
 export async function removePodContainers(
@@ -13,13 +19,25 @@ export async function removePodContainers(
   uid: string,
   graceSeconds: number,
   killing: (container: string) => void,
+  /** Runs the container's preStop hook; resolves with the grace (seconds) left for the stop. */
+  beforeStop: (container: string, id: string, graceSeconds: number) => Promise<number> = async (_container, _id, grace) => grace,
 ): Promise<void> {
   const mine = { [POD_UID_LABEL]: uid, ...ownerLabels(nodeName) };
   const running = (await client.listContainers({ labelSelector: mine })).filter((item) => item.state === 'CONTAINER_RUNNING');
   for (const item of running) killing(item.metadata.name);
-  await Promise.all(running.map((item) => client.stopContainer(item.id, graceSeconds)));
+  await Promise.all(running.map(async (item) => client.stopContainer(item.id, await beforeStop(item.metadata.name, item.id, graceSeconds))));
   for (const sandbox of await client.listPodSandbox({ labelSelector: mine })) {
     await client.stopPodSandbox(sandbox.id);
     await client.removePodSandbox(sandbox.id);
   }
+}
+
+/** After the containers: the Pod's directory, its logs, its pull back-offs and its Secret volumes. */
+export function removePodFiles(deps: { logs: CriLogs; images: ImagePuller; secrets: SecretVolumes | undefined }, layout: PodLayout, view: PodView | undefined): void {
+  layout.remove();
+  if (view) {
+    rmSync(deps.logs.podDir(view), { recursive: true, force: true });
+    deps.images.forget(view);
+  }
+  deps.secrets?.removePod(layout.dirName);
 }

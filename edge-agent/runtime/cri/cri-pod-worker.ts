@@ -3,14 +3,15 @@
  * (kuberuntime_manager.go): make sure the Pod has one ready sandbox (a new one, and all its
  * containers again, when the old one died: a reboot), look at its containers, stop those whose
  * definition changed, start init containers one by one and then the app containers, honour the
- * restart policy with CrashLoopBackOff, and render the status. Everything the runtime knows is
- * in containerd (labels, annotations, attempts) plus the Pod's spec in `pod.json`, so an agent
- * restart loses nothing but back-off timers. All work runs on the Pod's serial queue.
+ * restart policy with CrashLoopBackOff, run probes and hooks (cri-probes.ts), and render the
+ * status. Everything it knows is in containerd plus the Pod's spec in `pod.json`, so an agent
+ * restart loses back-off timers and probe results. All work runs on the Pod's serial queue.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { JsonObject } from '../../../protocol/index.js';
 import { backoffRemaining, crashLoopBackOff, nextBackoff, type BackoffEntry, type BackoffSettings } from '../crash-loop-backoff.js';
+import { checkDeadline, deadlineAt, type PodFailure } from '../active-deadline.js';
 import { PodEvents } from '../pod-events.js';
 import type { PodLayout } from '../pod-layout.js';
 import type { ConditionRecord } from '../pod-state.js';
@@ -21,6 +22,7 @@ import type { RuntimeEvent } from '../runtime.js';
 import type { SecretVolumes } from '../secret-volumes.js';
 import { SerialQueue } from '../serial-queue.js';
 import { specHash } from '../spec-hash.js';
+import type { Prober } from '../probes/prober.js';
 import type { VolumeManager } from '../volume-manager.js';
 import type { CriClient } from './cri-client.js';
 import { HASH_ANNOTATION, POD_UID_LABEL, ownerLabels, sandboxConfig } from './cri-config.js';
@@ -28,8 +30,9 @@ import { isExited, nsToMs, restartCountOf, statusRecord, type Observed } from '.
 import type { CriContainerStart } from './cri-container-start.js';
 import type { CriLogs } from './cri-logs.js';
 import { observeSandbox } from './cri-observe.js';
+import { CriProbes } from './cri-probes.js';
 import { savePodFile } from './cri-pod-file.js';
-import { removePodContainers } from './cri-pod-removal.js';
+import { removePodContainers, removePodFiles } from './cri-pod-removal.js';
 import type { ContainerStatus, PodSandboxConfig } from './cri-types.js';
 import type { ImagePuller } from './image-puller.js';
 import type { CriPodCgroups } from './cri-isolation.js';
@@ -50,6 +53,7 @@ export interface CriPodDeps {
   images: ImagePuller;
   logs: CriLogs;
   backoff: BackoffSettings;
+  prober: Prober;
   notify(key: string, event?: RuntimeEvent): void;
   onGone(worker: CriPodWorker): void;
 }
@@ -58,11 +62,14 @@ export class CriPodWorker {
   private readonly queue = new SerialQueue();
   private readonly logger: Logger;
   private readonly events: PodEvents;
+  private readonly probing: CriProbes;
   private view: PodView | undefined;
   private sandboxId: string | undefined;
   private sandbox: PodSandboxConfig | undefined;
   private startTime: number | undefined;
   private readonly conditions: Record<string, ConditionRecord> = {};
+  /** Set when the Pod failed for good (activeDeadlineSeconds): every container is stopped, preStop first, none started. */
+  private readonly outcome: { failure?: PodFailure } = {};
   private observed = new Map<string, Observed>();
   private readonly waiting = new Map<string, { reason: string; message?: string }>();
   private readonly backoff = new Map<string, BackoffEntry>();
@@ -78,8 +85,7 @@ export class CriPodWorker {
   private deleting: { deadline: number } | undefined;
   private disposed = false;
   private gone = false;
-  /** Whether a pass has run since this worker was made. */
-  private passed = false;
+  private passed = false; // a pass has run since this worker was made
   private pending: Promise<void> | undefined;
   private readonly goneWaiters: (() => void)[] = [];
 
@@ -92,6 +98,7 @@ export class CriPodWorker {
   ) {
     this.logger = deps.logger.child({ pod: key });
     this.events = new PodEvents(key, deps.now);
+    this.probing = new CriProbes({ ...deps, logger: this.logger, events: this.events, changed: () => void this.queue.run(() => this.refresh(this.deps.now())), kill: (...args) => this.probeKill(...args) });
     if (pod) this.view = parsePod(pod);
     this.savedPod = pod ? JSON.stringify(pod) : '';
   }
@@ -101,8 +108,7 @@ export class CriPodWorker {
   }
 
   status(): JsonObject | undefined {
-    if (!this.view || this.gone) return undefined;
-    return renderPodStatus(this.view, { startTime: this.startTime, conditions: this.conditions, containers: this.records(this.view) }, this.deps.hostIP);
+    return this.view && !this.gone ? renderPodStatus(this.view, { startTime: this.startTime, conditions: this.conditions, containers: this.records(this.view), ...this.outcome }, this.deps.hostIP) : undefined;
   }
 
   /** Takes the new spec and refreshes volume files; a CRI pass follows when the spec changed or one is due. */
@@ -148,6 +154,7 @@ export class CriPodWorker {
 
   async dispose(): Promise<void> {
     this.disposed = true;
+    this.probing.stop();
     if (this.timer) clearTimeout(this.timer);
     for (const resolve of this.goneWaiters.splice(0)) resolve();
     await this.queue.idle();
@@ -156,13 +163,12 @@ export class CriPodWorker {
   private records(view: PodView): Record<string, StatusRecord> {
     const out: Record<string, StatusRecord> = {};
     for (const spec of [...view.initContainers, ...view.containers]) out[spec.name] = statusRecord(this.observed.get(spec.name), this.waiting.get(spec.name), this.deps.idPrefix);
-    return out;
+    return this.probing.records(view, this.observed, out);
   }
 
   private savePod(pod: JsonObject): void {
     const text = JSON.stringify(pod);
-    if (text === this.savedPod) return;
-    savePodFile(this.layout.dir, pod);
+    if (text !== this.savedPod) savePodFile(this.layout.dir, pod);
     this.savedPod = text;
   }
 
@@ -171,15 +177,13 @@ export class CriPodWorker {
     this.volumesSynced = true;
     const result = this.deps.volumes.sync(this.view, this.layout);
     this.volumeBlocking = result.blocking;
-    for (const warning of [...result.warnings, ...(result.blocking ? [result.blocking] : [])]) {
-      this.events.add({ type: 'Warning', reason: 'FailedMount', message: warning }, `volume:${warning}`);
-    }
+    for (const warning of [...result.warnings, ...(result.blocking ? [result.blocking] : [])]) this.events.add({ type: 'Warning', reason: 'FailedMount', message: warning }, `volume:${warning}`);
   }
 
   private async reconcile(): Promise<void> {
     if (this.disposed || this.gone) return;
     const now = this.deps.now();
-    this.wakeAt = Infinity;
+    this.wakeAt = (!this.outcome.failure && this.view && deadlineAt(this.view, this.startTime)) || Infinity;
     this.passed = true;
     try {
       if (this.deleting) {
@@ -190,20 +194,37 @@ export class CriPodWorker {
         if (await this.ensureSandbox(this.view, now)) {
           await this.observe();
           await this.stopChanged(this.view);
-          if (await this.startContainers(this.view, now)) await this.observe();
+          const view = this.view;
+          if (checkDeadline(this.outcome, view, this.startTime, now, this.events)) await Promise.all([...this.observed].filter(([, item]) => item.current?.state === 'CONTAINER_RUNNING').map(([name, { current }]) => this.probing.stopInstance(view, name, current!.id, `Stopping container ${name}`, view.terminationGracePeriodSeconds)));
+          else if (await this.startContainers(this.view, now)) await this.observe();
           for (const observed of this.observed.values()) if (observed.current?.state === 'CONTAINER_RUNNING') await this.deps.logs.rotateIfNeeded(observed.current);
+          this.probing.sync(this.view, this.observed, false);
         }
       }
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'CRI pass failed; retrying');
       this.wakeAt = Math.min(this.wakeAt, now + 2_000);
     }
-    if (this.view && !this.deleting) {
-      const rendered = renderContainers(this.view, { conditions: this.conditions, containers: this.records(this.view) });
+    this.refresh(now);
+    this.arm(now);
+  }
+
+  /** Conditions from the current records (a probe result may have changed them), then the status to the listeners. */
+  private refresh(now: number): void {
+    if (this.view && !this.deleting && !this.gone) {
+      const rendered = renderContainers(this.view, { conditions: this.conditions, containers: this.records(this.view), ...this.outcome });
       applyConditions(this.conditions, desiredConditions(rendered.initContainerStatuses, rendered.containerStatuses, rendered.phase), now);
     }
     this.flush();
-    this.arm(now);
+  }
+
+  /** A failed liveness or startup probe, or postStart hook: preStop, stop that instance; the restart policy decides what follows. */
+  private async probeKill(container: string, id: string, reason: string, graceSeconds: number | undefined): Promise<void> {
+    await this.queue.run(async () => {
+      if (!this.view || this.deleting || this.disposed || this.observed.get(container)?.current?.state !== 'CONTAINER_RUNNING' || this.observed.get(container)?.current?.id !== id) return;
+      await this.probing.stopInstance(this.view, container, id, reason, graceSeconds ?? this.view.terminationGracePeriodSeconds);
+    });
+    await this.schedule();
   }
 
   /** The ready sandbox, making one (and retiring dead ones) when there is none. */
@@ -239,10 +260,7 @@ export class CriPodWorker {
     }
     this.startTime = now;
     this.observed = new Map();
-    for (const item of sandboxes) {
-      await client.stopPodSandbox(item.id);
-      await client.removePodSandbox(item.id);
-    }
+    for (const item of sandboxes) await client.stopPodSandbox(item.id).then(() => client.removePodSandbox(item.id));
     this.logger.info({ sandbox: this.sandboxId, attempt }, 'pod sandbox started');
     return true;
   }
@@ -300,10 +318,8 @@ export class CriPodWorker {
       const changed = current.annotations[HASH_ANNOTATION] !== specHash(spec.raw);
       kind = nextStart(view.restartPolicy, { last: { exitCode: current.exitCode }, restartRequested: changed }, init);
     }
-    if (!kind) {
-      this.waiting.delete(spec.name); // terminated for good
-      return false;
-    }
+    // No kind: terminated for good.
+    if (!kind) return this.waiting.delete(spec.name) && false;
     if (this.volumeBlocking) {
       this.waiting.set(spec.name, { reason: 'ContainerCreating', message: this.volumeBlocking });
       return false;
@@ -348,19 +364,16 @@ export class CriPodWorker {
   /** Stops every container within the deadline, then the sandboxes, then removes the Pod's files. */
   private async driveDeletion(): Promise<void> {
     const graceSeconds = Math.max(0, (this.deleting!.deadline - this.deps.now()) / 1000);
+    this.probing.stop();
+    const preStop = (container: string, id: string, grace: number) => this.probing.beforeStop(this.view, container, id, grace);
     await removePodContainers(this.deps.client, this.deps.nodeName, this.uid, graceSeconds, (container) => {
       this.events.add({ container, type: 'Normal', reason: 'Killing', message: `Stopping container ${container}` });
       this.flush();
-    });
+    }, preStop);
     this.deps.cgroups?.remove(this.uid);
     this.gone = true;
     if (this.timer) clearTimeout(this.timer);
-    rmSync(this.layout.dir, { recursive: true, force: true });
-    if (this.view) {
-      rmSync(this.deps.logs.podDir(this.view), { recursive: true, force: true });
-      this.deps.images.forget(this.view);
-    }
-    this.deps.secrets?.removePod(this.layout.dirName);
+    removePodFiles(this.deps, this.layout, this.view);
     this.logger.info('pod removed');
     this.deps.onGone(this);
     this.flush();
@@ -380,9 +393,7 @@ export class CriPodWorker {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.disposed || this.gone || this.wakeAt === Infinity) return;
-    this.timer = setTimeout(() => {
-      this.schedule().catch((err: unknown) => this.logger.error({ err }, 'CRI pass failed'));
-    }, Math.max(0, this.wakeAt - now));
+    this.timer = setTimeout(() => void this.schedule().catch((err: unknown) => this.logger.error({ err }, 'CRI pass failed')), Math.max(0, this.wakeAt - now));
     this.timer.unref();
   }
 }

@@ -26,6 +26,7 @@ service RuntimeService {
   rpc Exec(ExecRequest) returns (ExecResponse) {}
   rpc Attach(AttachRequest) returns (AttachResponse) {}
   rpc ListContainerStats(ListContainerStatsRequest) returns (ListContainerStatsResponse) {}
+  rpc ExecSync(ExecSyncRequest) returns (ExecSyncResponse) {}
 }
 
 service ImageService {
@@ -218,6 +219,16 @@ message StopContainerRequest {
   int64 timeout = 2;
 }
 message StopContainerResponse {}
+message ExecSyncRequest {
+  string container_id = 1;
+  repeated string cmd = 2;
+  int64 timeout = 3;
+}
+message ExecSyncResponse {
+  bytes stdout = 1;
+  bytes stderr = 2;
+  int32 exit_code = 3;
+}
 message RemoveContainerRequest { string container_id = 1; }
 message RemoveContainerResponse {}
 enum ContainerState {

@@ -15,6 +15,8 @@ import { EnvResolver } from '../env-resolver.js';
 import { DEFAULT_LOG_ROTATION } from '../log-rotator.js';
 import { PODS_DIR, PodLayout } from '../pod-layout.js';
 import { parsePod } from '../pod-spec.js';
+import { PodWorkerTable } from '../pod-worker-table.js';
+import { Prober } from '../probes/prober.js';
 import { assertValidPod } from '../pod-validation.js';
 import { ReferencedObjects } from '../referenced-objects.js';
 import type { ObjectLookup, Runtime, RuntimeEvent } from '../runtime.js';
@@ -65,10 +67,7 @@ export interface CriRuntimeOptions {
 }
 
 export class CriRuntime implements Runtime {
-  private readonly workers = new Map<string, CriPodWorker>();
-  private readonly draining = new Set<CriPodWorker>();
-  private readonly replacements = new Map<string, JsonObject>();
-  private readonly listeners = new Set<(key: string, event?: RuntimeEvent) => void>();
+  private readonly workers: PodWorkerTable<CriPodWorker>;
   private readonly now: () => number;
   private client: CriClient | undefined;
   private deps: CriPodDeps | undefined;
@@ -81,6 +80,7 @@ export class CriRuntime implements Runtime {
 
   constructor(private readonly options: CriRuntimeOptions) {
     this.now = options.clock ?? Date.now;
+    this.workers = new PodWorkerTable(options.logger);
   }
 
   async start(): Promise<void> {
@@ -120,7 +120,8 @@ export class CriRuntime implements Runtime {
       ...(options.cgroups ? { cgroups: options.cgroups } : {}),
       logs: new CriLogs({ root: options.logDir, maxBytes: options.logMaxBytes ?? DEFAULT_LOG_ROTATION.maxBytes, files: options.logFiles ?? DEFAULT_LOG_ROTATION.files, client, logger, now: this.now }),
       backoff,
-      notify: (key, event) => this.emit(key, event),
+      prober: new Prober(),
+      notify: (key, event) => this.workers.emit(key, event),
       onGone: (worker) => this.gone(worker),
     };
     await this.adopt(this.deps, secrets);
@@ -141,28 +142,28 @@ export class CriRuntime implements Runtime {
     const view = parsePod(pod);
     const existing = this.workers.get(view.key);
     if (existing && existing.uid !== view.uid) {
-      this.replacements.set(view.key, pod);
-      this.background(existing.kill(parsePod(pod).terminationGracePeriodSeconds), view.key);
+      this.workers.setReplacement(view.key, pod);
+      this.workers.background(existing.kill(parsePod(pod).terminationGracePeriodSeconds), view.key);
       return;
     }
     if (existing) {
-      if (this.replacements.has(view.key)) this.replacements.set(view.key, pod);
-      this.background(existing.sync(pod), view.key);
+      this.workers.updateReplacement(view.key, pod);
+      this.workers.background(existing.sync(pod), view.key);
       return;
     }
     const worker = new CriPodWorker(deps, view.key, view.uid, PodLayout.forPod(this.options.dataDir, view.namespace, view.name, view.uid, deps.secrets?.dir), undefined);
     this.workers.set(view.key, worker);
-    this.background(worker.sync(pod), view.key);
+    this.workers.background(worker.sync(pod), view.key);
   }
 
   async killPod(key: string, gracePeriodSeconds: number): Promise<void> {
     this.started();
-    this.replacements.delete(key);
+    this.workers.dropReplacement(key);
     await this.workers.get(key)?.kill(gracePeriodSeconds);
   }
 
   pods(): string[] {
-    return [...this.workers.keys()];
+    return this.workers.keys();
   }
 
   podStatus(key: string): JsonObject | undefined {
@@ -174,8 +175,7 @@ export class CriRuntime implements Runtime {
   }
 
   onChange(listener: (key: string, event?: RuntimeEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.workers.onChange(listener);
   }
 
   /** Stops supervising; containers keep running in the container runtime. */
@@ -184,8 +184,7 @@ export class CriRuntime implements Runtime {
     this.stopped = true;
     if (this.interval) clearInterval(this.interval);
     if (this.gcInterval) clearInterval(this.gcInterval);
-    await Promise.all([...this.workers.values(), ...this.draining].map((worker) => worker.dispose()));
-    this.workers.clear();
+    await this.workers.disposeAll();
     this.client?.close();
   }
 
@@ -224,14 +223,14 @@ export class CriRuntime implements Runtime {
       }
       const worker = new CriPodWorker(deps, `Pod/${namespace}/${name}`, uid, layout, valid);
       if (this.workers.has(worker.key)) {
-        this.draining.add(worker);
-        this.background(worker.kill(0), worker.key);
+        this.workers.addDraining(worker);
+        this.workers.background(worker.kill(0), worker.key);
       } else {
         this.workers.set(worker.key, worker);
       }
       this.options.logger.info({ pod: worker.key, uid, spec: valid !== undefined }, 'adopted pod');
     }
-    secrets.sweep(new Set([...this.workers.values()].map((worker) => worker.dirName)));
+    secrets.sweep(new Set(this.workers.owners().map((worker) => worker.dirName)));
     await this.poll();
   }
 
@@ -246,7 +245,7 @@ export class CriRuntime implements Runtime {
         const uid = item.labels[POD_UID_LABEL] ?? '';
         byUid.set(uid, [...(byUid.get(uid) ?? []), item]);
       }
-      for (const worker of [...this.workers.values(), ...this.draining]) this.background(worker.poll(seenOf(byUid.get(worker.uid) ?? [])), worker.key);
+      for (const worker of this.workers.all()) this.workers.background(worker.poll(seenOf(byUid.get(worker.uid) ?? [])), worker.key);
     } catch (err) {
       this.options.logger.warn({ err: (err as Error).message }, 'container runtime poll failed');
     } finally {
@@ -255,25 +254,8 @@ export class CriRuntime implements Runtime {
   }
 
   private gone(worker: CriPodWorker): void {
-    if (this.draining.delete(worker)) return;
-    if (this.workers.get(worker.key) !== worker) return;
-    this.workers.delete(worker.key);
-    const replacement = this.replacements.get(worker.key);
-    this.replacements.delete(worker.key);
-    if (replacement && !this.stopped) void this.syncPod(replacement).catch((err: unknown) => this.options.logger.error({ pod: worker.key, err }, 'replacement pod failed'));
-  }
-
-  private background(work: Promise<void>, key: string): void {
-    work.catch((err: unknown) => this.options.logger.error({ pod: key, err: (err as Error).message }, 'pod supervision failed'));
-  }
-
-  private emit(key: string, event?: RuntimeEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(key, event);
-      } catch (err) {
-        this.options.logger.error({ pod: key, err }, 'runtime listener failed');
-      }
-    }
+    this.workers.gone(worker, (replacement) => {
+      if (!this.stopped) void this.syncPod(replacement).catch((err: unknown) => this.options.logger.error({ pod: worker.key, err }, 'replacement pod failed'));
+    });
   }
 }

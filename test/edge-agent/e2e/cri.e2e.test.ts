@@ -5,7 +5,7 @@
  * shows their container and image IDs; restart policies, pull secrets, agent kill -9, a restart
  * with the hub down after the containers died (a reboot), and deletion all behave as on a kubelet.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cgroupDirsOf, removeCgroupRoot, testCgroupRoot } from '../../helpers/cgroups.js';
@@ -15,6 +15,7 @@ import { run } from '../../helpers/process.js';
 import { Registry, type RegistryUser } from '../../helpers/registry.js';
 import { requireTool } from '../../helpers/system-tools.js';
 import { buildTestImages, type TestImages } from '../../helpers/test-images.js';
+import { makeTempDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
 
 type Obj = Record<string, any>;
@@ -264,6 +265,65 @@ describe('an agent with --container-runtime-endpoint', () => {
     await createPod('as-process', { runtimeClassName: 'edge-process', containers: [{ name: 'main', image: 'ignored', command: ['sleep', '3600'] }] });
     const status = await running('as-process');
     expect(status.containerStatuses[0].containerID).toMatch(/^process:\/\/\d+$/);
+  });
+
+  it('runs probes through ExecSync: readiness flips READY in kubectl, liveness restarts, preStop runs before the stop signal; activeDeadlineSeconds fails a Pod', async () => {
+    const ctl = makeTempDir('edge-cri-probes-');
+    try {
+      const fast = { periodSeconds: 1, failureThreshold: 1 };
+      await createPod('probed', {
+        containers: [
+          {
+            name: 'main',
+            image: images.busybox.reference,
+            args: ['sh', '-c', "trap 'echo term >> /ctl/order; exit 0' TERM; while true; do sleep 0.2; done"],
+            readinessProbe: { exec: { command: ['test', '-f', '/ctl/ready'] }, ...fast },
+            lifecycle: { preStop: { exec: { command: ['sh', '-c', 'sleep 0.5; echo prestop >> /ctl/order'] } } },
+            volumeMounts: [{ name: 'ctl', mountPath: '/ctl' }],
+          },
+        ],
+        terminationGracePeriodSeconds: 10,
+        volumes: [{ name: 'ctl', hostPath: { path: ctl.path, type: 'Directory' } }],
+      });
+      // Its file goes after a second: the liveness probe fails and the container is restarted.
+      await createPod('liveness', {
+        containers: [{ name: 'main', image: images.busybox.reference, args: ['sh', '-c', 'touch /tmp/alive; sleep 1; rm /tmp/alive; exec sleep 3600'], livenessProbe: { exec: { command: ['test', '-f', '/tmp/alive'] }, ...fast } }],
+        terminationGracePeriodSeconds: 1,
+      });
+      // activeDeadlineSeconds: Failed with DeadlineExceeded, its container stopped and not restarted.
+      await createPod('deadline', { activeDeadlineSeconds: 3, terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: images.busybox.reference, args: ['sleep', '3600'] }] });
+      const readyColumn = async () => (await kubectl('get', 'pod', 'probed', '-n', NS, '--no-headers')).trim().split(/\s+/)[1];
+      await running('probed');
+      await waitFor(async () => (await readyColumn()) === '0/1', { what: 'probed 0/1 in kubectl get pods' });
+      writeFileSync(path.join(ctl.path, 'ready'), '');
+      await waitFor(async () => (await readyColumn()) === '1/1', { timeoutMs: 30_000, what: 'probed 1/1 in kubectl get pods' });
+      expect((await podStatus('probed'))?.conditions?.find((c: Obj) => c.type === 'Ready')?.status).toBe('True');
+      rmSync(path.join(ctl.path, 'ready'));
+      await waitFor(async () => (await readyColumn()) === '0/1', { timeoutMs: 30_000, what: 'probed 0/1 again' });
+
+      await waitFor(async () => (await podStatus('liveness'))?.containerStatuses?.[0]?.restartCount >= 1, { timeoutMs: 60_000, what: 'liveness restarted' });
+      const events = await kubectl('get', 'events', '-n', NS, '--field-selector', 'involvedObject.name=liveness', '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}');
+      expect(events).toMatch(/Unhealthy: (main: )?Liveness probe failed: /);
+      expect(events).toMatch(/Killing: (main: )?Container main failed liveness probe, will be restarted/);
+
+      const failed = await waitFor(async () => {
+        const status = await podStatus('deadline');
+        return status?.phase === 'Failed' && status.containerStatuses?.[0]?.state?.terminated ? status : undefined;
+      }, { timeoutMs: 60_000, what: 'deadline Failed with its container stopped' });
+      expect(failed).toMatchObject({ reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' });
+      expect(failed.containerStatuses[0].restartCount).toBe(0);
+
+      await cluster.client.delete(podPath('probed'));
+      await cluster.client.delete(podPath('liveness'));
+      await cluster.client.delete(podPath('deadline'));
+      await waitFor(() => existsSync(path.join(ctl.path, 'order')) && readFileSync(path.join(ctl.path, 'order'), 'utf8').includes('term'), { timeoutMs: 60_000, what: 'main stopped' });
+      expect(readFileSync(path.join(ctl.path, 'order'), 'utf8').split('\n').filter(Boolean)).toEqual(['prestop', 'term']);
+      for (const name of ['probed', 'liveness', 'deadline']) {
+        await waitFor(async () => cluster.client.get(podPath(name)).then(() => false, (err: { status?: number }) => err.status === 404), { timeoutMs: 60_000, what: `${name} removed` });
+      }
+    } finally {
+      ctl.remove();
+    }
   });
 
   it('keeps the containers across an agent kill -9, and adopts them', async () => {
