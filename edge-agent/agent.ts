@@ -17,7 +17,8 @@ import { LocalBus } from './filter/inputs/local-bus.js';
 import { runtimeCandidate } from './filter/inputs/runtime-events.js';
 import { NodeConditions } from './filter/inputs/node-conditions.js';
 import { UpstreamEvents } from './filter/upstream-events.js';
-import type { LinkTransport } from './link/transport.js';
+import type { LinkTransport, TokenOption } from './link/transport.js';
+import { TunnelDialer, type StreamConnectionHandler } from './link/tunnel-dialer.js';
 import type { LocalApiServer } from './local-api/index.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { StatusReporter } from './reconcile/status-reporter.js';
@@ -74,6 +75,12 @@ export interface EdgeAgentOptions {
   /** Image GC thresholds in percent of the image filesystem (kubelet: 85, 80). */
   imageGcHighThreshold?: number;
   imageGcLowThreshold?: number;
+  /**
+   * Serve `kubectl logs/exec/attach/port-forward/top` through tunnels the hub asks for
+   * (protocol/README.md, "Stream tunnels"): dialled at `streamUrl` (ws[s]://, the hub's
+   * --listen) with the node's token, and served by `handler` (the kubelet API).
+   */
+  streams?: { streamUrl: string; token?: TokenOption; ca?: Buffer; handler: StreamConnectionHandler };
 }
 
 export class EdgeAgent {
@@ -95,6 +102,7 @@ export class EdgeAgent {
   private readonly bus?: LocalBus;
   private endpoints?: AgentHttpEndpoints;
   private localApi?: LocalApiServer;
+  private readonly tunnels?: TunnelDialer;
 
   constructor(private readonly options: EdgeAgentOptions) {
     const { logger } = options;
@@ -187,6 +195,10 @@ export class EdgeAgent {
         if (matched && this.store.cache.markComplete()) this.reconciler.wake();
       },
     };
+    if (options.streams) {
+      const { streamUrl, token, ca, handler } = options.streams;
+      this.tunnels = new TunnelDialer({ streamUrl, node: options.node, ...(token ? { token } : {}), ...(ca ? { ca } : {}), handler, logger: logger.child({ component: 'tunnels' }) });
+    }
     this.link = new HubLink({
       node: options.node,
       agentVersion: agentVersion(),
@@ -196,6 +208,7 @@ export class EdgeAgent {
       logger: logger.child({ component: 'link' }),
       observer: combineObservers(this.metrics.observer(), nodeEvents),
       upstream: this.pump,
+      ...(this.tunnels ? { tunnels: this.tunnels } : {}),
       ...(options.backoff ? { backoff: options.backoff } : {}),
     });
   }
@@ -253,6 +266,7 @@ export class EdgeAgent {
     // Pending aggregates go into the outbox before it closes.
     this.events.close();
     this.link.stop();
+    this.tunnels?.stop();
     await this.localApi?.close();
     await this.endpoints?.close();
     this.store.close();
