@@ -10,6 +10,9 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
+/** The header by which the embedded API names the node to the hub's kubelet endpoint (a caller's own is dropped when forwarded). */
+export const NODE_HEADER = 'x-edge-sync-node';
+
 /** Headers that belong to one hop, and credentials of the caller that must never reach the next hop. */
 const DROPPED = new Set([
   'connection',
@@ -69,7 +72,8 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, target
     const outgoing = http.request({
       method: target.method,
       path: target.path,
-      headers: { ...target.headers, host: target.host, connection: 'close' },
+      // Not `Connection: close`: Node's client would end its side after the request, which ends a tunnel at once.
+      headers: { ...target.headers, host: target.host },
       createConnection: () => {
         stream = target.connect();
         return stream as never;
@@ -96,7 +100,8 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, target
         resolve();
       });
     });
-    req.on('close', () => {
+    // A caller that goes away before the answer (res 'close'; a request's own 'close' only means its body was read).
+    res.on('close', () => {
       if (!res.writableFinished) {
         outgoing.destroy();
         stream?.destroy();
@@ -156,12 +161,12 @@ function statusHead(answer: IncomingMessage, close = false): string {
 }
 
 /** Answers on a raw socket (an upgrade that failed) and closes it. */
-export function writeError(socket: Duplex, status: number, message: string): void {
+export function writeError(socket: Duplex, status: number, message: string, contentType = 'text/plain; charset=utf-8'): void {
   if (socket.destroyed || !socket.writable) {
     socket.destroy();
     return;
   }
   const body = `${message}\n`;
-  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   setTimeout(() => socket.destroy(), 1_000).unref();
 }

@@ -19,13 +19,12 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { dns1123SubdomainError } from '../../protocol/index.js';
-import { forwardHeaders, forwardRequest, forwardUpgrade, writeError, type ForwardTarget } from './http-forward.js';
+import { NODE_HEADER, forwardHeaders, forwardRequest, forwardUpgrade, writeError, type ForwardTarget } from './http-forward.js';
 import { requestAttributes, type KubeletAuth, type KubeletAuthorizationMode } from './kubelet-auth.js';
 import { parseKubeletPath } from './kubelet-paths.js';
 import { TunnelError, type TunnelBroker } from './tunnel-broker.js';
 
-/** The header by which a trusted caller names the node (the embedded API does). */
-export const NODE_HEADER = 'x-edge-sync-node';
+export { NODE_HEADER };
 
 export interface KubeletEndpointSettings {
   listen: { host: string; port: number };
