@@ -15,9 +15,12 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
-import { ErrorCode, REFUSAL_HEADER, TUNNEL_ID_PATTERN, TUNNEL_PATH_SEGMENT, TUNNEL_SUBPROTOCOL, WS_PATH_PREFIX, WS_SUBPROTOCOL, dns1123SubdomainError } from '../../protocol/index.js';
+import { ErrorCode, TUNNEL_SUBPROTOCOL, WS_PATH_PREFIX, WS_SUBPROTOCOL } from '../../protocol/index.js';
 import { CLOSE_INTERNAL, CLOSE_REPLACED, CLOSE_SILENT, type Connection, type ConnectionHandler } from './connection.js';
 import { PendingConnections, type PendingRefusal } from './pending-connections.js';
+import { parseNodePath, refuse } from './ws-paths.js';
+
+export { parseNodePath };
 
 export { WS_SUBPROTOCOL };
 
@@ -360,42 +363,4 @@ export class WsServer {
       }
     }
   }
-}
-
-/** The node of `/edge/v1/<node>` (and the id of `/edge/v1/<node>/tunnel/<id>` when tunnels are served), or why the path is refused. */
-export function parseNodePath(path: string, tunnels = false): { node: string; tunnel?: string } | { status: 400 | 404; error: string } {
-  if (!path.startsWith(WS_PATH_PREFIX)) {
-    return { status: 404, error: `unknown endpoint ${JSON.stringify(path.slice(0, 100))}: edge agents connect to ${WS_PATH_PREFIX}<node>` };
-  }
-  let rest = path.slice(WS_PATH_PREFIX.length);
-  let tunnel: string | undefined;
-  const at = rest.indexOf(TUNNEL_PATH_SEGMENT);
-  if (tunnels && at >= 0) {
-    tunnel = rest.slice(at + TUNNEL_PATH_SEGMENT.length);
-    if (!TUNNEL_ID_PATTERN.test(tunnel)) return { status: 400, error: 'the tunnel id in the path is not 22 base64url characters' };
-    rest = rest.slice(0, at);
-  }
-  let node: string;
-  try {
-    node = decodeURIComponent(rest);
-  } catch {
-    return { status: 400, error: 'the node name in the path is not valid percent-encoding' };
-  }
-  const why = dns1123SubdomainError(node);
-  if (why !== undefined) return { status: 400, error: `${JSON.stringify(node.slice(0, 100))} is not a node name: it ${why}` };
-  return tunnel === undefined ? { node } : { node, tunnel };
-}
-
-/** Answers an upgrade with an HTTP error that names its protocol error code, and closes. */
-function refuse(socket: Duplex, status: number, code: ErrorCode, message: string): void {
-  if (socket.destroyed || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const body = `${code}: ${message}\n`;
-  socket.end(
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n${REFUSAL_HEADER}: ${code}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
-  // A peer that does not read the answer must not keep the socket.
-  setTimeout(() => socket.destroy(), 1_000).unref();
 }
