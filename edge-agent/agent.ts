@@ -7,6 +7,7 @@
  * and serves what it has, and nothing here ever clears the cache because a connection failed.
  */
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { AgentHttpEndpoints } from './http-endpoints.js';
 import { FullJitterBackoff } from './link/backoff.js';
@@ -17,13 +18,16 @@ import { LocalBus } from './filter/inputs/local-bus.js';
 import { runtimeCandidate } from './filter/inputs/runtime-events.js';
 import { NodeConditions } from './filter/inputs/node-conditions.js';
 import { UpstreamEvents } from './filter/upstream-events.js';
+import type { KubeletApiServer } from './kubelet-api/index.js';
 import type { LinkTransport, TokenOption } from './link/transport.js';
-import { TunnelDialer, type StreamConnectionHandler } from './link/tunnel-dialer.js';
+import { TunnelDialer } from './link/tunnel-dialer.js';
 import type { LocalApiServer } from './local-api/index.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { StatusReporter } from './reconcile/status-reporter.js';
 import { CriRuntime } from './runtime/cri/cri-runtime.js';
 import { ProcessRuntime, RuntimeRouter, defaultHostIP, type BackoffSettings, type BwrapMode, type Runtime } from './runtime/index.js';
+import { ProcessStreams } from './runtime/process-streams.js';
+import { RuntimeStreamsRouter, type RuntimeStreams } from './runtime/runtime-streams.js';
 import { collectNodeInfo, localNodeStatus, type NodeTaint } from './node-info.js';
 import { openEdgeStore, type EdgeStore } from './store/index.js';
 import { NO_TELEMETRY, type AgentTelemetry, type TelemetryFactory } from './telemetry.js';
@@ -51,6 +55,8 @@ export interface EdgeAgentOptions {
   localApiSecrets?: boolean;
   /** Let the local API bind a non-loopback address (`--local-api-allow-remote`). */
   localApiAllowRemote?: boolean;
+  /** Also serve the kubelet API (logs, exec, attach, port-forward, stats) on this loopback address (`--kubelet-api-address`). */
+  kubeletApiListen?: HostPort;
   backoff?: FullJitterBackoff;
   /** Upstream event rules when the cloud sent none. */
   filterRulesFile?: string;
@@ -78,9 +84,9 @@ export interface EdgeAgentOptions {
   /**
    * Serve `kubectl logs/exec/attach/port-forward/top` through tunnels the hub asks for
    * (protocol/README.md, "Stream tunnels"): dialled at `streamUrl` (ws[s]://, the hub's
-   * --listen) with the node's token, and served by `handler` (the kubelet API).
+   * --listen) with the node's token, and served by the kubelet API (`kubeletApi()`).
    */
-  streams?: { streamUrl: string; token?: TokenOption; ca?: Buffer; handler: StreamConnectionHandler };
+  tunnels?: { streamUrl: string; token?: TokenOption; ca?: Buffer };
 }
 
 export class EdgeAgent {
@@ -103,6 +109,9 @@ export class EdgeAgent {
   private endpoints?: AgentHttpEndpoints;
   private localApi?: LocalApiServer;
   private readonly tunnels?: TunnelDialer;
+  /** What the kubelet API streams from: both runtimes behind one. */
+  readonly streams: RuntimeStreams;
+  private kubeletApiServer?: Promise<KubeletApiServer>;
 
   constructor(private readonly options: EdgeAgentOptions) {
     const { logger } = options;
@@ -162,6 +171,7 @@ export class EdgeAgent {
       });
       this.pods = new RuntimeRouter(this.cri, this.runtime);
     }
+    this.streams = new RuntimeStreamsRouter([new ProcessStreams({ dataDir: options.dataDir, runtime: this.runtime })]);
     this.reporter = new StatusReporter({
       runtime: this.pods,
       cache: this.store.cache,
@@ -195,8 +205,18 @@ export class EdgeAgent {
         if (matched && this.store.cache.markComplete()) this.reconciler.wake();
       },
     };
-    if (options.streams) {
-      const { streamUrl, token, ca, handler } = options.streams;
+    if (options.tunnels) {
+      const { streamUrl, token, ca } = options.tunnels;
+      const handler = {
+        handleConnection: (socket: Duplex) =>
+          void this.kubeletApi().then(
+            (api) => api.handleConnection(socket),
+            (err: unknown) => {
+              logger.error({ err }, 'the kubelet API did not load');
+              socket.destroy();
+            },
+          ),
+      };
       this.tunnels = new TunnelDialer({ streamUrl, node: options.node, ...(token ? { token } : {}), ...(ca ? { ca } : {}), handler, logger: logger.child({ component: 'tunnels' }) });
     }
     this.link = new HubLink({
@@ -214,8 +234,8 @@ export class EdgeAgent {
   }
 
   /** Starts serving and connecting; resolves with the bound addresses without waiting for the hub. */
-  async start(): Promise<{ metrics?: string; localApi?: string; sandbox: string; secretsDir?: string; containerRuntime?: string }> {
-    const bound: { metrics?: string; localApi?: string } = {};
+  async start(): Promise<{ metrics?: string; localApi?: string; kubeletApi?: string; sandbox: string; secretsDir?: string; containerRuntime?: string }> {
+    const bound: { metrics?: string; localApi?: string; kubeletApi?: string } = {};
     const { metricsListen, localApiListen } = this.options;
     if (metricsListen && this.metrics.registry) {
       this.endpoints = new AgentHttpEndpoints(this.metrics.registry, () => true);
@@ -236,8 +256,14 @@ export class EdgeAgent {
         podStatus: (key) => this.reporter.quarantineStatus(key) ?? this.pods.podStatus(key),
         // The agent knows its own node: served Ready with its nodeInfo, hub or no hub.
         nodeStatus: (name) => (name === this.options.node ? localNodeStatus(collectNodeInfo({ labels: this.options.labels ?? {} }), agentVersion(), startedAt, new Date()) : undefined),
+        // The Pods' logs from the device, cloud or no cloud (`kubectl logs` against the local API).
+        podLogs: async (res, namespace, name, query) => (await this.kubeletApi()).podLog(res, namespace, name, query),
       });
       bound.localApi = await this.localApi.start();
+    }
+    if (this.options.kubeletApiListen) {
+      const { host, port } = this.options.kubeletApiListen;
+      bound.kubeletApi = await (await this.kubeletApi()).listen(host, port);
     }
     this.rules.start();
     this.conditions.start();
@@ -255,6 +281,25 @@ export class EdgeAgent {
     };
   }
 
+  /**
+   * The kubelet API for this node's Pods (edge-agent/kubelet-api/), loaded on first use. The hub's
+   * stream tunnel hands it each connection: `(await agent.kubeletApi()).handleConnection(socket)`.
+   */
+  kubeletApi(): Promise<KubeletApiServer> {
+    this.kubeletApiServer ??= import('./kubelet-api/index.js').then(
+      ({ KubeletApiServer }) =>
+        new KubeletApiServer({
+          nodeName: this.options.node,
+          getPod: (key) => this.store.cache.get(key),
+          listPods: () => [...this.store.cache.keysOfKind('Pod')].flatMap((key) => { const pod = this.store.cache.get(key); return pod ? [pod] : []; }),
+          podStatus: (key) => this.pods.podStatus(key),
+          streams: this.streams,
+          logger: this.options.logger.child({ component: 'kubelet-api' }),
+        }),
+    );
+    return this.kubeletApiServer;
+  }
+
   /** Stops the agent; its Pods keep running and the next start adopts them. */
   async stop(): Promise<void> {
     await this.reconciler.stop();
@@ -268,6 +313,7 @@ export class EdgeAgent {
     this.link.stop();
     this.tunnels?.stop();
     await this.localApi?.close();
+    await (await this.kubeletApiServer)?.close();
     await this.endpoints?.close();
     this.store.close();
   }

@@ -25,7 +25,7 @@ const LAYERS: Rules['layers'] = {
   ],
   'edge-agent': [
     ['.'], // main.ts, agent.ts (assembly), config-file.ts, http-endpoints.ts, metrics.ts, node-info.ts, version.ts
-    ['local-api', 'link', 'filter'], // what reads or feeds the store: local clients, the hub link, upstream events
+    ['local-api', 'link', 'filter', 'kubelet-api'], // what reads or feeds the store: local clients, the hub link, upstream events; the kubelet API over the runtimes
     ['reconcile'], // the store's desired Pods -> the runtime, its statuses -> the outbox
     ['store', 'runtime'], // the SQLite cache and outbox; the processes (neither knows the other)
   ],

@@ -102,6 +102,11 @@ export interface LocalApiServerOptions {
    * returning undefined: the Node as cached.
    */
   nodeStatus?: NodeStatusLookup;
+  /**
+   * Serves `GET /api/v1/namespaces/NS/pods/NAME/log` (the agent's container log reader, with the
+   * API server's query); absent: that path is 404.
+   */
+  podLogs?: (res: ServerResponse, namespace: string, name: string, query: URLSearchParams) => Promise<void>;
   /** How often a watch with allowWatchBookmarks gets a BOOKMARK. Default 60 s. */
   bookmarkIntervalMs?: number;
   /** Clock for the AGE column of Tables, ms since the epoch. Default Date.now. */
@@ -234,6 +239,12 @@ export class LocalApiServer {
         return this.serveResource(route, req, res, query);
       case 'namespaces':
         return this.serveNamespaces(route, req, res, query);
+      case 'log': {
+        const podLogs = this.options.podLogs;
+        if (!podLogs) throw statusErrors.routeNotFound();
+        podLogs(res, route.namespace, route.name, query).catch((err: unknown) => this.sendError(req, res, err));
+        return;
+      }
     }
   }
 

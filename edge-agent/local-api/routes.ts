@@ -7,6 +7,7 @@
  *   /api/v1/nodes, /api/v1/nodes/NAME     cluster-scoped kinds
  *   /api/v1/namespaces[/NAME]             the namespaces the cache implies (namespaces.ts)
  *   /api/v1/watch/...                     the old watch paths (same as ?watch=true)
+ *   /api/v1/namespaces/NS/pods/NAME/log   a Pod's container log (when the agent serves logs)
  *
  * plus discovery and /healthz. Anything else is undefined (404).
  */
@@ -19,7 +20,8 @@ export type Route =
   | { type: 'apis' }
   | { type: 'api-v1' }
   | { type: 'resource'; info: ResourceInfo; namespace: string | undefined; name: string | undefined; watchPath: boolean }
-  | { type: 'namespaces'; name: string | undefined; watchPath: boolean };
+  | { type: 'namespaces'; name: string | undefined; watchPath: boolean }
+  | { type: 'log'; namespace: string; name: string };
 
 const FIXED: Readonly<Record<string, Route>> = {
   healthz: { type: 'healthz' },
@@ -46,6 +48,7 @@ export function routeOf(pathname: string): Route | undefined {
   const watchPath = rest[0] === 'watch';
   if (watchPath) rest = rest.slice(1);
 
+  if (!watchPath && rest.length === 5 && rest[0] === 'namespaces' && rest[2] === 'pods' && rest[4] === 'log') return { type: 'log', namespace: rest[1]!, name: rest[3]! };
   if (rest[0] === 'namespaces' && rest.length <= 2) return { type: 'namespaces', name: rest[1], watchPath };
   if (rest[0] === 'namespaces' && rest.length >= 3 && rest.length <= 4) {
     const info = resourceNamed(rest[2] as string);
