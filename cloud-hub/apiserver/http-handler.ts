@@ -26,6 +26,7 @@ import { apiVersionOf, resourceKey, type ResourceCatalog, type ResourceDefinitio
 import { sendJson, sendRawJson, withoutTypeMeta } from './responses.js';
 import { notServedError, serveSubresource, servesSubresource } from './subresources.js';
 import type { PodStreams } from './pod-streams.js';
+import { METRICS_GROUP, type MetricsApi } from './metrics-api.js';
 import { writeError } from '../streams/http-forward.js';
 import type { TableConverter } from './tables.js';
 import type { WatchFanout } from './watch-fanout.js';
@@ -67,10 +68,13 @@ export class ApiRequestHandler {
 
   private readonly reviews: SelfReviews;
 
-  /** Serves pods/log, exec, attach and portforward from now on (pod-streams.ts). */
-  setPodStreams(streams: PodStreams): void {
+  /** Serves pods/log, exec, attach and portforward (pod-streams.ts) and metrics.k8s.io (metrics-api.ts) from now on. */
+  setPodStreams(streams: PodStreams, metrics: MetricsApi): void {
     this.deps.podStreams = streams;
+    this.metrics = metrics;
   }
+
+  private metrics?: MetricsApi;
 
   constructor(deps: ApiRequestHandlerDependencies) {
     this.deps = deps;
@@ -117,7 +121,8 @@ export class ApiRequestHandler {
         if (info.isResourceRequest) throw statusErrors.forbidden({ group: info.apiGroup, resource: info.resource }, info.name, why);
         throw new ApiError(403, 'Forbidden', `forbidden: ${why}`, {});
       }
-      if (info.isResourceRequest) await this.serveResource(req, res, info, url.searchParams);
+      if (info.isResourceRequest && info.apiGroup === METRICS_GROUP && this.metrics) await this.metrics.serve(req, res, info.resource, info.namespace, info.name);
+      else if (info.isResourceRequest) await this.serveResource(req, res, info, url.searchParams);
       else this.serveNonResource(req, res, url.pathname);
     })().catch((err: unknown) => this.sendError(req, res, err));
   }

@@ -24,6 +24,7 @@ import { ensureToken, kubeconfigPath, renderKubeconfig, tokenPath, writeKubeconf
 import { ensureClientCertificate, ensureServingPki, type ServingPki } from '../tls/pki.js';
 import { NODE_HEADER } from '../streams/http-forward.js';
 import { PodStreams } from './pod-streams.js';
+import { METRICS_DISCOVERY, MetricsApi } from './metrics-api.js';
 import { FieldManager } from './apply/field-manager.js';
 import { ObjectRegistry } from './registry.js';
 import { ObjectDecoder } from './schema/decode.js';
@@ -163,7 +164,7 @@ export class EmbeddedApiServer {
       const handler = new ApiRequestHandler({
         catalog,
         registry,
-        discovery: new Discovery(catalog, schemas),
+        discovery: new Discovery(catalog, schemas, this.options.kubelet ? METRICS_DISCOVERY : []),
         tables: new TableConverter(Date.now),
         fanout,
         authenticate: this.options.authenticate ?? singleTokenAuthenticator(token),
@@ -178,16 +179,15 @@ export class EmbeddedApiServer {
       if (this.options.kubelet) {
         const endpoint = this.options.kubelet;
         const client = await ensureClientCertificate(dataDir, KUBELET_CLIENT.name, KUBELET_CLIENT.commonName, KUBELET_CLIENT.groups);
-        handler.setPodStreams(
-          new PodStreams(registry, {
-            nodeHeader: NODE_HEADER,
-            connect: () => {
-              const target = endpoint();
-              if (!target) return undefined;
-              return tls.connect({ host: target.host, port: target.port, ca: target.ca, cert: client.certPem, key: client.keyPem, ALPNProtocols: ['http/1.1'], ...(isIP(target.host) ? {} : { servername: target.host }) });
-            },
-          }),
-        );
+        const connector = {
+          nodeHeader: NODE_HEADER,
+          connect: () => {
+            const target = endpoint();
+            if (!target) return undefined;
+            return tls.connect({ host: target.host, port: target.port, ca: target.ca, cert: client.certPem, key: client.keyPem, ALPNProtocols: ['http/1.1'], ...(isIP(target.host) ? {} : { servername: target.host }) });
+          },
+        };
+        handler.setPodStreams(new PodStreams(registry, connector), new MetricsApi(registry, catalog, connector));
       }
       const server = https.createServer({ cert: this.pki.certPem, key: this.pki.keyPem, ALPNProtocols: ['http/1.1'] }, (req, res) => handler.handle(req, res));
       // Watches are long-lived; Node's default request timeout (300 s) would cut them.

@@ -131,6 +131,28 @@ describe('kubectl reaches Pods on edge nodes through the hub', () => {
     await ok('exec', 'ticker', '--', 'rm', '-f', remote);
   });
 
+  it('top pod and top node show CPU that moves with a busy loop', async () => {
+    await createPod('busy', 'edge-ws', ['sh', '-c', 'while :; do :; done']);
+    try {
+      await running('busy');
+      const cpuOf = (table: string, name: string): number | undefined => {
+        const match = new RegExp(`^${name}\\s+(\\d+)m?\\s`, 'm').exec(table);
+        return match ? Number(match[1]) : undefined;
+      };
+      // metrics-server's numbers: a rate between two samples of the cumulative CPU counters.
+      const busy = await waitFor(async () => cpuOf(await ok('top', 'pod', 'busy'), 'busy'), { timeoutMs: 30_000, what: 'kubectl top pod busy' });
+      const idle = await waitFor(async () => cpuOf(await ok('top', 'pod', 'ticker'), 'ticker'), { timeoutMs: 30_000, what: 'kubectl top pod ticker' });
+      // A loop that never sleeps against one that sleeps 0.2 s between echoes: lower bounds only.
+      expect(busy).toBeGreaterThan(100);
+      expect(busy).toBeGreaterThan(idle);
+      const nodes = await ok('top', 'node');
+      expect(cpuOf(nodes, 'edge-ws')).toBeGreaterThanOrEqual(busy > 1000 ? 100 : 50);
+      expect(nodes).toMatch(/edge-mq\s+\d+m?\s/);
+    } finally {
+      await hub.client.delete(`/api/v1/namespaces/${NS}/pods/busy`, { gracePeriodSeconds: '0' });
+    }
+  });
+
   it('an agent whose sync runs over MQTT serves logs through its tunnel too', async () => {
     await waitFor(async () => (await ok('logs', '--tail=3', 'mq-ticker')).includes('mq-tick'), { what: 'kubectl logs over the MQTT node' });
   });
