@@ -3,7 +3,7 @@
  * stream tunnels, and the settings they make. Certificates are loaded here (the generated PKI
  * only when no certificate is given), so a bad file fails the start.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { parseHostPort, parsePositiveInt } from './cli-options.js';
 import type { KubeletEndpointSettings } from './streams/kubelet-server.js';
@@ -64,6 +64,7 @@ export async function kubeletSettingsFrom(flags: KubeletFlags, dataDir: string, 
   } else {
     // The PKI (and @peculiar/x509) loads only when a certificate is generated.
     const { KUBELET_PKI, ensureServingPki } = await import('./tls/pki.js');
+    mkdirSync(dataDir, { recursive: true });
     const pki = await ensureServingPki(dataDir, listen.host, KUBELET_PKI, extraHosts);
     tls = { cert: pki.certPem, key: pki.keyPem };
     caPem = pki.caCertPem;
