@@ -25,6 +25,7 @@ import type { LocalApiServer } from './local-api/index.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { StatusReporter } from './reconcile/status-reporter.js';
 import { CriRuntime } from './runtime/cri/cri-runtime.js';
+import { CriStreams } from './runtime/cri/cri-streams.js';
 import { ProcessRuntime, RuntimeRouter, defaultHostIP, type BackoffSettings, type BwrapMode, type Runtime } from './runtime/index.js';
 import { ProcessStreams } from './runtime/process-streams.js';
 import { RuntimeStreamsRouter, type RuntimeStreams } from './runtime/runtime-streams.js';
@@ -112,6 +113,7 @@ export class EdgeAgent {
   /** What the kubelet API streams from: both runtimes behind one. */
   readonly streams: RuntimeStreams;
   private kubeletApiServer?: Promise<KubeletApiServer>;
+  private readonly criStreams?: CriStreams;
 
   constructor(private readonly options: EdgeAgentOptions) {
     const { logger } = options;
@@ -171,7 +173,11 @@ export class EdgeAgent {
       });
       this.pods = new RuntimeRouter(this.cri, this.runtime);
     }
-    this.streams = new RuntimeStreamsRouter([new ProcessStreams({ dataDir: options.dataDir, runtime: this.runtime })]);
+    const processStreams = new ProcessStreams({ dataDir: options.dataDir, runtime: this.runtime });
+    if (this.cri && options.containerRuntimeEndpoint) {
+      this.criStreams = new CriStreams({ endpoint: options.containerRuntimeEndpoint, runtime: this.cri, nodeName: options.node, logDir: options.podLogDir ?? path.join(options.dataDir, 'log') });
+    }
+    this.streams = new RuntimeStreamsRouter(this.criStreams ? [processStreams, this.criStreams] : [processStreams]);
     this.reporter = new StatusReporter({
       runtime: this.pods,
       cache: this.store.cache,
@@ -314,6 +320,7 @@ export class EdgeAgent {
     this.tunnels?.stop();
     await this.localApi?.close();
     await (await this.kubeletApiServer)?.close();
+    this.criStreams?.close();
     await this.endpoints?.close();
     this.store.close();
   }

@@ -16,6 +16,8 @@ PACKAGES=(
   kubectl               # the real kubectl against the embedded API and the agent's local API (>= 1.31)
   mosquitto             # the MQTT broker (tests start their own on free loopback ports)
   bubblewrap            # bwrap: Pod sandboxes
+  util-linux            # nsenter: exec into a sandboxed Pod (kubelet API)
+  bsdutils              # script: the pseudo-terminal of exec -t in the process runtime
   shellcheck            # lints deploy/edge/install.sh and the scripts
   systemd               # systemd-analyze verify of the agent's unit
   qemu-user-static      # test:arm64: the agent as an arm64 process

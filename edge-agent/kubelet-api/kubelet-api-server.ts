@@ -20,6 +20,7 @@ import { answerText, serveContainerLogs } from './log-request.js';
 import { parsePort, serveChannelPortForward, serveSpdyPortForward, type PortForwardTarget } from './port-forward.js';
 import { CHANNEL_PROTOCOLS, serveChannels, type ChannelProtocol } from './remote-command.js';
 import { servePodLog } from './pod-log.js';
+import { SPDY_COMMAND_PROTOCOLS, serveSpdyCommand } from './remote-command-spdy.js';
 import { parseTarget, type KubeletTarget } from './request-target.js';
 import { KubeletStats } from './stats.js';
 import { proxyUpgrade, streamingUrl } from './stream-proxy.js';
@@ -245,9 +246,10 @@ export class KubeletApiServer {
     const command = query.getAll('command');
     if (target.kind === 'exec' && command.length === 0) return reject(socket, 400, 'you must specify at least 1 command');
     if (!options.stdin && !options.stdout && !options.stderr) return reject(socket, 400, 'you must specify at least 1 of stdin, stdout, stderr');
-    if (upgrade !== 'websocket') {
-      return reject(socket, 400, `unable to upgrade connection: ${upgrade === 'spdy/3.1' ? 'exec and attach over SPDY are not served by this node; use a WebSocket client (kubectl 1.30 or later)' : `unsupported upgrade ${JSON.stringify(upgrade)}`}`);
-    }
+    const spdy = upgrade === 'spdy/3.1';
+    if (!spdy && upgrade !== 'websocket') return reject(socket, 400, `unable to upgrade connection: unsupported upgrade ${JSON.stringify(upgrade)}`);
+    const versions = String(req.headers['x-stream-protocol-version'] ?? '').split(',').map((v) => v.trim());
+    const spdyProtocol = SPDY_COMMAND_PROTOCOLS.find((candidate) => versions.includes(candidate));
     const protocol = CHANNEL_PROTOCOLS.find((candidate) => offered.includes(candidate));
     let streamTarget: StreamTarget;
     try {
@@ -257,14 +259,26 @@ export class KubeletApiServer {
       if (err instanceof StreamRequestError) return reject(socket, 400, err.message);
       throw err;
     }
+    // The container runtime's streaming server speaks both protocols itself.
     if (streamTarget.kind === 'proxy') return proxyUpgrade(req, socket, head, streamingUrl(streamTarget.url));
     const session = streamTarget.session;
+    if (spdy) {
+      if (!spdyProtocol) {
+        session.kill();
+        return reject(socket, 403, `unable to upgrade: no supported stream protocol in ${JSON.stringify(versions)} (${SPDY_COMMAND_PROTOCOLS.join(', ')})`);
+      }
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${spdyProtocol}\r\n\r\n`);
+      if (head.length > 0) socket.unshift(head);
+      this.deps.logger.info({ pod: key, container: target.container, kind: target.kind, protocol: `SPDY/3.1 ${spdyProtocol}`, tty }, 'stream opened');
+      return serveSpdyCommand(socket, options, command, async () => session);
+    }
     if (!protocol) {
       session.kill();
       return reject(socket, 400, `unable to upgrade connection: none of the offered subprotocols ${JSON.stringify(offered)} is supported (${CHANNEL_PROTOCOLS.join(', ')})`);
     }
     this.chosenProtocol.set(req, protocol);
     const ws = await this.accept(req, socket, head);
+    if (!ws) return session.kill();
     this.deps.logger.info({ pod: key, container: target.container, kind: target.kind, protocol, tty }, 'stream opened');
     await serveChannels(ws, session, { protocol: protocol as ChannelProtocol, stdout: options.stdout, stderr: options.stderr, command });
   }
@@ -281,7 +295,10 @@ export class KubeletApiServer {
     if (upgrade !== 'websocket') return reject(socket, 400, `unable to upgrade connection: unsupported upgrade ${JSON.stringify(upgrade)}`);
     if (offered.includes(WS_SPDY_PORT_FORWARD)) {
       this.chosenProtocol.set(req, WS_SPDY_PORT_FORWARD);
+      // ws refuses subprotocols that are not RFC 7230 tokens ('/' is not); the answer names it all the same.
+      req.headers['sec-websocket-protocol'] = 'spdy-tunnel';
       const ws = await this.accept(req, socket, head);
+      if (!ws) return;
       const tunnel = createWebSocketStream(ws);
       tunnel.on('error', () => undefined);
       return serveSpdyPortForward(tunnel, forward);
@@ -292,11 +309,16 @@ export class KubeletApiServer {
     if (ports.length === 0 || bad !== undefined) return reject(socket, 400, typeof bad === 'string' ? bad : 'query parameter "port" is required');
     this.chosenProtocol.set(req, 'v4.channel.k8s.io');
     const ws = await this.accept(req, socket, head);
+    if (!ws) return;
     return serveChannelPortForward(ws, ports as number[], forward);
   }
 
-  private accept(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<WebSocket> {
-    return new Promise((resolve) => this.wss.handleUpgrade(req, socket, head, (ws) => resolve(ws)));
+  /** Completes the WebSocket handshake; undefined when it failed (ws has answered the client and closed the socket). */
+  private accept(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<WebSocket | undefined> {
+    return new Promise((resolve) => {
+      socket.once('close', () => resolve(undefined));
+      this.wss.handleUpgrade(req, socket, head, (ws) => resolve(ws));
+    });
   }
 }
 

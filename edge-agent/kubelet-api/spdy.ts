@@ -136,6 +136,26 @@ export class SpdySession extends EventEmitter {
     this.emit('close');
   }
 
+  /** Resolves once every frame queued so far has been handed to the socket. */
+  drain(): Promise<void> {
+    return this.outbound.run(() => undefined);
+  }
+
+  /** Ends the session after what is queued has been sent (close() discards it). */
+  async shutdown(): Promise<void> {
+    await this.drain();
+    if (this.closed) return;
+    this.socket.end();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2_000);
+      this.socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.close();
+  }
+
   resumeInput(): void {
     if (!this.closed) this.socket.resume();
   }

@@ -29,19 +29,26 @@ export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
       const name = req.rawHeaders[i]!;
       if (!HOP_BY_HOP.has(name.toLowerCase())) lines.push(`${name}: ${req.rawHeaders[i + 1]!}`);
     }
+    let connected = false;
     const done = (): void => {
       upstream.destroy();
       socket.destroy();
       resolve();
     };
+    upstream.once('error', (err: Error) => {
+      if (!connected && socket.writable) {
+        const body = `the container runtime's streaming server is not reachable: ${err.message}\n`;
+        socket.end(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      }
+    });
     upstream.once('connect', () => {
+      connected = true;
       upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
       if (head.length > 0) upstream.write(head);
       upstream.pipe(socket);
       socket.pipe(upstream);
     });
-    upstream.once('error', done);
-    upstream.once('close', done);
+    upstream.once('close', () => (connected ? done() : (upstream.destroy(), resolve())));
     socket.once('error', done);
     socket.once('close', done);
   });

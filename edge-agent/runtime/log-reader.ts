@@ -31,6 +31,7 @@ export interface LogReadOptions {
 const CHUNK = 64 * 1024;
 /** A line longer than this is passed on in pieces rather than held whole. */
 const MAX_LINE = 1024 * 1024;
+const NEWLINE = Buffer.from('\n');
 
 /** Go's RFC3339Nano, as the kubelet prints times: fraction without trailing zeros. */
 export function rfc3339Nano(ms: number): string {
@@ -65,6 +66,8 @@ class LimitedOutput {
 /** Turns file bytes into the response's bytes: passes them on, or line by line with stamps and a since filter. */
 class LogFormatter {
   private partial: Buffer = Buffer.alloc(0);
+  private cachedStamp = -1;
+  private cachedText = '';
   /** Time given to raw lines (their file's mtime, or now while following). */
   stamp = 0;
 
@@ -81,13 +84,16 @@ class LogFormatter {
   async feed(chunk: Buffer): Promise<void> {
     if (this.passthrough) return this.output.write(chunk);
     let data = this.partial.length ? Buffer.concat([this.partial, chunk]) : chunk;
+    // One write per chunk read, not per line: the lines of a chunk are formatted into one buffer.
+    const parts: Buffer[] = [];
     let newline = data.indexOf(10);
-    while (newline >= 0 && !this.output.done) {
-      await this.line(data.subarray(0, newline), true);
+    while (newline >= 0) {
+      this.line(data.subarray(0, newline), true, parts);
       data = data.subarray(newline + 1);
       newline = data.indexOf(10);
     }
     this.partial = Buffer.from(data);
+    if (parts.length > 0) await this.output.write(Buffer.concat(parts));
     if (this.partial.length > MAX_LINE) await this.flush();
   }
 
@@ -96,28 +102,41 @@ class LogFormatter {
     if (this.partial.length === 0) return;
     const rest = this.partial;
     this.partial = Buffer.alloc(0);
-    await this.line(rest, false);
+    const parts: Buffer[] = [];
+    this.line(rest, false, parts);
+    if (parts.length > 0) await this.output.write(Buffer.concat(parts));
   }
 
-  private async line(line: Buffer, terminated: boolean): Promise<void> {
+  private line(line: Buffer, terminated: boolean, parts: Buffer[]): void {
     if (this.format === 'raw') {
-      const prefix = this.options.timestamps ? `${rfc3339Nano(this.stamp || Date.now())} ` : '';
-      return this.output.write(Buffer.concat([Buffer.from(prefix), line, terminated ? Buffer.from('\n') : Buffer.alloc(0)]));
+      if (this.options.timestamps) parts.push(Buffer.from(`${this.stampText()} `));
+      parts.push(line);
+      if (terminated) parts.push(NEWLINE);
+      return;
     }
     // <time> <stream> <P|F> <content>
     const first = line.indexOf(32);
     const second = first < 0 ? -1 : line.indexOf(32, first + 1);
     const third = second < 0 ? -1 : line.indexOf(32, second + 1);
-    if (third < 0) return; // not a CRI line: skipped, as the kubelet does
-    const time = line.subarray(0, first).toString('latin1');
-    const tag = line.subarray(second + 1, third).toString('latin1');
+    const tag = line[second + 1];
+    // Not a CRI line (a time first, a P or F tag): skipped, as the kubelet does.
+    if (third < 0 || !(line[0]! >= 0x30 && line[0]! <= 0x39) || (tag !== 0x50 && tag !== 0x46)) return;
     if (this.options.sinceMs !== undefined) {
-      const at = Date.parse(time);
+      const at = Date.parse(line.subarray(0, first).toString('latin1'));
       if (!Number.isFinite(at) || at < this.options.sinceMs) return;
     }
-    const prefix = this.options.timestamps ? `${time} ` : '';
-    const content = line.subarray(third + 1);
-    await this.output.write(Buffer.concat([Buffer.from(prefix), content, tag.startsWith('P') ? Buffer.alloc(0) : Buffer.from('\n')]));
+    if (this.options.timestamps) parts.push(line.subarray(0, first + 1));
+    parts.push(line.subarray(third + 1));
+    if (tag !== 0x50 /* P: partial, continued on the next line */) parts.push(NEWLINE);
+  }
+
+  private stampText(): string {
+    const stamp = this.stamp || Date.now();
+    if (stamp !== this.cachedStamp) {
+      this.cachedStamp = stamp;
+      this.cachedText = rfc3339Nano(stamp);
+    }
+    return this.cachedText;
   }
 }
 
@@ -232,7 +251,7 @@ export async function writeLogs(selection: LogSelection, options: LogReadOptions
       let inode = info.ino;
       for (;;) {
         if (stopped()) break;
-        const running = selection.running();
+        const running = await selection.running();
         formatter.stamp = now();
         const before = position;
         position = await drain(handle, position);

@@ -35,7 +35,7 @@ export interface LogSelection {
    */
   copyTruncate: boolean;
   /** Whether the container instance writing the last file still runs (following stops when not). */
-  running(): boolean;
+  running(): boolean | Promise<boolean>;
 }
 
 export interface ExecOptions {

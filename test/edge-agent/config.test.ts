@@ -46,4 +46,10 @@ describe('edge-agent --config', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('--hub is required (or EDGE_HUB, or "hub:" in the config file)');
   });
+
+  it('binds --kubelet-api-address on loopback only (it runs commands in Pods and has no authentication)', async () => {
+    const result = await run(process.execPath, [BIN.edgeAgent, '--node', 'a', '--hub', 'ws://127.0.0.1:1', '--data', path.join(dir.path, 'kubelet'), '--kubelet-api-address', '0.0.0.0:10250']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('--kubelet-api-address 0.0.0.0:10250: not a loopback address');
+  });
 });

@@ -14,6 +14,8 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   kubectl: 'kubectl',
   mosquitto: 'mosquitto',
   bwrap: 'bubblewrap',
+  nsenter: 'util-linux',
+  script: 'bsdutils',
   shellcheck: 'shellcheck',
   'systemd-analyze': 'systemd',
 };

@@ -7,6 +7,10 @@
 import type * as Grpc from '@grpc/grpc-js';
 import { CRI_PROTO } from './cri-proto.js';
 import type {
+  AttachRequest,
+  ContainerStats,
+  ExecRequest,
+  Labels,
   AuthConfig,
   Container,
   ContainerConfig,
@@ -144,6 +148,19 @@ export class CriClient {
 
   async containerStatus(containerId: string): Promise<ContainerStatus> {
     return (await this.call<{ status: ContainerStatus }>(this.runtime, 'ContainerStatus', { containerId })).status;
+  }
+
+  /** A URL on the runtime's streaming server that runs the command (kubelet proxies the client's request there). */
+  async exec(request: ExecRequest): Promise<string> {
+    return (await this.call<{ url: string }>(this.runtime, 'Exec', request)).url;
+  }
+
+  async attach(request: AttachRequest): Promise<string> {
+    return (await this.call<{ url: string }>(this.runtime, 'Attach', request)).url;
+  }
+
+  async listContainerStats(filter: { labelSelector?: Labels } = {}): Promise<ContainerStats[]> {
+    return (await this.call<{ stats: ContainerStats[] }>(this.runtime, 'ListContainerStats', { filter })).stats;
   }
 
   async reopenContainerLog(containerId: string): Promise<void> {

@@ -142,3 +142,20 @@ export interface FilesystemUsage {
   usedBytes?: { value: number };
   inodesUsed?: { value: number };
 }
+
+export interface ContainerStats {
+  attributes: { id: string; metadata: { name: string; attempt: number }; labels: Labels; annotations: Labels };
+  cpu?: { timestamp: number; usageCoreNanoSeconds?: { value: number }; usageNanoCores?: { value: number } };
+  memory?: { timestamp: number; workingSetBytes?: { value: number }; usageBytes?: { value: number }; rssBytes?: { value: number } };
+}
+
+export interface ExecRequest {
+  containerId: string;
+  cmd: string[];
+  tty: boolean;
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+}
+
+export type AttachRequest = Omit<ExecRequest, 'cmd'>;

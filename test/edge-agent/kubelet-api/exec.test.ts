@@ -2,8 +2,14 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { requireTool } from '../../helpers/system-tools.js';
 import { makePod, sh } from '../runtime/helpers.js';
 import { KubeletHarness, channelExec, get, waitText } from './helpers.js';
+
+// exec -t in the process runtime needs script (its pseudo-terminal); exec into a bwrap sandbox needs nsenter.
+requireTool('script');
+requireTool('nsenter');
+requireTool('bwrap');
 
 const harnesses: KubeletHarness[] = [];
 afterEach(async () => {
