@@ -132,6 +132,11 @@ describe('kubectl through the embedded API, the hub and a tunnel', () => {
 });
 
 describe('the hub\'s kubelet endpoint', () => {
+  it('is where edge Nodes say their kubelet listens (status.daemonEndpoints), as kube-apiserver looks it up', async () => {
+    const port = await waitFor(async () => (await hub.client.get<{ status?: { daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } } }>('/api/v1/nodes/edge-a')).status?.daemonEndpoints?.kubeletEndpoint?.Port, { what: 'the daemon endpoint' });
+    expect(port).toBe(Number(kubelet.port));
+  });
+
   it('refuses a caller without a client certificate of the configured CA', async () => {
     expect((await kubeletGet('/containerLogs/default/web-a/app', {}, true)).status).toBe(401);
   });
