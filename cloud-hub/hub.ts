@@ -23,6 +23,10 @@ import { NodeSession } from './session/node-session.js';
 import { SharedOpBytes } from './session/op-bytes.js';
 import { SessionRegistry } from './session/session-registry.js';
 import { KubeSource } from './source/kube-source.js';
+import { KubeletAuth } from './streams/kubelet-auth.js';
+import { HubKubeletServer, type KubeletEndpointSettings } from './streams/kubelet-server.js';
+import { NodeAddresses } from './streams/node-addresses.js';
+import { DEFAULT_TUNNEL_LIMITS, TunnelBroker, type TunnelLimits } from './streams/tunnel-broker.js';
 import { CLOSE_REVOKED, CLOSE_SHUTDOWN, type Connection } from './transport/connection.js';
 import type { EmbeddedBroker } from './transport/embedded-broker.js';
 import type { HostPort } from './transport/host-port.js';
@@ -94,6 +98,10 @@ export interface CloudHubOptions {
   limits?: Partial<NodeLimits>;
   /** Make pods on autonomous edge nodes tolerate their node's outage forever (upstream/pod-autonomy.ts); default true. */
   autonomy?: boolean;
+  /** Serve the kubelet-compatible endpoint (logs, exec, attach, port-forward, stats) here: cloud-hub/streams/. */
+  kubelet?: KubeletEndpointSettings;
+  /** Stream tunnel limits per node (the rest are DEFAULT_TUNNEL_LIMITS). */
+  tunnelLimits?: Partial<TunnelLimits>;
 }
 
 export class CloudHub {
@@ -113,6 +121,9 @@ export class CloudHub {
   private bridge?: MqttBridge;
   private ownership?: ShardOwnership;
   private cloudSink?: CloudEventSink;
+  readonly tunnels: TunnelBroker;
+  private readonly addresses = new NodeAddresses();
+  private kubeletServer?: HubKubeletServer;
 
   constructor(private readonly options: CloudHubOptions) {
     const { logger } = options;
@@ -134,7 +145,10 @@ export class CloudHub {
       logger: logger.child({ component: 'source' }),
       // Node status is not kept in the watch cache (the edge never reads it); readiness is.
       observeRaw: (kind, raw, deleted) => {
-        if (kind === 'Node') readiness.observe(raw, deleted);
+        if (kind === 'Node') {
+          readiness.observe(raw, deleted);
+          this.addresses.observe(raw, deleted);
+        }
       },
     });
     this.source.addEventHandler(this.tokens);
@@ -148,7 +162,7 @@ export class CloudHub {
     });
     // After the fleet view: the autonomy controller reads the pods' current versions from it.
     if (options.autonomy !== false) this.source.addEventHandler(new PodAutonomy({ client: this.client, fleet: this.fleet, writes: this.writes, logger: logger.child({ component: 'autonomy' }) }));
-    const registrar = new NodeRegistrar({ client: this.client, fleet: this.fleet, writes: this.writes, logger });
+    const registrar = new NodeRegistrar({ client: this.client, fleet: this.fleet, writes: this.writes, logger, kubeletPort: () => this.kubeletServer?.port });
     const gracePeriodMs = options.nodeGracePeriodMs ?? 40_000;
     this.leases = new LeaseRenewer({
       client: this.client,
@@ -221,6 +235,11 @@ export class CloudHub {
         }),
       this.fleet,
     );
+    this.tunnels = new TunnelBroker({
+      limits: { ...DEFAULT_TUNNEL_LIMITS, ...options.tunnelLimits },
+      logger: logger.child({ component: 'tunnels' }),
+      signal: (node, id, purpose) => this.sessions.get(node)?.requestTunnel(id, purpose) ?? false,
+    });
     this.ws = new WsServer({
       host: options.listen.host,
       port: options.listen.port,
@@ -231,6 +250,7 @@ export class CloudHub {
         return this.tokens.verify(node, token);
       },
       accept: (node, connection) => this.accept(node, connection),
+      acceptTunnel: (node, id) => this.tunnels.claim(node, id),
       httpHandler: (req, res) => handleHealth({ ready: () => this.ready }, req, res),
       ...(options.tls ? { tls: options.tls } : {}),
       maxFrameBytes: settings.maxFrameBytes,
@@ -244,13 +264,14 @@ export class CloudHub {
   }
 
   /** Starts watching and listening; returns the bound addresses. */
-  async start(): Promise<{ ws: string; metrics?: string; mqtt?: string }> {
+  async start(): Promise<{ ws: string; metrics?: string; mqtt?: string; kubelet?: string }> {
     if (this.options.eventWebhook) this.cloudSink = new WebhookEventSink(this.options.eventWebhook);
     this.source.start();
     this.leases.start();
     this.health.start();
     const ws = await this.ws.start();
-    const bound: { ws: string; metrics?: string; mqtt?: string } = { ws };
+    const bound: { ws: string; metrics?: string; mqtt?: string; kubelet?: string } = { ws };
+    if (this.options.kubelet) bound.kubelet = await this.startKubeletEndpoint(this.options.kubelet);
     if (this.options.metricsListen) {
       this.metricsServer = new MetricsServer(this.options.registry, { ready: () => this.ready }, this.options.metricsTls ? this.options.tls : undefined);
       bound.metrics = await this.metricsServer.start(this.options.metricsListen.host, this.options.metricsListen.port);
@@ -317,6 +338,21 @@ export class CloudHub {
     return bound;
   }
 
+  private startKubeletEndpoint(settings: KubeletEndpointSettings): Promise<string> {
+    this.kubeletServer = new HubKubeletServer({
+      host: settings.listen.host,
+      port: settings.listen.port,
+      tls: settings.tls,
+      ...(settings.clientCa ? { clientCa: settings.clientCa } : {}),
+      auth: new KubeletAuth({ tokenWebhook: settings.tokenWebhook ?? false, mode: settings.authorization, client: this.client }),
+      tunnels: this.tunnels,
+      nodeOfPod: (namespace, name) => this.fleet.placementOf(`Pod/${namespace}/${name}`)?.node,
+      nodeOfAddress: (address) => this.addresses.nodeOf(address),
+      logger: this.options.logger.child({ component: 'kubelet-endpoint' }),
+    });
+    return this.kubeletServer.start();
+  }
+
   /** Accepts a connection from any transport. */
   accept(node: string, connection: Connection): NodeSession {
     return this.sessions.attach(node, connection);
@@ -325,6 +361,8 @@ export class CloudHub {
   async stop(): Promise<void> {
     await this.ownership?.stop();
     this.sessions.closeAll(CLOSE_SHUTDOWN, 'hub shutting down');
+    this.tunnels.close();
+    await this.kubeletServer?.close();
     this.leases.stop();
     this.health.stop();
     this.writes.close();

@@ -12,6 +12,7 @@ import { apiServerCommand } from './apiserver/command.js';
 import { controllerSettingsFrom, withControllerFlags } from './apiserver/controller-settings.js';
 import type { EmbeddedApiServer } from './apiserver/index.js';
 import { CloudHub } from './hub.js';
+import { kubeletSettingsFrom, tunnelLimitsFrom, withKubeletFlags, type KubeletFlags } from './kubelet-flags.js';
 import { KubeClient } from './kube/kube-client.js';
 import { loadKubeConfig } from './kube/kube-config.js';
 import { DEFAULT_NODE_LIMITS, type NodeLimits } from './session/node-limits.js';
@@ -32,7 +33,7 @@ interface MosquittoAuthCommandOptions {
   namespace: string;
 }
 
-interface ServeOptions {
+interface ServeOptions extends KubeletFlags {
   embedded?: boolean;
   kubeconfig?: string;
   data: string;
@@ -131,7 +132,7 @@ const program = new Command('cloud-hub')
     new Option('--no-autonomy', 'leave the tolerations of pods on edge nodes alone (by default pods on an edge node tolerate its outage forever unless the node or the pod is annotated edge-sync.io/autonomy: "false")').env('EDGE_NO_AUTONOMY'),
   )
   .addOption(logLevelOption());
-withControllerFlags(program)
+withControllerFlags(withKubeletFlags(program))
   // --data names the cluster only when given: its default is the embedded API's directory.
   .action(async (options: ServeOptions, command: Command) => serve(options, command.getOptionValueSource('data') !== 'default'));
 
@@ -224,6 +225,8 @@ async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
     : undefined;
   let embedded: EmbeddedApiServer | undefined;
   let kubeConfig: KubeConfig;
+  // Known once the hub listens; the embedded API asks for it on each pods/log, exec, ... request.
+  let kubeletEndpoint: { host: string; port: number; ca: string } | undefined;
   let api: string | undefined;
   if (options.embedded) {
     // Loaded only here (and by `apiserver`): with it come SQLite, @peculiar/x509 and reflect-metadata.
@@ -236,6 +239,7 @@ async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
       ...(options.apiBookmarkInterval ? { bookmarkIntervalMs: options.apiBookmarkInterval } : {}),
       logger: logger.child({ component: 'apiserver' }),
       controllers: controllerSettingsFrom(options),
+      kubelet: () => kubeletEndpoint,
     });
     await embedded.start();
     api = embedded.url;
@@ -243,6 +247,7 @@ async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
   } else {
     kubeConfig = loadKubeConfig({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}), ...(dataGiven ? { data: options.data } : {}) });
   }
+  const kubelet = await kubeletSettingsFrom(options, options.data, options.tlsSan ?? [], embedded?.caCertPath);
   const limits: NodeLimits = {
     maxPending: options.maxPending,
     maxPendingPerAddress: options.maxPendingPerAddress,
@@ -274,11 +279,18 @@ async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
     ...(tls ? { tls: { cert: tls.cert, key: tls.key }, metricsTls: options.metricsTls ?? false } : {}),
     limits,
     autonomy: options.autonomy,
+    ...(kubelet ? { kubelet } : {}),
+    tunnelLimits: tunnelLimitsFrom(options),
   });
   if (options.mqtt && options.shards > 0 && !options.hubId) {
     logger.warn('no --hub-id: this replica holds its MQTT shard Leases as hostname-pid, so after a crash they move only when they expire; set --hub-id (a Deployment: the pod name)');
   }
   const bound = await hub.start();
+  if (bound.kubelet && kubelet) {
+    const url = new URL(bound.kubelet);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    kubeletEndpoint = { host: host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host, port: Number(url.port), ca: kubelet.caPem };
+  }
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) {
@@ -300,7 +312,7 @@ async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  const addresses = { ws: bound.ws, ...(tls?.caFile ? { hubCa: tls.caFile } : {}), ...(bound.mqtt ? { mqtt: bound.mqtt } : {}), ...(bound.metrics ? { metrics: bound.metrics } : {}), ...(api ? { api, kubeconfig: embedded?.kubeconfigPath } : {}), cluster: kubeConfig.getCurrentCluster()?.server };
+  const addresses = { ws: bound.ws, ...(tls?.caFile ? { hubCa: tls.caFile } : {}), ...(bound.mqtt ? { mqtt: bound.mqtt } : {}), ...(bound.metrics ? { metrics: bound.metrics } : {}), ...(bound.kubelet ? { kubelet: bound.kubelet } : {}), ...(api ? { api, kubeconfig: embedded?.kubeconfigPath } : {}), cluster: kubeConfig.getCurrentCluster()?.server };
   // Bound is not ready: agents are answered, and /readyz says 200, once every informer has listed.
   logger.info(addresses, 'listening');
   void hub.source.whenSynced().then(() => {

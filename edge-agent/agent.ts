@@ -7,6 +7,7 @@
  * and serves what it has, and nothing here ever clears the cache because a connection failed.
  */
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { AgentHttpEndpoints } from './http-endpoints.js';
 import { FullJitterBackoff } from './link/backoff.js';
@@ -18,7 +19,8 @@ import { runtimeCandidate } from './filter/inputs/runtime-events.js';
 import { NodeConditions } from './filter/inputs/node-conditions.js';
 import { UpstreamEvents } from './filter/upstream-events.js';
 import type { KubeletApiServer } from './kubelet-api/index.js';
-import type { LinkTransport } from './link/transport.js';
+import type { LinkTransport, TokenOption } from './link/transport.js';
+import { TunnelDialer } from './link/tunnel-dialer.js';
 import type { LocalApiServer } from './local-api/index.js';
 import { Reconciler } from './reconcile/reconciler.js';
 import { StatusReporter } from './reconcile/status-reporter.js';
@@ -90,6 +92,12 @@ export interface EdgeAgentOptions {
   allowPrivileged?: boolean;
   /** Kept back from Pods: allocatable = capacity minus this (`--system-reserved` + `--kube-reserved`). */
   reserved?: Reserved;
+  /**
+   * Serve `kubectl logs/exec/attach/port-forward/top` through tunnels the hub asks for
+   * (protocol/README.md, "Stream tunnels"): dialled at `streamUrl` (ws[s]://, the hub's
+   * --listen) with the node's token, and served by the kubelet API (`kubeletApi()`).
+   */
+  tunnels?: { streamUrl: string; token?: TokenOption; ca?: Buffer };
 }
 
 /** With --cgroup-root, CRI Pods get their own cgroups below `<root>/cri` (the sandboxes' cgroup_parent). */
@@ -123,6 +131,7 @@ export class EdgeAgent {
   private readonly bus?: LocalBus;
   private endpoints?: AgentHttpEndpoints;
   private localApi?: LocalApiServer;
+  private readonly tunnels?: TunnelDialer;
   /** What the kubelet API streams from: both runtimes behind one. */
   readonly streams: RuntimeStreams;
   private kubeletApiServer?: Promise<KubeletApiServer>;
@@ -229,6 +238,20 @@ export class EdgeAgent {
         if (matched && this.store.cache.markComplete()) this.reconciler.wake();
       },
     };
+    if (options.tunnels) {
+      const { streamUrl, token, ca } = options.tunnels;
+      const handler = {
+        handleConnection: (socket: Duplex) =>
+          void this.kubeletApi().then(
+            (api) => api.handleConnection(socket),
+            (err: unknown) => {
+              logger.error({ err }, 'the kubelet API did not load');
+              socket.destroy();
+            },
+          ),
+      };
+      this.tunnels = new TunnelDialer({ streamUrl, node: options.node, ...(token ? { token } : {}), ...(ca ? { ca } : {}), handler, logger: logger.child({ component: 'tunnels' }) });
+    }
     this.link = new HubLink({
       node: options.node,
       agentVersion: agentVersion(),
@@ -238,6 +261,7 @@ export class EdgeAgent {
       logger: logger.child({ component: 'link' }),
       observer: combineObservers(this.metrics.observer(), nodeEvents),
       upstream: this.pump,
+      ...(this.tunnels ? { tunnels: this.tunnels } : {}),
       ...(options.backoff ? { backoff: options.backoff } : {}),
     });
   }
@@ -320,6 +344,7 @@ export class EdgeAgent {
     // Pending aggregates go into the outbox before it closes.
     this.events.close();
     this.link.stop();
+    this.tunnels?.stop();
     await this.localApi?.close();
     await (await this.kubeletApiServer)?.close();
     this.criStreams?.close();

@@ -26,6 +26,8 @@ interface AgentCliOptions {
   localApiSecrets?: boolean;
   localApiAllowRemote?: boolean;
   kubeletApiAddress?: HostPort;
+  streamUrl?: string;
+  streams: boolean;
   filterRules?: string;
   localMqtt?: string;
   localMqttTopics: string[];
@@ -105,6 +107,11 @@ const program = new Command('edge-agent')
   .addOption(new Option('--hub <url>', 'hub address: ws://HOST:PORT or wss:// (WebSocket), mqtt://HOST:PORT or mqtts:// (through an MQTT broker); required').env('EDGE_HUB'))
   .addOption(new Option('--data <dir>', 'data directory: cache.db, secret.key').default('/var/lib/edge-agent').env('EDGE_DATA'))
   .addOption(new Option('--token-file <file>', 'file holding this node\'s token (cloud-hub token create NODE); only its owner may read it (chmod 600); read again when the hub refuses the token and on SIGHUP, so a rotated token needs no restart').env('EDGE_TOKEN_FILE'))
+  .addOption(
+    new Option('--stream-url <url>', 'ws[s]://HOST:PORT of the hub (its --listen) to dial when it asks for a stream tunnel (kubectl logs, exec, attach, port-forward, top); default: --hub when that is ws[s]://; needed with an mqtt:// --hub for streams')
+      .env('EDGE_STREAM_URL'),
+  )
+  .addOption(new Option('--no-streams', 'answer no stream tunnels: kubectl logs, exec, attach, port-forward and top do not reach this node').env('EDGE_NO_STREAMS'))
   .addOption(new Option('--hub-ca <file>', 'PEM CA certificate that signs the hub\'s (or the MQTT broker\'s) certificate, for wss:// and mqtts:// with a private CA (a hub started with --tls writes DATA/hub-ca.crt); without it the system\'s CAs are used').env('EDGE_HUB_CA'))
   .addOption(new Option('--labels <k=v,...>', 'labels for the Node object when the hub registers it; the hub drops what a kubelet may not set (node-role.kubernetes.io/*, other kubernetes.io/k8s.io labels outside the kubelet\'s set) and logs why').argParser(parseLabels).env('EDGE_NODE_LABELS'))
   .addOption(
@@ -176,6 +183,8 @@ async function run(options: AgentCliOptions & { node: string; hub: string }): Pr
   const token = options.tokenFile ? new TokenFile(options.tokenFile, logger) : undefined;
   const ca = readHubCa(options.hubCa);
   const transport = transportForUrl({ hubUrl: options.hub, node: options.node, ...(token ? { token } : {}), ...(ca ? { ca } : {}) });
+  const streamUrl = options.streams ? (options.streamUrl ?? (/^wss?:\/\//i.test(options.hub) ? options.hub : undefined)) : undefined;
+  if (streamUrl !== undefined && !/^wss?:\/\//i.test(streamUrl)) throw new Error(`--stream-url: expected ws://HOST:PORT or wss://HOST:PORT (the hub's --listen), got ${JSON.stringify(streamUrl)}`);
   const agent = new EdgeAgent({
     node: options.node,
     dataDir: options.data,
@@ -188,6 +197,7 @@ async function run(options: AgentCliOptions & { node: string; hub: string }): Pr
     ...(options.metrics ? { metricsListen: options.metrics } : {}),
     ...(options.localApi ? { localApiListen: options.localApi, localApiSecrets: options.localApiSecrets ?? false, localApiAllowRemote: options.localApiAllowRemote ?? false } : {}),
     ...(options.kubeletApiAddress ? { kubeletApiListen: options.kubeletApiAddress } : {}),
+    ...(streamUrl ? { tunnels: { streamUrl, ...(token ? { token } : {}), ...(ca ? { ca } : {}) } } : {}),
     ...(options.filterRules ? { filterRulesFile: options.filterRules } : {}),
     ...(options.localMqtt ? { localMqtt: { url: options.localMqtt, topics: options.localMqttTopics } } : {}),
     ...(options.outboxMaxBytes ? { outboxMaxBytes: options.outboxMaxBytes } : {}),
@@ -221,7 +231,7 @@ async function run(options: AgentCliOptions & { node: string; hub: string }): Pr
   process.on('SIGTERM', () => void stop('SIGTERM'));
   // SIGHUP: read the token file again (rotation); the next connection uses it.
   process.on('SIGHUP', () => void token?.reload('SIGHUP'));
-  logger.info({ hub: transport.description, data: options.data, objects: agent.store.cache.size, ...bound }, 'ready');
+  logger.info({ hub: transport.description, ...(streamUrl ? { streams: streamUrl } : {}), data: options.data, objects: agent.store.cache.size, ...bound }, 'ready');
 }
 
 program.parseAsync().catch((err: unknown) => {

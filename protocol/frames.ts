@@ -167,6 +167,18 @@ export const ErrorSchema = frame('error', {
   ref: z.string().max(64).optional(),
 });
 
+/** A tunnel id: 128 random bits, base64url without padding (22 characters). */
+export const TUNNEL_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+/** The `caps` entry by which an agent says it answers `tunnel` frames. */
+export const TUNNEL_CAP = 'tunnel';
+
+export const TunnelSchema = frame('tunnel', {
+  /** Names the tunnel: the agent dials `/edge/v1/<node>/tunnel/<id>` (protocol/websocket.ts). */
+  id: z.string().regex(TUNNEL_ID_PATTERN, { message: 'tunnel id must be 22 base64url characters (128 bits)' }),
+  /** What it is for (`log`, `exec`, ...), for the agent's logs only. */
+  purpose: z.string().max(32).optional(),
+});
+
 export const FRAME_SCHEMAS = {
   hello: HelloSchema,
   ack: AckSchema,
@@ -178,6 +190,7 @@ export const FRAME_SCHEMAS = {
   sync: SyncSchema,
   synced: SyncedSchema,
   error: ErrorSchema,
+  tunnel: TunnelSchema,
 } as const;
 
 export type FrameType = keyof typeof FRAME_SCHEMAS;
@@ -200,15 +213,16 @@ export type SyncOp = z.infer<typeof SyncOpSchema>;
 export type SyncFrame = z.infer<typeof SyncSchema>;
 export type SyncedFrame = z.infer<typeof SyncedSchema>;
 export type ErrorFrame = z.infer<typeof ErrorSchema>;
+export type TunnelFrame = z.infer<typeof TunnelSchema>;
 
 export type EdgeFrame = HelloFrame | AckFrame | NeedFrame | StatusFrame | HeartbeatFrame | EventFrame | ErrorFrame;
-export type CloudFrame = WelcomeFrame | SyncFrame | SyncedFrame | AckFrame | ErrorFrame;
+export type CloudFrame = WelcomeFrame | SyncFrame | SyncedFrame | AckFrame | ErrorFrame | TunnelFrame;
 export type Frame = EdgeFrame | CloudFrame;
 
 /** Frame types an agent may send; the hub answers anything else with `E_TYPE`. */
 export const EDGE_FRAME_TYPES: readonly FrameType[] = ['hello', 'ack', 'need', 'status', 'heartbeat', 'event', 'error'];
 /** Frame types a hub may send; the agent answers anything else with `E_TYPE`. */
-export const CLOUD_FRAME_TYPES: readonly FrameType[] = ['welcome', 'sync', 'synced', 'ack', 'error'];
+export const CLOUD_FRAME_TYPES: readonly FrameType[] = ['welcome', 'sync', 'synced', 'ack', 'error', 'tunnel'];
 
 /** A frame of type `T` without the `v` and `t` members, for building frames. */
 export type FrameBody<F extends Frame> = Omit<F, 'v' | 't'>;

@@ -6,6 +6,15 @@
 /** `ws[s]://HOST:PORT/edge/v1/<node>`. */
 export const WS_PATH_PREFIX = '/edge/v1/';
 export const WS_SUBPROTOCOL = 'edge-sync.v1';
+/** The subprotocol of a stream tunnel: binary messages carrying one HTTP/1.1 connection's bytes. */
+export const TUNNEL_SUBPROTOCOL = 'edge-sync.tunnel.v1';
+/** The path segment between the node and the id: `/edge/v1/<node>/tunnel/<id>`. */
+export const TUNNEL_PATH_SEGMENT = '/tunnel/';
+
+/** `/edge/v1/<node>/tunnel/<id>`: where an agent dials the tunnel a `tunnel` frame asked for. */
+export function tunnelPath(node: string, id: string): string {
+  return `${WS_PATH_PREFIX}${encodeURIComponent(node)}${TUNNEL_PATH_SEGMENT}${id}`;
+}
 /**
  * On every HTTP answer by which a hub refuses an upgrade: the error code (protocol/errors.ts).
  * An answer without it did not come from an edge-sync hub.

@@ -21,7 +21,7 @@ const LAYERS: Rules['layers'] = {
     ['session'], // one node's sync: hello, resync, steady stream
     ['transport'], // bytes in, bytes out: WebSocket server, MQTT bridge, embedded broker
     ['auth', 'replicas', 'source', 'apiserver'], // tokens; shard Leases; informers; the embedded API server
-    ['kube', 'observability', 'tls'], // client and paths; metrics and health; the PKI
+    ['kube', 'observability', 'tls', 'streams'], // client and paths; metrics and health; the PKI; stream tunnels and the kubelet endpoint
   ],
   'edge-agent': [
     ['.'], // main.ts, agent.ts (assembly), config-file.ts, http-endpoints.ts, metrics.ts, node-info.ts, version.ts

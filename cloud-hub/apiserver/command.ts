@@ -3,6 +3,7 @@
  * the command (cloud-hub's --help lists it); the server itself is imported when the command runs.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { controllerSettingsFrom, withControllerFlags } from './controller-settings.js';
 import { DEFAULT_HISTORY_WINDOW } from './defaults.js';
@@ -36,6 +37,8 @@ interface ApiServerFlags {
   nodeMonitorPeriod: number;
   defaultUnreachableTolerationSeconds: number;
   defaultNotReadyTolerationSeconds: number;
+  kubeletEndpoint?: ListenAddress;
+  kubeletCa?: string;
 }
 
 /** The flags of `apiserver`, on `command`; `mandatory` marks --data required (see apiServerCommand). */
@@ -55,6 +58,12 @@ function withFlags(command: Command, mandatory: boolean): Command {
         .default(DEFAULT_HISTORY_WINDOW)
         .argParser(parsePositiveInteger),
     )
+    .addOption(
+      new Option('--kubelet-endpoint <host:port>', 'serve pods/log, exec, attach, portforward and metrics.k8s.io (kubectl logs, exec, port-forward, cp, top) through the hub\'s kubelet endpoint here (cloud-hub --kubelet-listen, which must trust DATA/apiserver-ca.crt: --kubelet-client-ca-file)')
+        .env('EDGE_API_KUBELET_ENDPOINT')
+        .argParser(parseListenAddress),
+    )
+    .addOption(new Option('--kubelet-ca <file>', 'with --kubelet-endpoint: the CA of its serving certificate (the hub writes HUBDATA/hub-kubelet-ca.crt); read on each request, so the hub may start later').env('EDGE_API_KUBELET_CA'))
     .addOption(new Option('--log-level <level>', 'pino log level').env('LOG_LEVEL').default('info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']));
 }
 
@@ -81,7 +90,10 @@ export function apiServerCommand(): Command {
       const flags = ownFlags(command);
       const logger: Logger = pino({ level: flags.logLevel, base: { component: 'apiserver' } });
       const { EmbeddedApiServer } = await import('./server.js');
-      const server = new EmbeddedApiServer({ dataDir: flags.data, host: flags.listen.host, port: flags.listen.port, historyWindow: flags.history, logger, controllers: controllerSettingsFrom(flags) });
+      const { kubeletEndpoint, kubeletCa } = flags;
+      if (kubeletEndpoint && !kubeletCa) throw new Error('--kubelet-endpoint needs --kubelet-ca');
+      const kubelet = kubeletEndpoint && kubeletCa ? () => ({ ...kubeletEndpoint, host: kubeletEndpoint.host === '0.0.0.0' ? '127.0.0.1' : kubeletEndpoint.host, ca: readFileSync(kubeletCa, 'utf8') }) : undefined;
+      const server = new EmbeddedApiServer({ dataDir: flags.data, host: flags.listen.host, port: flags.listen.port, historyWindow: flags.history, logger, controllers: controllerSettingsFrom(flags), ...(kubelet ? { kubelet } : {}) });
       try {
         await server.start();
       } catch (err) {

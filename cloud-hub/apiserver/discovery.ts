@@ -20,10 +20,15 @@ export const SERVER_BUILD = { gitVersion: 'v1.32.0+edge-sync', buildDate: '2026-
 export class Discovery {
   private readonly openApi: OpenApiDocuments;
 
+  private readonly extra: readonly { group: string; version: string; resources: ApiResource[] }[];
+
   constructor(
     private readonly catalog: ResourceCatalog,
     schemas: KubeSchemas = new KubeSchemas(),
+    /** Group versions served outside the catalog (metrics.k8s.io); the reviews are always there. */
+    extra: readonly { group: string; version: string; resources: ApiResource[] }[] = [],
   ) {
+    this.extra = [...REVIEW_DISCOVERY, ...extra];
     this.openApi = new OpenApiDocuments(catalog, schemas, 'Kubernetes', SERVER_BUILD.gitVersion);
   }
 
@@ -56,14 +61,14 @@ export class Discovery {
 
   /** GET /apis/GROUP, or undefined for an unknown group. */
   group(name: string): JsonObject | undefined {
-    const versions = [...this.catalog.groupVersions(), ...REVIEW_DISCOVERY].filter((gv) => gv.group === name && name !== '');
+    const versions = [...this.catalog.groupVersions(), ...this.extra].filter((gv) => gv.group === name && name !== '');
     if (versions.length === 0) return undefined;
     return apiGroup(name, versions.map((gv) => gv.version));
   }
 
   /** GET /api/v1 or /apis/GROUP/VERSION, or undefined for an unknown group version. */
   resourceList(group: string, version: string): JsonObject | undefined {
-    const review = REVIEW_DISCOVERY.find((gv) => gv.group === group && gv.version === version);
+    const review = this.extra.find((gv) => gv.group === group && gv.version === version);
     if (review) return apiResourceList(`${group}/${version}`, review.resources);
     const defs = this.catalog.inGroupVersion(group, version);
     if (defs.length === 0) return undefined;
@@ -81,6 +86,6 @@ export class Discovery {
   }
 
   private groups(): string[] {
-    return [...new Set([...this.catalog.groupVersions(), ...REVIEW_DISCOVERY].map((gv) => gv.group))].filter((group) => group !== '');
+    return [...new Set([...this.catalog.groupVersions(), ...this.extra].map((gv) => gv.group))].filter((group) => group !== '');
   }
 }

@@ -6,6 +6,7 @@
  * registry says it is durable (group commit). One request line per request is logged at debug level.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { JsonObject } from '../../protocol/index.js';
 import { ApiError, negotiateRepresentation, ObjectFilter, partialObjectMetadata, queryFlag, statusErrors, successStatus, type Representation } from '../../protocol/kube/index.js';
@@ -24,6 +25,9 @@ import { parseFieldValidation } from './schema/decode.js';
 import { apiVersionOf, resourceKey, type ResourceCatalog, type ResourceDefinition } from './resources.js';
 import { sendJson, sendRawJson, withoutTypeMeta } from './responses.js';
 import { notServedError, serveSubresource, servesSubresource } from './subresources.js';
+import type { PodStreams } from './pod-streams.js';
+import { METRICS_GROUP, type MetricsApi } from './metrics-api.js';
+import { writeError } from '../streams/http-forward.js';
 import type { TableConverter } from './tables.js';
 import type { WatchFanout } from './watch-fanout.js';
 import { WatchStream } from './watch-stream.js';
@@ -43,6 +47,8 @@ export interface ApiRequestHandlerDependencies {
   maxWatchBufferBytes: number;
   /** host:port clients reach the server at (for /api's serverAddressByClientCIDRs). */
   serverAddress: () => string;
+  /** pods/log, exec, attach, portforward through the kubelet endpoint (pod-streams.ts); without it they are 405. */
+  podStreams?: PodStreams;
 }
 
 /** Paths answered without credentials, so probes need no token. */
@@ -57,10 +63,18 @@ interface ResourceTarget {
 }
 
 export class ApiRequestHandler {
-  private readonly deps: ApiRequestHandlerDependencies;
+  private readonly deps: ApiRequestHandlerDependencies & { podStreams?: PodStreams };
   private readonly watches = new Set<WatchStream>();
 
   private readonly reviews: SelfReviews;
+
+  /** Serves pods/log, exec, attach and portforward (pod-streams.ts) and metrics.k8s.io (metrics-api.ts) from now on. */
+  setPodStreams(streams: PodStreams, metrics: MetricsApi): void {
+    this.deps.podStreams = streams;
+    this.metrics = metrics;
+  }
+
+  private metrics?: MetricsApi;
 
   constructor(deps: ApiRequestHandlerDependencies) {
     this.deps = deps;
@@ -107,9 +121,36 @@ export class ApiRequestHandler {
         if (info.isResourceRequest) throw statusErrors.forbidden({ group: info.apiGroup, resource: info.resource }, info.name, why);
         throw new ApiError(403, 'Forbidden', `forbidden: ${why}`, {});
       }
-      if (info.isResourceRequest) await this.serveResource(req, res, info, url.searchParams);
+      if (info.isResourceRequest && info.apiGroup === METRICS_GROUP && this.metrics) await this.metrics.serve(req, res, info.resource, info.namespace, info.name);
+      else if (info.isResourceRequest) await this.serveResource(req, res, info, url.searchParams);
       else this.serveNonResource(req, res, url.pathname);
     })().catch((err: unknown) => this.sendError(req, res, err));
+  }
+
+  /** An upgrade request (exec, attach, port-forward): authenticated and authorised like any other, then piped to the kubelet endpoint. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => undefined);
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'https://embedded.invalid');
+      const user = this.deps.authenticate(bearerToken(req));
+      if (!user) throw statusErrors.unauthorized();
+      let info: RequestInfo;
+      try {
+        info = resolveRequestInfo(req.method ?? 'GET', url.pathname, url.searchParams);
+      } catch {
+        throw statusErrors.badRequest(`malformed path ${JSON.stringify(url.pathname)}`);
+      }
+      if (!info.isResourceRequest || !this.deps.podStreams) throw statusErrors.badRequest('only pods/exec, pods/attach and pods/portforward can be upgraded');
+      const decision = await this.deps.authorize({ user, request: info });
+      if (!decision.allowed) throw statusErrors.forbidden({ group: info.apiGroup, resource: info.resource }, info.name, forbiddenReason(user, info, decision.reason));
+      const target = this.target(info);
+      if (!this.deps.podStreams.serves(target.def, target.subresource) || target.name === '') throw statusErrors.badRequest('only pods/exec, pods/attach and pods/portforward can be upgraded');
+      this.deps.podStreams.upgrade(req, socket, head, target.def, target.namespace, target.name, target.subresource, url.searchParams);
+    })().catch((err: unknown) => {
+      const answer = err instanceof ApiError ? err : statusErrors.internal(err instanceof Error ? err.message : String(err));
+      if (!(err instanceof ApiError)) this.deps.logger.error({ err, path: req.url }, 'upgrade failed');
+      writeError(socket, answer.code, JSON.stringify(answer.toStatus()), 'application/json');
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -133,7 +174,8 @@ export class ApiRequestHandler {
     // request-info puts a namespace's own name in `namespace` too, as kube does.
     const namespace = def.kind === 'Namespace' ? '' : info.namespace;
     if (!def.namespaced && namespace !== '') throw statusErrors.routeNotFound();
-    if (subresource !== '' && info.name !== '' && !(subresource === 'status' && def.statusSubresource) && !servesSubresource(def, subresource)) {
+    const streamed = this.deps.podStreams?.serves(def, subresource) ?? false;
+    if (subresource !== '' && info.name !== '' && !(subresource === 'status' && def.statusSubresource) && !servesSubresource(def, subresource) && !streamed) {
       const notServed = notServedError(def, subresource);
       if (notServed) {
         // A missing object is still a 404, as kube answers before it looks at the subresource.
@@ -193,6 +235,7 @@ export class ApiRequestHandler {
 
     if (def.namespaced && namespace === '') throw statusErrors.routeNotFound();
 
+    if (this.deps.podStreams?.serves(def, subresource)) return this.deps.podStreams.serve(req, res, def, namespace, name, subresource, query);
     if (servesSubresource(def, subresource)) return serveSubresource({ req, res, registry, maxBodyBytes: this.deps.maxBodyBytes, def, namespace, name, subresource, query });
 
     const statusOnly = subresource === 'status' ? ({ subresource: 'status' } as const) : {};

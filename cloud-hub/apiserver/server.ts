@@ -7,6 +7,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import https from 'node:https';
+import { isIP } from 'node:net';
+import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -20,6 +22,9 @@ import { Discovery } from './discovery.js';
 import { ApiRequestHandler } from './http-handler.js';
 import { ensureToken, kubeconfigPath, renderKubeconfig, tokenPath, writeKubeconfig } from './kubeconfig.js';
 import { reusableServingPki, type ServingPki } from '../tls/pki-reuse.js';
+import { NODE_HEADER } from '../streams/http-forward.js';
+import { PodStreams } from './pod-streams.js';
+import { METRICS_DISCOVERY, MetricsApi } from './metrics-api.js';
 import { FieldManager } from './apply/field-manager.js';
 import { ObjectRegistry } from './registry.js';
 import { ObjectDecoder } from './schema/decode.js';
@@ -53,7 +58,22 @@ export interface EmbeddedApiServerOptions {
    * `false` turns all of it off.
    */
   controllers?: Partial<ControllerSettings> | false;
+  /**
+   * The kubelet endpoint pods/log, exec, attach and portforward go to (the hub's, cloud-hub/streams/):
+   * asked on each request, so the hub may start after this server. Without it those are 405.
+   */
+  kubelet?: () => KubeletEndpoint | undefined;
 }
+
+/** Where the hub's kubelet endpoint listens, and the CA (PEM) of its serving certificate. */
+export interface KubeletEndpoint {
+  host: string;
+  port: number;
+  ca: string;
+}
+
+/** The client certificate's files in the data dir, and who it says the caller is (kube-apiserver's --kubelet-client-certificate). */
+export const KUBELET_CLIENT = { name: 'apiserver-kubelet-client', commonName: 'kube-apiserver-kubelet-client', groups: ['system:masters'] } as const;
 
 const MAX_WATCH_BUFFER_BYTES = 16 * 1024 * 1024;
 export const DATABASE_FILE = 'apiserver.db';
@@ -145,7 +165,7 @@ export class EmbeddedApiServer {
       const handler = new ApiRequestHandler({
         catalog,
         registry,
-        discovery: new Discovery(catalog, schemas),
+        discovery: new Discovery(catalog, schemas, this.options.kubelet ? METRICS_DISCOVERY : []),
         tables: new TableConverter(Date.now),
         fanout,
         authenticate: this.options.authenticate ?? singleTokenAuthenticator(token),
@@ -157,10 +177,24 @@ export class EmbeddedApiServer {
         serverAddress: () => `${urlHost(this.options.host)}:${this.boundPort ?? this.options.port}`,
       });
       this.handler = handler;
+      if (this.options.kubelet) {
+        const endpoint = this.options.kubelet;
+        const client = await (await import('../tls/pki.js')).ensureClientCertificate(dataDir, KUBELET_CLIENT.name, KUBELET_CLIENT.commonName, KUBELET_CLIENT.groups);
+        const connector = {
+          nodeHeader: NODE_HEADER,
+          connect: () => {
+            const target = endpoint();
+            if (!target) return undefined;
+            return tls.connect({ host: target.host, port: target.port, ca: target.ca, cert: client.certPem, key: client.keyPem, ALPNProtocols: ['http/1.1'], ...(isIP(target.host) ? {} : { servername: target.host }) });
+          },
+        };
+        handler.setPodStreams(new PodStreams(registry, connector), new MetricsApi(registry, catalog, connector));
+      }
       const server = https.createServer({ cert: this.pki.certPem, key: this.pki.keyPem, ALPNProtocols: ['http/1.1'] }, (req, res) => handler.handle(req, res));
       // Watches are long-lived; Node's default request timeout (300 s) would cut them.
       server.requestTimeout = 0;
       server.keepAliveTimeout = 60_000;
+      server.on('upgrade', (req, socket, head: Buffer) => handler.handleUpgrade(req, socket, head));
       server.on('clientError', (err, socket) => {
         this.logger.debug({ err: err.message }, 'client connection error');
         socket.destroy();

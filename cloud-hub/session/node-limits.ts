@@ -52,6 +52,8 @@ export type RefusalReason =
   | 'bad-path'
   /** Missing, wrong or revoked token. */
   | 'auth'
+  /** A tunnel dial for an id this hub did not ask that node for (or expired, or already answered). */
+  | 'tunnel-refused'
   /** A newer authenticated connection of the same node took the one pending slot. */
   | 'pending-replaced'
   /** A frame over the WebSocket's payload limit: closed with 1009. */

@@ -18,6 +18,7 @@ import {
   type CloudFrame,
   type Frame,
   type HelloFrame,
+  TUNNEL_CAP,
 } from '../../protocol/index.js';
 import type { HubMetrics } from '../observability/hub-metrics.js';
 import { CLOSE_INTERNAL, CLOSE_PROTOCOL, type Connection, type ConnectionHandler } from '../transport/connection.js';
@@ -71,6 +72,8 @@ export class NodeSession implements ConnectionHandler {
   private state: State = 'awaiting-hello';
   private readonly stream: SyncStream;
   private hellos = 0;
+  /** The latest hello's `caps` has `tunnel`: the agent answers `tunnel` frames. */
+  private tunnels = false;
   /** The type of the frame being handled, for E_INTERNAL's `ref`. */
   private handling?: string;
   private readonly budget: NodeBudget;
@@ -115,6 +118,16 @@ export class NodeSession implements ConnectionHandler {
 
   get isClosed(): boolean {
     return this.state === 'closed';
+  }
+
+  /**
+   * Asks the agent to dial stream tunnel `id` (cloud-hub/streams/); false when the session is
+   * not past its hello or the agent does not take tunnels.
+   */
+  requestTunnel(id: string, purpose: string): boolean {
+    if (!this.tunnels || this.state === 'closed' || this.state === 'awaiting-hello') return false;
+    this.send({ v: PROTOCOL_VERSION, t: 'tunnel', id, purpose });
+    return true;
   }
 
   /** The desired state says `key` may have changed for this node. */
@@ -250,6 +263,7 @@ export class NodeSession implements ConnectionHandler {
       this.stream.reset();
     }
     this.state = 'waiting-for-source';
+    this.tunnels = hello.caps.includes(TUNNEL_CAP);
     this.deps.upstream.connected(this.node, hello, this.reply);
     const started = ++this.hellos;
     void this.deps.sourceReady().then(() => {

@@ -18,6 +18,7 @@ import * as x509 from '@peculiar/x509';
 import { randomBytes, webcrypto } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import path from 'node:path';
 import { APISERVER_PKI, DAY_MS, pkiFiles, RENEW_BEFORE_DAYS, servingHosts, type PkiFiles, type PkiIdentity, type ServingPki } from './pki-reuse.js';
 
 export { APISERVER_PKI, pkiFiles, servingHosts, type PkiFiles, type PkiIdentity, type ServingPki } from './pki-reuse.js';
@@ -141,4 +142,63 @@ export async function ensureServingPki(dataDir: string, listenHost: string, iden
     keyPem: readFileSync(files.keyPath, 'utf8'),
     files,
   };
+}
+
+/** The hub's kubelet endpoint (cloud-hub/streams/): its own CA and serving certificate. */
+export const KUBELET_PKI: PkiIdentity = { name: 'hub-kubelet', caCommonName: 'edge-sync-hub-kubelet-ca', servingCommonName: 'edge-sync-hub-kubelet' };
+
+export interface ClientCertificate {
+  certPem: string;
+  keyPem: string;
+}
+
+/**
+ * A client certificate signed by `identity`'s CA (created if missing), for `commonName` in the
+ * groups `organizations`: what the embedded API presents to the hub's kubelet endpoint, as
+ * kube-apiserver presents its --kubelet-client-certificate. Files DIR/<name>.crt and .key,
+ * reissued when missing, expiring within 30 days, or not issued by the CA on disk.
+ */
+export async function ensureClientCertificate(dataDir: string, name: string, commonName: string, organizations: readonly string[], identity: PkiIdentity = APISERVER_PKI): Promise<ClientCertificate> {
+  await ensureServingPki(dataDir, '127.0.0.1', identity);
+  const files = pkiFiles(dataDir, identity);
+  const certPath = path.join(dataDir, `${name}.crt`);
+  const keyPath = path.join(dataDir, `${name}.key`);
+  const caCert = new x509.X509Certificate(readFileSync(files.caCertPath, 'utf8'));
+  let usable = existsSync(certPath) && existsSync(keyPath);
+  if (usable) {
+    try {
+      const cert = new x509.X509Certificate(readFileSync(certPath, 'utf8'));
+      usable = cert.notAfter.getTime() - Date.now() >= RENEW_BEFORE_DAYS * DAY_MS && (await cert.verify({ publicKey: caCert.publicKey, signatureOnly: true }, webcrypto));
+    } catch {
+      usable = false;
+    }
+  }
+  if (!usable) {
+    const key = await importSigningKey(readFileSync(files.caKeyPath, 'utf8'));
+    const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
+    const now = Date.now();
+    const subject = [`CN=${commonName}`, ...organizations.map((o) => `O=${o}`)].join(', ');
+    const cert = await x509.X509CertificateGenerator.create(
+      {
+        serialNumber: serialNumber(),
+        subject,
+        issuer: caCert.subject,
+        notBefore: new Date(now - 60 * 60 * 1000),
+        notAfter: new Date(now + SERVING_VALIDITY_DAYS * DAY_MS),
+        publicKey: keys.publicKey,
+        signingKey: key,
+        signingAlgorithm: ALGORITHM,
+        extensions: [
+          new x509.BasicConstraintsExtension(false, undefined, true),
+          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+          new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth], false),
+          await x509.AuthorityKeyIdentifierExtension.create(caCert, false, webcrypto),
+        ],
+      },
+      webcrypto,
+    );
+    writeAtomically(keyPath, await exportKeyPem(keys.privateKey), 0o600);
+    writeAtomically(certPath, cert.toString('pem'), 0o644);
+  }
+  return { certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8') };
 }

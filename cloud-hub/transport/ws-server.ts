@@ -14,17 +14,26 @@ import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { ErrorCode, REFUSAL_HEADER, WS_PATH_PREFIX, WS_SUBPROTOCOL, dns1123SubdomainError } from '../../protocol/index.js';
+import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
+import { ErrorCode, TUNNEL_SUBPROTOCOL, WS_PATH_PREFIX, WS_SUBPROTOCOL } from '../../protocol/index.js';
 import { CLOSE_INTERNAL, CLOSE_REPLACED, CLOSE_SILENT, type Connection, type ConnectionHandler } from './connection.js';
 import { PendingConnections, type PendingRefusal } from './pending-connections.js';
+import { parseNodePath, refuse } from './ws-paths.js';
+
+export { parseNodePath };
 
 export { WS_SUBPROTOCOL };
 
 /** A frame this much over the protocol limit is still read, and answered with E_TOO_LARGE; a larger one closes with 1009. */
 export const PAYLOAD_SLACK_BYTES = 1024 * 1024;
 
-export type WsRefusal = PendingRefusal | 'silent' | 'bad-path' | 'auth' | 'pending-replaced' | 'frame-too-large' | 'send-buffer' | 'internal';
+/** A tunnel dial the hub asked for: `complete` hands its bytes over once upgraded. */
+export interface TunnelAcceptance {
+  complete(tunnel: { stream: Duplex; onActivity(listener: () => void): void }): void;
+  fail(why: string): void;
+}
+
+export type WsRefusal = PendingRefusal | 'silent' | 'bad-path' | 'auth' | 'tunnel-refused' | 'pending-replaced' | 'frame-too-large' | 'send-buffer' | 'internal';
 
 export interface WsLimits {
   maxPending: number;
@@ -40,6 +49,12 @@ export interface WsServerOptions {
   /** Resolves true when `token` is valid for `node`. */
   authenticate: (node: string, token: string | undefined) => Promise<boolean>;
   accept: (node: string, connection: Connection) => ConnectionHandler;
+  /**
+   * A node dials `/edge/v1/<node>/tunnel/<id>` (after its token was checked): the acceptance
+   * when this hub asked that node for that tunnel, else undefined (403). Without it tunnel
+   * paths are 404.
+   */
+  acceptTunnel?: (node: string, id: string) => TunnelAcceptance | undefined;
   /** The server pings every interval; a peer silent for two intervals is dropped. */
   pingIntervalMs: number;
   /** Plain HTTP requests on the same port (health checks); return false for 404. */
@@ -88,7 +103,7 @@ export class WsServer {
       noServer: true,
       maxPayload: options.maxFrameBytes + PAYLOAD_SLACK_BYTES,
       perMessageDeflate: false,
-      handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
+      handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : protocols.has(TUNNEL_SUBPROTOCOL) ? TUNNEL_SUBPROTOCOL : false),
     });
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       try {
@@ -171,7 +186,7 @@ export class WsServer {
     const { logger } = this.options;
     const remote = req.socket.remoteAddress;
     const path = (req.url ?? '').split('?')[0] ?? '';
-    const target = parseNodePath(path);
+    const target = parseNodePath(path, this.options.acceptTunnel !== undefined);
     if ('error' in target) {
       this.refused('bad-path');
       logger.info({ remote, path: path.slice(0, 200) }, `upgrade refused: ${target.error}`);
@@ -194,6 +209,22 @@ export class WsServer {
       this.refused('auth');
       logger.warn({ node, remote, reason: token ? 'wrong or revoked token' : 'no token' }, 'connection refused');
       return refuse(socket, 401, ErrorCode.Auth, token ? 'invalid or revoked token' : 'missing bearer token');
+    }
+    if (target.tunnel !== undefined) {
+      const acceptance = this.options.acceptTunnel?.(node, target.tunnel);
+      if (!acceptance) {
+        this.refused('tunnel-refused');
+        logger.warn({ node, remote }, 'tunnel dial refused: not a tunnel this hub asked this node for, or already answered or expired');
+        return refuse(socket, 403, ErrorCode.Forbidden, 'no such tunnel for this node (unknown, expired, already answered, or asked of another node)');
+      }
+      this.pending.release(req.socket);
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        const stream = createWebSocketStream(ws, { allowHalfOpen: false });
+        stream.on('error', () => undefined);
+        acceptance.complete({ stream, onActivity: (listener) => ws.on('message', listener).on('ping', listener) });
+      });
+      socket.once('close', () => acceptance.fail('the connection closed during the upgrade'));
+      return;
     }
     this.pending.release(req.socket);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.adopt(node, ws, `ws ${remote}:${req.socket.remotePort}`));
@@ -345,34 +376,4 @@ export class WsServer {
       }
     }
   }
-}
-
-/** The node of `/edge/v1/<node>`, or why the path is refused. */
-export function parseNodePath(path: string): { node: string } | { status: 400 | 404; error: string } {
-  if (!path.startsWith(WS_PATH_PREFIX)) {
-    return { status: 404, error: `unknown endpoint ${JSON.stringify(path.slice(0, 100))}: edge agents connect to ${WS_PATH_PREFIX}<node>` };
-  }
-  let node: string;
-  try {
-    node = decodeURIComponent(path.slice(WS_PATH_PREFIX.length));
-  } catch {
-    return { status: 400, error: 'the node name in the path is not valid percent-encoding' };
-  }
-  const why = dns1123SubdomainError(node);
-  if (why !== undefined) return { status: 400, error: `${JSON.stringify(node.slice(0, 100))} is not a node name: it ${why}` };
-  return { node };
-}
-
-/** Answers an upgrade with an HTTP error that names its protocol error code, and closes. */
-function refuse(socket: Duplex, status: number, code: ErrorCode, message: string): void {
-  if (socket.destroyed || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const body = `${code}: ${message}\n`;
-  socket.end(
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n${REFUSAL_HEADER}: ${code}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
-  // A peer that does not read the answer must not keep the socket.
-  setTimeout(() => socket.destroy(), 1_000).unref();
 }

@@ -28,6 +28,11 @@ export interface NodeRegistrarDeps {
   fleet: FleetView;
   writes: WriteQueue;
   logger: Logger;
+  /**
+   * The hub's kubelet endpoint port, written as status.daemonEndpoints.kubeletEndpoint.Port:
+   * where kube-apiserver dials the Node's address for logs, exec and stats (deploy/README.md).
+   */
+  kubeletPort?: () => number | undefined;
 }
 
 interface ReadyState {
@@ -116,6 +121,7 @@ export class NodeRegistrar {
         allocatable: report.allocatable,
         addresses: report.addresses,
         nodeInfo: nodeSystemInfo(info, agentVersion),
+        ...(this.deps.kubeletPort?.() !== undefined ? { daemonEndpoints: { kubeletEndpoint: { Port: this.deps.kubeletPort() } } } : {}),
         conditions: [ready],
       },
     });

@@ -19,6 +19,7 @@ import {
   ErrorCode,
   PROTOCOL_VERSION,
   ProtocolError,
+  TUNNEL_CAP,
   byteLength,
   decode,
   encode,
@@ -80,6 +81,8 @@ export interface HubSessionOptions {
   logger: Logger;
   observer?: HubLinkObserver;
   upstream?: UpstreamChannel;
+  /** Answers `tunnel` frames (tunnel-dialer.ts); with it the hello's caps say `tunnel`. */
+  tunnels?: { dial(id: string, purpose?: string): string | undefined };
 }
 
 export type SessionState = 'closed' | 'handshaking' | 'resyncing' | 'synced';
@@ -181,7 +184,7 @@ export class HubSession {
       t: 'hello',
       node,
       agent: agentVersion,
-      caps: this.options.caps ?? ['patch', 'need'],
+      caps: [...(this.options.caps ?? ['patch', 'need']), ...(this.options.tunnels ? [TUNNEL_CAP] : [])],
       info: this.options.nodeInfo(),
       digest: cache.digest(),
       have: [...cache.entries()].map(([key, rv]) => [key, rv] as [string, string]),
@@ -255,6 +258,11 @@ export class HubSession {
       case 'ack':
         if (frame.ids) this.options.upstream?.acked(frame.ids);
         return;
+      case 'tunnel': {
+        const refused = this.options.tunnels ? this.options.tunnels.dial(frame.id, frame.purpose) : 'this agent serves no streams';
+        if (refused !== undefined) this.refuse(refused === 'bad-id' ? ErrorCode.Shape : this.options.tunnels ? ErrorCode.RateLimited : ErrorCode.Type, `tunnel refused: ${refused}`, { ref: 'tunnel' });
+        return;
+      }
       case 'error':
         this.options.logger.warn({ code: frame.code, msg: frame.msg, ref: frame.ref }, 'hub refused a frame');
         if (frame.code === ErrorCode.Hello) this.rehello(frame.msg);

@@ -19,6 +19,7 @@ import { hubFanoutBench } from './hub-fanout.js';
 import { mqttFanoutBench } from './mqtt-fanout.js';
 import { upstreamEventsBench } from './upstream-events.js';
 import { protocolBench } from './protocol.js';
+import { streamsBench } from './streams.js';
 import type { BenchSection } from './section.js';
 
 type Suite = (ms: number) => BenchSection | Promise<BenchSection>;
@@ -36,6 +37,7 @@ const SUITES: Record<string, Suite> = {
   fleet: fleetBench,
   chaos: chaosBench,
   'cri-pods': criPodsBench,
+  streams: streamsBench,
 };
 
 const program = new Command('bench')

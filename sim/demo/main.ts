@@ -12,6 +12,7 @@
  */
 import { Command, Option } from 'commander';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { TokenAdmin } from '../../cloud-hub/auth/token-admin.js';
@@ -97,9 +98,17 @@ async function demo(options: DemoOptions): Promise<void> {
 
   try {
     const apiDir = path.join(dir, 'api');
-    const api = await start(BINARIES.cloudHub, ['apiserver', '--data', apiDir, '--listen', '127.0.0.1:0'], 'apiserver');
+    // kubectl logs, exec, port-forward, cp and top: the API goes to the hub's kubelet endpoint, which trusts the API's CA.
+    const kubeletPort = await freePort();
+    const hubDir = path.join(dir, 'hub');
+    const api = await start(
+      BINARIES.cloudHub,
+      ['apiserver', '--data', apiDir, '--listen', '127.0.0.1:0', '--kubelet-endpoint', `127.0.0.1:${kubeletPort}`, '--kubelet-ca', path.join(hubDir, 'hub-kubelet-ca.crt')],
+      'apiserver',
+    );
     const kubeconfig = path.join(apiDir, 'kubeconfig');
-    const hubArgs = ['--kubeconfig', kubeconfig, '--listen', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--heartbeat-interval', '5000'];
+    const hubArgs = ['--kubeconfig', kubeconfig, '--data', hubDir, '--listen', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--heartbeat-interval', '5000'];
+    hubArgs.push('--kubelet-listen', `127.0.0.1:${kubeletPort}`, '--kubelet-client-ca-file', path.join(apiDir, 'apiserver-ca.crt'), '--kubelet-authorization-mode', 'AlwaysAllow');
     const hub = await start(BINARIES.cloudHub, hubArgs, 'cloud-hub');
     const hubReady = hub.logs.find((line) => line.msg === 'ready')!;
     const config = new KubeConfig();
@@ -163,3 +172,15 @@ async function demo(options: DemoOptions): Promise<void> {
 }
 
 await program.parseAsync();
+
+/** A port free on loopback now (the hub binds it a moment later). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -57,6 +57,7 @@ const examples: Record<FrameType, Frame> = {
   },
   synced: { v: 1, t: 'synced', seq: 1, digest: 'abc', n: 2 },
   error: { v: 1, t: 'error', code: 'E_SHAPE', msg: 'bad', seq: 3, ref: 'sync' },
+  tunnel: { v: 1, t: 'tunnel', id: 'AAAAAAAAAAAAAAAAAAAAAA', purpose: 'log' },
 };
 
 function codeOf(fn: () => unknown): string {
@@ -95,6 +96,12 @@ describe('codec round trip', () => {
 
   it('encodePutOp from object JSON text equals encodeOp of the parsed object', () => {
     expect(encodePutOp('Pod/default/web-0', 'r1', JSON.stringify(pod))).toBe(encodeOp({ op: 'put', key: 'Pod/default/web-0', rv: 'r1', obj: pod }));
+  });
+
+  it('refuses a tunnel id that is not 128 bits of base64url', () => {
+    for (const id of ['', 'short', '../../../etc/passwd/xx', 'A'.repeat(23), 'AAAAAAAAAAAAAAAAAAAA/A']) {
+      expect(codeOf(() => decode(JSON.stringify({ v: 1, t: 'tunnel', id })))).toBe('E_SHAPE');
+    }
   });
 
   it('ignores unknown members, so newer peers can add optional fields', () => {

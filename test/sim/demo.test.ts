@@ -12,7 +12,8 @@ import { PODS_DIR, STATE_FILE } from '../../edge-agent/runtime/pod-layout.js';
 import type { PodState } from '../../edge-agent/runtime/pod-state.js';
 import { isSameProcessAlive, readProcStat } from '../../edge-agent/runtime/proc-stat.js';
 import { readRecord, stopEverythingOn } from '../../sim/demo/leftovers.js';
-import { DIST, REPO, startProcess, type RunningProcess } from '../helpers/process.js';
+import { DIST, REPO, run, startProcess, type RunningProcess } from '../helpers/process.js';
+import { requireTool } from '../helpers/system-tools.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -116,6 +117,9 @@ describe('npm start', () => {
     expect(output).toMatch(new RegExp(`npx cloud-hub --kubeconfig \\S+/api/kubeconfig --listen 127\\.0\\.0\\.1:${hubPort} .*# restart it on the same port`));
 
     const dir = path.join(tmp.path, 'demo-a');
+    // kubectl logs works out of the box: the API goes to the hub's kubelet endpoint, a tunnel to the agent.
+    const logs = await run(requireTool('kubectl'), ['--kubeconfig', path.join(dir, 'api', 'kubeconfig'), 'logs', '-n', 'demo', 'hello-edge-1'], { timeoutMs: 30_000 });
+    expect(logs.stdout, logs.stderr).toMatch(/serving on :\d+/);
     const running = demoProcesses(dir);
     expect(running.processes.map((proc) => proc.name)).toEqual(['apiserver', 'cloud-hub', 'edge-1', 'edge-2', 'edge-3']);
     expect(running.podGroups.length).toBeGreaterThanOrEqual(3); // hello-edge-1, both containers of hello-edge-2
