@@ -140,11 +140,12 @@ export class ApiRequestHandler {
       } catch {
         throw statusErrors.badRequest(`malformed path ${JSON.stringify(url.pathname)}`);
       }
-      if (!info.isResourceRequest || !this.deps.podStreams) throw statusErrors.badRequest('only pods/exec, pods/attach and pods/portforward can be upgraded');
+      if (!info.isResourceRequest) throw statusErrors.badRequest('only pods/exec, pods/attach and pods/portforward can be upgraded');
       const decision = await this.deps.authorize({ user, request: info });
       if (!decision.allowed) throw statusErrors.forbidden({ group: info.apiGroup, resource: info.resource }, info.name, forbiddenReason(user, info, decision.reason));
+      // Without a kubelet endpoint this is the 405 naming the subresource (subresources.ts).
       const target = this.target(info);
-      if (!this.deps.podStreams.serves(target.def, target.subresource) || target.name === '') throw statusErrors.badRequest('only pods/exec, pods/attach and pods/portforward can be upgraded');
+      if (!this.deps.podStreams?.serves(target.def, target.subresource) || target.name === '') throw statusErrors.badRequest('only pods/exec, pods/attach and pods/portforward can be upgraded');
       this.deps.podStreams.upgrade(req, socket, head, target.def, target.namespace, target.name, target.subresource, url.searchParams);
     })().catch((err: unknown) => {
       const answer = err instanceof ApiError ? err : statusErrors.internal(err instanceof Error ? err.message : String(err));

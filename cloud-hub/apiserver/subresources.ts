@@ -2,9 +2,9 @@
  * Subresources other than `status`: `pods/binding` (what a scheduler posts), `pods/eviction`
  * (what `kubectl drain` posts: an Eviction is a delete with the Eviction's DeleteOptions; there
  * are no PodDisruptionBudgets here, so none refuses it), and a clear answer for the
- * subresources edge-sync does not serve yet (logs, exec, attach, port-forward, proxy, ephemeral
- * containers, resize, namespace finalize): a 405 Status naming the subresource, instead of
- * kube's bare "the server could not find the requested resource".
+ * subresources edge-sync does not serve (proxy, ephemeral containers, resize, namespace finalize;
+ * logs, exec, attach and port-forward when no kubelet endpoint is configured): a 405 Status
+ * naming the subresource, instead of kube's bare "the server could not find the requested resource".
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isJsonObject } from '../../protocol/index.js';
@@ -25,6 +25,9 @@ const NOT_SERVED: Readonly<Record<string, readonly string[]>> = {
   namespaces: ['finalize'],
 };
 
+/** The pods' subresources served by proxying to the node's kubelet API, when a kubelet endpoint is configured. */
+const STREAMED: ReadonlySet<string> = new Set(['log', 'exec', 'attach', 'portforward']);
+
 /** True when this module serves `resource/subresource`. */
 export function servesSubresource(def: ResourceDefinition, subresource: string): boolean {
   return def.group === '' && (SERVED[def.resource]?.includes(subresource) ?? false);
@@ -35,6 +38,10 @@ export function notServedError(def: ResourceDefinition, subresource: string): Ap
   const base = subresource.split('/')[0] ?? '';
   if (def.group !== '' || !(NOT_SERVED[def.resource]?.includes(base) ?? false)) return undefined;
   const what = `${def.resource}/${base}`;
+  // Served through the hub's kubelet endpoint when this API has one (pod-streams.ts).
+  if (def.resource === 'pods' && STREAMED.has(base)) {
+    return new ApiError(405, 'MethodNotAllowed', `${what} is not supported: this embedded API has no kubelet endpoint to reach the node (start it with --kubelet-endpoint, as cloud-hub --embedded and npm start do)`, { kind: def.resource });
+  }
   return new ApiError(405, 'MethodNotAllowed', `${what} is not supported: edge-sync's embedded API does not serve the ${what} subresource yet`, { kind: def.resource });
 }
 

@@ -86,11 +86,11 @@ describe('kubectl auth and subresources not served', () => {
     expect(who.stdout).toMatch(/Groups\s+\[system:masters system:authenticated\]/);
   });
 
-  it('logs and exec say the subresource is not served, naming it', async () => {
+  it('without a kubelet endpoint, logs and exec say the subresource is not served and how to get it, naming it', async () => {
     expect((await http.post('/api/v1/namespaces/default/pods', pod('quiet', { nodeName: 'edge-b' }))).status).toBe(201);
     const logs = await kubectl('logs', 'quiet');
     expect(logs.code).toBe(1);
-    expect(logs.stderr.trim()).toBe("Error from server (MethodNotAllowed): pods/log is not supported: edge-sync's embedded API does not serve the pods/log subresource yet");
+    expect(logs.stderr.trim()).toBe('Error from server (MethodNotAllowed): pods/log is not supported: this embedded API has no kubelet endpoint to reach the node (start it with --kubelet-endpoint, as cloud-hub --embedded and npm start do)');
     const exec = await kubectl('exec', 'quiet', '--', 'true');
     expect(exec.code).toBe(1);
     expect(exec.stderr).toContain('pods/exec is not supported');
