@@ -78,7 +78,7 @@ export class ApiRequestHandler {
 
   constructor(deps: ApiRequestHandlerDependencies) {
     this.deps = deps;
-    this.reviews = new SelfReviews(deps.authorize, deps.maxBodyBytes);
+    this.reviews = new SelfReviews(deps.authorize, deps.maxBodyBytes, deps.authenticate);
   }
 
   get openWatches(): number {
@@ -121,7 +121,8 @@ export class ApiRequestHandler {
         if (info.isResourceRequest) throw statusErrors.forbidden({ group: info.apiGroup, resource: info.resource }, info.name, why);
         throw new ApiError(403, 'Forbidden', `forbidden: ${why}`, {});
       }
-      if (info.isResourceRequest && info.apiGroup === METRICS_GROUP && this.metrics) await this.metrics.serve(req, res, info.resource, info.namespace, info.name);
+      if (this.reviews.handlesDelegated(info)) await this.reviews.serve(req, res, info, user);
+      else if (info.isResourceRequest && info.apiGroup === METRICS_GROUP && this.metrics) await this.metrics.serve(req, res, info.resource, info.namespace, info.name);
       else if (info.isResourceRequest) await this.serveResource(req, res, info, url.searchParams);
       else this.serveNonResource(req, res, url.pathname);
     })().catch((err: unknown) => this.sendError(req, res, err));

@@ -10,11 +10,19 @@
  *
  * Every authenticated user may ask both, as kube's `system:basic-user` role grants, so these two
  * requests are not themselves put to `authorize`.
+ *
+ * And the delegated reviews a kubelet (the hub's kubelet endpoint, cloud-hub/streams/kubelet-auth.ts)
+ * asks, each authorised first like any request (`create` on the resource, as kube's
+ * `system:auth-delegator` grants):
+ * - `POST /apis/authentication.k8s.io/v1/tokenreviews`: spec.token through the server's own
+ *   `authenticate`; status.authenticated and status.user.
+ * - `POST /apis/authorization.k8s.io/v1/subjectaccessreviews`: the attributes put to `authorize`
+ *   for spec.user and spec.groups.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isJsonObject, type JsonObject } from '../../protocol/index.js';
 import { objectField, statusErrors, stringField, type ApiResource } from '../../protocol/kube/index.js';
-import type { Authorizer, UserInfo } from './authorization.js';
+import type { Authenticator, Authorizer, UserInfo } from './authorization.js';
 import { parseObjectBody, readBody } from './content.js';
 import type { RequestInfo, ResourceRequestInfo, ResourceVerb } from './request-info.js';
 import { sendJson } from './responses.js';
@@ -28,29 +36,39 @@ interface ReviewApi {
 
 const ACCESS_REVIEW: ReviewApi = { group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectaccessreviews', kind: 'SelfSubjectAccessReview' };
 const SELF_REVIEW: ReviewApi = { group: 'authentication.k8s.io', version: 'v1', resource: 'selfsubjectreviews', kind: 'SelfSubjectReview' };
-const REVIEWS = [ACCESS_REVIEW, SELF_REVIEW];
+const SUBJECT_ACCESS_REVIEW: ReviewApi = { group: 'authorization.k8s.io', version: 'v1', resource: 'subjectaccessreviews', kind: 'SubjectAccessReview' };
+const TOKEN_REVIEW: ReviewApi = { group: 'authentication.k8s.io', version: 'v1', resource: 'tokenreviews', kind: 'TokenReview' };
+const SELF = [ACCESS_REVIEW, SELF_REVIEW];
+const DELEGATED = [SUBJECT_ACCESS_REVIEW, TOKEN_REVIEW];
+const REVIEWS = [...SELF, ...DELEGATED];
 
 /** Discovery entries for the two groups (create only, cluster-scoped, as kube lists them). */
-export const REVIEW_DISCOVERY: readonly { group: string; version: string; resources: ApiResource[] }[] = REVIEWS.map((api) => ({
-  group: api.group,
-  version: api.version,
-  resources: [{ name: api.resource, singularName: api.kind.toLowerCase(), namespaced: false, kind: api.kind, verbs: ['create'] }],
+export const REVIEW_DISCOVERY: readonly { group: string; version: string; resources: ApiResource[] }[] = [...new Set(REVIEWS.map((api) => api.group))].map((group) => ({
+  group,
+  version: 'v1',
+  resources: REVIEWS.filter((api) => api.group === group).map((api) => ({ name: api.resource, singularName: api.kind.toLowerCase(), namespaced: false, kind: api.kind, verbs: ['create'] })),
 }));
 
-function reviewOf(info: RequestInfo): ReviewApi | undefined {
+function reviewOf(info: RequestInfo, among: readonly ReviewApi[] = REVIEWS): ReviewApi | undefined {
   if (!info.isResourceRequest || info.name !== '' || info.subresource !== '') return undefined;
-  return REVIEWS.find((api) => api.group === info.apiGroup && api.version === info.apiVersion && api.resource === info.resource);
+  return among.find((api) => api.group === info.apiGroup && api.version === info.apiVersion && api.resource === info.resource);
 }
 
 export class SelfReviews {
   constructor(
     private readonly authorize: Authorizer,
     private readonly maxBodyBytes: number,
+    private readonly authenticate: Authenticator,
   ) {}
 
-  /** True when the request is one of the review APIs (served here, not authorized first). */
+  /** True when the request is one of the self reviews (served here, not authorized first). */
   handles(info: RequestInfo): boolean {
-    return reviewOf(info) !== undefined;
+    return reviewOf(info, SELF) !== undefined;
+  }
+
+  /** True when the request is a TokenReview or SubjectAccessReview (served here once authorized). */
+  handlesDelegated(info: RequestInfo): boolean {
+    return reviewOf(info, DELEGATED) !== undefined;
   }
 
   async serve(req: IncomingMessage, res: ServerResponse, info: RequestInfo, user: UserInfo): Promise<void> {
@@ -62,6 +80,19 @@ export class SelfReviews {
     const answer: JsonObject = { kind: api.kind, apiVersion: `${api.group}/${api.version}`, metadata: { creationTimestamp: null } };
     if (api === SELF_REVIEW) {
       answer.status = { userInfo: { username: user.username, groups: [...user.groups] } };
+    } else if (api === TOKEN_REVIEW) {
+      const token = stringField(objectField(body, 'spec') ?? {}, 'token');
+      const reviewed = token ? this.authenticate(token) : undefined;
+      answer.status = reviewed ? { authenticated: true, user: { username: reviewed.username, groups: [...reviewed.groups] } } : { authenticated: false };
+    } else if (api === SUBJECT_ACCESS_REVIEW) {
+      const spec = objectField(body, 'spec') ?? {};
+      answer.spec = spec;
+      const groups = Array.isArray(spec.groups) ? spec.groups.filter((g): g is string => typeof g === 'string') : [];
+      const subject = stringField(spec, 'user');
+      if (!subject && groups.length === 0) {
+        throw statusErrors.invalid({ group: api.group, kind: api.kind }, '', [{ field: 'spec.user', type: 'Invalid value', value: '', detail: 'at least one of user or group must be specified' }]);
+      }
+      answer.status = await this.accessReview(spec, { username: subject ?? '', groups });
     } else {
       const spec = objectField(body, 'spec') ?? {};
       answer.spec = spec;

@@ -84,15 +84,27 @@ export class RbacCluster {
    * The hub as the Deployment runs it: its args and env (downward API resolved), then the
    * cluster connection and loopback addresses the test needs (commander keeps the last value).
    */
-  async startHub(options: { rewriteArg?: (arg: string) => string; extraArgs?: string[]; podName?: string } = {}): Promise<{ proc: RunningProcess; ws: string; metrics: string }> {
+  async startHub(options: { rewriteArg?: (arg: string) => string; extraArgs?: string[]; podName?: string } = {}): Promise<{ proc: RunningProcess; ws: string; metrics: string; kubelet: string }> {
     const deployment = find(this.objects, 'Deployment', 'cloud-hub');
     const hub = container(deployment, 'cloud-hub');
-    const args = (hub.args ?? []).map(options.rewriteArg ?? ((arg) => arg));
-    const proc = await startProcess(BIN.cloudHub, [...args, '--kubeconfig', this.hubKubeconfig, '--listen', '127.0.0.1:0', '--metrics', '127.0.0.1:0', ...(options.extraArgs ?? [])], {
-      env: containerEnv(deployment, 'cloud-hub', options.podName ?? 'cloud-hub-5d8f9c7b6-x2x4q'),
+    const podName = options.podName ?? 'cloud-hub-5d8f9c7b6-x2x4q';
+    // The pod's service-account CA (the cluster CA) is here the embedded API's CA; the data
+    // emptyDir a directory per replica.
+    const inPod = (arg: string): string =>
+      arg.startsWith('--kubelet-client-ca-file=/var/run/secrets/kubernetes.io/serviceaccount/') ? `--kubelet-client-ca-file=${this.api.caCertPath}` : arg;
+    const args = (hub.args ?? []).map(inPod).map(options.rewriteArg ?? ((arg) => arg));
+    const data = path.join(this.dir.path, `hub-${podName}`);
+    const local = ['--kubeconfig', this.hubKubeconfig, '--data', data, '--listen', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--kubelet-listen', '127.0.0.1:0'];
+    const proc = await startProcess(BIN.cloudHub, [...args, ...local, ...(options.extraArgs ?? [])], {
+      env: containerEnv(deployment, 'cloud-hub', podName),
     });
     const ready = proc.logs.find((line) => line.msg === 'ready')!;
-    return { proc, ws: ready.ws as string, metrics: ready.metrics as string };
+    return { proc, ws: ready.ws as string, metrics: ready.metrics as string, kubelet: ready.kubelet as string };
+  }
+
+  /** A user the embedded API authenticates by this bearer token (TokenReview answers with it). */
+  addToken(token: string, user: UserInfo): void {
+    this.tokens.set(token, user);
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,9 @@
  * denied and that every verb granted was used. The token-admin Role gets the same treatment
  * through `cloud-hub token ...`.
  */
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../protocol/index.js';
 import { TestNode } from '../helpers/protocol-client.js';
@@ -16,7 +19,7 @@ import { HUB_USER, RbacCluster, TOKEN_ADMIN_USER } from './rbac-cluster.js';
 const NS = 'rbac-demo';
 const NODE = 'edge-rbac-1';
 let cluster: RbacCluster;
-let hub: { proc: RunningProcess; ws: string; metrics: string };
+let hub: { proc: RunningProcess; ws: string; metrics: string; kubelet: string };
 let token = '';
 
 const podPath = (name = '') => `/api/v1/namespaces/${NS}/pods${name ? `/${name}` : ''}`;
@@ -61,6 +64,10 @@ describe('the hub ServiceAccount with the rendered ClusterRole and Roles', () =>
     expect(spec.args).toContain(`--metrics=0.0.0.0:${portOf(spec.readinessProbe!.httpGet!.port)}`);
     const service = find(cluster.objects, 'Service', 'cloud-hub') as unknown as { spec: { ports: { targetPort: string }[] } };
     expect(spec.args).toContain(`--listen=0.0.0.0:${portOf(service.spec.ports[0]!.targetPort)}`);
+    // The kubelet endpoint: the Service's kubelet port is the one --kubelet-listen binds.
+    const kubeletPort = service.spec.ports.find((p) => (p as { name?: string }).name === 'kubelet')!;
+    expect(spec.args).toContain(`--kubelet-listen=0.0.0.0:${portOf(kubeletPort.targetPort)}`);
+    expect(hub.kubelet).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     for (const probe of [spec.livenessProbe!, spec.readinessProbe!]) {
       await waitFor(async () => (await fetch(`${hub.metrics}${probe.httpGet!.path}`)).status === 200, { what: `${probe.httpGet!.path} answering 200` });
     }
@@ -91,6 +98,7 @@ async function withDecisions(scenario: () => Promise<void>): Promise<void> {
 }
 
 async function exercise(): Promise<void> {
+  await kubeletEndpointReviews();
   const node = await TestNode.connect(hub.ws, NODE, { token });
   node.hello([]);
   // Heartbeats as an agent sends them (the hub asks for one a second): the node stays Ready.
@@ -122,6 +130,10 @@ async function connectedNode(node: TestNode): Promise<void> {
     return object.status?.conditions?.find((c) => c.type === 'Ready');
   }, { what: 'Node status' });
   expect(ready.status).toBe('True');
+
+  // The replica holding the session names its kubelet endpoint on the Node (patch nodes): POD_IP and the bound port.
+  const endpoint = await waitFor(async () => ((await cluster.admin.get<{ metadata: { annotations?: Record<string, string> } }>(`/api/v1/nodes/${NODE}`)).metadata.annotations ?? {})['edge-sync.io/stream-endpoint'], { what: 'the stream-endpoint annotation' });
+  expect(endpoint).toBe(new URL(hub.kubelet).host);
 
   // Edge autonomy: the Pod on the (autonomous) edge node tolerates its outage forever (patch pods).
   const tolerant = await waitFor(async () => {
@@ -162,4 +174,41 @@ async function connectedNode(node: TestNode): Promise<void> {
       return (err as { status?: number }).status === 404;
     }
   }, { what: 'pod deleted by the hub' });
+}
+
+/**
+ * The kubelet endpoint in Webhook mode, as kube-apiserver or metrics-server with a bearer token
+ * reach it: the hub creates a TokenReview (create tokenreviews) and, for the user it names, a
+ * SubjectAccessReview on nodes/stats (create subjectaccessreviews). The user here has no role,
+ * so the answer is 403 naming the review; a token the API does not know is 401.
+ */
+async function kubeletEndpointReviews(): Promise<void> {
+  cluster.addToken('metrics-reader-token', { username: 'system:serviceaccount:kube-system:metrics-server', groups: ['system:serviceaccounts', 'system:authenticated'] });
+  const forbidden = await kubeletGet('/stats/summary', 'metrics-reader-token');
+  expect(forbidden.status, forbidden.body).toBe(403);
+  expect(forbidden.body).toContain('cannot get resource "nodes/stats" for node "edge-rbac-1"');
+  const unknown = await kubeletGet('/stats/summary', 'nobody-has-this-token');
+  expect(unknown.status, unknown.body).toBe(401);
+}
+
+function kubeletGet(pathAndQuery: string, token: string): Promise<{ status: number; body: string }> {
+  const url = new URL(hub.kubelet);
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: url.hostname,
+        port: Number(url.port),
+        path: pathAndQuery,
+        headers: { authorization: `Bearer ${token}`, 'x-edge-sync-node': NODE },
+        ca: readFileSync(path.join(cluster.dir.path, 'hub-cloud-hub-5d8f9c7b6-x2x4q', 'hub-kubelet-ca.crt')),
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
 }
