@@ -21,7 +21,7 @@ import { DEFAULT_BOOKMARK_INTERVAL_MS, DEFAULT_HISTORY_WINDOW } from './defaults
 import { Discovery } from './discovery.js';
 import { ApiRequestHandler } from './http-handler.js';
 import { ensureToken, kubeconfigPath, renderKubeconfig, tokenPath, writeKubeconfig } from './kubeconfig.js';
-import { reusableServingPki, type ServingPki } from '../tls/pki-reuse.js';
+import { reusableClientCertificate, reusableServingPki, type ServingPki } from '../tls/pki-reuse.js';
 import { NODE_HEADER } from '../streams/http-forward.js';
 import { PodStreams } from './pod-streams.js';
 import { METRICS_DISCOVERY, MetricsApi } from './metrics-api.js';
@@ -179,7 +179,7 @@ export class EmbeddedApiServer {
       this.handler = handler;
       if (this.options.kubelet) {
         const endpoint = this.options.kubelet;
-        const client = await (await import('../tls/pki.js')).ensureClientCertificate(dataDir, KUBELET_CLIENT.name, KUBELET_CLIENT.commonName, KUBELET_CLIENT.groups);
+        const client = reusableClientCertificate(dataDir, KUBELET_CLIENT.name) ?? (await (await import('../tls/pki.js')).ensureClientCertificate(dataDir, KUBELET_CLIENT.name, KUBELET_CLIENT.commonName, KUBELET_CLIENT.groups));
         const connector = {
           nodeHeader: NODE_HEADER,
           connect: () => {

@@ -97,3 +97,23 @@ export function reusableServingPki(dataDir: string, listenHost: string, identity
     return undefined;
   }
 }
+
+/**
+ * A client certificate pki.ts's ensureClientCertificate made earlier (DIR/<name>.crt and .key),
+ * when it can be kept by the same rules: issued by `identity`'s CA on disk, not expiring within
+ * 30 days. Undefined otherwise, and the caller goes to ensureClientCertificate.
+ */
+export function reusableClientCertificate(dataDir: string, name: string, identity: PkiIdentity = APISERVER_PKI, now = Date.now()): { certPem: string; keyPem: string } | undefined {
+  try {
+    const ca = new X509Certificate(readFileSync(pkiFiles(dataDir, identity).caCertPath, 'utf8'));
+    const certPem = readFileSync(path.join(dataDir, `${name}.crt`), 'utf8');
+    const keyPem = readFileSync(path.join(dataDir, `${name}.key`), 'utf8');
+    createPrivateKey(keyPem);
+    const cert = new X509Certificate(certPem);
+    const notAfter = Date.parse(cert.validTo);
+    if (!Number.isFinite(notAfter) || notAfter - now < RENEW_BEFORE_DAYS * DAY_MS || !cert.verify(ca.publicKey)) return undefined;
+    return { certPem, keyPem };
+  } catch {
+    return undefined;
+  }
+}

@@ -7,8 +7,8 @@ import { X509Certificate } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ensureServingPki } from '../../cloud-hub/tls/pki.js';
-import { reusableServingPki, type PkiIdentity } from '../../cloud-hub/tls/pki-reuse.js';
+import { ensureClientCertificate, ensureServingPki } from '../../cloud-hub/tls/pki.js';
+import { reusableClientCertificate, reusableServingPki, type PkiIdentity } from '../../cloud-hub/tls/pki-reuse.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 const dir = makeTempDir('edge-pki-reuse-');
@@ -63,5 +63,21 @@ describe('reusableServingPki', () => {
     writeFileSync(path.join(data, 'hub-ca.key'), 'garbage\n');
     expect(reusableServingPki(data, '10.1.2.3', HUB, EXTRA)).toBeUndefined();
     await expect(ensureServingPki(data, '10.1.2.3', HUB, EXTRA)).rejects.toThrow();
+  });
+});
+
+describe('reusableClientCertificate', () => {
+  it('gives back the client certificate ensureClientCertificate made, and nothing once the CA changed or a file is gone', async () => {
+    const data = await made('client');
+    const made1 = await ensureClientCertificate(data, 'kubelet-client', 'kube-apiserver-kubelet-client', ['system:masters'], HUB);
+    expect(reusableClientCertificate(data, 'kubelet-client', HUB)).toEqual(made1);
+    // Expiring within 30 days (seen from a year on): reissued, not kept.
+    expect(reusableClientCertificate(data, 'kubelet-client', HUB, Date.now() + 365 * 24 * 3600 * 1000)).toBeUndefined();
+    // Another CA: not issued by it.
+    const other = await made('client-other-ca');
+    copyFileSync(path.join(other, 'hub-ca.crt'), path.join(data, 'hub-ca.crt'));
+    expect(reusableClientCertificate(data, 'kubelet-client', HUB)).toBeUndefined();
+    rmSync(path.join(data, 'kubelet-client.key'));
+    expect(reusableClientCertificate(data, 'kubelet-client', HUB)).toBeUndefined();
   });
 });
