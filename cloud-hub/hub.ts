@@ -162,7 +162,7 @@ export class CloudHub {
     });
     // After the fleet view: the autonomy controller reads the pods' current versions from it.
     if (options.autonomy !== false) this.source.addEventHandler(new PodAutonomy({ client: this.client, fleet: this.fleet, writes: this.writes, logger: logger.child({ component: 'autonomy' }) }));
-    const registrar = new NodeRegistrar({ client: this.client, fleet: this.fleet, writes: this.writes, logger, kubeletPort: () => this.kubeletServer?.port, streamEndpoint: () => this.streamEndpoint() });
+    const registrar = new NodeRegistrar({ client: this.client, fleet: this.fleet, writes: this.writes, logger, kubeletPort: () => this.kubeletServer?.port });
     const gracePeriodMs = options.nodeGracePeriodMs ?? 40_000;
     this.leases = new LeaseRenewer({
       client: this.client,
@@ -336,14 +336,6 @@ export class CloudHub {
       bound.mqtt ??= url.toString().replace(/\/$/, '');
     }
     return bound;
-  }
-
-  /** host:port of this replica's kubelet endpoint for the other replicas, once it listens. */
-  private streamEndpoint(): string | undefined {
-    const advertise = this.options.kubelet?.advertise;
-    if (!advertise || !this.kubeletServer) return undefined;
-    const host = advertise.host.includes(':') ? `[${advertise.host}]` : advertise.host;
-    return `${host}:${advertise.port || this.kubeletServer.port}`;
   }
 
   private startKubeletEndpoint(settings: KubeletEndpointSettings): Promise<string> {

@@ -17,7 +17,6 @@ export interface KubeletFlags {
   kubeletClientCaFile?: string;
   kubeletAuthenticationTokenWebhook?: boolean;
   kubeletAuthorizationMode?: 'AlwaysAllow' | 'Webhook';
-  kubeletAdvertiseAddress?: HostPort;
   tunnelMaxPending: number;
   tunnelMaxOpen: number;
   tunnelIdleTimeout: number;
@@ -43,11 +42,6 @@ export function withKubeletFlags(command: Command): Command {
         .choices(['AlwaysAllow', 'Webhook'])
         .env('EDGE_KUBELET_AUTHORIZATION_MODE'),
     )
-    .addOption(
-      new Option('--kubelet-advertise-address <host:port>', 'where other hub replicas reach this replica\'s kubelet endpoint, recorded on the Nodes whose sessions it holds (annotation edge-sync.io/stream-endpoint); port 0: the bound port. Default: $POD_IP, else the --kubelet-listen host unless a wildcard')
-        .argParser(parseHostPort)
-        .env('EDGE_KUBELET_ADVERTISE_ADDRESS'),
-    )
     .addOption(new Option('--tunnel-max-pending <n>', 'stream tunnels asked of one node and not yet opened; more requests get 429').default(DEFAULT_TUNNEL_LIMITS.maxPending).argParser(parsePositiveInt).env('EDGE_TUNNEL_MAX_PENDING'))
     .addOption(new Option('--tunnel-max-open <n>', 'open stream tunnels (logs -f, exec, port-forward connections) per node; more requests get 429').default(DEFAULT_TUNNEL_LIMITS.maxOpen).argParser(parsePositiveInt).env('EDGE_TUNNEL_MAX_OPEN'))
     .addOption(new Option('--tunnel-idle-timeout <ms>', 'a stream tunnel with no bytes either way for this long is closed').default(DEFAULT_TUNNEL_LIMITS.idleMs).argParser(parsePositiveInt).env('EDGE_TUNNEL_IDLE_TIMEOUT'));
@@ -58,13 +52,7 @@ export function tunnelLimitsFrom(flags: KubeletFlags): Partial<TunnelLimits> {
 }
 
 /** The endpoint's settings, or undefined when it is off; `embeddedCaFile` is the embedded API's CA with --embedded. */
-export async function kubeletSettingsFrom(
-  flags: KubeletFlags,
-  dataDir: string,
-  extraHosts: readonly string[],
-  embeddedCaFile?: string,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<(KubeletEndpointSettings & { caPem: string }) | undefined> {
+export async function kubeletSettingsFrom(flags: KubeletFlags, dataDir: string, extraHosts: readonly string[], embeddedCaFile?: string): Promise<(KubeletEndpointSettings & { caPem: string }) | undefined> {
   const listen = flags.kubeletListen ?? (embeddedCaFile ? { host: '127.0.0.1', port: 0 } : undefined);
   if (!listen) return undefined;
   if (Boolean(flags.kubeletTlsCert) !== Boolean(flags.kubeletTlsKey)) throw new Error('--kubelet-tls-cert and --kubelet-tls-key go together');
@@ -82,11 +70,8 @@ export async function kubeletSettingsFrom(
     caPem = pki.caCertPem;
   }
   const caFile = flags.kubeletClientCaFile ?? embeddedCaFile;
-  const wildcard = listen.host === '0.0.0.0' || listen.host === '::' || listen.host === '';
-  const advertise = flags.kubeletAdvertiseAddress ?? (env.POD_IP ? { host: env.POD_IP, port: 0 } : wildcard ? undefined : { host: listen.host, port: 0 });
   return {
     listen,
-    ...(advertise ? { advertise } : {}),
     tls,
     caPem,
     ...(caFile ? { clientCa: readFileSync(caFile, 'utf8') } : {}),

@@ -35,8 +35,6 @@ export interface KubeletEndpointSettings {
   /** Also accept bearer tokens, checked with TokenReview. */
   tokenWebhook?: boolean;
   authorization: KubeletAuthorizationMode;
-  /** Where other replicas reach this endpoint (port 0: the bound port), recorded on the Nodes whose sessions this replica holds. */
-  advertise?: { host: string; port: number };
 }
 
 export interface KubeletServerOptions {

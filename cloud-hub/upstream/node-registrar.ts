@@ -33,15 +33,7 @@ export interface NodeRegistrarDeps {
    * where kube-apiserver dials the Node's address for logs, exec and stats (deploy/README.md).
    */
   kubeletPort?: () => number | undefined;
-  /**
-   * This replica's kubelet endpoint for the other replicas (host:port), recorded on the Node as
-   * STREAM_ENDPOINT_ANNOTATION when the node connects here and the Node says otherwise.
-   */
-  streamEndpoint?: () => string | undefined;
 }
-
-/** Which hub replica holds the node's session: its kubelet endpoint, host:port. */
-export const STREAM_ENDPOINT_ANNOTATION = 'edge-sync.io/stream-endpoint';
 
 interface ReadyState {
   status: 'True' | 'Unknown';
@@ -111,8 +103,7 @@ export class NodeRegistrar {
     const { client, fleet, logger } = this.deps;
     const report = sanitizeNodeInfo(node, info);
     const stored = fleet.get(formatKey('Node', '', node));
-    const storedMeta = stored ? (JSON.parse(stored.json) as { metadata?: { uid?: string; annotations?: Record<string, string> } }).metadata : undefined;
-    let uid = storedMeta?.uid;
+    let uid = stored ? (JSON.parse(stored.json) as { metadata?: { uid?: string } }).metadata?.uid : undefined;
     if (!stored) {
       try {
         const created = await client.create<{ metadata?: { uid?: string } }>(paths.nodes, { apiVersion: 'v1', kind: 'Node', metadata: { name: node, labels: report.labels }, spec: report.taints.length > 0 ? { taints: report.taints } : {} });
@@ -134,11 +125,6 @@ export class NodeRegistrar {
         conditions: [ready],
       },
     });
-    // One write when the node's session moved to this replica (or first came), none otherwise.
-    const endpoint = this.deps.streamEndpoint?.();
-    if (endpoint !== undefined && storedMeta?.annotations?.[STREAM_ENDPOINT_ANNOTATION] !== endpoint) {
-      await client.mergePatch(paths.node(node), { metadata: { annotations: { [STREAM_ENDPOINT_ANNOTATION]: endpoint } } });
-    }
   }
 
   /** Tells the node's owner what the hub refused: a warning log and a Warning Event on the Node. */

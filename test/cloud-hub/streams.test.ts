@@ -137,11 +137,6 @@ describe('the hub\'s kubelet endpoint', () => {
     expect(port).toBe(Number(kubelet.port));
   });
 
-  it('is recorded on the Node as the replica holding its session (edge-sync.io/stream-endpoint)', async () => {
-    const endpoint = await waitFor(async () => ((await hub.client.get<{ metadata: { annotations?: Record<string, string> } }>('/api/v1/nodes/edge-a')).metadata.annotations ?? {})['edge-sync.io/stream-endpoint'], { what: 'the stream-endpoint annotation' });
-    expect(endpoint).toBe(kubelet.host);
-  });
-
   it('refuses a caller without a client certificate of the configured CA', async () => {
     expect((await kubeletGet('/containerLogs/default/web-a/app', {}, true)).status).toBe(401);
   });

@@ -64,8 +64,6 @@ export function containerEnv(deployment: KubeObject, containerName: string, podN
     if (variable.value !== undefined) env[variable.name] = variable.value;
     else if (variable.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') env[variable.name] = deployment.metadata.namespace ?? 'default';
     else if (variable.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[variable.name] = podName;
-    // The test's pods are processes on this host.
-    else if (variable.valueFrom?.fieldRef?.fieldPath === 'status.podIP') env[variable.name] = '127.0.0.1';
     else throw new Error(`env ${variable.name}: the test does not resolve ${JSON.stringify(variable.valueFrom)}`);
   }
   return env;

@@ -131,10 +131,6 @@ async function connectedNode(node: TestNode): Promise<void> {
   }, { what: 'Node status' });
   expect(ready.status).toBe('True');
 
-  // The replica holding the session names its kubelet endpoint on the Node (patch nodes): POD_IP and the bound port.
-  const endpoint = await waitFor(async () => ((await cluster.admin.get<{ metadata: { annotations?: Record<string, string> } }>(`/api/v1/nodes/${NODE}`)).metadata.annotations ?? {})['edge-sync.io/stream-endpoint'], { what: 'the stream-endpoint annotation' });
-  expect(endpoint).toBe(new URL(hub.kubelet).host);
-
   // Edge autonomy: the Pod on the (autonomous) edge node tolerates its outage forever (patch pods).
   const tolerant = await waitFor(async () => {
     const pod = await cluster.admin.get<{ spec: { tolerations?: { key?: string; tolerationSeconds?: number }[] } }>(podPath('web'));
