@@ -78,6 +78,7 @@ describe('sidecar containers', () => {
     expect(h.status(key).phase).toBe('Pending');
     writeFileSync(go, '');
     await h.waitRunning(key, 'main');
+    await waitFor(() => (lines(order).length >= 4 ? true : undefined), { what: 'main has written its line' });
     expect(lines(order)).toEqual(['proxy', 'setup', 'logger', 'main']);
     for (const name of ['proxy', 'logger']) {
       expect(h.container(key, name, true)).toMatchObject({ state: { running: {} }, started: true, ready: true, restartCount: 0 });
