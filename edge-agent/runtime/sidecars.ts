@@ -65,7 +65,12 @@ export interface InitPlan {
 }
 
 export function initPlan(pod: PodView, records: Records): InitPlan {
-  if (podDone(pod, records)) return { starts: [], initialized: false, stop: stoppable(pod, records, false).filter((name) => sidecarNames(pod).includes(name)) };
+  if (podDone(pod, records)) {
+    // Nothing starts; a regular init container that failed for good is listed (start undefined) so its runtime clears its waiting state.
+    const failed = pod.initContainers.filter((spec) => !isSidecar(spec) && records[spec.name]?.last !== undefined && records[spec.name]!.last!.exitCode !== 0 && !records[spec.name]!.running);
+    const stop = stoppable(pod, records, false).filter((name) => sidecarNames(pod).includes(name));
+    return { starts: failed.map((spec) => ({ spec, start: undefined })), initialized: failed.length === 0, stop };
+  }
   const starts: InitPlan['starts'] = [];
   for (const spec of pod.initContainers) {
     const record = records[spec.name];

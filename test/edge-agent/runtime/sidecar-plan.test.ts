@@ -41,7 +41,8 @@ describe('the sidecar plan', () => {
     expect(podDone(pod('Never'), finished)).toBe(true);
     expect(podDone(pod('Always'), finished)).toBe(false);
     expect(podDone(pod('Never'), { proxy: running(), setup: exited(2) })).toBe(true);
-    expect(initPlan(pod('Never'), finished)).toMatchObject({ starts: [], stop: ['logger'] });
+    expect(initPlan(pod('Never'), finished)).toMatchObject({ starts: [], initialized: true, stop: ['logger'] });
+    expect(initPlan(pod('Never'), { proxy: running(), setup: exited(2) })).toMatchObject({ starts: [{ start: undefined }], initialized: false, stop: ['proxy'] });
     expect(initPlan(pod('Never'), { ...finished, logger: exited(143) })).toMatchObject({ starts: [], stop: ['proxy'] });
   });
 
