@@ -8,6 +8,7 @@ import type { JsonObject } from '../../protocol/index.js';
 import { kubeTime as rfc3339 } from '../../protocol/kube/index.js';
 import type { ContainerSpec, PodView } from './pod-spec.js';
 import type { ContainerRecord, ConditionRecord, Termination } from './pod-state.js';
+import { isSidecar, sidecarNames } from './sidecars.js';
 
 /**
  * What a container's status is rendered from: the process runtime's ContainerRecord, or what
@@ -54,12 +55,13 @@ export function containerStatus(spec: ContainerSpec, record: StatusRecord | unde
   let containerID: string | undefined;
   let ready = false;
   let started = false;
+  const appLike = !init || isSidecar(spec); // a sidecar is ready and started like an app container
   if (record?.running) {
     state = { running: { startedAt: rfc3339(record.running.startedAt) } };
     if (record.last) lastState = terminated(record.last);
     containerID = record.running.containerID ?? `process://${record.running.pid}`;
     // Without probes a running app container is ready and started; with them, the probes say.
-    ready = record.probed?.ready ?? !init;
+    ready = record.probed?.ready ?? appLike;
     started = record.probed?.started ?? true;
   } else if (record?.waiting) {
     state = waiting(record.waiting.reason, record.waiting.message);
@@ -69,7 +71,7 @@ export function containerStatus(spec: ContainerSpec, record: StatusRecord | unde
     state = terminated(record.last);
     if (record.previous) lastState = terminated(record.previous);
     containerID = record.last.containerID;
-    ready = init && record.last.exitCode === 0; // the kubelet marks completed init containers ready
+    ready = init && !appLike && record.last.exitCode === 0; // the kubelet marks completed init containers ready
   } else {
     state = waiting(init ? 'PodInitializing' : 'ContainerCreating', undefined);
   }
@@ -97,12 +99,20 @@ function exitCodeOf(status: JsonObject, field: 'state' | 'lastState'): number | 
   return terminatedState ? (terminatedState.exitCode as number) : undefined;
 }
 
-/** The kubelet's getPhase over rendered statuses (no sidecar containers, no terminal-pod override). */
+/** The kubelet's getPhase over rendered statuses (sidecars: running ones count as running; no terminal-pod override). */
 export function podPhase(pod: PodView, initStatuses: JsonObject[], statuses: JsonObject[]): 'Pending' | 'Running' | 'Succeeded' | 'Failed' {
   let pendingInitialization = 0;
   let failedInitialization = 0;
+  let running = 0;
+  const sidecars = new Set(sidecarNames(pod));
   for (const status of initStatuses) {
     const state = stateOf(status);
+    if (sidecars.has(status.name as string)) {
+      // kube's getPhase: a sidecar is pending until it has started; a terminated one is ignored.
+      if (state === 'running') running++;
+      if ((state === 'running' && status.started !== true) || (state === 'waiting' && exitCodeOf(status, 'lastState') === undefined)) pendingInitialization++;
+      continue;
+    }
     if (state === 'running') pendingInitialization++;
     else if (state === 'terminated') {
       if (exitCodeOf(status, 'state') !== 0) failedInitialization++;
@@ -113,7 +123,6 @@ export function podPhase(pod: PodView, initStatuses: JsonObject[], statuses: Jso
       } else pendingInitialization++;
     }
   }
-  let running = 0;
   let waitingCount = 0;
   let stopped = 0;
   let succeeded = 0;
@@ -146,9 +155,13 @@ export interface DesiredCondition {
 }
 
 /** The conditions the kubelet would set now (transition times are the worker's). */
-export function desiredConditions(initStatuses: JsonObject[], statuses: JsonObject[], phase: string): Record<string, DesiredCondition> {
-  const incomplete = initStatuses.filter((status) => !(stateOf(status) === 'terminated' && exitCodeOf(status, 'state') === 0)).map((status) => status.name as string);
-  const unready = statuses.filter((status) => status.ready !== true).map((status) => status.name as string);
+export function desiredConditions(initStatuses: JsonObject[], statuses: JsonObject[], phase: string, sidecars: readonly string[] = []): Record<string, DesiredCondition> {
+  // A sidecar is initialized once it has started (or has run before); it counts toward readiness while the Pod runs.
+  const sidecarDone = (status: JsonObject) => (stateOf(status) === 'running' ? status.started === true : stateOf(status) === 'terminated' || exitCodeOf(status, 'lastState') !== undefined);
+  const done = (status: JsonObject) => (sidecars.includes(status.name as string) ? sidecarDone(status) : stateOf(status) === 'terminated' && exitCodeOf(status, 'state') === 0);
+  const incomplete = initStatuses.filter((status) => !done(status)).map((status) => status.name as string);
+  const sidecarStatuses = phase === 'Succeeded' || phase === 'Failed' ? [] : initStatuses.filter((status) => sidecars.includes(status.name as string));
+  const unready = [...sidecarStatuses, ...statuses].filter((status) => status.ready !== true).map((status) => status.name as string);
   const initialized: DesiredCondition =
     incomplete.length === 0 ? { status: 'True' } : { status: 'False', reason: 'ContainersNotInitialized', message: `containers with incomplete status: [${incomplete.join(' ')}]` };
   let ready: DesiredCondition;

@@ -31,6 +31,7 @@ import type { RuntimeEvent } from './runtime.js';
 import type { Sandbox } from './sandbox.js';
 import type { SecretVolumes } from './secret-volumes.js';
 import { SerialQueue } from './serial-queue.js';
+import { initPlan, sidecarNames, stoppable } from './sidecars.js';
 import { specChanges } from './spec-changes.js';
 import { specHash } from './spec-hash.js';
 import type { VolumeManager } from './volume-manager.js';
@@ -217,7 +218,7 @@ export class PodWorker {
       }
     }
     const rendered = renderContainers(this.view, { ...this.state, containers: this.probing.records(this.view, this.state) });
-    applyConditions(this.state.conditions, desiredConditions(rendered.initContainerStatuses, rendered.containerStatuses, rendered.phase), now);
+    applyConditions(this.state.conditions, desiredConditions(rendered.initContainerStatuses, rendered.containerStatuses, rendered.phase, sidecarNames(this.view)), now);
     this.save();
     this.flush();
     this.arm(now);
@@ -243,10 +244,11 @@ export class PodWorker {
   private driveDeletion(now: number): void {
     const deadline = this.state.deleting?.deadline ?? now;
     let running = 0;
+    const stopNow = stoppable(this.view, this.state.containers, now >= deadline); // app containers first, then sidecars in reverse
     for (const record of Object.values(this.state.containers)) {
       if (!record.running) continue;
       running++;
-      this.startKill(record, record.running, Math.max(0, deadline - now), 'Stopping container', now);
+      if (stopNow.includes(record.name)) this.startKill(record, record.running, Math.max(0, deadline - now), 'Stopping container', now);
       // A SIGKILLed container that somehow does not go away must not keep the Pod forever.
       if (this.killer.stuck(record.running, deadline, now)) {
         this.logger.warn({ container: record.name, pid: record.running.pid }, 'container still present after SIGKILL; forgetting it');
@@ -269,20 +271,14 @@ export class PodWorker {
 
   private async startContainers(now: number): Promise<void> {
     const policy = this.view.restartPolicy;
-    let initialized = true;
-    for (const container of this.view.initContainers) {
-      const record = this.record(container, true);
-      if (record.running) {
-        initialized = false;
-        break;
-      }
-      if (record.last && record.last.exitCode === 0 && !record.restartRequested) continue;
-      initialized = false;
-      const start = nextStart(policy, record, true);
-      if (start) await this.tryStart(record, container, now, start);
+    const { starts, initialized, stop } = initPlan(this.view, this.probing.records(this.view, this.state)); // sidecars.ts
+    for (const { spec, start } of starts) {
+      const record = this.record(spec, true);
+      if (start) await this.tryStart(record, spec, now, start);
       else delete record.waiting; // failed for good: restartPolicy Never; the Pod is Failed
-      break;
+      if (record.running) this.retrySoon = true; // a sidecar that has started lets the next init container start
     }
+    for (const name of stop) this.startKill(this.state.containers[name]!, this.state.containers[name]!.running!, this.view.terminationGracePeriodSeconds * 1000, 'Stopping container', now);
     for (const container of this.view.containers) {
       const record = this.record(container, false);
       if (record.running) continue;

@@ -14,6 +14,10 @@ import { PodProbes, type ProbeEvent, type ProbedInstance } from './probes/pod-pr
 import { PreStopHooks } from './probes/pre-stop.js';
 import type { ProbeTarget, Prober } from './probes/prober.js';
 import { containerHooks, containerProbes } from './probes/probe-spec.js';
+import { isSidecar } from './sidecars.js';
+
+/** The containers with probes and hooks: the sidecars and the app containers. */
+const probed = (view: PodView): ContainerSpec[] => [...view.initContainers.filter(isSidecar), ...view.containers];
 
 export interface ProcessProbesDeps {
   prober: Prober;
@@ -49,7 +53,7 @@ export class ProcessProbes {
   /** Probes for the running app containers that are not being stopped. */
   sync(view: PodView, state: PodState): void {
     const instances: ProbedInstance[] = [];
-    for (const container of view.containers) {
+    for (const container of probed(view)) {
       const running = state.containers[container.name]?.running;
       if (!running || running.killing || state.deleting) continue;
       const hooks = containerHooks(container.raw, '');
@@ -68,7 +72,7 @@ export class ProcessProbes {
   /** The records to render, running app containers with what the probes say. */
   records(view: PodView, state: PodState): Record<string, StatusRecord> {
     const out: Record<string, StatusRecord> = { ...state.containers };
-    for (const container of view.containers) {
+    for (const container of probed(view)) {
       const record = state.containers[container.name];
       if (!record?.running) continue;
       out[container.name] = { ...record, probed: this.probes.status(container.name, String(record.running.instance), containerProbes(container.raw, '')) };
@@ -81,8 +85,8 @@ export class ProcessProbes {
    * (started on the first call), else the grace (ms) left for it.
    */
   beforeStop(view: PodView, record: ContainerRecord, running: RunningInstance, graceMs: number, now: number): number | undefined {
-    const container = view.containers.find((item) => item.name === record.name);
-    const hook = container && !record.init ? containerHooks(container.raw, '').preStop : undefined;
+    const container = probed(view).find((item) => item.name === record.name);
+    const hook = container ? containerHooks(container.raw, '').preStop : undefined;
     if (!container || !hook) return graceMs;
     return this.preStop.before(record.name, String(running.instance), hook, this.target(container, running), graceMs, now);
   }

@@ -8,6 +8,7 @@
  */
 import { isJsonObject, type JsonObject, type JsonValue } from '../../protocol/index.js';
 import { parseBytes, parseCpuMillis } from '../../protocol/kube/quantity.js';
+import { isSidecar } from './sidecars.js';
 import type { ContainerSpec, PodView } from './pod-spec.js';
 
 /** 4096 cores: more is not a real request. */
@@ -145,8 +146,9 @@ export function containerCgroupLimits(resources: ContainerResources): CgroupLimi
 
 /**
  * The Pod cgroup's limits, as the kubelet's pod-level cgroup: a memory or CPU limit only when
- * every app container has one (the sum, or the largest init container's if that is more), cpu
- * shares from the summed requests, and the per-Pod pids limit.
+ * every app container and sidecar has one (the sum, or the largest init container's plus the
+ * sidecars started before it if that is more), cpu shares from the summed requests (sidecars
+ * included), and the per-Pod pids limit.
  */
 export function podCgroupLimits(pod: PodView, containers: Map<string, ContainerResources>, podMaxPids: number | undefined): CgroupLimits {
   const total = (pick: (r: ContainerResources) => number | undefined): number | undefined => {
@@ -157,11 +159,17 @@ export function podCgroupLimits(pod: PodView, containers: Map<string, ContainerR
       sum += value;
     }
     let init = 0;
-    for (const container of pod.initContainers) init = Math.max(init, pick(containers.get(container.name) ?? {}) ?? 0);
-    return Math.max(sum, init);
+    let sidecars = 0; // kube's sidecar rule: sidecars add to the app containers' sum, and to every later init container's
+    for (const container of pod.initContainers) {
+      const value = pick(containers.get(container.name) ?? {});
+      if (!isSidecar(container)) init = Math.max(init, (value ?? 0) + sidecars);
+      else if (!value) return undefined;
+      else sidecars += value;
+    }
+    return Math.max(sum + sidecars, init);
   };
   let requested = 0;
-  for (const container of pod.containers) requested += containers.get(container.name)?.cpuRequestMillis ?? 0;
+  for (const container of [...pod.initContainers.filter(isSidecar), ...pod.containers]) requested += containers.get(container.name)?.cpuRequestMillis ?? 0;
   const limits: CgroupLimits = { cpuShares: cpuShares(requested) };
   const memory = total((r) => r.memoryLimitBytes);
   const cpu = total((r) => r.cpuLimitMillis);

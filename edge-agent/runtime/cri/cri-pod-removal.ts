@@ -1,7 +1,7 @@
 /**
  * Removing a Pod from the container runtime as the kubelet's killPod does: every running
  * container stopped at once with what is left of the grace period (the runtime sends SIGTERM,
- * then SIGKILL), then each of the Pod's sandboxes stopped and removed (which removes their
+ * then SIGKILL), the sidecars after them one at a time in reverse order, then each of the Pod's sandboxes stopped and removed (which removes their
  * containers). Found by this node's labels, so it also works for a Pod whose spec is unknown.
  */
 import { rmSync } from 'node:fs';
@@ -21,11 +21,22 @@ export async function removePodContainers(
   killing: (container: string) => void,
   /** Runs the container's preStop hook; resolves with the grace (seconds) left for the stop. */
   beforeStop: (container: string, id: string, graceSeconds: number) => Promise<number> = async (_container, _id, grace) => grace,
+  /** The Pod's sidecars in init order (sidecars.ts): stopped after the rest, the last one first, within the same grace period. */
+  sidecars: readonly string[] = [],
 ): Promise<void> {
   const mine = { [POD_UID_LABEL]: uid, ...ownerLabels(nodeName) };
   const running = (await client.listContainers({ labelSelector: mine })).filter((item) => item.state === 'CONTAINER_RUNNING');
-  for (const item of running) killing(item.metadata.name);
-  await Promise.all(running.map(async (item) => client.stopContainer(item.id, await beforeStop(item.metadata.name, item.id, graceSeconds))));
+  const deadline = Date.now() + graceSeconds * 1000;
+  const stop = (items: typeof running) =>
+    Promise.all(
+      items.map(async (item) => {
+        killing(item.metadata.name);
+        const left = Math.max(0, (deadline - Date.now()) / 1000);
+        await client.stopContainer(item.id, await beforeStop(item.metadata.name, item.id, left));
+      }),
+    );
+  await stop(running.filter((item) => !sidecars.includes(item.metadata.name)));
+  for (const name of [...sidecars].reverse()) await stop(running.filter((item) => item.metadata.name === name));
   for (const sandbox of await client.listPodSandbox({ labelSelector: mine })) {
     await client.stopPodSandbox(sandbox.id);
     await client.removePodSandbox(sandbox.id);

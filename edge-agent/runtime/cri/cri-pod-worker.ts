@@ -17,10 +17,11 @@ import type { PodLayout } from '../pod-layout.js';
 import type { ConditionRecord } from '../pod-state.js';
 import { parsePod, type ContainerSpec, type PodView } from '../pod-spec.js';
 import { applyConditions, desiredConditions, renderContainers, renderPodStatus, type StatusRecord } from '../pod-status.js';
-import { nextStart, type StartKind } from '../restart-policy.js';
+import type { StartKind } from '../restart-policy.js';
 import type { RuntimeEvent } from '../runtime.js';
 import type { SecretVolumes } from '../secret-volumes.js';
 import { SerialQueue } from '../serial-queue.js';
+import { initPlan, sidecarNames, startFor, type SidecarRecord } from '../sidecars.js';
 import { specHash } from '../spec-hash.js';
 import type { Prober } from '../probes/prober.js';
 import type { VolumeManager } from '../volume-manager.js';
@@ -213,7 +214,7 @@ export class CriPodWorker {
   private refresh(now: number): void {
     if (this.view && !this.deleting && !this.gone) {
       const rendered = renderContainers(this.view, { conditions: this.conditions, containers: this.records(this.view), ...this.outcome });
-      applyConditions(this.conditions, desiredConditions(rendered.initContainerStatuses, rendered.containerStatuses, rendered.phase), now);
+      applyConditions(this.conditions, desiredConditions(rendered.initContainerStatuses, rendered.containerStatuses, rendered.phase, sidecarNames(this.view)), now);
     }
     this.flush();
   }
@@ -287,18 +288,11 @@ export class CriPodWorker {
   /** Init containers in order, then the app containers; true when it started something. */
   private async startContainers(view: PodView, now: number): Promise<boolean> {
     let started = false;
-    let initialized = true;
-    for (const spec of view.initContainers) {
-      const current = this.observed.get(spec.name)?.current;
-      if (current?.state === 'CONTAINER_RUNNING') {
-        initialized = false;
-        break;
-      }
-      if (isExited(current) && current.exitCode === 0 && current.annotations[HASH_ANNOTATION] === specHash(spec.raw)) continue;
-      initialized = false;
-      started = (await this.startIfDue(view, spec, true, now)) || started;
-      break;
-    }
+    const records: Record<string, SidecarRecord> = this.records(view); // sidecars.ts: which init container starts, which sidecars stop
+    for (const spec of view.initContainers) if (isExited(this.observed.get(spec.name)?.current) && this.observed.get(spec.name)!.current!.annotations[HASH_ANNOTATION] !== specHash(spec.raw)) records[spec.name] = { ...records[spec.name], restartRequested: true };
+    const { starts, initialized, stop } = initPlan(view, records);
+    for (const { spec } of starts) started = (await this.startIfDue(view, spec, true, now)) || started;
+    for (const name of stop) await this.probing.stopInstance(view, name, this.observed.get(name)!.current!.id, `Stopping container ${name}`, view.terminationGracePeriodSeconds);
     for (const spec of view.containers) {
       const current = this.observed.get(spec.name)?.current;
       if (current?.state === 'CONTAINER_RUNNING') continue;
@@ -316,7 +310,7 @@ export class CriPodWorker {
     let kind: StartKind | undefined = { restart: false, specChanged: false };
     if (isExited(current)) {
       const changed = current.annotations[HASH_ANNOTATION] !== specHash(spec.raw);
-      kind = nextStart(view.restartPolicy, { last: { exitCode: current.exitCode }, restartRequested: changed }, init);
+      kind = startFor(view, spec, { last: { exitCode: current.exitCode }, restartRequested: changed }, init);
     }
     // No kind: terminated for good.
     if (!kind) return this.waiting.delete(spec.name) && false;
@@ -369,7 +363,7 @@ export class CriPodWorker {
     await removePodContainers(this.deps.client, this.deps.nodeName, this.uid, graceSeconds, (container) => {
       this.events.add({ container, type: 'Normal', reason: 'Killing', message: `Stopping container ${container}` });
       this.flush();
-    }, preStop);
+    }, preStop, this.view ? sidecarNames(this.view) : []);
     this.deps.cgroups?.remove(this.uid);
     this.gone = true;
     if (this.timer) clearTimeout(this.timer);

@@ -7,13 +7,17 @@
  */
 import type { Logger } from 'pino';
 import type { PodEvents } from '../pod-events.js';
-import type { PodView } from '../pod-spec.js';
+import type { ContainerSpec, PodView } from '../pod-spec.js';
 import type { StatusRecord } from '../pod-status.js';
 import { hookFailure } from '../probes/hook-messages.js';
 import { PodProbes, type ProbeEvent, type ProbedInstance } from '../probes/pod-probes.js';
 import type { ProbeTarget, Prober } from '../probes/prober.js';
 import { containerHooks, containerProbes } from '../probes/probe-spec.js';
 import type { CriClient } from './cri-client.js';
+import { isSidecar } from '../sidecars.js';
+
+/** The containers with probes and hooks: the sidecars and the app containers. */
+const probedSpecs = (view: PodView): ContainerSpec[] => [...view.initContainers.filter(isSidecar), ...view.containers];
 import { nsToMs, type Observed } from './cri-container-status.js';
 
 export interface CriProbesDeps {
@@ -45,7 +49,7 @@ export class CriProbes {
 
   sync(view: PodView, observed: ReadonlyMap<string, Observed>, deleting: boolean): void {
     const instances: ProbedInstance[] = [];
-    for (const spec of deleting ? [] : view.containers) {
+    for (const spec of deleting ? [] : probedSpecs(view)) {
       const current = observed.get(spec.name)?.current;
       if (current?.state !== 'CONTAINER_RUNNING') continue;
       const hooks = containerHooks(spec.raw, '');
@@ -62,7 +66,7 @@ export class CriProbes {
   }
 
   records(view: PodView, observed: ReadonlyMap<string, Observed>, records: Record<string, StatusRecord>): Record<string, StatusRecord> {
-    for (const spec of view.containers) {
+    for (const spec of probedSpecs(view)) {
       const record = records[spec.name];
       const current = observed.get(spec.name)?.current;
       if (record?.running && current) record.probed = this.probes.status(spec.name, current.id, containerProbes(spec.raw, ''));
@@ -72,7 +76,7 @@ export class CriProbes {
 
   /** Runs the container's preStop hook (if any) within the grace period; the grace left (seconds) for StopContainer. */
   async beforeStop(view: PodView | undefined, container: string, id: string, graceSeconds: number): Promise<number> {
-    const spec = view?.containers.find((item) => item.name === container);
+    const spec = view && probedSpecs(view).find((item) => item.name === container);
     const hook = spec ? containerHooks(spec.raw, '').preStop : undefined;
     if (!hook) return graceSeconds;
     const began = this.deps.now();

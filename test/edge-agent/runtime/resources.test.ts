@@ -87,4 +87,25 @@ describe('cgroup values', () => {
     if (!parsed.ok) throw new Error(parsed.message);
     expect(podCgroupLimits(pod, parsed.containers, 100)).toEqual({ cpuShares: 1024, memoryBytes: 300 * 2 ** 20, pids: 100 });
   });
+
+  it('adds the sidecars to the Pod cgroup: to the app containers and to every init container after them (kube 1.29+)', () => {
+    const mi = (n: number) => ({ limits: { memory: `${n}Mi` }, requests: { cpu: '500m' } });
+    const pod = parsePod(
+      makePod({
+        initContainers: [
+          { name: 'proxy', image: 'x', restartPolicy: 'Always', resources: mi(50) },
+          { name: 'migrate', image: 'x', resources: mi(100) },
+        ],
+        containers: [{ name: 'a', image: 'x', resources: mi(60) }],
+      }),
+    );
+    const parsed = podResources(pod);
+    if (!parsed.ok) throw new Error(parsed.message);
+    // max(app 60 + sidecar 50, init 100 + sidecar 50 started before it) = 150Mi; cpu requests 500m + 500m.
+    expect(podCgroupLimits(pod, parsed.containers, undefined)).toEqual({ cpuShares: 1024, memoryBytes: 150 * 2 ** 20 });
+    const unlimited = parsePod(makePod({ initContainers: [{ name: 'proxy', image: 'x', restartPolicy: 'Always' }], containers: [{ name: 'a', image: 'x', resources: mi(60) }] }));
+    const parsedUnlimited = podResources(unlimited);
+    if (!parsedUnlimited.ok) throw new Error(parsedUnlimited.message);
+    expect(podCgroupLimits(unlimited, parsedUnlimited.containers, undefined).memoryBytes).toBeUndefined();
+  });
 });
