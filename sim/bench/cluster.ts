@@ -58,13 +58,13 @@ function hubNodeArgs(): string[] {
   return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=hub-${Date.now()}.cpuprofile`];
 }
 
-export async function startHubProcess(kubeconfig: string, extraArgs: string[] = []): Promise<{ proc: ManagedProcess; ws: string; metrics: string }> {
+export async function startHubProcess(kubeconfig: string, extraArgs: string[] = [], nodeArgs: string[] = []): Promise<{ proc: ManagedProcess; ws: string; metrics: string }> {
   const proc = await launch(
     BINARIES.cloudHub,
     // Every virtual agent connects from 127.0.0.1: no per-address pending cap (see SIM_HUB_DEFAULTS).
     ['--kubeconfig', kubeconfig, '--listen', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--log-level', 'info', '--max-pending-per-address', '0', ...extraArgs],
     // Bound, not ready: callers create what the hub lists and then wait for /readyz.
-    { name: 'cloud-hub', ready: (line) => line.msg === 'listening', nodeArgs: hubNodeArgs() },
+    { name: 'cloud-hub', ready: (line) => line.msg === 'listening', nodeArgs: [...hubNodeArgs(), ...nodeArgs] },
   );
   const bound = proc.logs.find((line) => line.msg === 'listening')!;
   return { proc, ws: bound.ws as string, metrics: bound.metrics as string };

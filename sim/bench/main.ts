@@ -16,6 +16,7 @@ import { filterBench } from './filter.js';
 import { benchJson } from './json-report.js';
 import { fleetBench } from './fleet.js';
 import { hubFanoutBench } from './hub-fanout.js';
+import { hubRssBench } from './hub-rss.js';
 import { mqttFanoutBench } from './mqtt-fanout.js';
 import { upstreamEventsBench } from './upstream-events.js';
 import { protocolBench } from './protocol.js';
@@ -31,6 +32,7 @@ const SUITES: Record<string, Suite> = {
   'edge-store': edgeStoreBench,
   'agent-rss': agentRssBench,
   'hub-fanout': hubFanoutBench,
+  'hub-rss': hubRssBench,
   'mqtt-fanout': mqttFanoutBench,
   'upstream-events': upstreamEventsBench,
   filter: filterBench,
