@@ -130,10 +130,16 @@ describe('namespaces', () => {
 describe('subresources', () => {
   it('answers subresources not served with a 405 naming them, and 404 for a missing pod', async () => {
     await http.post('/api/v1/namespaces/compat/pods', pod('sub-0', { nodeName: 'edge-x' }));
-    for (const sub of ['log', 'exec', 'attach', 'portforward', 'proxy', 'ephemeralcontainers']) {
+    for (const sub of ['proxy', 'ephemeralcontainers']) {
       const res = await http.get(`/api/v1/namespaces/compat/pods/sub-0/${sub}`);
       expect(res.status).toBe(405);
       expect(res.json).toMatchObject({ kind: 'Status', reason: 'MethodNotAllowed', message: `pods/${sub} is not supported: edge-sync's embedded API does not serve the pods/${sub} subresource yet` });
+    }
+    // This API runs without a kubelet endpoint: the streamed subresources name the flag that serves them.
+    for (const sub of ['log', 'exec', 'attach', 'portforward']) {
+      const res = await http.get(`/api/v1/namespaces/compat/pods/sub-0/${sub}`);
+      expect(res.status).toBe(405);
+      expect(res.json).toMatchObject({ kind: 'Status', reason: 'MethodNotAllowed', message: `pods/${sub} is not supported: this embedded API has no kubelet endpoint to reach the node (start it with --kubelet-endpoint, as cloud-hub --embedded and npm start do)` });
     }
     expect((await http.get('/api/v1/namespaces/compat/pods/missing/log')).json.message).toBe('pods "missing" not found');
     expect((await http.get('/api/v1/nodes/edge-x/proxy/metrics')).status).toBe(404);
