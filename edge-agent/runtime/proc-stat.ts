@@ -16,7 +16,11 @@ export interface ProcStat {
   startTicks: string;
 }
 
-export function readProcStat(pid: number, procRoot = '/proc'): ProcStat | undefined {
+/**
+ * The fields of /proc/<pid>/stat after the command name: fields[0] is field 3 of proc(5)
+ * (state), field n is fields[n - 3]. Undefined for a process that is gone or unreadable.
+ */
+export function readProcStatFields(pid: number, procRoot = '/proc'): string[] | undefined {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   let text: string;
   try {
@@ -27,8 +31,12 @@ export function readProcStat(pid: number, procRoot = '/proc'): ProcStat | undefi
   // The command name (field 2) is in parentheses and may itself contain spaces and ')'.
   const close = text.lastIndexOf(')');
   if (close < 0) return undefined;
-  const fields = text.slice(close + 2).trim().split(/\s+/);
-  // fields[0] is field 3 (state); field n is fields[n - 3].
+  return text.slice(close + 2).trim().split(/\s+/);
+}
+
+export function readProcStat(pid: number, procRoot = '/proc'): ProcStat | undefined {
+  const fields = readProcStatFields(pid, procRoot);
+  if (!fields) return undefined;
   const state = fields[0];
   const ppid = Number(fields[1]);
   const pgid = Number(fields[2]);

@@ -5,6 +5,7 @@
  * /proc/meminfo. Processes come and go while this reads: a vanished one is skipped.
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { readProcStatFields } from './proc-stat.js';
 
 /** Linux's USER_HZ: the unit of /proc times, 100 on every architecture Linux supports today. */
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -25,15 +26,8 @@ interface ProcEntry {
 }
 
 function readStat(pid: number, procRoot: string): ProcEntry | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`${procRoot}/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const close = text.lastIndexOf(')');
-  if (close < 0) return undefined;
-  const fields = text.slice(close + 2).trim().split(/\s+/);
+  const fields = readProcStatFields(pid, procRoot);
+  if (!fields) return undefined;
   // fields[n - 3] is field n of proc(5): pgrp 5, utime 14, stime 15, cutime 16, cstime 17.
   const pgid = Number(fields[2]);
   const ticks = [11, 12, 13, 14].reduce((sum, index) => sum + (Number(fields[index]) || 0), 0);
