@@ -68,17 +68,7 @@ export interface ForwardTarget {
 /** Forwards a plain (non-upgrade) request; resolves when the answer is finished or either side is gone. */
 export function forwardRequest(req: IncomingMessage, res: ServerResponse, target: ForwardTarget): Promise<void> {
   return new Promise((resolve) => {
-    let stream: Duplex | undefined;
-    const outgoing = http.request({
-      method: target.method,
-      path: target.path,
-      // Not `Connection: close`: Node's client would end its side after the request, which ends a tunnel at once.
-      headers: { ...target.headers, host: target.host },
-      createConnection: () => {
-        stream = target.connect();
-        return stream as never;
-      },
-    });
+    const { outgoing, stream } = openRequest(target);
     const fail = (status: number, message: string): void => {
       if (!res.headersSent) {
         res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(`${message}\n`);
@@ -96,7 +86,7 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, target
       answer.on('error', () => res.destroy());
       res.on('close', () => {
         answer.destroy();
-        stream?.destroy();
+        stream()?.destroy();
         resolve();
       });
     });
@@ -104,7 +94,7 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, target
     res.on('close', () => {
       if (!res.writableFinished) {
         outgoing.destroy();
-        stream?.destroy();
+        stream()?.destroy();
       }
     });
     req.pipe(outgoing);
@@ -117,18 +107,9 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, target
  * is written back as it came and the connection ends.
  */
 export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: ForwardTarget): void {
-  let stream: Duplex | undefined;
-  const outgoing = http.request({
-    method: target.method,
-    path: target.path,
-    headers: { ...target.headers, host: target.host },
-    createConnection: () => {
-      stream = target.connect();
-      return stream as never;
-    },
-  });
+  const { outgoing, stream } = openRequest(target);
   socket.on('error', () => outgoing.destroy());
-  socket.on('close', () => stream?.destroy());
+  socket.on('close', () => stream()?.destroy());
   outgoing.on('error', (err) => writeError(socket, 502, `the node's kubelet API failed: ${err.message}`));
   outgoing.on('upgrade', (answer, upstream, upstreamHead) => {
     socket.write(statusHead(answer));
@@ -145,6 +126,22 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffe
     answer.on('error', () => socket.destroy());
   });
   outgoing.end();
+}
+
+/** The request to the next hop over the byte stream `target.connect()` gives, opened when Node's client asks for it. */
+function openRequest(target: ForwardTarget): { outgoing: http.ClientRequest; stream: () => Duplex | undefined } {
+  let stream: Duplex | undefined;
+  const outgoing = http.request({
+    method: target.method,
+    path: target.path,
+    // Not `Connection: close`: Node's client would end its side after the request, which ends a tunnel at once.
+    headers: { ...target.headers, host: target.host },
+    createConnection: () => {
+      stream = target.connect();
+      return stream as never;
+    },
+  });
+  return { outgoing, stream: () => stream };
 }
 
 /** The status line and headers of an answer, as bytes for a raw socket. */
