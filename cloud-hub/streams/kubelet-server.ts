@@ -13,6 +13,7 @@
  * the node the path's Pod is bound to. A path naming a Pod on another node than the one named
  * is refused (403): a request for a node only ever reaches that node's Pods.
  */
+import { once } from 'node:events';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -81,13 +82,8 @@ export class HubKubeletServer {
   }
 
   async start(): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    // Rejects on 'error' (a port in use) instead of waiting forever.
+    await once(this.server.listen(this.options.port, this.options.host), 'listening');
     return this.url;
   }
 

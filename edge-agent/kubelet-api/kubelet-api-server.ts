@@ -9,6 +9,7 @@
  * is used (request-target.ts). Streams (logs being followed, exec, attach, port-forward) are
  * capped per node; every byte moves with backpressure.
  */
+import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -94,13 +95,8 @@ export class KubeletApiServer {
 
   /** Also listens on host:port (the local debug listener, and tests); resolves with the URL. */
   async listen(host: string, port: number): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    // Rejects on 'error' (a port in use) instead of waiting forever.
+    await once(this.server.listen(port, host), 'listening');
     this.listening = true;
     const address = this.server.address() as AddressInfo;
     return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;

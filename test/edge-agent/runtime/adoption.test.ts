@@ -3,12 +3,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../../protocol/index.js';
 import { DIST, REPO } from '../../helpers/process.js';
 import { waitFor } from '../../helpers/wait.js';
 import { ProcessLauncher, type LaunchResult, type LaunchSpec } from '../../../edge-agent/runtime/launcher.js';
-import { Harness, field, isAlive, keyOf, killGroup, makePod, sh } from './helpers.js';
+import { Harness, field, isAlive, keyOf, killGroup, makePod, sh, startedHarnesses } from './helpers.js';
 
 /** The real launcher, holding its result until the test opens the gate: a start still under way when the runtime stops. */
 class GatedLauncher extends ProcessLauncher {
@@ -28,17 +28,7 @@ class GatedLauncher extends ProcessLauncher {
   }
 }
 
-const harnesses: Harness[] = [];
-afterEach(async () => {
-  for (const harness of harnesses.splice(0)) await harness.cleanup();
-});
-
-async function harness(...args: ConstructorParameters<typeof Harness>): Promise<Harness> {
-  const created = new Harness(...args);
-  harnesses.push(created);
-  await created.runtime.start();
-  return created;
-}
+const harness = startedHarnesses();
 
 /** The state file of the only Pod. */
 function onlyState(h: Harness): { file: string; state: JsonObject } {
@@ -172,8 +162,7 @@ describe('adoption', () => {
   });
 
   it('keeps containers running when the process that runs the runtime is SIGKILLed', async () => {
-    const h = new Harness();
-    harnesses.push(h);
+    const h = harness.track(new Harness());
     const pod = makePod({ containers: [sh('app', 'exec sleep 60')] });
     const key = keyOf(pod);
     // A separate Node process plays the agent: it starts the Pod, prints the pid, and is then killed -9.

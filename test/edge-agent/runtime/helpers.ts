@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
+import { afterEach } from 'vitest';
 import { formatKey, type JsonObject, type JsonValue } from '../../../protocol/index.js';
 import { ProcessRuntime, type ProcessRuntimeOptions, type RuntimeEvent } from '../../../edge-agent/runtime/index.js';
 import type { PodState } from '../../../edge-agent/runtime/pod-state.js';
@@ -233,4 +234,23 @@ export function field(object: JsonValue | undefined, ...names: string[]): JsonVa
     current = current[name];
   }
   return current;
+}
+
+/**
+ * `harness(...)` builds and starts a Harness; every one it made is cleaned up after each test.
+ * Call at a test file's top level (it registers the afterEach there).
+ */
+export function startedHarnesses(): ((...args: ConstructorParameters<typeof Harness>) => Promise<Harness>) & { track(harness: Harness): Harness } {
+  const harnesses: Harness[] = [];
+  afterEach(async () => {
+    for (const harness of harnesses.splice(0)) await harness.cleanup();
+  });
+  const start = async (...args: ConstructorParameters<typeof Harness>): Promise<Harness> => {
+    const created = new Harness(...args);
+    harnesses.push(created);
+    await created.runtime.start();
+    return created;
+  };
+  // `track` cleans up a Harness the test starts itself (or never starts).
+  return Object.assign(start, { track: (harness: Harness) => (harnesses.push(harness), harness) });
 }

@@ -5,24 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../../protocol/index.js';
 import type { CgroupDriver } from '../../../edge-agent/runtime/cgroup-driver.js';
 import { requireTool } from '../../helpers/system-tools.js';
 import { waitFor } from '../../helpers/wait.js';
-import { Harness, keyOf, makePod } from './helpers.js';
+import { Harness, keyOf, makePod, startedHarnesses } from './helpers.js';
 
-const harnesses: Harness[] = [];
-afterEach(async () => {
-  for (const harness of harnesses.splice(0)) await harness.cleanup();
-});
-
-async function harness(...args: ConstructorParameters<typeof Harness>): Promise<Harness> {
-  const created = new Harness(...args);
-  harnesses.push(created);
-  await created.runtime.start();
-  return created;
-}
+const harness = startedHarnesses();
 
 function driverOf(h: Harness): CgroupDriver {
   const driver = h.runtime.cgroups;

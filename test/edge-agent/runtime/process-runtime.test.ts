@@ -1,23 +1,13 @@
 /** The process runtime with real processes: running, configuration errors, restart policies, backoff, init containers, deletion, volumes, logs. */
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../../protocol/index.js';
 import type { RuntimeEvent } from '../../../edge-agent/runtime/index.js';
 import { waitFor } from '../../helpers/wait.js';
-import { HOST_IP, Harness, configMap, field, isAlive, keyOf, makePod, secret, sh } from './helpers.js';
+import { HOST_IP, Harness, configMap, field, isAlive, keyOf, makePod, secret, sh, startedHarnesses } from './helpers.js';
 
-const harnesses: Harness[] = [];
-afterEach(async () => {
-  for (const harness of harnesses.splice(0)) await harness.cleanup();
-});
-
-async function harness(...args: ConstructorParameters<typeof Harness>): Promise<Harness> {
-  const created = new Harness(...args);
-  harnesses.push(created);
-  await created.runtime.start();
-  return created;
-}
+const harness = startedHarnesses();
 
 function podDir(h: Harness, key: string): string {
   const found = h.states().find(({ state }) => state.key === key);
