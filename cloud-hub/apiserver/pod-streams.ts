@@ -5,6 +5,8 @@
  * kube's LogLocation/ExecLocation/PortForwardLocation) and forward it to the node's kubelet
  * endpoint, here the hub's (cloud-hub/streams/), with a client certificate of this API's CA and
  * the node named in a header; upgrades (exec, attach, port-forward) become a two-way pipe.
+ * `nodes/proxy/<path>` goes the same way to `<path>` of the Node's kubelet API, as kube proxies
+ * it (`kubectl get --raw /api/v1/nodes/<node>/proxy/stats/summary`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -34,7 +36,9 @@ export class PodStreams {
   ) {}
 
   serves(def: ResourceDefinition, subresource: string): boolean {
-    return def.group === '' && def.resource === 'pods' && STREAM_SUBRESOURCES.has(subresource);
+    if (def.group !== '') return false;
+    if (def.resource === 'nodes') return subresource === 'proxy' || subresource.startsWith('proxy/');
+    return def.resource === 'pods' && STREAM_SUBRESOURCES.has(subresource);
   }
 
   /** A plain request (logs; exec without an upgrade gets the kubelet's own answer). */
@@ -51,6 +55,7 @@ export class PodStreams {
   }
 
   private target(req: IncomingMessage, def: ResourceDefinition, namespace: string, name: string, subresource: string, query: URLSearchParams, upgrade: boolean): ForwardTarget {
+    if (def.resource === 'nodes') return this.nodeProxyTarget(req, def, name, subresource, query, upgrade);
     const pod = this.registry.get(def, namespace, name);
     const spec = isJsonObject(pod.spec) ? pod.spec : {};
     const node = typeof spec.nodeName === 'string' ? spec.nodeName : '';
@@ -80,15 +85,22 @@ export class PodStreams {
       }
     }
     const search = out.toString();
+    return this.forwardTo(req, node, search ? `${path}?${search}` : path, upgrade);
+  }
+
+  /** `nodes/proxy/<path>`: `<path>` and the query, unchanged, on the kubelet API of a Node that exists. */
+  private nodeProxyTarget(req: IncomingMessage, def: ResourceDefinition, name: string, subresource: string, query: URLSearchParams, upgrade: boolean): ForwardTarget {
+    this.registry.get(def, '', name);
+    // request-info splits the path on '/', so the rest arrives decoded; encode each segment again.
+    const rest = subresource.split('/').slice(1).map(encodeURIComponent).join('/');
+    const search = query.toString();
+    return this.forwardTo(req, name, `/${rest}${search ? `?${search}` : ''}`, upgrade);
+  }
+
+  private forwardTo(req: IncomingMessage, node: string, path: string, upgrade: boolean): ForwardTarget {
     const connection = this.kubelet.connect(node);
     if (!connection) throw statusErrors.internal(`no kubelet endpoint is configured for node ${node}`);
-    return {
-      connect: () => connection,
-      method: req.method ?? 'GET',
-      path: search ? `${path}?${search}` : path,
-      headers: { ...forwardHeaders(req.headers, upgrade), [this.kubelet.nodeHeader]: node },
-      host: node,
-    };
+    return { connect: () => connection, method: req.method ?? 'GET', path, headers: { ...forwardHeaders(req.headers, upgrade), [this.kubelet.nodeHeader]: node }, host: node };
   }
 }
 

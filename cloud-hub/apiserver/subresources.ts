@@ -2,8 +2,8 @@
  * Subresources other than `status`: `pods/binding` (what a scheduler posts), `pods/eviction`
  * (what `kubectl drain` posts: an Eviction is a delete with the Eviction's DeleteOptions; there
  * are no PodDisruptionBudgets here, so none refuses it), and a clear answer for the
- * subresources edge-sync does not serve (proxy, ephemeral containers, resize, namespace finalize;
- * logs, exec, attach and port-forward when no kubelet endpoint is configured): a 405 Status
+ * subresources edge-sync does not serve (pods/proxy, ephemeral containers, resize, namespace
+ * finalize; logs, exec, attach, port-forward and nodes/proxy when no kubelet endpoint is configured): a 405 Status
  * naming the subresource, instead of kube's bare "the server could not find the requested resource".
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -25,7 +25,7 @@ const NOT_SERVED: Readonly<Record<string, readonly string[]>> = {
   namespaces: ['finalize'],
 };
 
-/** The pods' subresources served by proxying to the node's kubelet API, when a kubelet endpoint is configured. */
+/** The pods' subresources served by proxying to the node's kubelet API (and nodes/proxy), when a kubelet endpoint is configured. */
 const STREAMED: ReadonlySet<string> = new Set(['log', 'exec', 'attach', 'portforward']);
 
 /** True when this module serves `resource/subresource`. */
@@ -39,7 +39,7 @@ export function notServedError(def: ResourceDefinition, subresource: string): Ap
   if (def.group !== '' || !(NOT_SERVED[def.resource]?.includes(base) ?? false)) return undefined;
   const what = `${def.resource}/${base}`;
   // Served through the hub's kubelet endpoint when this API has one (pod-streams.ts).
-  if (def.resource === 'pods' && STREAMED.has(base)) {
+  if ((def.resource === 'pods' && STREAMED.has(base)) || (def.resource === 'nodes' && base === 'proxy')) {
     return new ApiError(405, 'MethodNotAllowed', `${what} is not supported: this embedded API has no kubelet endpoint to reach the node (start it with --kubelet-endpoint, as cloud-hub --embedded and npm start do)`, { kind: def.resource });
   }
   return new ApiError(405, 'MethodNotAllowed', `${what} is not supported: edge-sync's embedded API does not serve the ${what} subresource yet`, { kind: def.resource });

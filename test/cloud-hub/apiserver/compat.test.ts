@@ -143,6 +143,11 @@ describe('subresources', () => {
     }
     expect((await http.get('/api/v1/namespaces/compat/pods/missing/log')).json.message).toBe('pods "missing" not found');
     expect((await http.get('/api/v1/nodes/edge-x/proxy/metrics')).status).toBe(404);
+    await http.post('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'proxy-node' } });
+    expect((await http.get('/api/v1/nodes/proxy-node/proxy/stats/summary')).json).toMatchObject({
+      code: 405,
+      message: 'nodes/proxy is not supported: this embedded API has no kubelet endpoint to reach the node (start it with --kubelet-endpoint, as cloud-hub --embedded and npm start do)',
+    });
     expect((await http.get('/api/v1/namespaces/compat/pods/sub-0/nonsense')).json.message).toBe('the server could not find the requested resource');
   });
 

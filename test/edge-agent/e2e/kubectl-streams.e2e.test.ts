@@ -153,6 +153,17 @@ describe('kubectl reaches Pods on edge nodes through the hub', () => {
     }
   });
 
+  it('kubectl get --raw reaches a node\'s kubelet API through nodes/proxy', async () => {
+    const summary = JSON.parse(await ok('get', '--raw', '/api/v1/nodes/edge-ws/proxy/stats/summary')) as Obj;
+    expect(summary.node.nodeName).toBe('edge-ws');
+    expect((summary.pods as Obj[]).map((pod) => pod.podRef.name)).toContain('ticker');
+    // The query goes along unchanged; the path past proxy/ is the kubelet's.
+    expect(await ok('get', '--raw', '/api/v1/nodes/edge-mq/proxy/containerLogs/default/mq-ticker/main?tailLines=1')).toContain('mq-tick');
+    const missing = await kubectl(['get', '--raw', '/api/v1/nodes/no-such-node/proxy/stats/summary']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('not found');
+  });
+
   it('an agent whose sync runs over MQTT serves logs through its tunnel too', async () => {
     await waitFor(async () => (await ok('logs', '--tail=3', 'mq-ticker')).includes('mq-tick'), { what: 'kubectl logs over the MQTT node' });
   });
