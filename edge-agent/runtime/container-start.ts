@@ -12,6 +12,7 @@ import { prepareContainerRoot } from './container-root.js';
 import { nextBackoff, type BackoffSettings } from './crash-loop-backoff.js';
 import { expandCommand, type EnvResolver } from './env-resolver.js';
 import type { Launched, ProcessLauncher } from './launcher.js';
+import type { LogRotator } from './log-rotator.js';
 import type { OomCounter } from './oom.js';
 import type { PodLayout } from './pod-layout.js';
 import type { ContainerSpec, PodView } from './pod-spec.js';
@@ -27,6 +28,8 @@ export interface ContainerStartDeps {
   sandbox: Sandbox;
   launcher: ProcessLauncher;
   oom: OomCounter;
+  /** Gives each instance its own log (the last one's becomes the previous log). */
+  logs: LogRotator;
   /** cgroups and securityContext (container-isolation.ts). */
   isolation: ContainerIsolation;
   /** PATH given to containers before their own env. */
@@ -105,6 +108,8 @@ export class ContainerStart {
     });
     // The container's own cgroup counts only its OOM kills; without one, the agent's (oom.ts).
     const oomBaseline = cgroup !== undefined ? this.deps.isolation.oomKills(cgroup) : this.deps.oom.read();
+    // The last instance's log is kept as the previous one (`kubectl logs --previous`).
+    if (record.instances > 0) this.deps.logs.retire(layout.logFile(container.name), layout.previousLogFile(container.name));
     const startedAt = this.deps.now();
     const result = await this.deps.launcher.launch({
       plan,

@@ -9,6 +9,10 @@
  * lands at the start of the emptied file. Lines written between the copy and the truncate are
  * lost; the window is one synchronous copy of at most maxBytes plus what accumulated since the
  * last check.
+ *
+ * Each container instance has its own set of files: before a new instance starts, the last
+ * one's set (`<c>.log`, `<c>.log.<n>`) becomes the previous set (`<c>.previous.log`, ...),
+ * replacing the one before, as the kubelet keeps a log per instance and serves `--previous`.
  */
 import { copyFileSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
 
@@ -49,4 +53,25 @@ export class LogRotator {
     truncateSync(file, 0);
     return true;
   }
+
+  /**
+   * Makes the live set of `file` the previous set `previous` (its old files deleted); the next
+   * instance starts an empty `file`. Never throws: a file it cannot move leaves the new instance
+   * appending to it, as before per-instance logs.
+   */
+  retire(file: string, previous: string): void {
+    for (let index = 0; index < this.files; index++) {
+      try {
+        rmSync(suffixed(previous, index), { force: true });
+        renameSync(suffixed(file, index), suffixed(previous, index));
+      } catch {
+        // that generation does not exist
+      }
+    }
+  }
+}
+
+/** `file` for generation 0 (the live one), `file.<n>` for rotated generation n. */
+function suffixed(file: string, index: number): string {
+  return index === 0 ? file : `${file}.${index}`;
 }

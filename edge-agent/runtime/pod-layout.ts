@@ -100,6 +100,11 @@ export class PodLayout {
     return safeJoin(this.dir, 'logs', `${checked('container name', container, containerNameError)}.log`);
   }
 
+  /** The log of the container's instance before the current one (a container name has no dot, so no name collides). */
+  previousLogFile(container: string): string {
+    return safeJoin(this.dir, 'logs', `${checked('container name', container, containerNameError)}.previous.log`);
+  }
+
   /** Removes the Pod's directory and everything in it (not its Secret volumes: SecretVolumes owns those). */
   remove(): void {
     rmSync(this.dir, { recursive: true, force: true });

@@ -3,9 +3,10 @@
  * (pod-state.ts: container records, the running instance's pid and process group) and log files
  * (pod-layout.ts), read on each request, so nothing here reaches into the runtime's workers.
  *
- * - logs: `<c>.log.<n> ... <c>.log.1, <c>.log`, raw (no per-line times). The runtime appends
- *   every instance of a container to the same log, so `previous` serves that whole log (the last
- *   instance's output included) once the container has terminated at least once.
+ * - logs: `<c>.log.<n> ... <c>.log.1, <c>.log`, raw (no per-line times), the current instance's
+ *   (log-rotator.ts keeps one set per instance). `previous` is the last terminated instance, as
+ *   the kubelet picks it: while the container runs, the set before (`<c>.previous.log...`);
+ *   while it waits to restart, the dead instance's own set, which is also what plain logs shows.
  * - exec: exec-process.ts (the container's env, cwd and sandbox namespaces; TTY through `script`).
  * - attach: the container's output as it is written (its stdin is /dev/null: no stdin, no TTY).
  * - stats: CPU time and resident memory of each running container's process group (/proc).
@@ -70,7 +71,9 @@ export class ProcessStreams implements RuntimeStreams {
   async logs(key: string, container: string, options: { previous: boolean }): Promise<LogSelection> {
     const { record, layout, pod } = this.container(key, container);
     if (options.previous && !record.last) throw new StreamRequestError(`previous terminated container ${JSON.stringify(container)} in pod ${JSON.stringify(pod)} not found`);
-    const live = layout.logFile(container);
+    const running = record.running;
+    const alive = (): boolean => running !== undefined && isSameProcessAlive(running.pid, running.startTicks);
+    const live = options.previous && alive() ? layout.previousLogFile(container) : layout.logFile(container);
     const files: string[] = [];
     for (let index = (this.options.logFiles ?? 5) - 1; index >= 1; index--) if (existsSync(`${live}.${index}`)) files.push(`${live}.${index}`);
     if (existsSync(live)) files.push(live);
@@ -78,13 +81,7 @@ export class ProcessStreams implements RuntimeStreams {
       const why = record.waiting?.reason ?? 'ContainerCreating';
       throw new StreamRequestError(`container ${JSON.stringify(container)} in pod ${JSON.stringify(pod)} is waiting to start: ${why}`);
     }
-    const running = record.running;
-    return {
-      files,
-      format: 'raw',
-      copyTruncate: true,
-      running: () => !options.previous && running !== undefined && isSameProcessAlive(running.pid, running.startTicks),
-    };
+    return { files, format: 'raw', copyTruncate: true, running: () => !options.previous && alive() };
   }
 
   private runningPid(key: string, container: string): number {

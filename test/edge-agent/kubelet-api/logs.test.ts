@@ -71,16 +71,21 @@ describe('containerLogs', () => {
     expect(h2.split('\n').length).toBeGreaterThan(20);
   });
 
-  it('previous: refused before any restart, the log once the container has terminated', async () => {
+  it('previous: refused before any restart, then the last terminated instance\'s log only, as the current log is the running one\'s only', async () => {
     const h = await harness();
     const trigger = path.join(h.runtime.dataDir, 'crash');
-    const key = await h.run(makePod({ name: 'c', restartPolicy: 'Always', containers: [sh('main', `echo run; while [ ! -f ${trigger} ]; do sleep 0.05; done; exit 3`)] }), 'main');
+    // Each instance prints its own start time, waits for the trigger, takes it away and exits 3.
+    const key = await h.run(makePod({ name: 'c', restartPolicy: 'Always', containers: [sh('main', `echo "run-$(date +%s%N)"; while [ ! -f ${trigger} ]; do sleep 0.05; done; rm -f ${trigger}; exit 3`)] }), 'main');
+    const first = await waitText(async () => (await get(logsUrl(h, 'c', 'main'))).body, 'run-');
     expect(await get(logsUrl(h, 'c', 'main', 'previous=true'))).toEqual({ status: 400, body: 'previous terminated container "main" in pod "c" not found\n' });
     writeFileSync(trigger, '');
     await waitFor(() => Number(h.runtime.container(key, 'main').restartCount) >= 1, { what: 'a restart' });
-    const previous = await get(logsUrl(h, 'c', 'main', 'previous=true'));
-    expect(previous.status).toBe(200);
-    expect(previous.body).toContain('run\n');
+    const second = await waitFor(async () => {
+      const body = (await get(logsUrl(h, 'c', 'main'))).body;
+      return /^run-\d+\n$/.test(body) && body !== first ? body : undefined;
+    }, { what: 'the second instance\'s own log' });
+    expect(await get(logsUrl(h, 'c', 'main', 'previous=true'))).toEqual({ status: 200, body: first });
+    expect(second).not.toContain(first.trim());
   });
 
   it('sinceSeconds keeps recent files; sinceTime and sinceSeconds together are refused', async () => {
