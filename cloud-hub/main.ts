@@ -12,7 +12,7 @@ import { apiServerCommand } from './apiserver/command.js';
 import { controllerSettingsFrom, withControllerFlags } from './apiserver/controller-settings.js';
 import type { EmbeddedApiServer } from './apiserver/index.js';
 import { CloudHub } from './hub.js';
-import { kubeletSettingsFrom, tunnelLimitsFrom, withKubeletFlags, type KubeletFlags } from './kubelet-flags.js';
+import { kubeletSettingsFrom, peerSettingsFrom, tunnelLimitsFrom, withKubeletFlags, type KubeletFlags } from './kubelet-flags.js';
 import { KubeClient } from './kube/kube-client.js';
 import { loadKubeConfig } from './kube/kube-config.js';
 import { DEFAULT_NODE_LIMITS, type NodeLimits } from './session/node-limits.js';
@@ -279,7 +279,8 @@ async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
     ...(tls ? { tls: { cert: tls.cert, key: tls.key }, metricsTls: options.metricsTls ?? false } : {}),
     limits,
     autonomy: options.autonomy,
-    ...(kubelet ? { kubelet } : {}),
+    // The embedded API is one process: no peers to forward to.
+    ...(kubelet ? { kubelet, ...(options.embedded ? {} : { peers: peerSettingsFrom(options, kubelet.caPem) }) } : {}),
     tunnelLimits: tunnelLimitsFrom(options),
   });
   if (options.mqtt && options.shards > 0 && !options.hubId) {
