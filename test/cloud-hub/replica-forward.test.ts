@@ -10,6 +10,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -210,4 +211,42 @@ describe('the session probe between replicas', () => {
     expect(lease.spec.holderIdentity).toBe('hub-a');
     expect(lease.metadata.annotations).toMatchObject({ 'edge-sync.io/peer-address': a.kubelet.host, 'edge-sync.io/mqtt-shards': 'false' });
   });
+});
+
+describe('a peer that never answers', () => {
+  it('is asked with a deadline: nobody's node is answered once its probe times out; a held node by its holder', async () => {
+    // A "replica" whose Lease names a port that accepts connections and never says a word (no TLS handshake, no answer).
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      await cluster.client.create('/apis/coordination.k8s.io/v1/namespaces/edge-system/leases', {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: 'edge-hub-replica-hub-silent', namespace: 'edge-system', labels: { 'edge-sync.io/shard-lease': 'replica' }, annotations: { 'edge-sync.io/peer-address': `127.0.0.1:${port}` } },
+        spec: { holderIdentity: 'hub-silent', leaseDurationSeconds: 3600, renewTime: new Date().toISOString().replace('Z', '000Z') },
+      });
+      // hub-a lists it on its next membership round: a request for nobody's node now asks two peers.
+      const answer = await waitFor(
+        async () => {
+          const next = await kubelet(a, '/containerLogs/default/orphan/main');
+          return next.body.includes('2 peer replica(s)') ? next : undefined;
+        },
+        { timeoutMs: 30_000, what: 'hub-a asking the silent peer too' },
+      );
+      expect(answer.status).toBe(502);
+      expect(await metricValue(a.metrics, 'edge_hub_peer_probe_failures_total', { reason: 'timeout' })).toBeGreaterThanOrEqual(1);
+      expect(sockets.size).toBeGreaterThanOrEqual(1);
+      // hub-b's answer is enough for a node it holds: nobody waits for the silent one.
+      const logs = await kubelet(a, '/containerLogs/default/ticker-ws/main?tailLines=1');
+      expect(logs.status, logs.body).toBe(200);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  }, 60_000);
 });
