@@ -58,7 +58,7 @@ export function withKubeletFlags(command: Command): Command {
     .addOption(new Option('--tunnel-max-open <n>', 'open stream tunnels (logs -f, exec, port-forward connections) per node; more requests get 429').default(DEFAULT_TUNNEL_LIMITS.maxOpen).argParser(parsePositiveInt).env('EDGE_TUNNEL_MAX_OPEN'))
     .addOption(new Option('--tunnel-idle-timeout <ms>', 'a stream tunnel with no bytes either way for this long is closed').default(DEFAULT_TUNNEL_LIMITS.idleMs).argParser(parsePositiveInt).env('EDGE_TUNNEL_IDLE_TIMEOUT'))
     .addOption(
-      new Option('--peer-address <host:port>', 'several replicas: where the other replicas reach this one\'s kubelet endpoint, published on its membership Lease (a Deployment: $(POD_IP):10350); default: the --kubelet-listen host when specific, else this host\'s first IPv4 address, with the bound port')
+      new Option('--peer-address <host:port>', 'several replicas (not with --embedded): where the other replicas reach this one\'s kubelet endpoint, published on its membership Lease; default: the --kubelet-listen host when specific, else this host\'s first IPv4 address (in a pod: its IP), with the bound port')
         .argParser(parsePeerAddress)
         .env('EDGE_PEER_ADDRESS'),
     )
