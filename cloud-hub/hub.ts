@@ -18,6 +18,7 @@ import { MetricsServer, handleHealth } from './observability/http-endpoints.js';
 import { HubMetrics } from './observability/hub-metrics.js';
 import { startReplicaEndpoints, type PeerSettings } from './kubelet-endpoint.js';
 import type { ReplicaMembership } from './replicas/replica-membership.js';
+import type { PeerTunnels } from './streams/peer-tunnels.js';
 import { ShardOwnership, shardOf } from './replicas/shard-ownership.js';
 import { InboundLimiter } from './session/inbound-limiter.js';
 import { DEFAULT_NODE_LIMITS, LimitMetrics, type NodeLimits } from './session/node-limits.js';
@@ -43,7 +44,6 @@ import { EDGE_ROLE_LABEL, NodeRegistrar } from './upstream/node-registrar.js';
 import { PodAutonomy } from './upstream/pod-autonomy.js';
 import { PodStatusWriter } from './upstream/pod-status-writer.js';
 import { WriteQueue } from './upstream/write-queue.js';
-
 
 /** Resolves when `promise` settles or after `ms`, whichever is first. */
 async function firstOf(promise: Promise<unknown>, ms: number): Promise<void> {
@@ -124,6 +124,7 @@ export class CloudHub {
   private bridge?: MqttBridge;
   private ownership?: ShardOwnership;
   private membership?: ReplicaMembership;
+  private peerTunnels?: PeerTunnels; // joins tunnel dials to the replica that asked for them
   private cloudSink?: CloudEventSink;
   readonly tunnels: TunnelBroker;
   private readonly addresses = new NodeAddresses();
@@ -255,6 +256,7 @@ export class CloudHub {
       },
       accept: (node, connection) => this.accept(node, connection),
       acceptTunnel: (node, id) => this.tunnels.claim(node, id),
+      forwardTunnel: async (node, id) => this.peerTunnels?.join(node, id),
       httpHandler: (req, res) => handleHealth({ ready: () => this.ready }, req, res),
       ...(options.tls ? { tls: options.tls } : {}),
       maxFrameBytes: settings.maxFrameBytes,
@@ -275,14 +277,11 @@ export class CloudHub {
     this.health.start();
     const ws = await this.ws.start();
     const bound: { ws: string; metrics?: string; mqtt?: string; kubelet?: string } = { ws };
-    // Shards only matter when several replicas share one external broker.
-    const shards = (this.options.mqtt && !this.options.embeddedBroker ? this.options.shards : 0) ?? 0;
-    const user = this.options.kubeConfig.getCurrentUser();
-    ({ membership: this.membership, server: this.kubeletServer, url: bound.kubelet } = await startReplicaEndpoints({
+    const shards = (this.options.mqtt && !this.options.embeddedBroker ? this.options.shards : 0) ?? 0; // only several replicas on one external broker shard
+    ({ membership: this.membership, server: this.kubeletServer, url: bound.kubelet, tunnels: this.peerTunnels } = await startReplicaEndpoints({
       ...(this.options.kubelet ? { settings: this.options.kubelet } : {}),
       ...(this.options.peers ? { peers: this.options.peers } : {}),
-      ...(user?.token ? { kubeconfigToken: user.token } : {}),
-      hubId: this.options.hubId, namespace: this.options.namespace, client: this.client, tunnels: this.tunnels, registry: this.options.registry, logger: this.options.logger, shards,
+      kubeconfigToken: this.options.kubeConfig.getCurrentUser()?.token, hubId: this.options.hubId, namespace: this.options.namespace, client: this.client, tunnels: this.tunnels, registry: this.options.registry, logger: this.options.logger, shards,
       leaseDurationMs: this.options.shardLeaseDurationMs ?? 15_000,
       holds: (node) => this.sessions.get(node)?.servesTunnels ?? false,
       nodeOfPod: (namespace, name) => this.fleet.placementOf(`Pod/${namespace}/${name}`)?.node,

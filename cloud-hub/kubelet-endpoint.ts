@@ -12,9 +12,10 @@ import type { KubeClient } from './kube/kube-client.js';
 import { ReplicaMembership } from './replicas/replica-membership.js';
 import { KubeletAuth } from './streams/kubelet-auth.js';
 import { HubKubeletServer, type KubeletEndpointSettings } from './streams/kubelet-server.js';
-import { PeerDirectory } from './streams/peer-directory.js';
+import { PeerDirectory, type PeerClientSettings } from './streams/peer-directory.js';
 import { PeerForward } from './streams/peer-forward.js';
 import { PeerMetrics } from './streams/peer-metrics.js';
+import { PeerTunnels } from './streams/peer-tunnels.js';
 import type { TunnelBroker } from './streams/tunnel-broker.js';
 
 /** Where the in-cluster ServiceAccount token is mounted. */
@@ -42,7 +43,7 @@ export interface KubeletEndpointParts {
   hubId: string;
   client: KubeClient;
   /** The kubeconfig user's bearer token, the last resort for the peer token. */
-  kubeconfigToken?: string;
+  kubeconfigToken?: string | undefined;
   tunnels: TunnelBroker;
   holds: (node: string) => boolean;
   nodeOfPod: (namespace: string, name: string) => string | undefined;
@@ -65,7 +66,7 @@ export interface ReplicaEndpointParts extends Omit<KubeletEndpointParts, 'settin
  * peers learn its address; a round that hangs on the API does not hold the start beyond one
  * Lease duration.
  */
-export async function startReplicaEndpoints(parts: ReplicaEndpointParts): Promise<{ membership?: ReplicaMembership; server?: HubKubeletServer; url?: string }> {
+export async function startReplicaEndpoints(parts: ReplicaEndpointParts): Promise<{ membership?: ReplicaMembership; server?: HubKubeletServer; url?: string; tunnels?: PeerTunnels }> {
   const { settings, peers } = parts;
   let server: HubKubeletServer | undefined;
   const membership =
@@ -81,8 +82,11 @@ export async function startReplicaEndpoints(parts: ReplicaEndpointParts): Promis
         })
       : undefined;
   let url: string | undefined;
+  let tunnels: PeerTunnels | undefined;
   if (settings) {
-    server = createKubeletEndpoint({ ...parts, settings, ...(membership ? { membership } : {}), logger: parts.logger.child({ component: 'kubelet-endpoint' }) });
+    let peering: Peering | undefined;
+    ({ server, peering } = createKubeletEndpoint({ ...parts, settings, ...(membership ? { membership } : {}), logger: parts.logger.child({ component: 'kubelet-endpoint' }) }));
+    if (peering) tunnels = new PeerTunnels({ self: parts.hubId, ...peering, logger: parts.logger.child({ component: 'peers' }) });
     url = await server.start();
   }
   if (membership) {
@@ -90,22 +94,26 @@ export async function startReplicaEndpoints(parts: ReplicaEndpointParts): Promis
     await Promise.race([membership.start(), new Promise<void>((resolve) => (timer = setTimeout(resolve, parts.leaseDurationMs)))]);
     clearTimeout(timer);
   }
-  return { ...(membership ? { membership } : {}), ...(server ? { server } : {}), ...(url ? { url } : {}) };
+  return { ...(membership ? { membership } : {}), ...(server ? { server } : {}), ...(url ? { url } : {}), ...(tunnels ? { tunnels } : {}) };
 }
 
-export function createKubeletEndpoint(parts: KubeletEndpointParts): HubKubeletServer {
+/** The parts peers are found and reached with. */
+interface Peering {
+  metrics: PeerMetrics;
+  directory: PeerDirectory;
+  settings: PeerClientSettings;
+}
+
+export function createKubeletEndpoint(parts: KubeletEndpointParts): { server: HubKubeletServer; peering?: Peering } {
   const { settings, peers, membership, logger } = parts;
-  let peering: ConstructorParameters<typeof HubKubeletServer>[0]['peers'];
+  let peering: Peering | undefined;
   if (peers && membership) {
     const metrics = new PeerMetrics(parts.registry);
-    const client = { ca: peers.ca, ...(peers.serverName ? { serverName: peers.serverName } : {}), token: tokenSource(peers.tokenFile, parts.kubeconfigToken, logger) };
-    peering = {
-      metrics,
-      forward: new PeerForward(parts.hubId, client),
-      directory: new PeerDirectory({ ...client, peers: () => membership.peers(), probeTimeoutMs: peers.probeTimeoutMs, maxProbesPerPeer: peers.maxProbesPerPeer, metrics, logger: logger.child({ component: 'peers' }) }),
-    };
+    const client: PeerClientSettings = { ca: peers.ca, ...(peers.serverName ? { serverName: peers.serverName } : {}), token: tokenSource(peers.tokenFile, parts.kubeconfigToken, logger) };
+    const directory = new PeerDirectory({ ...client, peers: () => membership.peers(), probeTimeoutMs: peers.probeTimeoutMs, maxProbesPerPeer: peers.maxProbesPerPeer, metrics, logger: logger.child({ component: 'peers' }) });
+    peering = { metrics, directory, settings: client };
   }
-  return new HubKubeletServer({
+  const server = new HubKubeletServer({
     host: settings.listen.host,
     port: settings.listen.port,
     tls: settings.tls,
@@ -114,11 +122,12 @@ export function createKubeletEndpoint(parts: KubeletEndpointParts): HubKubeletSe
     tunnels: parts.tunnels,
     hubId: parts.hubId,
     holds: parts.holds,
-    ...(peering ? { peers: peering } : {}),
+    ...(peering ? { peers: { metrics: peering.metrics, directory: peering.directory, forward: new PeerForward(parts.hubId, peering.settings) } } : {}),
     nodeOfPod: parts.nodeOfPod,
     nodeOfAddress: parts.nodeOfAddress,
     logger,
   });
+  return { server, ...(peering ? { peering } : {}) };
 }
 
 /**

@@ -23,12 +23,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { dns1123SubdomainError } from '../../protocol/index.js';
+import { TUNNEL_ID_PATTERN, dns1123SubdomainError } from '../../protocol/index.js';
 import { NODE_HEADER, forwardHeaders, forwardRequest, forwardUpgrade, writeError, type ForwardTarget } from './http-forward.js';
 import { requestAttributes, type KubeletAuth, type KubeletAuthorizationMode, type KubeletUser } from './kubelet-auth.js';
 import { parseKubeletPath } from './kubelet-paths.js';
-import { SESSION_PROBE_PREFIX, type PeerDirectory } from './peer-directory.js';
+import { SESSION_PROBE_PREFIX, TUNNEL_JOIN_PREFIX, type PeerDirectory } from './peer-directory.js';
 import { forwardedBy, type PeerForward } from './peer-forward.js';
+import { TUNNEL_JOIN_UPGRADE } from './peer-tunnels.js';
 import type { PeerMetrics } from './peer-metrics.js';
 import { TunnelError, type TunnelBroker } from './tunnel-broker.js';
 
@@ -67,7 +68,8 @@ export interface KubeletServerOptions {
   logger: Logger;
 }
 
-type Outcome = { node: string; path: string; purpose: string; probe?: boolean } | { status: number; error: string };
+/** `peer`: a request between replicas (a session probe, a tunnel probe or join), not for the agent. */
+type Outcome = { node: string; path: string; purpose: string; peer?: { tunnel?: string } } | { status: number; error: string };
 /** Where a resolved request goes: this replica's tunnel, a peer, or nowhere (the answer to give). */
 type Route = { local: true } | { target: ForwardTarget } | { status: number; error: string };
 
@@ -121,7 +123,7 @@ export class HubKubeletServer {
   private async request(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const outcome = await this.resolve(req, false);
     if ('error' in outcome) return sendError(res, outcome.status, outcome.error);
-    if (outcome.probe) return this.answerProbe(res, outcome.node);
+    if (outcome.peer) return this.answerProbe(res, outcome.node, outcome.peer.tunnel);
     const route = await this.route(req, outcome, false);
     if ('error' in route) return sendError(res, route.status, route.error);
     if ('target' in route) return forwardRequest(req, res, route.target);
@@ -134,7 +136,7 @@ export class HubKubeletServer {
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const outcome = await this.resolve(req, true);
     if ('error' in outcome) return writeError(socket, outcome.status, outcome.error);
-    if (outcome.probe) return writeError(socket, 400, 'a session probe is a plain GET');
+    if (outcome.peer) return this.joinTunnel(req, socket, head, outcome.node, outcome.peer.tunnel);
     const route = await this.route(req, outcome, true);
     if ('error' in route) return writeError(socket, route.status, route.error);
     if ('target' in route) {
@@ -181,9 +183,35 @@ export class HubKubeletServer {
     return { target: peers.forward.target(req, found.peer, node, outcome.path, upgrade) };
   }
 
-  private answerProbe(res: ServerResponse, node: string): void {
-    const held = this.options.holds(node);
+  /** 200 when this replica holds `node`'s session (or waits for its tunnel `tunnel`), else 404. */
+  private answerProbe(res: ServerResponse, node: string, tunnel?: string): void {
+    const held = tunnel === undefined ? this.options.holds(node) : this.options.tunnels.awaits(node, tunnel);
     res.writeHead(held ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify({ node, hub: this.options.hubId, held }));
+  }
+
+  /**
+   * A peer joins a tunnel dial that reached it to this replica, which asked for it: the peer
+   * checked the node's token, and is authenticated and authorised (`create nodes/proxy` on the
+   * node) here; the id is claimed exactly as for a direct dial (once, that node only).
+   */
+  private joinTunnel(req: IncomingMessage, socket: Duplex, head: Buffer, node: string, id: string | undefined): void {
+    if (id === undefined || req.headers.upgrade?.toLowerCase() !== TUNNEL_JOIN_UPGRADE) return writeError(socket, 400, `a session probe is a plain GET; a tunnel join is an upgrade to ${TUNNEL_JOIN_UPGRADE}`);
+    const claim = this.options.tunnels.claim(node, id);
+    if (!claim) return writeError(socket, 404, `hub replica ${this.options.hubId} does not wait for that tunnel of node ${node} (unknown, expired or already answered)`);
+    if (socket.destroyed) return claim.fail('the peer went away');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${TUNNEL_JOIN_UPGRADE}\r\n\r\n`);
+    if (head.length > 0) socket.unshift(head);
+    const listeners: (() => void)[] = [];
+    const touch = (): void => listeners.forEach((listener) => listener());
+    socket.on('data', touch);
+    // Bytes written toward the agent count as activity too (the idle timer of tunnel-broker.ts).
+    const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+    socket.write = ((...args: unknown[]) => {
+      touch();
+      return write(...args);
+    }) as typeof socket.write;
+    this.options.logger.debug({ node, from: forwardedBy(req) }, 'a peer replica joined a tunnel dial');
+    claim.complete({ stream: socket, onActivity: (listener) => listeners.push(listener) });
   }
 
   private async tunnel(node: string, purpose: string): Promise<Duplex | TunnelError> {
@@ -205,7 +233,7 @@ export class HubKubeletServer {
     } catch {
       return { status: 400, error: 'malformed request target' };
     }
-    if (url.pathname.startsWith(SESSION_PROBE_PREFIX)) return this.resolveProbe(user, url.pathname, req.method ?? 'GET');
+    if (url.pathname.startsWith(SESSION_PROBE_PREFIX) || url.pathname.startsWith(TUNNEL_JOIN_PREFIX)) return this.resolvePeer(user, url.pathname, req.method ?? 'GET', upgrade);
     const parsed = parseKubeletPath(url.pathname);
     if ('error' in parsed) return parsed;
     const named = headerValue(req.headers[NODE_HEADER]);
@@ -227,20 +255,28 @@ export class HubKubeletServer {
     return { node, path: `${url.pathname}${url.search}`, purpose: parsed.kind };
   }
 
-  /** A peer's `GET /edge-sync/v1/sessions/<node>`, authorised as `get nodes/proxy` on the node. */
-  private async resolveProbe(user: KubeletUser, pathname: string, method: string): Promise<Outcome> {
-    if (method !== 'GET') return { status: 405, error: 'a session probe is a GET' };
-    let node: string;
+  /**
+   * A peer's `GET /edge-sync/v1/sessions/<node>` or `/edge-sync/v1/tunnels/<node>/<id>`,
+   * authorised as `get nodes/proxy` on the node, or its tunnel join (an upgrade), as `create`.
+   */
+  private async resolvePeer(user: KubeletUser, pathname: string, method: string, upgrade: boolean): Promise<Outcome> {
+    if (method !== 'GET') return { status: 405, error: 'a session or tunnel probe is a GET' };
+    const tunnel = pathname.startsWith(TUNNEL_JOIN_PREFIX);
+    let names: string[];
     try {
-      node = decodeURIComponent(pathname.slice(SESSION_PROBE_PREFIX.length));
+      names = pathname.slice((tunnel ? TUNNEL_JOIN_PREFIX : SESSION_PROBE_PREFIX).length).split('/').map((part) => decodeURIComponent(part));
     } catch {
       return { status: 400, error: 'the path is not valid percent-encoding' };
     }
+    const [node = '', id] = names;
+    if (names.length !== (tunnel ? 2 : 1)) return { status: 404, error: tunnel ? `expected ${TUNNEL_JOIN_PREFIX}{node}/{id}` : `expected ${SESSION_PROBE_PREFIX}{node}` };
     const why = dns1123SubdomainError(node);
     if (why !== undefined) return { status: 400, error: `not a node name: ${why}` };
-    const denied = await this.options.auth.authorize(user, node, { verb: 'get', subresource: 'proxy' });
+    if (tunnel && !TUNNEL_ID_PATTERN.test(id ?? '')) return { status: 400, error: 'a tunnel id is 22 base64url characters' };
+    const verb = upgrade ? 'create' : 'get';
+    const denied = await this.options.auth.authorize(user, node, { verb, subresource: 'proxy' });
     if (denied !== undefined) return { status: 403, error: `Forbidden (${denied})` };
-    return { node, path: pathname, purpose: 'probe', probe: true };
+    return { node, path: pathname, purpose: tunnel ? 'tunnel' : 'probe', peer: tunnel ? { tunnel: id! } : {} };
   }
 
   private internal(err: unknown, answer: () => void): void {

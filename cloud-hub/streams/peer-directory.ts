@@ -4,7 +4,8 @@
  * would cost every node a sync on every connect, nor in one Lease per node): the replicas are few
  * (2 to 5, replicas/replica-membership.ts), so this one asks all the others at once,
  * `GET /edge-sync/v1/sessions/<node>` on their kubelet endpoints, and takes the first that says
- * it holds it.
+ * it holds it. The same question finds the replica waiting for a tunnel an agent dialled here
+ * (`GET /edge-sync/v1/tunnels/<node>/<id>`, peer-tunnels.ts).
  *
  * A probe is authenticated like any request to a kubelet endpoint (this replica's bearer token,
  * checked there with a TokenReview, and a SubjectAccessReview `get nodes/proxy` on the node) and
@@ -16,8 +17,18 @@ import https from 'node:https';
 import type { Logger } from 'pino';
 import type { PeerMetrics } from './peer-metrics.js';
 
-/** The probe's path prefix on a kubelet endpoint; the node name follows, percent-encoded. */
+/** The session probe's path prefix on a kubelet endpoint; the node name follows, percent-encoded. */
 export const SESSION_PROBE_PREFIX = '/edge-sync/v1/sessions/';
+/** Tunnels another replica asked for: `GET` asks whether it waits for one, an upgrade joins it (peer-tunnels.ts); `<node>/<id>` follows. */
+export const TUNNEL_JOIN_PREFIX = '/edge-sync/v1/tunnels/';
+
+export function sessionProbePath(node: string): string {
+  return `${SESSION_PROBE_PREFIX}${encodeURIComponent(node)}`;
+}
+
+export function tunnelJoinPath(node: string, id: string): string {
+  return `${TUNNEL_JOIN_PREFIX}${encodeURIComponent(node)}/${encodeURIComponent(id)}`;
+}
 
 /** The largest probe answer read. */
 const MAX_ANSWER_BYTES = 1024;
@@ -59,15 +70,18 @@ export class PeerDirectory {
     return this.options.peers().length;
   }
 
-  /** The peer that holds `node`'s session, or how many were asked when none does. Never throws. */
-  find(node: string): Promise<ProbeResult> {
+  /**
+   * The peer that holds `node`'s session, or how many were asked when none does; with `path`
+   * (tunnelJoinPath), the peer that waits for that tunnel. Never throws.
+   */
+  find(node: string, path = sessionProbePath(node)): Promise<ProbeResult> {
     const peers = this.options.peers();
     if (peers.length === 0) return Promise.resolve({ asked: 0 });
     return new Promise((resolve) => {
       let pending = peers.length;
       let found = false;
       for (const peer of peers) {
-        void this.probe(peer, node).then((held) => {
+        void this.probe(peer, node, path).then((held) => {
           pending--;
           if (held && !found) {
             found = true;
@@ -81,7 +95,7 @@ export class PeerDirectory {
   }
 
   /** True when `peer` says it holds `node`'s session; false on any other answer, error or timeout. */
-  private async probe(peer: Peer, node: string): Promise<boolean> {
+  private async probe(peer: Peer, node: string, path: string): Promise<boolean> {
     const key = `${peer.host}:${peer.port}`;
     const busy = this.inFlight.get(key) ?? 0;
     if (busy >= this.options.maxProbesPerPeer) {
@@ -90,7 +104,7 @@ export class PeerDirectory {
     }
     this.inFlight.set(key, busy + 1);
     try {
-      const answer = await this.get(peer, `${SESSION_PROBE_PREFIX}${encodeURIComponent(node)}`);
+      const answer = await this.get(peer, path);
       if (answer.status === 404) return false;
       if (answer.status !== 200) {
         this.fail(peer, node, 'status', `answered ${answer.status}: ${answer.body.slice(0, 200)}`);

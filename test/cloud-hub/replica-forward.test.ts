@@ -2,10 +2,11 @@
  * Several hub replicas and the kubelet endpoint: a request that reaches a replica without the
  * node's session is forwarded to the replica that has it. Real processes: the embedded API
  * (`cloud-hub apiserver`), two hub replicas (`--hub-id hub-a`, `hub-b`), both with a kubelet
- * endpoint on a shared certificate and CA, and two real agents (process runtime) connected to
- * hub-b only: one over WebSocket, one over MQTT (hub-b's embedded broker, tunnels dialled at
- * hub-b). Requests go to hub-a's endpoint with a client certificate of the CA it trusts, as
- * kube-apiserver's would.
+ * endpoint on a shared certificate and CA, and two real agents (process runtime) whose sessions
+ * are on hub-b only: one over WebSocket (tunnels dialled at hub-b), one over MQTT (hub-b's
+ * embedded broker) whose tunnels are dialled at hub-a, as a load balancer in front of
+ * `--stream-url` could send them. Requests go to hub-a's endpoint with a client certificate of
+ * the CA it trusts, as kube-apiserver's would.
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -125,7 +126,7 @@ beforeAll(async () => {
   await cluster.tokenFile('edge-ws');
   await cluster.tokenFile('edge-mq');
   await cluster.startAgent('edge-ws', { hubUrl: b.ws, args: ['--sandbox', 'never'] });
-  await cluster.startAgent('edge-mq', { hubUrl: `mqtt://127.0.0.1:${brokerPort}`, args: ['--sandbox', 'never', '--stream-url', b.ws] });
+  await cluster.startAgent('edge-mq', { hubUrl: `mqtt://127.0.0.1:${brokerPort}`, args: ['--sandbox', 'never', '--stream-url', a.ws] });
   await createPod('ticker-ws', 'edge-ws');
   await createPod('ticker-mq', 'edge-mq');
   await createPod('orphan', 'ghost');
@@ -153,10 +154,12 @@ describe('a kubelet request at a replica without the node\'s session', () => {
     expect(await metricValue(b.metrics, 'edge_hub_connected_nodes')).toBe(2);
   });
 
-  it('reaches the agent through the replica holding an MQTT session: logs and stats', async () => {
+  it('reaches the agent through the replica holding an MQTT session, its tunnel dialled at another replica: logs and stats', async () => {
     const logs = await kubelet(a, '/containerLogs/default/ticker-mq/main?tailLines=2');
     expect(logs.status, logs.body).toBe(200);
     expect(logs.body).toMatch(/ticker-mq-line-\d+/);
+    // hub-b asked edge-mq for the tunnel; the agent dialled hub-a, which joined the dial to hub-b.
+    expect(await metricValue(a.metrics, 'edge_hub_peer_forwarded_requests_total', { kind: 'tunnel' })).toBeGreaterThanOrEqual(1);
     const stats = await kubelet(a, '/stats/summary', { headers: { 'x-edge-sync-node': 'edge-mq' } });
     expect(stats.status, stats.body).toBe(200);
     expect((JSON.parse(stats.body) as Obj).node.nodeName).toBe('edge-mq');
@@ -196,6 +199,28 @@ describe('the session probe between replicas', () => {
   it('refuses a caller without credentials or with a token the API does not know', async () => {
     expect((await kubelet(b, '/edge-sync/v1/sessions/edge-ws', { credentials: 'none' })).status).toBe(401);
     expect((await kubelet(b, '/edge-sync/v1/sessions/edge-ws', { credentials: 'none', headers: { authorization: 'Bearer not-a-token' } })).status).toBe(401);
+    expect((await kubelet(b, `/edge-sync/v1/tunnels/edge-ws/${'A'.repeat(22)}`, { credentials: 'none' })).status).toBe(401);
+  });
+
+  it('answers a tunnel probe only for a tunnel it waits for, and refuses a join of one it does not', async () => {
+    const probe = await kubelet(b, `/edge-sync/v1/tunnels/edge-ws/${'A'.repeat(22)}`);
+    expect(probe.status).toBe(404);
+    expect(JSON.parse(probe.body)).toMatchObject({ node: 'edge-ws', held: false });
+    expect((await kubelet(b, '/edge-sync/v1/tunnels/edge-ws/short')).status).toBe(400);
+    const join = await new Promise<number>((resolve, reject) => {
+      const req = https.request({ host: b.kubelet.hostname, port: Number(b.kubelet.port), path: `/edge-sync/v1/tunnels/edge-ws/${'A'.repeat(22)}`, headers: { connection: 'Upgrade', upgrade: 'edge-sync-tunnel' }, ca, ...clientCert });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('upgrade', (_res, socket) => {
+        socket.destroy();
+        resolve(101);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(join).toBe(404);
   });
 
   it('says which replica holds a node, and checks the name', async () => {
@@ -214,7 +239,7 @@ describe('the session probe between replicas', () => {
 });
 
 describe('a peer that never answers', () => {
-  it('is asked with a deadline: nobody's node is answered once its probe times out; a held node by its holder', async () => {
+  it('is asked with a deadline: a node nobody holds is answered once its probe times out, a held node by its holder', async () => {
     // A "replica" whose Lease names a port that accepts connections and never says a word (no TLS handshake, no answer).
     const sockets = new Set<net.Socket>();
     const silent = net.createServer((socket) => {
