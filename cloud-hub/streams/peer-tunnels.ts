@@ -15,7 +15,7 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import type { PeerClientSettings, PeerDirectory } from './peer-directory.js';
+import type { Peer, PeerClientSettings, PeerDirectory } from './peer-directory.js';
 import { tunnelJoinPath } from './peer-directory.js';
 import { FORWARDED_HEADER } from './peer-forward.js';
 import type { PeerMetrics } from './peer-metrics.js';
@@ -43,43 +43,66 @@ export class PeerTunnels {
     const found = await this.options.directory.find(node, tunnelJoinPath(node, id));
     if ('asked' in found) return undefined;
     const { peer } = found;
-    const { logger, metrics, settings, self } = this.options;
+    const { logger, metrics } = this.options;
     metrics.forwarded.inc({ kind: 'tunnel' });
     logger.debug({ node, peer: peer.id }, 'joining a tunnel dial to the replica that asked for it');
     return {
       complete: (tunnel: TunnelStream) => {
-        const token = settings.token();
-        const req = http.request({
-          method: 'GET',
-          path: tunnelJoinPath(node, id),
-          headers: { connection: 'Upgrade', upgrade: TUNNEL_JOIN_UPGRADE, host: `${peer.host}:${peer.port}`, [FORWARDED_HEADER]: self, ...(token ? { authorization: `Bearer ${token}` } : {}) },
-          createConnection: () => tls.connect({ host: peer.host, port: peer.port, ca: settings.ca, ...(settings.serverName ? { servername: settings.serverName } : {}), ALPNProtocols: ['http/1.1'] }) as never,
-        });
-        const timer = setTimeout(() => req.destroy(new Error(`no answer within ${JOIN_TIMEOUT_MS} ms`)), JOIN_TIMEOUT_MS);
-        timer.unref();
-        const fail = (why: string): void => {
-          clearTimeout(timer);
-          logger.warn({ node, peer: peer.id, why }, 'could not join a tunnel dial to the replica that asked for it');
+        try {
+          this.open(node, id, peer, tunnel);
+        } catch (err) {
+          // A request Node refuses to build (a token with a line break, say) ends the dial, not the hub.
+          logger.warn({ node, peer: peer.id, err: (err as Error).message }, 'could not join a tunnel dial to the replica that asked for it');
           tunnel.stream.destroy();
-        };
-        req.on('error', (err) => fail(err.message));
-        req.on('response', (res) => {
-          res.resume();
-          fail(`answered ${res.statusCode ?? 0}`);
-        });
-        req.on('upgrade', (_res, socket: Duplex, head: Buffer) => {
-          clearTimeout(timer);
-          splice(tunnel.stream, socket, head);
-        });
-        req.end();
+        }
       },
       fail: (why) => logger.info({ node, peer: peer.id, why }, 'a tunnel dial ended before it was joined'),
     };
   }
+
+  /** The upgrade to `peer` that carries the dialled tunnel's bytes. */
+  private open(node: string, id: string, peer: Peer, tunnel: TunnelStream): void {
+    const { logger, settings, self } = this.options;
+    const token = settings.token();
+    const req = http.request({
+      method: 'GET',
+      path: tunnelJoinPath(node, id),
+      headers: { connection: 'Upgrade', upgrade: TUNNEL_JOIN_UPGRADE, host: `${peer.host}:${peer.port}`, [FORWARDED_HEADER]: self, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      createConnection: () => tls.connect({ host: peer.host, port: peer.port, ca: settings.ca, ...(settings.serverName ? { servername: settings.serverName } : {}), ALPNProtocols: ['http/1.1'] }) as never,
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${JOIN_TIMEOUT_MS} ms`)), JOIN_TIMEOUT_MS);
+    timer.unref();
+    const fail = (why: string): void => {
+      clearTimeout(timer);
+      logger.warn({ node, peer: peer.id, why }, 'could not join a tunnel dial to the replica that asked for it');
+      tunnel.stream.destroy();
+    };
+    req.on('error', (err) => fail(err.message));
+    req.on('response', (res) => {
+      res.resume();
+      fail(`answered ${res.statusCode ?? 0}`);
+    });
+    let joined = false;
+    // The agent gone before the join is answered: nothing waits for the join any more.
+    tunnel.stream.once('close', () => {
+      if (!joined) req.destroy();
+    });
+    req.on('upgrade', (_res, socket: Duplex, head: Buffer) => {
+      joined = true;
+      clearTimeout(timer);
+      splice(tunnel.stream, socket, head);
+    });
+    req.end();
+  }
 }
 
 /** Bytes both ways between two streams until either ends; an error on one ends both. */
-export function splice(a: Duplex, b: Duplex, headOfB: Buffer = Buffer.alloc(0)): void {
+function splice(a: Duplex, b: Duplex, headOfB: Buffer = Buffer.alloc(0)): void {
+  if (a.destroyed || b.destroyed) {
+    a.destroy();
+    b.destroy();
+    return;
+  }
   a.on('error', () => b.destroy());
   b.on('error', () => a.destroy());
   a.once('close', () => b.destroy());
