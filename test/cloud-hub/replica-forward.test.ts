@@ -249,13 +249,20 @@ describe('a peer that never answers', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
       const port = (silent.address() as net.AddressInfo).port;
+      // First one whose address is malformed (never dialled, never counted), so any round that lists the silent one lists it too.
+      await cluster.client.create('/apis/coordination.k8s.io/v1/namespaces/edge-system/leases', {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: 'edge-hub-replica-hub-bogus', namespace: 'edge-system', labels: { 'edge-sync.io/shard-lease': 'replica' }, annotations: { 'edge-sync.io/peer-address': 'evil host/x:99999' } },
+        spec: { holderIdentity: 'hub-bogus', leaseDurationSeconds: 3600, renewTime: new Date().toISOString().replace('Z', '000Z') },
+      });
       await cluster.client.create('/apis/coordination.k8s.io/v1/namespaces/edge-system/leases', {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
         metadata: { name: 'edge-hub-replica-hub-silent', namespace: 'edge-system', labels: { 'edge-sync.io/shard-lease': 'replica' }, annotations: { 'edge-sync.io/peer-address': `127.0.0.1:${port}` } },
         spec: { holderIdentity: 'hub-silent', leaseDurationSeconds: 3600, renewTime: new Date().toISOString().replace('Z', '000Z') },
       });
-      // hub-a lists it on its next membership round: a request for nobody's node now asks two peers.
+      // hub-a lists both on its next membership round: a request for nobody's node now asks two peers (hub-b and the silent one).
       const answer = await waitFor(
         async () => {
           const next = await kubelet(a, '/containerLogs/default/orphan/main');
