@@ -16,6 +16,9 @@ import { FleetView } from './fleet/fleet-view.js';
 import { KubeClient } from './kube/kube-client.js';
 import { MetricsServer, handleHealth } from './observability/http-endpoints.js';
 import { HubMetrics } from './observability/hub-metrics.js';
+import { startReplicaEndpoints, type PeerSettings } from './kubelet-endpoint.js';
+import type { ReplicaMembership } from './replicas/replica-membership.js';
+import type { PeerTunnels } from './streams/peer-tunnels.js';
 import { ShardOwnership, shardOf } from './replicas/shard-ownership.js';
 import { InboundLimiter } from './session/inbound-limiter.js';
 import { DEFAULT_NODE_LIMITS, LimitMetrics, type NodeLimits } from './session/node-limits.js';
@@ -23,8 +26,7 @@ import { NodeSession } from './session/node-session.js';
 import { SharedOpBytes } from './session/op-bytes.js';
 import { SessionRegistry } from './session/session-registry.js';
 import { KubeSource } from './source/kube-source.js';
-import { KubeletAuth } from './streams/kubelet-auth.js';
-import { HubKubeletServer, type KubeletEndpointSettings } from './streams/kubelet-server.js';
+import type { HubKubeletServer, KubeletEndpointSettings } from './streams/kubelet-server.js';
 import { NodeAddresses } from './streams/node-addresses.js';
 import { DEFAULT_TUNNEL_LIMITS, TunnelBroker, type TunnelLimits } from './streams/tunnel-broker.js';
 import { CLOSE_REVOKED, CLOSE_SHUTDOWN, type Connection } from './transport/connection.js';
@@ -42,7 +44,6 @@ import { EDGE_ROLE_LABEL, NodeRegistrar } from './upstream/node-registrar.js';
 import { PodAutonomy } from './upstream/pod-autonomy.js';
 import { PodStatusWriter } from './upstream/pod-status-writer.js';
 import { WriteQueue } from './upstream/write-queue.js';
-
 
 /** Resolves when `promise` settles or after `ms`, whichever is first. */
 async function firstOf(promise: Promise<unknown>, ms: number): Promise<void> {
@@ -102,6 +103,8 @@ export interface CloudHubOptions {
   kubelet?: KubeletEndpointSettings;
   /** Stream tunnel limits per node (the rest are DEFAULT_TUNNEL_LIMITS). */
   tunnelLimits?: Partial<TunnelLimits>;
+  /** With `kubelet`: forward requests for nodes whose session is on another replica (kubelet-endpoint.ts). */
+  peers?: PeerSettings;
 }
 
 export class CloudHub {
@@ -120,6 +123,8 @@ export class CloudHub {
   private broker?: EmbeddedBroker;
   private bridge?: MqttBridge;
   private ownership?: ShardOwnership;
+  private membership?: ReplicaMembership;
+  private peerTunnels?: PeerTunnels; // joins tunnel dials to the replica that asked for them
   private cloudSink?: CloudEventSink;
   readonly tunnels: TunnelBroker;
   private readonly addresses = new NodeAddresses();
@@ -251,6 +256,7 @@ export class CloudHub {
       },
       accept: (node, connection) => this.accept(node, connection),
       acceptTunnel: (node, id) => this.tunnels.claim(node, id),
+      forwardTunnel: async (node, id) => this.peerTunnels?.join(node, id),
       httpHandler: (req, res) => handleHealth({ ready: () => this.ready }, req, res),
       ...(options.tls ? { tls: options.tls } : {}),
       maxFrameBytes: settings.maxFrameBytes,
@@ -271,7 +277,16 @@ export class CloudHub {
     this.health.start();
     const ws = await this.ws.start();
     const bound: { ws: string; metrics?: string; mqtt?: string; kubelet?: string } = { ws };
-    if (this.options.kubelet) bound.kubelet = await this.startKubeletEndpoint(this.options.kubelet);
+    const shards = (this.options.mqtt && !this.options.embeddedBroker ? this.options.shards : 0) ?? 0; // only several replicas on one external broker shard
+    ({ membership: this.membership, server: this.kubeletServer, url: bound.kubelet, tunnels: this.peerTunnels } = await startReplicaEndpoints({
+      ...(this.options.kubelet ? { settings: this.options.kubelet } : {}),
+      ...(this.options.peers ? { peers: this.options.peers } : {}),
+      kubeconfigToken: this.options.kubeConfig.getCurrentUser()?.token, hubId: this.options.hubId, namespace: this.options.namespace, client: this.client, tunnels: this.tunnels, registry: this.options.registry, logger: this.options.logger, shards,
+      leaseDurationMs: this.options.shardLeaseDurationMs ?? 15_000,
+      holds: (node) => this.sessions.get(node)?.servesTunnels ?? false,
+      nodeOfPod: (namespace, name) => this.fleet.placementOf(`Pod/${namespace}/${name}`)?.node,
+      nodeOfAddress: (address) => this.addresses.nodeOf(address),
+    }));
     if (this.options.metricsListen) {
       this.metricsServer = new MetricsServer(this.options.registry, { ready: () => this.ready }, this.options.metricsTls ? this.options.tls : undefined);
       bound.metrics = await this.metricsServer.start(this.options.metricsListen.host, this.options.metricsListen.port);
@@ -300,10 +315,9 @@ export class CloudHub {
       const password = mqtt.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
       url.username = '';
       url.password = '';
-      // Shards only matter when several replicas share one external broker.
-      const shards = this.options.embeddedBroker ? 0 : (this.options.shards ?? 0);
-      if (shards > 0) {
+      if (shards > 0 && this.membership) {
         this.ownership = new ShardOwnership({
+          membership: this.membership,
           client: this.client,
           namespace: this.options.namespace,
           replicaId: this.options.hubId,
@@ -338,21 +352,6 @@ export class CloudHub {
     return bound;
   }
 
-  private startKubeletEndpoint(settings: KubeletEndpointSettings): Promise<string> {
-    this.kubeletServer = new HubKubeletServer({
-      host: settings.listen.host,
-      port: settings.listen.port,
-      tls: settings.tls,
-      ...(settings.clientCa ? { clientCa: settings.clientCa } : {}),
-      auth: new KubeletAuth({ tokenWebhook: settings.tokenWebhook ?? false, mode: settings.authorization, client: this.client }),
-      tunnels: this.tunnels,
-      nodeOfPod: (namespace, name) => this.fleet.placementOf(`Pod/${namespace}/${name}`)?.node,
-      nodeOfAddress: (address) => this.addresses.nodeOf(address),
-      logger: this.options.logger.child({ component: 'kubelet-endpoint' }),
-    });
-    return this.kubeletServer.start();
-  }
-
   /** Accepts a connection from any transport. */
   accept(node: string, connection: Connection): NodeSession {
     return this.sessions.attach(node, connection);
@@ -360,6 +359,7 @@ export class CloudHub {
 
   async stop(): Promise<void> {
     await this.ownership?.stop();
+    await this.membership?.stop();
     this.sessions.closeAll(CLOSE_SHUTDOWN, 'hub shutting down');
     this.tunnels.close();
     await this.kubeletServer?.close();

@@ -12,7 +12,7 @@ import { apiServerCommand } from './apiserver/command.js';
 import { controllerSettingsFrom, withControllerFlags } from './apiserver/controller-settings.js';
 import type { EmbeddedApiServer } from './apiserver/index.js';
 import { CloudHub } from './hub.js';
-import { kubeletSettingsFrom, tunnelLimitsFrom, withKubeletFlags, type KubeletFlags } from './kubelet-flags.js';
+import { kubeletSettingsFrom, peerSettingsFrom, tunnelLimitsFrom, withKubeletFlags, type KubeletFlags } from './kubelet-flags.js';
 import { KubeClient } from './kube/kube-client.js';
 import { loadKubeConfig } from './kube/kube-config.js';
 import { DEFAULT_NODE_LIMITS, type NodeLimits } from './session/node-limits.js';
@@ -105,11 +105,11 @@ const program = new Command('cloud-hub')
   .addOption(new Option('--mqtt-password-file <file>', 'password of the hub\'s broker user (the user is in --mqtt)').env('EDGE_MQTT_PASSWORD_FILE'))
   .addOption(new Option('--embedded-broker <host:port>', 'run an MQTT 3.1.1 broker in-process on this address and serve nodes through it').argParser(parseHostPort).env('EDGE_EMBEDDED_BROKER').conflicts('mqtt'))
   .addOption(new Option('--shards <n>', 'with --mqtt: shards of the fleet, owned by replicas through Leases (0: this hub serves every node)').default(16).argParser((v) => (v === '0' ? 0 : parsePositiveInt(v))).env('EDGE_SHARDS'))
-  .addOption(new Option('--shard-lease-duration <ms>', 'how long a dead replica keeps its shards').default(15_000).argParser(parsePositiveInt).env('EDGE_SHARD_LEASE_DURATION'))
+  .addOption(new Option('--shard-lease-duration <ms>', 'how long a dead replica keeps its MQTT shards, and stays in its peers\' membership list (its membership Lease is renewed every third of it)').default(15_000).argParser(parsePositiveInt).env('EDGE_SHARD_LEASE_DURATION'))
   .addOption(new Option('--event-webhook <url>', 'POST forwarded edge events that are not about a Pod or Node here (default: the broker\'s edge/v1/<node>/events topics, else the log)').env('EDGE_EVENT_WEBHOOK'))
   .addOption(new Option('--metrics <host:port>', 'serve /metrics, /healthz and /readyz here').argParser(parseHostPort).env('EDGE_METRICS'))
   .addOption(namespaceOption())
-  .addOption(new Option('--hub-id <id>', 'this replica\'s name in logs, frames and MQTT shard Leases; one that survives a restart (the pod name) lets a restarted replica take its shards back at once (default: hostname-pid)').env('EDGE_HUB_ID'))
+  .addOption(new Option('--hub-id <id>', 'this replica\'s name in logs, frames, its membership Lease and MQTT shard Leases; one that survives a restart (the pod name) lets a restarted replica take its shards back at once (default: hostname-pid)').env('EDGE_HUB_ID'))
   .addOption(new Option('--heartbeat-interval <ms>', 'heartbeat interval asked of agents').default(10_000).argParser(parsePositiveInt).env('EDGE_HEARTBEAT_INTERVAL'))
   .addOption(new Option('--shutdown-timeout <ms>', 'on SIGTERM/SIGINT, how long a clean stop (closing sessions, handing over Leases) may take before the process exits anyway; a second signal exits at once').default(15_000).argParser(parsePositiveInt).env('EDGE_SHUTDOWN_TIMEOUT'))
   .addOption(new Option('--node-grace-period <ms>', 'Lease age after which an edge node is NotReady (Leases are renewed every quarter of it, at most every 10 s)').default(40_000).argParser(parsePositiveInt).env('EDGE_NODE_GRACE_PERIOD'))
@@ -279,7 +279,8 @@ async function serve(options: ServeOptions, dataGiven: boolean): Promise<void> {
     ...(tls ? { tls: { cert: tls.cert, key: tls.key }, metricsTls: options.metricsTls ?? false } : {}),
     limits,
     autonomy: options.autonomy,
-    ...(kubelet ? { kubelet } : {}),
+    // The embedded API is one process: no peers to forward to.
+    ...(kubelet ? { kubelet, ...(options.embedded ? {} : { peers: peerSettingsFrom(options, kubelet.caPem) }) } : {}),
     tunnelLimits: tunnelLimitsFrom(options),
   });
   if (options.mqtt && options.shards > 0 && !options.hubId) {

@@ -1,9 +1,9 @@
 /**
  * Splitting an MQTT fleet between hub replicas. The fleet is cut into a fixed number of shards
  * by a hash of the node name; replicas own shards through coordination.k8s.io Leases in the
- * hub's namespace (`edge-hub-shard-<i>`), and announce themselves with a membership Lease
- * (`edge-hub-replica-<id>`) so every replica knows how many share the work and takes about
- * its share. A replica that cannot renew stops serving its shards before their Leases can
+ * hub's namespace (`edge-hub-shard-<i>`); the membership Leases (`edge-hub-replica-<id>`,
+ * replica-membership.ts) of the replicas that take shards say how many share the work, and each
+ * takes about its share. A replica that cannot renew stops serving its shards before their Leases can
  * expire; another takes an expired shard over and asks its nodes to say hello again, and
  * digest resync makes the move lossless.
  *
@@ -16,10 +16,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { isConflict, isNotFound, type KubeClient } from '../kube/kube-client.js';
+import { isConflict, type KubeClient } from '../kube/kube-client.js';
 import { kubeMicroTime, paths } from '../kube/kube-paths.js';
+import { REPLICA_LEASE_PREFIX, SHARD_LABEL, leaseExpired as expired, takesShards, type LeaseObject, type ReplicaMembership } from './replica-membership.js';
 
-export const SHARD_LABEL = 'edge-sync.io/shard-lease';
+export { SHARD_LABEL };
 
 export function shardOf(node: string, shards: number): number {
   return createHash('sha256').update(node).digest().readUInt32BE(0) % shards;
@@ -32,13 +33,10 @@ export interface ShardOwnershipOptions {
   shards: number;
   leaseDurationMs: number;
   logger: Logger;
+  /** This replica's membership Lease, renewed at the start of each round (its own timer renews it too). */
+  membership: ReplicaMembership;
   /** Called with the shards gained and lost after each round. */
   onChange: (gained: number[], lost: number[]) => void;
-}
-
-interface LeaseObject {
-  metadata: { name: string; resourceVersion?: string; labels?: Record<string, string> };
-  spec?: { holderIdentity?: string; renewTime?: string; leaseDurationSeconds?: number };
 }
 
 export class ShardOwnership {
@@ -76,8 +74,8 @@ export class ShardOwnership {
     await this.current;
     this.owned.clear();
     try {
-      // Every Lease held under this id: shards it owns, its membership, and any a round could not confirm.
-      const mine = (await this.listLeases()).filter((lease) => lease.spec?.holderIdentity === this.options.replicaId);
+      // Every shard Lease held under this id: shards it owns and any a round could not confirm (the membership Lease is ReplicaMembership's).
+      const mine = (await this.listLeases()).filter((lease) => lease.spec?.holderIdentity === this.options.replicaId && !lease.metadata.name.startsWith(REPLICA_LEASE_PREFIX));
       await Promise.all(mine.map((lease) => this.release(lease)));
     } catch (err) {
       this.options.logger.warn({ err: (err as Error).message }, 'could not hand shards over; they move when their Leases expire');
@@ -94,13 +92,13 @@ export class ShardOwnership {
   private async renew(now: number): Promise<void> {
     const before = new Set(this.shards);
     try {
-      await this.renewMembership(now);
+      await this.options.membership.renew(now);
       const leases = await this.listLeases();
       const live = new Set<string>([this.options.replicaId]);
       const holders = new Map<number, LeaseObject>();
       for (const lease of leases) {
         const name = lease.metadata.name;
-        if (name.startsWith('edge-hub-replica-') && !expired(lease, now) && lease.spec?.holderIdentity) live.add(lease.spec.holderIdentity);
+        if (takesShards(lease, now) && lease.spec?.holderIdentity) live.add(lease.spec.holderIdentity);
         const shard = /^edge-hub-shard-(\d+)$/.exec(name);
         if (shard) holders.set(Number(shard[1]), lease);
       }
@@ -138,17 +136,6 @@ export class ShardOwnership {
   private valid(): boolean {
     // Stop serving a third of a lease duration before the Leases could expire elsewhere.
     return Date.now() - this.lastRenewed < (this.options.leaseDurationMs * 2) / 3;
-  }
-
-  private async renewMembership(now: number): Promise<void> {
-    const name = replicaLeaseName(this.options.replicaId);
-    let current: LeaseObject | undefined;
-    try {
-      current = await this.options.client.get<LeaseObject>(paths.lease(this.options.namespace, name));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-    await this.put(name, current, now, 'replica');
   }
 
   private async listLeases(): Promise<LeaseObject[]> {
@@ -202,15 +189,7 @@ export class ShardOwnership {
   }
 }
 
-function expired(lease: LeaseObject, now: number): boolean {
-  const renewed = lease.spec?.renewTime ? Date.parse(lease.spec.renewTime) : 0;
-  return !lease.spec?.holderIdentity || now - renewed > (lease.spec.leaseDurationSeconds ?? 15) * 1000;
-}
-
 function shardLeaseName(shard: number): string {
   return `edge-hub-shard-${shard}`;
 }
 
-function replicaLeaseName(replica: string): string {
-  return `edge-hub-replica-${replica}`.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 253);
-}

@@ -120,12 +120,17 @@ export class NodeSession implements ConnectionHandler {
     return this.state === 'closed';
   }
 
+  /** The session is past hello, open, and its agent takes stream tunnels. */
+  get servesTunnels(): boolean {
+    return this.tunnels && this.state !== 'closed' && this.state !== 'awaiting-hello';
+  }
+
   /**
    * Asks the agent to dial stream tunnel `id` (cloud-hub/streams/); false when the session is
    * not past its hello or the agent does not take tunnels.
    */
   requestTunnel(id: string, purpose: string): boolean {
-    if (!this.tunnels || this.state === 'closed' || this.state === 'awaiting-hello') return false;
+    if (!this.servesTunnels) return false;
     this.send({ v: PROTOCOL_VERSION, t: 'tunnel', id, purpose });
     return true;
   }

@@ -63,6 +63,8 @@ export interface ForwardTarget {
   headers: OutgoingHttpHeaders;
   /** Host header for the next hop. */
   host: string;
+  /** The next hop, in error messages (default: the node's kubelet API). */
+  label?: string;
 }
 
 /** Forwards a plain (non-upgrade) request; resolves when the answer is finished or either side is gone. */
@@ -77,7 +79,7 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, target
       }
       resolve();
     };
-    outgoing.on('error', (err) => fail(502, `the node's kubelet API failed: ${err.message}`));
+    outgoing.on('error', (err) => fail(502, `${target.label ?? "the node's kubelet API"} failed: ${err.message}`));
     outgoing.on('response', (answer) => {
       res.writeHead(answer.statusCode ?? 502, responseHeaders(answer));
       // Logs follow for as long as the caller reads; a caller that goes away ends the stream.
@@ -110,7 +112,7 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffe
   const { outgoing, stream } = openRequest(target);
   socket.on('error', () => outgoing.destroy());
   socket.on('close', () => stream()?.destroy());
-  outgoing.on('error', (err) => writeError(socket, 502, `the node's kubelet API failed: ${err.message}`));
+  outgoing.on('error', (err) => writeError(socket, 502, `${target.label ?? "the node's kubelet API"} failed: ${err.message}`));
   outgoing.on('upgrade', (answer, upstream, upstreamHead) => {
     socket.write(statusHead(answer));
     if (upstreamHead.length > 0) socket.write(upstreamHead);

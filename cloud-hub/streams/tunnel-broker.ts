@@ -101,6 +101,11 @@ export class TunnelBroker {
     });
   }
 
+  /** True when tunnel `id` was asked of `node` and waits for its dial. */
+  awaits(node: string, id: string): boolean {
+    return this.pending.get(id)?.node === node;
+  }
+
   /**
    * The agent of `node` (authenticated by its token) dials tunnel `id`: when the id was asked of
    * that node and is still waiting, it is taken (a second dial of it is refused) and the

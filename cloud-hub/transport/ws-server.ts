@@ -55,6 +55,8 @@ export interface WsServerOptions {
    * paths are 404.
    */
   acceptTunnel?: (node: string, id: string) => TunnelAcceptance | undefined;
+  /** A dial for a tunnel this hub did not ask for: the acceptance that joins it to the replica that did, else undefined (403). */
+  forwardTunnel?: (node: string, id: string) => Promise<TunnelAcceptance | undefined>;
   /** The server pings every interval; a peer silent for two intervals is dropped. */
   pingIntervalMs: number;
   /** Plain HTTP requests on the same port (health checks); return false for 404. */
@@ -211,7 +213,11 @@ export class WsServer {
       return refuse(socket, 401, ErrorCode.Auth, token ? 'invalid or revoked token' : 'missing bearer token');
     }
     if (target.tunnel !== undefined) {
-      const acceptance = this.options.acceptTunnel?.(node, target.tunnel);
+      let acceptance = this.options.acceptTunnel?.(node, target.tunnel);
+      if (!acceptance && this.options.forwardTunnel) {
+        acceptance = await this.options.forwardTunnel(node, target.tunnel);
+        if (socket.destroyed || !this.pending.isPending(req.socket)) return acceptance?.fail('the dial ended while the replica that asked for it was found');
+      }
       if (!acceptance) {
         this.refused('tunnel-refused');
         logger.warn({ node, remote }, 'tunnel dial refused: not a tunnel this hub asked this node for, or already answered or expired');

@@ -44,6 +44,8 @@ describe('kubectl kustomize', () => {
         'ClusterRoleBinding edge-sync:cloud-hub',
         'Role kube-node-lease/edge-sync:cloud-hub-node-leases',
         'RoleBinding kube-node-lease/edge-sync:cloud-hub-node-leases',
+        'Role edge-system/edge-sync:cloud-hub-replica-leases',
+        'RoleBinding edge-system/edge-sync:cloud-hub-replica-leases',
         'Role edge-system/edge-sync:token-admin',
         'Deployment edge-system/cloud-hub',
         'Service edge-system/cloud-hub',
@@ -53,15 +55,13 @@ describe('kubectl kustomize', () => {
     expect(rendered['deploy/k8s'].every((object) => object.metadata.labels?.['app.kubernetes.io/part-of'] === 'edge-sync')).toBe(true);
   });
 
-  it('renders the mosquitto overlay: the base, a broker, and the shard-lease Role', () => {
+  it('renders the mosquitto overlay: the base and a broker', () => {
     const base = new Set(rendered['deploy/k8s'].map(label));
     expect(rendered['deploy/k8s/mosquitto'].map(label).filter((name) => !base.has(name)).sort()).toEqual(
       [
         'ConfigMap edge-system/mosquitto',
         'Deployment edge-system/mosquitto',
         'Service edge-system/mosquitto',
-        'Role edge-system/edge-sync:cloud-hub-shard-leases',
-        'RoleBinding edge-system/edge-sync:cloud-hub-shard-leases',
       ].sort(),
     );
   });

@@ -55,7 +55,8 @@ describe('the token-admin Role', () => {
 
 describe('the hub ServiceAccount with the rendered ClusterRole and Roles', () => {
   it('starts from the Deployment\'s args and env and answers its probes on the probed port', async () => {
-    hub = await cluster.startHub({ extraArgs: ['--heartbeat-interval', '1000', '--node-grace-period', '2000'] });
+    // Membership Leases of 3 s: renewed (updated) every second, well within the test.
+    hub = await cluster.startHub({ extraArgs: ['--heartbeat-interval', '1000', '--node-grace-period', '2000', '--shard-lease-duration', '3000'] });
     const deployment = find(cluster.objects, 'Deployment', 'cloud-hub');
     const spec = container(deployment, 'cloud-hub');
     const portOf = (name: string | number) => (typeof name === 'number' ? name : spec.ports!.find((p) => p.name === name)!.containerPort);
@@ -185,9 +186,19 @@ async function kubeletEndpointReviews(): Promise<void> {
   expect(forbidden.body).toContain('cannot get resource "nodes/stats" for node "edge-rbac-1"');
   const unknown = await kubeletGet('/stats/summary', 'nobody-has-this-token');
   expect(unknown.status, unknown.body).toBe(401);
+  // A peer replica forwarding a request presents the hub's own ServiceAccount token: it may get
+  // and create nodes/proxy, get nodes/stats and nodes/metrics. No replica holds the node's
+  // session yet, so each is answered 502 once authorised, never 403.
+  const asPeer: [string, string][] = [['GET', '/stats/summary'], ['GET', '/metrics/resource'], ['GET', `/containerLogs/${NS}/web/app`], ['POST', `/exec/${NS}/web/app?command=true&output=1`]];
+  for (const [method, pathAndQuery] of asPeer) {
+    const answer = await kubeletGet(pathAndQuery, 'hub-service-account-token', method);
+    expect(answer.status, `${method} ${pathAndQuery}: ${answer.body}`).toBe(502);
+    expect(answer.body).toContain('is not connected to any hub replica');
+  }
+  await waitFor(() => cluster.authz.decisions.some((d) => d.user === HUB_USER.username && d.request.isResourceRequest && d.request.resource === 'leases' && d.request.verb === 'update'), { what: 'a membership Lease renewal' });
 }
 
-function kubeletGet(pathAndQuery: string, token: string): Promise<{ status: number; body: string }> {
+function kubeletGet(pathAndQuery: string, token: string, method = 'GET'): Promise<{ status: number; body: string }> {
   const url = new URL(hub.kubelet);
   return new Promise((resolve, reject) => {
     const req = https.request(
@@ -195,6 +206,7 @@ function kubeletGet(pathAndQuery: string, token: string): Promise<{ status: numb
         host: url.hostname,
         port: Number(url.port),
         path: pathAndQuery,
+        method,
         headers: { authorization: `Bearer ${token}`, 'x-edge-sync-node': NODE },
         ca: readFileSync(path.join(cluster.dir.path, 'hub-cloud-hub-5d8f9c7b6-x2x4q', 'hub-kubelet-ca.crt')),
       },

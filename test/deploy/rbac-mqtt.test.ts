@@ -2,7 +2,7 @@
  * deploy/k8s/mosquitto: the hub as that overlay runs it (--mqtt to the broker's hub listener,
  * the password file from the mounted Secret) against a real mosquitto running the overlay's own
  * mosquitto.conf, with the overlay's RBAC. Two replicas share the shards through Leases in
- * edge-system; nothing is denied and every verb of the shard-lease Role is used (take, renew,
+ * edge-system; nothing is denied and every verb of the replica-lease Role is used (take, renew,
  * list, hand over on shutdown). The broker keeps nodes and the hub apart.
  */
 import mqtt from 'mqtt';
@@ -14,7 +14,7 @@ import { waitFor } from '../helpers/wait.js';
 import { container, find, podTemplate } from './manifests.js';
 import { HUB_USER, RbacCluster } from './rbac-cluster.js';
 
-const SHARD_ROLE = 'Role/edge-system/edge-sync:cloud-hub-shard-leases';
+const SHARD_ROLE = 'Role/edge-system/edge-sync:cloud-hub-replica-leases';
 let cluster: RbacCluster;
 let broker: Mosquitto;
 const replicas: RunningProcess[] = [];
