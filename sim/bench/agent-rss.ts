@@ -64,17 +64,22 @@ export async function agentRssBench(): Promise<BenchSection> {
     const synced = await first.waitForLog((line) => line.msg === 'in sync with the hub' && Number(line.objects) >= PODS * (CONFIGMAPS_PER_POD + 1), 120_000, 'cache filled');
     const onlineRss = await settledRss(first);
     await first.stop();
-    // The bundled agent on copies of the same cache: online with --metrics and --local-api
-    // (the hub still up), then offline.
+    // The bundled agent online with --metrics and --local-api, filling a fresh cache from the hub
+    // (the hub still up): as the unit runs it, and with --no-opt (no optimising compiler) next to it.
     const withData = (data: string): string[] => args.map((arg) => (arg === path.join(dir, 'agent') ? data : arg));
-    cpSync(path.join(dir, 'agent'), path.join(dir, 'agent-bundled'), { recursive: true });
-    cpSync(path.join(dir, 'agent'), path.join(dir, 'agent-bundled-online'), { recursive: true });
     const unit = { nodeArgs: [...UNIT_NODE_FLAGS] };
-    const bundledOnline = await launch(bundled.entry, [...withData(path.join(dir, 'agent-bundled-online')), '--metrics', '127.0.0.1:0', '--local-api', '127.0.0.1:0'], { name: 'bundled agent (online, metrics and local API)', ...unit });
-    procs.push(bundledOnline);
-    await bundledOnline.waitForLog((line) => line.msg === 'in sync with the hub', 120_000, 'bundled agent in sync');
-    const bundledOnlineRss = await settledRss(bundledOnline);
-    await bundledOnline.stop();
+    const onlineBundled = async (name: string, nodeArgs: string[]): Promise<{ rss: number; fillMs: number }> => {
+      const started = performance.now();
+      const proc = await launch(bundled.entry, [...withData(path.join(dir, `agent-${name}`)), '--metrics', '127.0.0.1:0', '--local-api', '127.0.0.1:0'], { name: `bundled agent (online, metrics and local API, ${name})`, nodeArgs });
+      procs.push(proc);
+      await proc.waitForLog((line) => line.msg === 'in sync with the hub' && Number(line.objects) >= PODS * (CONFIGMAPS_PER_POD + 1), 120_000, `${name}: cache filled`);
+      const fillMs = performance.now() - started;
+      const rss = await settledRss(proc);
+      await proc.stop();
+      return { rss, fillMs };
+    };
+    const online = await onlineBundled('online', [...UNIT_NODE_FLAGS]);
+    const onlineNoOpt = await onlineBundled('online-no-opt', [...UNIT_NODE_FLAGS, '--no-opt']);
     await hub.proc.stop();
 
     const offline = await launch(BINARIES.edgeAgent, args, { name: 'agent (offline)' });
@@ -86,15 +91,22 @@ export async function agentRssBench(): Promise<BenchSection> {
     const [offlineRss, tunedRss] = await Promise.all([settledRss(offline), settledRss(tuned)]);
     await tuned.stop();
     await offline.stop();
-    const bundledArgs = withData(path.join(dir, 'agent-bundled'));
-    const bundledTuned = await launch(bundled.entry, bundledArgs, { name: 'bundled agent (offline, as the systemd unit runs it)', ...unit });
+    // Each on its own copy of the cache.
+    const bundledArgs = (name: string): string[] => {
+      cpSync(path.join(dir, 'agent'), path.join(dir, `agent-${name}`), { recursive: true });
+      return withData(path.join(dir, `agent-${name}`));
+    };
+    const bundledTuned = await launch(bundled.entry, bundledArgs('bundled'), { name: 'bundled agent (offline, as the systemd unit runs it)', ...unit });
     procs.push(bundledTuned);
-    const bundledDefault = await launch(bundled.entry, bundledArgs, { name: 'bundled agent (offline)' });
+    const bundledDefault = await launch(bundled.entry, bundledArgs('bundled-default'), { name: 'bundled agent (offline)' });
     procs.push(bundledDefault);
-    const [bundledTunedRss, bundledDefaultRss] = await Promise.all([settledRss(bundledTuned), settledRss(bundledDefault)]);
+    const bundledNoOpt = await launch(bundled.entry, bundledArgs('bundled-no-opt'), { name: 'bundled agent (offline, --no-opt)', nodeArgs: [...UNIT_NODE_FLAGS, '--no-opt'] });
+    procs.push(bundledNoOpt);
+    const [bundledTunedRss, bundledDefaultRss, bundledNoOptRss] = await Promise.all([settledRss(bundledTuned), settledRss(bundledDefault), settledRss(bundledNoOpt)]);
     await bundledTuned.stop();
     await bundledDefault.stop();
-    const withMetrics = await launch(bundled.entry, [...bundledArgs, '--metrics', '127.0.0.1:0', '--local-api', '127.0.0.1:0'], { name: 'bundled agent (offline, metrics and local API)', ...unit });
+    await bundledNoOpt.stop();
+    const withMetrics = await launch(bundled.entry, [...bundledArgs('bundled-metrics'), '--metrics', '127.0.0.1:0', '--local-api', '127.0.0.1:0'], { name: 'bundled agent (offline, metrics and local API)', ...unit });
     procs.push(withMetrics);
     const fullRss = await settledRss(withMetrics);
     await withMetrics.stop();
@@ -113,7 +125,11 @@ export async function agentRssBench(): Promise<BenchSection> {
         [`RSS idle, started offline from its cache (${objects} objects), as installed (the bundle, ${flags}), MB`, mb(bundledTunedRss), mb(bareRss), 'bare node process (setInterval)', '<= 60', verdict(bundledTunedRss / 1048576, 60, false)],
         ['  same, node with its default heap settings, MB', mb(bundledDefaultRss), '', '', '', ''],
         ['  same, with --metrics and --local-api, MB', mb(fullRss), '', '', '<= 60', verdict(fullRss / 1048576, 60, false)],
-        ['RSS online with --metrics and --local-api, in sync with the hub, as installed, MB', mb(bundledOnlineRss), mb(bareRss), 'bare node process (setInterval)', '<= 60', verdict(bundledOnlineRss / 1048576, 60, false)],
+        ['  same, --no-opt added (no optimising compiler), MB', mb(bundledNoOptRss), '', '', '', ''],
+        ['RSS online with --metrics and --local-api, in sync with the hub after filling its cache from it, as installed, MB', mb(online.rss), mb(bareRss), 'bare node process (setInterval)', '<= 60', verdict(online.rss / 1048576, 60, false)],
+        ['  same, --no-opt added, MB', mb(onlineNoOpt.rss), '', '', '', ''],
+        ['  start to in sync with the hub (fresh cache), as installed, ms', Math.round(online.fillMs), '', '', '', ''],
+        ['  same, --no-opt added, ms', Math.round(onlineNoOpt.fillMs), Math.round(online.fillMs), 'as installed', '', ''],
         [`development tree (dist/edge-agent/main.js, node_modules), offline, ${flags}, MB`, mb(tunedRss), mb(bundledTunedRss), 'as installed, same', '', ''],
         ['  same, node with its default heap settings, MB', mb(offlineRss), mb(bundledDefaultRss), 'as installed, same', '', ''],
         ['  same, online after filling the cache, default heap settings, MB', mb(onlineRss), '', '', '', ''],
