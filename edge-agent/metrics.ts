@@ -1,7 +1,10 @@
 /** The agent's Prometheus metrics, on a registry the caller owns, fed through the link's observer hooks. */
-import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, collectDefaultMetrics, Registry } from 'prom-client';
 import type { HubLinkObserver } from './link/hub-link.js';
 import type { AgentTelemetry, OutboxStats } from './telemetry.js';
+
+/** prom-client's Registry, for prometheus-telemetry.ts, which imports this module on demand. */
+export { Registry as PromRegistry };
 
 export class AgentMetrics implements AgentTelemetry {
   readonly connected: Gauge;

@@ -4,9 +4,9 @@
  */
 import type { TelemetryFactory } from './telemetry.js';
 
-/** The Prometheus metrics, with prom-client loaded now (dynamic import). */
+/** The Prometheus metrics, with metrics.ts and prom-client loaded now (dynamic import). */
 export async function loadPrometheusTelemetry(): Promise<TelemetryFactory> {
-  const [{ Registry: PromRegistry }, { AgentMetrics }] = await Promise.all([import('prom-client'), import('./metrics.js')]);
+  const { AgentMetrics, PromRegistry } = await import('./metrics.js');
   const registry = new PromRegistry();
   return (cachedObjects, outbox) => new AgentMetrics(registry, cachedObjects, outbox);
 }

@@ -15,6 +15,12 @@ import { REPO_ROOT } from './build.js';
 
 export const AGENT_PACKAGE = 'edge-sync-agent';
 
+/**
+ * The node flags deploy/edge/install.sh's systemd unit runs the agent with (its ExecStart;
+ * test/deploy/install.test.ts checks the unit says the same, npm run bench measures with them).
+ */
+export const UNIT_NODE_FLAGS = ['--max-semi-space-size=1'] as const;
+
 /** better-sqlite3's version in the repository's node_modules. */
 export function betterSqliteVersion(): string {
   return (JSON.parse(readFileSync(path.join(REPO_ROOT, 'node_modules/better-sqlite3/package.json'), 'utf8')) as { version: string }).version;

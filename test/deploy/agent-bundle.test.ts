@@ -4,7 +4,8 @@
  * installs it as deploy/edge/install.sh does. Checks what it carries (never the hub's packages),
  * prints its installed size, and runs the installed script against a real hub over WebSocket
  * and over MQTT through a real mosquitto (the mqtt client is imported lazily: bundled, it must
- * still load on first use).
+ * still load on first use), and loads each chunk the agent imports on demand (grpc-js, prom-client)
+ * from the installed package.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
@@ -66,12 +67,12 @@ afterAll(async () => {
 });
 
 describe('the bundled agent (npm run build:agent)', () => {
-  it('carries only the agent: one script and better-sqlite3, none of the hub packages; prints its size', () => {
+  it('carries only the agent: its scripts and better-sqlite3, none of the hub packages; prints its size', () => {
     const devTree = devTreeProductionBytes();
     console.log(
       [
         'agent install (edge-sync-agent):',
-        `  edge-agent.js ${mib(bundle.bytes)} (${bundle.packages.length} packages bundled), tarball ${(statSync(tarball).size / 1024).toFixed(0)} KiB`,
+        `  edge-agent.js and lib/ ${mib(bundle.bytes)}, ${mib(bundle.startBytes)} of it read at start (${bundle.packages.length} packages bundled), tarball ${(statSync(tarball).size / 1024).toFixed(0)} KiB`,
         `  installed node_modules: ${mib(installed.bytes)} (${installed.packages.length} packages: better-sqlite3 and its install-time helpers)`,
         `  better-sqlite3 alone: ${mib(treeBytes(path.join(installed.dir, 'node_modules/better-sqlite3')))}`,
         `  for comparison, edge-sync's own production dependencies: ${mib(devTree)}`,
@@ -92,6 +93,36 @@ describe('the bundled agent (npm run build:agent)', () => {
     // Small: a tenth of the development tree's dependencies (bound with room for growth).
     expect(installed.bytes).toBeLessThan(25 * 1048576);
     expect(installed.bytes * 4).toBeLessThan(devTree);
+  });
+
+  it('every chunk loaded on first use loads from the installed package with the exports its importers use', () => {
+    // The start-up part is smaller than the whole: what is loaded on demand stays unread at start.
+    expect(bundle.startBytes).toBeLessThan(bundle.bytes * 0.75);
+    const installedDir = path.dirname(installed.entry);
+    const installedChunk = (source: string): string => {
+      const chunk = bundle.lazyChunks[source];
+      expect(chunk, `a lazy chunk for ${source}`).toBeDefined();
+      return path.join(installedDir, path.relative(bundle.dir, chunk!));
+    };
+    const probe = `
+      const [kind, file] = process.argv.slice(1);
+      const m = await import(file);
+      const shape = {
+        grpc: () => typeof m.grpc.Client === 'function' && typeof m.grpc.credentials.createInsecure === 'function',
+        cri: () => typeof m.grpc.loadPackageDefinition === 'function' && typeof m.protoLoader.fromJSON === 'function' && typeof m.protobuf.default.parse === 'function',
+        metrics: () => typeof m.PromRegistry === 'function' && typeof m.AgentMetrics === 'function',
+        mqtt: () => typeof m.default.connect === 'function',
+      }[kind];
+      process.stdout.write(String(shape()));
+    `;
+    for (const [kind, source] of [
+      ['grpc', 'edge-agent/runtime/probes/grpc-js.ts'],
+      ['cri', 'edge-agent/runtime/cri/grpc-modules.ts'],
+      ['metrics', 'edge-agent/metrics.ts'],
+      ['mqtt', 'node_modules/mqtt/build/index.js'],
+    ] as const) {
+      expect(execFileSync(process.execPath, ['--input-type=module', '-e', probe, kind, installedChunk(source)], { encoding: 'utf8' }), kind).toBe('true');
+    }
   });
 
   it('the installed script syncs a Pod from a real hub over WebSocket and reports its version', async () => {

@@ -65,6 +65,7 @@ describe('deploy/docker/Dockerfile', () => {
     expect(existsSync(path.join(REPO, 'dist/cloud-hub/main.js'))).toBe(true);
     expect(stage('build').lines.join('\n')).toMatch(/node dist\/scripts\/agent-bundle\/build\.js/);
     expect(stage('edge-agent').lines).toContain('COPY --from=build /src/dist-agent/package.json /src/dist-agent/edge-agent.js ./');
+    expect(stage('edge-agent').lines).toContain('COPY --from=build /src/dist-agent/lib lib');
     expect(stage('edge-agent').lines).toContain('COPY --from=agent-deps /app/node_modules node_modules');
     expect(stage('runtime').lines.join('\n')).toMatch(/edge:x:10001:10001:/);
   });

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { ensureServingPki } from '../../cloud-hub/tls/pki.js';
 import { buildAgentBundle } from '../../scripts/agent-bundle/build.js';
-import { localPrebuilds, packAgent } from '../../scripts/agent-bundle/install.js';
+import { localPrebuilds, packAgent, UNIT_NODE_FLAGS } from '../../scripts/agent-bundle/install.js';
 import { ManagedProcess } from '../../sim/launch/managed-process.js';
 import { REPO, run } from '../helpers/process.js';
 import { requireTool } from '../helpers/system-tools.js';
@@ -150,7 +150,7 @@ describe('install.sh', () => {
       User: 'edge-agent',
       Group: 'edge-agent',
       EnvironmentFile: '-/etc/edge-agent/env',
-      ExecStart: `${nodeBin} --max-semi-space-size=1 /${INSTALLED_AGENT} --config /etc/edge-agent/config.yaml`,
+      ExecStart: `${nodeBin} ${UNIT_NODE_FLAGS.join(' ')} /${INSTALLED_AGENT} --config /etc/edge-agent/config.yaml`,
       Restart: 'always',
       RestartSec: '2',
       KillMode: 'process',

@@ -1,7 +1,7 @@
 /**
  * A CRI v1 client over gRPC (@grpc/grpc-js): the RuntimeService and ImageService calls the CRI
  * runtime makes, each a promise with a deadline. grpc-js, proto-loader and protobufjs are loaded
- * only by `CriClient.connect` (dynamic import), so an agent without
+ * only by `CriClient.connect` (dynamic import of grpc-modules.ts), so an agent without
  * `--container-runtime-endpoint` never loads them.
  */
 import type * as Grpc from '@grpc/grpc-js';
@@ -71,7 +71,7 @@ export class CriClient {
   /** Loads gRPC and the CRI definitions and opens a channel (lazily: the first call connects). */
   static async connect(endpoint: string): Promise<CriClient> {
     const address = endpointAddress(endpoint);
-    const [grpc, protoLoader, protobuf] = await Promise.all([import('@grpc/grpc-js'), import('@grpc/proto-loader'), import('protobufjs')]);
+    const { grpc, protoLoader, protobuf } = await import('./grpc-modules.js');
     const root = protobuf.default.parse(CRI_PROTO, { keepCase: false }).root;
     const definition = protoLoader.fromJSON(root.toJSON(), { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true });
     const loaded = grpc.loadPackageDefinition(definition) as unknown as { runtime: { v1: Record<string, typeof Grpc.Client> } };

@@ -55,7 +55,7 @@ export class GrpcProber {
   private grpc: Promise<typeof Grpc> | undefined;
 
   async probe(handler: Extract<Handler, { type: 'grpc' }>, host: string, timeoutMs: number, signal: AbortSignal): Promise<ProbeOutcome> {
-    this.grpc ??= import('@grpc/grpc-js');
+    this.grpc ??= import('./grpc-js.js').then((loaded) => loaded.grpc);
     const grpc = await this.grpc;
     const target = `${host.includes(':') ? `[${host}]` : host}:${handler.port}`;
     const client = new grpc.Client(target, grpc.credentials.createInsecure());
