@@ -43,11 +43,19 @@ function logServer(rate: () => number): http.Server {
       pump();
       return;
     }
-    const perTick = Math.round(limit / 100);
+    // Paced by elapsed time, not by timer ticks: a tick that fires late writes what is owed, so
+    // the stream keeps its rate on a loaded machine (as a log file keeps growing whatever the reader does).
+    const started = Date.now();
+    let sent = 0;
     const timer = setInterval(() => {
       if (stopped) return clearInterval(timer);
-      res.write(CHUNK.subarray(0, Math.min(perTick, CHUNK.length)));
-      if (perTick > CHUNK.length) for (let left = perTick - CHUNK.length; left > 0; left -= CHUNK.length) res.write(CHUNK.subarray(0, Math.min(left, CHUNK.length)));
+      // Like a log follower reading a file: nothing more while the tunnel is behind (what is owed waits).
+      if (res.writableNeedDrain) return;
+      for (let owed = Math.round(((Date.now() - started) / 1000) * limit) - sent; owed > 0; owed -= CHUNK.length) {
+        const piece = CHUNK.subarray(0, Math.min(owed, CHUNK.length));
+        res.write(piece);
+        sent += piece.length;
+      }
     }, 10);
   });
 }
