@@ -8,6 +8,14 @@
  * characters, so it cannot change the URL's shape); the agent dials only the stream URL it was
  * configured with, never one a frame names; at most `maxOpen` tunnels are open and at most
  * `ratePerSecond` are dialled a second, so a hub cannot make it open sockets without bound.
+ *
+ * Masking: a WebSocket client masks every frame with a fresh random key (RFC 6455 5.3) so that
+ * bytes an attacker controls (here: a container's log lines) can never appear verbatim on the
+ * wire, where a broken intercepting proxy might take them for HTTP (RFC 6455 10.3). Masking
+ * means a copy of every chunk (ws cannot mask the caller's buffer in place): at 10 MB/s of logs
+ * that churn made the agent's process run a full GC about once a second, stalls its sync shares
+ * (sim/bench/streams.ts). Over `wss://` no intermediary sees the bytes, so the key is all zeros,
+ * which ws sends without masking or copying; over plain `ws://` the key stays random.
  */
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -32,6 +40,11 @@ export interface TunnelDialerOptions {
   maxOpen?: number;
   ratePerSecond?: number;
   connectTimeoutMs?: number;
+}
+
+/** ws's `generateMask` for a tunnel to `url`: a zero key under TLS (nothing on the path can read the frames), ws's random default otherwise. */
+export function tunnelMask(url: string): ((mask: Buffer) => void) | undefined {
+  return /^wss:/i.test(url) ? (mask) => void mask.fill(0) : undefined;
 }
 
 export type TunnelRefusal = 'bad-id' | 'too-many-open' | 'rate-limited';
@@ -69,12 +82,14 @@ export class TunnelDialer {
     const { logger } = this.options;
     const url = `${this.options.streamUrl.replace(/\/+$/, '')}${tunnelPath(this.options.node, id)}`;
     const token = currentToken(this.options.token);
+    const generateMask = tunnelMask(url);
     const ws = new WebSocket(url, TUNNEL_SUBPROTOCOL, {
       headers: token ? { authorization: `Bearer ${token}` } : {},
       handshakeTimeout: this.options.connectTimeoutMs ?? 10_000,
       perMessageDeflate: false,
       maxPayload: 16 * 1024 * 1024,
       ...(this.options.ca ? { ca: this.options.ca } : {}),
+      ...(generateMask ? { generateMask } : {}),
     });
     this.sockets.add(ws);
     let closed = false;

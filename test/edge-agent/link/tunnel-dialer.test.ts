@@ -9,7 +9,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { TUNNEL_SUBPROTOCOL } from '../../../protocol/index.js';
-import { TunnelDialer } from '../../../edge-agent/link/tunnel-dialer.js';
+import { TunnelDialer, tunnelMask } from '../../../edge-agent/link/tunnel-dialer.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -60,5 +60,16 @@ describe('TunnelDialer', () => {
     const results = Array.from({ length: 5 }, (_, n) => slow.dial(id(10 + n)));
     expect(results.filter((r) => r === undefined)).toHaveLength(2);
     expect(results.filter((r) => r === 'rate-limited')).toHaveLength(3);
+  });
+
+  it('masks tunnel frames with a zero key only under TLS (wss://), where nothing on the path reads them', () => {
+    const zero = tunnelMask('wss://hub.example.com:8443');
+    expect(zero).toBeTypeOf('function');
+    const key = Buffer.from([1, 2, 3, 4]);
+    zero!(key);
+    expect([...key]).toEqual([0, 0, 0, 0]);
+    expect(tunnelMask('WSS://hub.example.com')).toBeTypeOf('function');
+    // Plain ws://: ws's own random key per frame (RFC 6455 10.3).
+    expect(tunnelMask('ws://hub.example.com:8080')).toBeUndefined();
   });
 });
