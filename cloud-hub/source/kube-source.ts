@@ -39,16 +39,14 @@ type Carried = WeakMap<object, JsonObject>;
 /** The cache entry client-node keeps for `projected`: what its ListWatch compares, nothing more. */
 function stubFor(info: KindInfo, projected: JsonObject): KubernetesObject {
   const metadata = (projected.metadata ?? {}) as { name?: string; namespace?: string; resourceVersion?: string };
-  const stub: KubernetesObject = {
+  // One literal of a fixed shape: built from conditional spreads, each of the 40,000 stubs of a
+  // large fleet had a hidden class of its own (8 MiB of maps and descriptors). An absent field
+  // is undefined, which ListWatch reads as it reads a missing one (`namespace || ''`, no version).
+  return {
     apiVersion: info.apiVersion,
     kind: info.kind,
-    metadata: {
-      ...(metadata.name !== undefined ? { name: metadata.name } : {}),
-      ...(metadata.namespace !== undefined ? { namespace: metadata.namespace } : {}),
-      ...(metadata.resourceVersion !== undefined ? { resourceVersion: metadata.resourceVersion } : {}),
-    },
+    metadata: { name: metadata.name, namespace: metadata.namespace, resourceVersion: metadata.resourceVersion },
   };
-  return stub;
 }
 
 /** A stub carrying the projected object to our handlers (a watch event's). */
