@@ -15,7 +15,9 @@ import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
 export function contentVersion(obj: JsonValue): string {
   const hash = createHash('sha256');
   hash.update(canonicalJson(obj, true));
-  return hash.digest('base64url').slice(0, 16);
+  // The first 12 bytes are exactly the first 16 characters, as a flat string of its own (a slice
+  // of the whole digest's text kept that text alive as well: 2.4 MiB at 40,000 objects).
+  return hash.digest().toString('base64url', 0, 12);
 }
 
 /**

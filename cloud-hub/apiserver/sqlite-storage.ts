@@ -79,6 +79,10 @@ CREATE TABLE IF NOT EXISTS objects (
   body      TEXT NOT NULL,
   PRIMARY KEY (resource, namespace, name)
 ) WITHOUT ROWID;
+-- The keys alone, for a paged list's remainingItemCount: counting the rest of the table walked
+-- every body (a 20,000-Pod list in pages of 250 spent ~5 s in counts, 59 ms a page; 5 ms with
+-- this). Updates leave it alone (they change rv and body only); creates and deletes write it.
+CREATE INDEX IF NOT EXISTS objects_keys ON objects (resource, namespace, name);
 CREATE TABLE IF NOT EXISTS changes (
   rv        INTEGER PRIMARY KEY,
   resource  TEXT NOT NULL,

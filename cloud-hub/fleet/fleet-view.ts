@@ -96,4 +96,9 @@ export class FleetView implements WatchEventHandler, DesiredState, DesiredChange
   nodesReferencing(key: string): ReadonlySet<string> {
     return this.scope.nodesReferencing(key);
   }
+
+  /** Keys of the Pods bound to `node` (spec.nodeName), whether or not a session is open. */
+  podsOn(node: string): ReadonlySet<string> {
+    return this.scope.podsOn(node);
+  }
 }

@@ -102,6 +102,11 @@ export class NodeScope {
     return this.referencingNodes.get(key) ?? new Set();
   }
 
+  /** Keys of the Pods bound to `node`. */
+  podsOn(node: string): ReadonlySet<string> {
+    return this.podsByNode.get(node) ?? new Set();
+  }
+
   private applyPod(change: ObjectChange): void {
     const { key, at } = change;
     const old = this.pods.get(key);

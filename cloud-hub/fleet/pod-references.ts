@@ -72,5 +72,6 @@ export function podReferenceKeys(pod: JsonObject): string[] {
   const keys: string[] = [];
   for (const name of configMaps) keys.push(formatKey('ConfigMap', namespace, name));
   for (const name of secrets) keys.push(formatKey('Secret', namespace, name));
-  return keys.sort();
+  // An exact-size copy: the pushed-to array's spare capacity stays with every Pod the hub holds.
+  return keys.sort().slice();
 }

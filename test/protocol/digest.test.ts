@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { EMPTY_DIGEST, cacheDigest, canonicalJson, contentVersion, mapDigest, type CacheEntry } from '../../protocol/index.js';
 
@@ -55,6 +56,16 @@ describe('content version', () => {
     const b = { data: { y: '2', x: '1' }, metadata: { resourceVersion: '99', name: 'c' }, kind: 'ConfigMap' };
     expect(contentVersion(a)).toBe(contentVersion(b));
     expect(contentVersion(a)).toHaveLength(16);
+  });
+
+  it('is the first 16 base64url characters of SHA-256 over the canonical JSON (caches and replicas of other versions agree)', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const json = value as Parameters<typeof contentVersion>[0];
+        const text = createHash('sha256').update(canonicalJson(json, true)).digest('base64url').slice(0, 16);
+        expect(contentVersion(json)).toBe(text);
+      }),
+    );
   });
 
   it('changes with any other content', () => {
