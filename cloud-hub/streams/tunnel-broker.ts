@@ -23,7 +23,9 @@ export interface TunnelLimits {
   idleMs: number;
 }
 
-export const DEFAULT_TUNNEL_LIMITS: TunnelLimits = { maxPending: 16, maxOpen: 32, dialTimeoutMs: 10_000, idleMs: 10 * 60_000 };
+// The idle timeout is the kubelet's streamingConnectionIdleTimeout default (4 h): a quiet `logs -f` stays open as on a kubelet;
+// tunnels whose agent vanished are dropped by ping (transport/tunnel-liveness.ts), not by this.
+export const DEFAULT_TUNNEL_LIMITS: TunnelLimits = { maxPending: 16, maxOpen: 32, dialTimeoutMs: 10_000, idleMs: 4 * 3_600_000 };
 
 /** Why a tunnel could not be had; `status` is the HTTP answer for the caller. */
 export class TunnelError extends Error {

@@ -19,6 +19,7 @@ import { ErrorCode, TUNNEL_SUBPROTOCOL, WS_PATH_PREFIX, WS_SUBPROTOCOL } from '.
 import { CLOSE_INTERNAL, CLOSE_REPLACED, CLOSE_SILENT, type Connection, type ConnectionHandler } from './connection.js';
 import { PendingConnections, type PendingRefusal } from './pending-connections.js';
 import { parseNodePath, refuse } from './ws-paths.js';
+import { TunnelLiveness } from './tunnel-liveness.js';
 
 export { parseNodePath };
 
@@ -99,8 +100,10 @@ export class WsServer {
   private readonly pendingByNode = new Map<string, WebSocket>();
   private readonly pending: PendingConnections;
   private pingTimer?: NodeJS.Timeout;
+  private readonly tunnelLiveness: TunnelLiveness;
 
   constructor(private readonly options: WsServerOptions) {
+    this.tunnelLiveness = new TunnelLiveness(options.logger);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxFrameBytes + PAYLOAD_SLACK_BYTES,
@@ -227,6 +230,7 @@ export class WsServer {
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         const stream = createWebSocketStream(ws, { allowHalfOpen: false });
         stream.on('error', () => undefined);
+        this.tunnelLiveness.track(ws, node);
         acceptance.complete({ stream, onActivity: (listener) => ws.on('message', listener).on('ping', listener) });
       });
       socket.once('close', () => acceptance.fail('the connection closed during the upgrade'));
@@ -366,6 +370,7 @@ export class WsServer {
   }
 
   private pingAll(): void {
+    this.tunnelLiveness.pingAll();
     const now = Date.now();
     for (const [ws, tracked] of this.sockets) {
       if (tracked.pausedUntil > now) continue;

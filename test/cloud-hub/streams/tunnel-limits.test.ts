@@ -3,13 +3,14 @@
  * node's requests beyond `--tunnel-max-pending` (tunnels asked and not yet dialled) and
  * `--tunnel-max-open` (open tunnels) get 429 while another node is served as before; a slot
  * comes back when a tunnel is dialled or closed; an open tunnel with no bytes either way for
- * `--tunnel-idle-timeout` is closed by the hub and frees its slot.
+ * `--tunnel-idle-timeout` is closed by the hub and frees its slot; a tunnel whose agent stops
+ * answering pings is dropped after two ping intervals (the hub's --heartbeat-interval).
  */
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import { TUNNEL_SUBPROTOCOL, tunnelPath } from '../../../protocol/index.js';
 import { startHub, type HubHandle } from '../../helpers/hub.js';
@@ -21,8 +22,9 @@ let hub: HubHandle;
 let kubelet: URL;
 const agents: StreamAgent[] = [];
 const tokens = new Map<string, string>();
-/** Tunnel ids asked of edge-c, which records them instead of dialling. */
+/** Tunnel ids asked of edge-c and edge-d, which record them instead of dialling. */
 const recorded: string[] = [];
+const recordedD: string[] = [];
 const held: ClientRequest[] = [];
 const dialled: WebSocket[] = [];
 
@@ -72,10 +74,10 @@ async function kubeletGet(pathAndQuery: string): Promise<{ status: number; body:
   return { status: answer.status, body: answer.body() };
 }
 
-/** Dials tunnel `id` as edge-c and keeps it open; resolves with the HTTP status (101 when accepted). */
-function dialAsEdgeC(id: string): Promise<number> {
+/** Dials tunnel `id` as `node` (edge-c unless named) and keeps it open; resolves with the HTTP status (101 when accepted). */
+function dialAsEdgeC(id: string, node = 'edge-c', options: { autoPong?: boolean } = {}): Promise<number> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(`${hub.ws}${tunnelPath('edge-c', id)}`, TUNNEL_SUBPROTOCOL, { headers: { authorization: `Bearer ${tokens.get('edge-c')}` } });
+    const ws = new WebSocket(`${hub.ws}${tunnelPath(node, id)}`, TUNNEL_SUBPROTOCOL, { headers: { authorization: `Bearer ${tokens.get(node)}` }, ...options });
     dialled.push(ws);
     ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
     ws.on('open', () => resolve(101));
@@ -86,11 +88,12 @@ function dialAsEdgeC(id: string): Promise<number> {
 beforeAll(async () => {
   hub = await startHub({ args: ['--tunnel-max-pending', '2', '--tunnel-max-open', '2', '--tunnel-idle-timeout', String(IDLE_MS)] });
   kubelet = new URL(hub.proc.logs.find((line) => line.msg === 'ready')!.kubelet as string);
-  for (const node of ['edge-a', 'edge-c']) tokens.set(node, await hub.tokens.create(node));
+  for (const node of ['edge-a', 'edge-c', 'edge-d']) tokens.set(node, await hub.tokens.create(node));
   agents.push(startStreamAgent(hub.ws, 'edge-a', tokens.get('edge-a')!));
   agents.push(startStreamAgent(hub.ws, 'edge-c', tokens.get('edge-c')!, { dial: (id) => void recorded.push(id) }));
-  await waitFor(() => agents.every((agent) => agent.link.connected), { what: 'two agents connected' });
-  for (const [name, node] of [['web-a', 'edge-a'], ['web-c', 'edge-c']] as const) {
+  agents.push(startStreamAgent(hub.ws, 'edge-d', tokens.get('edge-d')!, { dial: (id) => void recordedD.push(id) }));
+  await waitFor(() => agents.every((agent) => agent.link.connected), { what: 'three agents connected' });
+  for (const [name, node] of [['web-a', 'edge-a'], ['web-c', 'edge-c'], ['web-d', 'edge-d']] as const) {
     await hub.client.create('/api/v1/namespaces/default/pods', {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -169,5 +172,35 @@ describe('per-node stream tunnel limits', () => {
     expect(activeClosed).toBe(false);
     expect(active.body()).toContain('tick 0');
     active.req.destroy();
+  }, 60_000);
+
+  it('drops a tunnel whose agent stops answering pings, and keeps one that answers', async () => {
+    const answering = kubeletRequest('/containerLogs/default/web-d/app').catch(() => undefined);
+    const silent = kubeletRequest('/containerLogs/default/web-d/app').catch(() => undefined);
+    await waitFor(() => recordedD.length >= 2, { what: 'two tunnels asked of edge-d' });
+    expect(await dialAsEdgeC(recordedD[0]!, 'edge-d')).toBe(101);
+    const opened = Date.now();
+    // ws answers pings by itself unless told not to: this one plays an agent that vanished.
+    expect(await dialAsEdgeC(recordedD[1]!, 'edge-d', { autoPong: false })).toBe(101);
+    const [kept, dropped] = dialled.slice(-2) as [WebSocket, WebSocket];
+    // Both keep sending (a ping from the agent is activity), so the idle timeout closes neither.
+    const talk = setInterval(() => {
+      for (const ws of [kept, dropped]) if (ws.readyState === WebSocket.OPEN) ws.ping();
+    }, 250);
+    onTestFinished(() => clearInterval(talk));
+    let droppedAt = 0;
+    dropped.once('close', () => (droppedAt = Date.now()));
+    await waitFor(() => droppedAt > 0, { what: 'the silent tunnel dropped by the hub' });
+    // Two unanswered pings at --heartbeat-interval 1000: never sooner than one interval after the dial.
+    expect(droppedAt - opened).toBeGreaterThanOrEqual(1_000);
+    // Past the idle timeout too: the dropped one went for its pings, not for being idle.
+    await waitFor(() => Date.now() - opened > IDLE_MS + 1_000, { what: 'the idle timeout passed', intervalMs: 100 });
+    expect(kept.readyState).toBe(WebSocket.OPEN);
+    // Its slot is free: edge-d has 2 open tunnels at most, and a new request is asked of it.
+    const before = recordedD.length;
+    void kubeletRequest('/containerLogs/default/web-d/app').catch(() => undefined);
+    await waitFor(() => recordedD.length > before, { what: 'a new tunnel asked of edge-d' });
+    void answering;
+    void silent;
   }, 60_000);
 });
