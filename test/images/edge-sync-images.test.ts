@@ -172,8 +172,9 @@ describe('the cloud-hub and edge-agent images (deploy/docker/Dockerfile)', () =>
     );
     expect(pod.spec.nodeName).toBe(NODE);
     expect(processView(pid)).toEqual({ uid: UID, rootReadOnly: true });
-    const node = await waitFor(() => client.get<{ status?: { nodeInfo?: { kubeletVersion?: string } } }>(`/api/v1/nodes/${NODE}`).catch(() => undefined), { what: 'the Node the agent registered' });
-    expect(node.status?.nodeInfo?.kubeletVersion).toMatch(/^edge-sync\/\d+\.\d+\.\d+/);
+    // The hub creates the Node, then patches its status from the hello: wait for the status.
+    const kubeletVersion = await waitFor(async () => (await client.get<{ status?: { nodeInfo?: { kubeletVersion?: string } } }>(`/api/v1/nodes/${NODE}`).catch(() => undefined))?.status?.nodeInfo?.kubeletVersion, { what: 'the status of the Node the agent registered' });
+    expect(kubeletVersion).toMatch(/^edge-sync\/\d+\.\d+\.\d+/);
     // Its cache is in the mounted data directory, written as uid 10001.
     expect(existsSync(path.join(data, 'cache.db'))).toBe(true);
   }, 180_000);
