@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { KUBELET_PKI, ensureClientCertificate, ensureServingPki, pkiFiles } from '../../cloud-hub/tls/pki.js';
 import { TestCluster } from '../helpers/cluster.js';
+import { httpsText } from '../helpers/https-text.js';
 import { metricValue } from '../helpers/hub.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { BIN, startProcess, type RunningProcess } from '../helpers/process.js';
@@ -51,26 +52,15 @@ interface Answer {
 
 /** A request to a replica's kubelet endpoint: with the client certificate unless `credentials` says otherwise. */
 function kubelet(replica: Replica, pathAndQuery: string, options: { headers?: Record<string, string>; credentials?: 'cert' | 'none' } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: replica.kubelet.hostname,
-        port: Number(replica.kubelet.port),
-        path: pathAndQuery,
-        headers: options.headers ?? {},
-        ca,
-        ...(options.credentials === 'none' ? {} : clientCert),
-        // A deadline, not a timing assertion: an answer that never comes fails the test instead of hanging it.
-        signal: AbortSignal.timeout(15_000),
-      },
-      (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
+  return httpsText({
+    host: replica.kubelet.hostname,
+    port: Number(replica.kubelet.port),
+    path: pathAndQuery,
+    headers: options.headers ?? {},
+    ca,
+    ...(options.credentials === 'none' ? {} : clientCert),
+    // A deadline, not a timing assertion: an answer that never comes fails the test instead of hanging it.
+    signal: AbortSignal.timeout(15_000),
   });
 }
 

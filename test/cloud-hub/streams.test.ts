@@ -9,13 +9,13 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { TUNNEL_SUBPROTOCOL, tunnelPath } from '../../protocol/index.js';
 import { startHub, type HubHandle } from '../helpers/hub.js';
+import { httpsText } from '../helpers/https-text.js';
 import { startStreamAgent, type StreamAgent } from '../helpers/stream-agent.js';
 import { requireTool, runTool } from '../helpers/system-tools.js';
 import { waitFor } from '../helpers/wait.js';
@@ -44,24 +44,13 @@ async function pod(name: string, node: string): Promise<void> {
 
 /** A request to the hub's kubelet endpoint, with the embedded API's client certificate unless `anonymous`. */
 function kubeletGet(pathAndQuery: string, headers: Record<string, string> = {}, anonymous = false): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: kubelet.hostname,
-        port: Number(kubelet.port),
-        path: pathAndQuery,
-        headers,
-        ca: readFileSync(path.join(hub.data, 'hub-kubelet-ca.crt')),
-        ...(anonymous ? {} : { cert: readFileSync(path.join(hub.data, 'apiserver-kubelet-client.crt')), key: readFileSync(path.join(hub.data, 'apiserver-kubelet-client.key')) }),
-      },
-      (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
+  return httpsText({
+    host: kubelet.hostname,
+    port: Number(kubelet.port),
+    path: pathAndQuery,
+    headers,
+    ca: readFileSync(path.join(hub.data, 'hub-kubelet-ca.crt')),
+    ...(anonymous ? {} : { cert: readFileSync(path.join(hub.data, 'apiserver-kubelet-client.crt')), key: readFileSync(path.join(hub.data, 'apiserver-kubelet-client.key')) }),
   });
 }
 

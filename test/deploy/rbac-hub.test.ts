@@ -6,11 +6,11 @@
  * through `cloud-hub token ...`.
  */
 import { readFileSync } from 'node:fs';
-import https from 'node:https';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../protocol/index.js';
 import { TestNode } from '../helpers/protocol-client.js';
+import { httpsText } from '../helpers/https-text.js';
 import { waitFor } from '../helpers/wait.js';
 import type { RunningProcess } from '../helpers/process.js';
 import { container, find } from './manifests.js';
@@ -200,23 +200,12 @@ async function kubeletEndpointReviews(): Promise<void> {
 
 function kubeletGet(pathAndQuery: string, token: string, method = 'GET'): Promise<{ status: number; body: string }> {
   const url = new URL(hub.kubelet);
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: url.hostname,
-        port: Number(url.port),
-        path: pathAndQuery,
-        method,
-        headers: { authorization: `Bearer ${token}`, 'x-edge-sync-node': NODE },
-        ca: readFileSync(path.join(cluster.dir.path, 'hub-cloud-hub-5d8f9c7b6-x2x4q', 'hub-kubelet-ca.crt')),
-      },
-      (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
+  return httpsText({
+    host: url.hostname,
+    port: Number(url.port),
+    path: pathAndQuery,
+    method,
+    headers: { authorization: `Bearer ${token}`, 'x-edge-sync-node': NODE },
+    ca: readFileSync(path.join(cluster.dir.path, 'hub-cloud-hub-5d8f9c7b6-x2x4q', 'hub-kubelet-ca.crt')),
   });
 }
