@@ -184,7 +184,7 @@ export class CriPodWorker {
   private async reconcile(): Promise<void> {
     if (this.disposed || this.gone) return;
     const now = this.deps.now();
-    this.wakeAt = (!this.outcome.failure && this.view && deadlineAt(this.view, this.startTime)) || Infinity;
+    this.wakeAt = Infinity;
     this.passed = true;
     try {
       if (this.deleting) {
@@ -206,6 +206,9 @@ export class CriPodWorker {
       this.logger.warn({ err: (err as Error).message }, 'CRI pass failed; retrying');
       this.wakeAt = Math.min(this.wakeAt, now + 2_000);
     }
+    // After the pass: the first one sets startTime (the sandbox's), so a deadline read before it was never armed.
+    const deadline = this.outcome.failure || !this.view ? undefined : deadlineAt(this.view, this.startTime);
+    if (deadline !== undefined) this.wakeAt = Math.min(this.wakeAt, deadline);
     this.refresh(now);
     this.arm(now);
   }
