@@ -164,8 +164,11 @@ describe('a private registry with htpasswd', () => {
     expect(await containerd.imageDigest(reference)).toBeUndefined();
 
     const pulled = await containerd.pull(reference, owner);
-    expect(pulled.stderr).toBe('');
-    expect(pulled.code).toBe(0);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    // ctr 1.6's progress display may still be asking for a blob's state when the pull
+    // finishes; it then logs this line although the pull succeeded. Anything else is an error.
+    const progressRace = /^time="[^"]*" level=error msg="failed to get content info" error="context canceled"$/;
+    expect(pulled.stderr.split('\n').filter((line) => line !== '' && !progressRace.test(line))).toEqual([]);
     expect(await containerd.imageDigest(reference)).toBe(localDigest);
     const result = await containerd.runContainer(reference, id('private'), ['echo', 'from the private image']);
     expect(result.stdout.trim()).toBe('from the private image');
