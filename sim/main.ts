@@ -88,6 +88,7 @@ const program = new Command('edge-sim')
   .addOption(option('--fanout-interval <ms>', 'gap between the fanout scenario\'s writes', 'FANOUT_INTERVAL').default(1000).argParser(positiveInt))
   .addOption(option('--settle-timeout <s>', 'how long the final check waits for every cache to match its desired set', 'SETTLE_TIMEOUT').default(120).argParser(positiveInt))
   .addOption(option('--hub-arg <args>', 'extra flags for an own hub, e.g. "--window 32" (repeatable)', 'HUB_ARGS').default([], '').argParser(collect))
+  .addOption(option('--hub-bin <file>', 'the cloud-hub script an own API server and hub run (default: dist/cloud-hub/main.js; the image\'s bundle is dist-hub/cloud-hub.js, npm run build:hub)', 'HUB_BIN'))
   .addOption(option('--hub-cpu-prof <dir>', 'run an own hub under node --cpu-prof, profiles into DIR', 'HUB_CPU_PROF'))
   .addOption(option('--log-dir <dir>', 'keep the logs of the own API and hub here, one file per process start (cloud-hub-1.log, cloud-hub-2.log after a restart, ...)', 'LOG_DIR'))
   .addOption(option('--node-log-level <level>', 'log level of the virtual nodes\' link logs (stderr)', 'NODE_LOG_LEVEL').choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('silent'))
@@ -120,6 +121,7 @@ const program = new Command('edge-sim')
       settleTimeoutS: flags.settleTimeout as number,
       hubArgs: flags.hubArg as string[],
       ...(flags.hubCpuProf ? { cpuProfDir: flags.hubCpuProf as string } : {}),
+      ...(flags.hubBin ? { hubBin: flags.hubBin as string } : {}),
       ...(flags.logDir ? { logDir: flags.logDir as string } : {}),
       nodeLogLevel: flags.nodeLogLevel as string,
       progressIntervalMs: flags.progressInterval as number,

@@ -11,7 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from './build.js';
+import { REPO_ROOT } from '../bundle/esbuild-parts.js';
 
 export const AGENT_PACKAGE = 'edge-sync-agent';
 

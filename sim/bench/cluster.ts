@@ -3,7 +3,7 @@
  * helpers to fill it. The hub runs in yet another process so its RSS and CPU are its own.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TokenAdmin } from '../../cloud-hub/auth/token-admin.js';
@@ -58,9 +58,18 @@ function hubNodeArgs(): string[] {
   return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=hub-${Date.now()}.cpuprofile`];
 }
 
+/**
+ * The hub as users run it in its image: the bundle (`npm run bench` builds it first). Started
+ * from dist/ instead, it spends seconds resolving @kubernetes/client-node's module files.
+ */
+export function hubScript(): string {
+  if (!existsSync(BINARIES.cloudHubBundle)) throw new Error(`${BINARIES.cloudHubBundle} is missing: run \`npm run build:hub\` (npm run bench does)`);
+  return BINARIES.cloudHubBundle;
+}
+
 export async function startHubProcess(kubeconfig: string, extraArgs: string[] = [], nodeArgs: string[] = []): Promise<{ proc: ManagedProcess; ws: string; metrics: string }> {
   const proc = await launch(
-    BINARIES.cloudHub,
+    hubScript(),
     // Every virtual agent connects from 127.0.0.1: no per-address pending cap (see SIM_HUB_DEFAULTS).
     ['--kubeconfig', kubeconfig, '--listen', '127.0.0.1:0', '--metrics', '127.0.0.1:0', '--log-level', 'info', '--max-pending-per-address', '0', ...extraArgs],
     // Bound, not ready: callers create what the hub lists and then wait for /readyz.

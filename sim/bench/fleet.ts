@@ -17,7 +17,7 @@ import { BINARIES } from '../launch/binaries.js';
 import { launch } from '../launch/managed-process.js';
 import type { SimReport } from '../report/model.js';
 import { TARGETS } from '../report/targets.js';
-import { forEachLimited, median, until } from './cluster.js';
+import { forEachLimited, hubScript, median, until } from './cluster.js';
 import { verdict } from './measure.js';
 import type { BenchSection } from './section.js';
 
@@ -86,6 +86,7 @@ async function runSimulator(dir: string, nodes: number, churn: number, duration:
     '--fanout-interval', '2000',
     '--settle-timeout', '180',
     '--report', file,
+    '--hub-bin', hubScript(),
     ...(process.env.BENCH_FLEET_CPU_PROF ? ['--hub-cpu-prof', process.env.BENCH_FLEET_CPU_PROF] : []),
   ];
   // The simulator's progress goes to our stderr: a 10,000-node run takes minutes.

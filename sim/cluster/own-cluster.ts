@@ -26,6 +26,8 @@ export interface OwnClusterOptions {
   /** Keep every process's log here: `apiserver-1.log`, `cloud-hub-1.log`, `cloud-hub-2.log` after a restart, ... */
   logDir?: string;
   hubReadyTimeoutMs?: number;
+  /** The `cloud-hub` script the API server and the hub run (default: dist/cloud-hub/main.js). */
+  hubBin?: string;
 }
 
 /**
@@ -71,7 +73,7 @@ export class OwnCluster {
       this.kubeconfig = this.options.kubeconfig;
     } else {
       const data = path.join(this.dir, 'api');
-      this.api = await launch(BINARIES.cloudHub, ['apiserver', '--data', data, '--listen', `127.0.0.1:${this.apiPort}`], {
+      this.api = await launch(this.options.hubBin ?? BINARIES.cloudHub, ['apiserver', '--data', data, '--listen', `127.0.0.1:${this.apiPort}`], {
         env: { LOG_LEVEL: 'info' },
         name: 'apiserver',
         keepLines: 1_000,
@@ -126,7 +128,7 @@ export class OwnCluster {
       ...this.options.hubArgs,
     ];
     // Bound ('listening'), not yet ready: a large cluster takes a while to list; /readyz below waits for it.
-    this.hub = await launch(BINARIES.cloudHub, args, { name: 'cloud-hub', nodeArgs, keepLines: 1_000, timeoutMs: 60_000, ready: (line) => line.msg === 'listening', onSpawn: this.track, ...this.logTo('cloud-hub') });
+    this.hub = await launch(this.options.hubBin ?? BINARIES.cloudHub, args, { name: 'cloud-hub', nodeArgs, keepLines: 1_000, timeoutMs: 60_000, ready: (line) => line.msg === 'listening', onSpawn: this.track, ...this.logTo('cloud-hub') });
     const ready = this.hub.logs.find((line) => line.msg === 'listening')!;
     const ws = String(ready.ws);
     this.metricsUrl = String(ready.metrics);

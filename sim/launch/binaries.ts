@@ -10,5 +10,7 @@ export const BINARIES = {
   cloudHub: path.join(dist, 'cloud-hub/main.js'),
   edgeAgent: path.join(dist, 'edge-agent/main.js'),
   edgeSim: path.join(dist, 'sim/main.js'),
+  /** The hub as the cloud-hub image runs it: one bundled script (npm run build:hub, scripts/hub-bundle/). */
+  cloudHubBundle: path.resolve(dist, '../dist-hub/cloud-hub.js'),
   dist,
 } as const;

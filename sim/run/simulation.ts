@@ -59,6 +59,7 @@ export class Simulation {
           transport: options.transport,
           hubArgs: options.hubArgs,
           ...(options.cpuProfDir ? { cpuProfDir: options.cpuProfDir } : {}),
+          ...(options.hubBin ? { hubBin: options.hubBin } : {}),
           ...(options.logDir ? { logDir: options.logDir } : {}),
         })
       : undefined;

@@ -39,6 +39,8 @@ export interface SimOptions {
   settleTimeoutS: number;
   /** Extra flags for an own hub. */
   hubArgs: string[];
+  /** The `cloud-hub` script an own cluster runs (default: dist/cloud-hub/main.js). */
+  hubBin?: string;
   /** Profile an own hub with node --cpu-prof into this directory. */
   cpuProfDir?: string;
   /** Keep the own API's and hub's logs here (one file per process start). */

@@ -51,9 +51,9 @@ describe('deploy/docker/Dockerfile', () => {
     expect(uncovered).toEqual([]);
   });
 
-  it('builds two images, cloud-hub and edge-agent (the bundled agent), that start an entry point of the build, as a non-root user', () => {
+  it('builds two images, cloud-hub and edge-agent, each running its bundle as a non-root user', () => {
     for (const [target, main] of [
-      ['cloud-hub', 'dist/cloud-hub/main.js'],
+      ['cloud-hub', 'cloud-hub.js'],
       ['edge-agent', 'edge-agent.js'],
     ] as const) {
       const lines = stage(target).lines;
@@ -62,11 +62,14 @@ describe('deploy/docker/Dockerfile', () => {
       const user = lines.find((line) => line.startsWith('USER '))!;
       expect(user).toMatch(/^USER [1-9]\d*:[1-9]\d*$/);
     }
-    expect(existsSync(path.join(REPO, 'dist/cloud-hub/main.js'))).toBe(true);
     expect(stage('build').lines.join('\n')).toMatch(/node dist\/scripts\/agent-bundle\/build\.js/);
+    expect(stage('build').lines.join('\n')).toMatch(/node dist\/scripts\/hub-bundle\/build\.js/);
+    expect(stage('cloud-hub').lines).toContain('COPY --from=build /src/dist-hub/package.json /src/dist-hub/cloud-hub.js ./');
+    expect(stage('cloud-hub').lines).toContain('COPY --from=build /src/dist-hub/lib lib');
+    expect(stage('cloud-hub').lines).toContain('COPY --from=native-deps /app/node_modules node_modules');
     expect(stage('edge-agent').lines).toContain('COPY --from=build /src/dist-agent/package.json /src/dist-agent/edge-agent.js ./');
     expect(stage('edge-agent').lines).toContain('COPY --from=build /src/dist-agent/lib lib');
-    expect(stage('edge-agent').lines).toContain('COPY --from=agent-deps /app/node_modules node_modules');
+    expect(stage('edge-agent').lines).toContain('COPY --from=native-deps /app/node_modules node_modules');
     expect(stage('runtime').lines.join('\n')).toMatch(/edge:x:10001:10001:/);
   });
 
@@ -74,14 +77,14 @@ describe('deploy/docker/Dockerfile', () => {
     expect(instructions).toContain('ARG BASE=node:20-bookworm-slim');
     expect(instructions).toContain('ARG BUILD_BASE=node:20-bookworm');
     expect(stage('runtime').from).toBe('${BASE}');
-    for (const name of ['build', 'deps', 'agent-deps']) expect(stage(name).from, name).toBe('${BUILD_BASE}');
+    for (const name of ['build', 'native-deps']) expect(stage(name).from, name).toBe('${BUILD_BASE}');
   });
 
-  it('installs production dependencies with npm ci --omit=dev for the target platform, and compiles on the build platform', () => {
-    expect(stage('deps').lines.join('\n')).toMatch(/npm ci --omit=dev/);
+  it('installs the bundles\' one dependency for the target platform, and compiles on the build platform', () => {
     expect(instructions.find((line) => line.includes(' AS build'))).toMatch(/--platform=\$BUILDPLATFORM/);
-    expect(instructions.find((line) => line.includes(' AS deps'))).not.toMatch(/--platform/);
-    expect(instructions.find((line) => line.includes(' AS agent-deps'))).not.toMatch(/--platform/);
-    expect(stage('agent-deps').lines.join('\n')).toMatch(/npm install --omit=dev/);
+    expect(instructions.find((line) => line.includes(' AS native-deps'))).not.toMatch(/--platform/);
+    expect(stage('native-deps').lines.join('\n')).toMatch(/npm install --omit=dev/);
+    // One install serves both images: it reads the hub bundle's manifest, so the agent's must name the same.
+    expect(stage('native-deps').lines).toContain('COPY --from=build /src/dist-hub/package.json ./');
   });
 });

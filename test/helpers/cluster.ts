@@ -26,6 +26,9 @@ export interface AgentHandle {
 
 export class TestCluster {
   readonly dir = makeTempDir('edge-e2e-');
+  /** `script`: the cloud-hub script the API server and the hub run (default dist/cloud-hub/main.js; the bundle, for instance). */
+  constructor(private readonly script: string = BIN.cloudHub) {}
+
   api!: RunningProcess;
   hub?: RunningProcess;
   hubUrl = '';
@@ -49,7 +52,7 @@ export class TestCluster {
 
   /** `apiArgs`: more flags of `cloud-hub apiserver` (its control-plane durations, say). */
   async start(hubArgs: string[] = [], apiArgs: string[] = []): Promise<this> {
-    this.api = await startProcess(BIN.cloudHub, ['apiserver', '--data', this.apiDir, '--listen', '127.0.0.1:0', ...apiArgs]);
+    this.api = await startProcess(this.script, ['apiserver', '--data', this.apiDir, '--listen', '127.0.0.1:0', ...apiArgs]);
     const config = new KubeConfig();
     config.loadFromFile(this.kubeconfig);
     this.client = new KubeClient(config);
@@ -66,7 +69,7 @@ export class TestCluster {
   async startHub(extraArgs?: string[], options: { untilListening?: boolean } = {}): Promise<void> {
     if (extraArgs) this.hubArgs = extraArgs;
     const waitFor = options.untilListening ? 'listening' : 'ready';
-    this.hub = await startProcess(BIN.cloudHub, [
+    this.hub = await startProcess(this.script, [
       '--kubeconfig',
       this.kubeconfig,
       '--listen',

@@ -127,7 +127,7 @@ describe('the cloud-hub and edge-agent images (deploy/docker/Dockerfile)', () =>
     hubPort = await freePort();
     const metricsPort = await freePort();
     const log = path.join(dir.path, 'hub.log');
-    const started = await containerd.runContainer(images.hub.reference, ids.hub, ['node', 'dist/cloud-hub/main.js', '--kubeconfig', '/etc/edge-sync/kubeconfig', '--listen', `127.0.0.1:${hubPort}`, '--metrics', `127.0.0.1:${metricsPort}`], {
+    const started = await containerd.runContainer(images.hub.reference, ids.hub, ['node', 'cloud-hub.js', '--kubeconfig', '/etc/edge-sync/kubeconfig', '--listen', `127.0.0.1:${hubPort}`, '--metrics', `127.0.0.1:${metricsPort}`], {
       detach: true,
       readOnly: true,
       mounts: [{ src: kubeDir, dst: '/etc/edge-sync' }],
