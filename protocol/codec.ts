@@ -74,10 +74,15 @@ export function decode(data: string | Uint8Array, options: DecodeOptions = {}): 
   // Invalid UTF-8 is an E_JSON error, never silently replaced characters.
   if (typeof data !== 'string' && !isUtf8(data)) throw new ProtocolError(ErrorCode.Json, 'frame is not valid UTF-8');
   let value: unknown;
+  // JSON.parse's SyntaxError for a peer's garbage needs no stack trace either (see ProtocolError).
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   try {
     value = JSON.parse(typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
   } catch (err) {
     throw new ProtocolError(ErrorCode.Json, `frame is not valid JSON: ${(err as Error).message}`);
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
   }
   if (!isJsonObject(value)) throw new ProtocolError(ErrorCode.Shape, 'frame must be a JSON object');
   if (value.v !== PROTOCOL_VERSION) {

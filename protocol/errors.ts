@@ -44,7 +44,12 @@ export class ProtocolError extends Error {
   readonly code: ErrorCode;
 
   constructor(code: ErrorCode, message: string) {
+    // An answer to a peer's bad input, made for every bad frame a flood brings: without a stack
+    // trace, which nobody reads and whose capture was most of the cost of refusing a frame.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = 'ProtocolError';
     this.code = code;
   }

@@ -110,6 +110,15 @@ describe('codec round trip', () => {
   });
 });
 
+function caught(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
 describe('codec bad input', () => {
   it('random bytes are E_JSON', () => {
     for (let i = 0; i < 50; i++) {
@@ -117,6 +126,20 @@ describe('codec bad input', () => {
       bytes[0] = 0xff; // never a valid start of UTF-8 JSON
       expect(codeOf(() => decode(bytes))).toBe(ErrorCode.Json);
     }
+  });
+
+  it('refuses without capturing a stack trace, and leaves Error.stackTraceLimit as it was', () => {
+    const before = Error.stackTraceLimit;
+    for (const input of ['x', Buffer.from('not json'), '{"v":1,"t":"nope"}', '[1]']) {
+      const err = caught(() => decode(input));
+      expect(err).toBeInstanceOf(ProtocolError);
+      // A flood of bad frames makes one of these per frame: the capture was most of their cost.
+      expect((err as Error).stack ?? '').not.toMatch(/\n\s+at /);
+      expect(Error.stackTraceLimit).toBe(before);
+    }
+    expect((caught(() => decode('x')) as ProtocolError).message).toMatch(/^frame is not valid JSON: /);
+    // Errors that are not a peer's input keep their stack.
+    expect(new Error('ours').stack).toMatch(/\n\s+at /);
   });
 
   it('truncated JSON is E_JSON', () => {
