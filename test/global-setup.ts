@@ -1,6 +1,7 @@
 /**
- * Integration tests start the real binaries from dist/, so build them first (incrementally:
- * a no-op when nothing changed) and fail loudly when the build does.
+ * Integration tests start the real binaries from dist/ and dist-hub/, so build them first (tsc
+ * incrementally: a no-op when nothing changed; the hub bundle in a few seconds) and fail loudly
+ * when the build does.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -12,4 +13,6 @@ export default function setup(): void {
     cwd: repo,
     stdio: 'inherit',
   });
+  // The hub bundle (dist-hub/, npm run build:hub): the tests run the hub as its image does.
+  execFileSync(process.execPath, [path.join(repo, 'dist/scripts/hub-bundle/build.js')], { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] });
 }

@@ -32,7 +32,7 @@ const stops: (() => Promise<unknown>)[] = [];
 beforeAll(async () => {
   dir = makeTempDir('edge-lazy-');
   const probe = moduleProbe(path.join(dir.path, 'apiserver.modules'));
-  apiserver = await startProcess(BIN.cloudHub, ['apiserver', '--data', path.join(dir.path, 'api'), '--listen', '127.0.0.1:0'], { nodeArgs: probe.nodeArgs, env: probe.env });
+  apiserver = await startProcess(BIN.cloudHubModules, ['apiserver', '--data', path.join(dir.path, 'api'), '--listen', '127.0.0.1:0'], { nodeArgs: probe.nodeArgs, env: probe.env });
   apiserverModules = probe.loaded();
   kubeconfig = path.join(dir.path, 'api', 'kubeconfig');
 });
@@ -46,7 +46,7 @@ afterAll(async () => {
 /** A hub against the apiserver's kubeconfig, under the probe; returns what it loaded once ready. */
 async function hubModules(name: string, args: string[]): Promise<string[]> {
   const probe = moduleProbe(path.join(dir.path, `${name}.modules`));
-  const hub = await startProcess(BIN.cloudHub, ['--kubeconfig', kubeconfig, '--data', path.join(dir.path, name), '--listen', '127.0.0.1:0', ...args], {
+  const hub = await startProcess(BIN.cloudHubModules, ['--kubeconfig', kubeconfig, '--data', path.join(dir.path, name), '--listen', '127.0.0.1:0', ...args], {
     nodeArgs: probe.nodeArgs,
     env: probe.env,
   });
@@ -72,7 +72,7 @@ describe('cloud-hub loads the API server, the PKI and aedes only when a command 
     const files = ['apiserver-ca.crt', 'apiserver-ca.key', 'apiserver.crt', 'apiserver.key'];
     for (const file of files) copyFileSync(path.join(dir.path, 'api', file), path.join(again, file));
     const probe = moduleProbe(path.join(dir.path, 'api-again.modules'));
-    const restarted = await startProcess(BIN.cloudHub, ['apiserver', '--data', again, '--listen', '127.0.0.1:0'], { nodeArgs: probe.nodeArgs, env: probe.env });
+    const restarted = await startProcess(BIN.cloudHubModules, ['apiserver', '--data', again, '--listen', '127.0.0.1:0'], { nodeArgs: probe.nodeArgs, env: probe.env });
     stops.push(() => restarted.stop());
     const modules = probe.loaded();
     expect(matching(modules, /\/dist\/cloud-hub\/apiserver\/server\.js$/)).toHaveLength(1);
@@ -106,7 +106,7 @@ describe('cloud-hub loads the API server, the PKI and aedes only when a command 
 
   it('`cloud-hub --help` loads neither', async () => {
     const probe = moduleProbe(path.join(dir.path, 'help.modules'));
-    const result = await run(process.execPath, [...probe.nodeArgs, BIN.cloudHub, '--help'], { env: probe.env });
+    const result = await run(process.execPath, [...probe.nodeArgs, BIN.cloudHubModules, '--help'], { env: probe.env });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('apiserver');
     const modules = probe.loaded();

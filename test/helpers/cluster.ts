@@ -26,7 +26,7 @@ export interface AgentHandle {
 
 export class TestCluster {
   readonly dir = makeTempDir('edge-e2e-');
-  /** `script`: the cloud-hub script the API server and the hub run (default dist/cloud-hub/main.js; the bundle, for instance). */
+  /** `script`: the cloud-hub script the API server and the hub run (default BIN.cloudHub, the bundle). */
   constructor(private readonly script: string = BIN.cloudHub) {}
 
   api!: RunningProcess;
