@@ -2,7 +2,7 @@
  * `npm run build:agent`: the edge agent as an installable package of its own, dist-agent/:
  *
  *   edge-agent.js   edge-agent/main.ts and every pure-JavaScript module it reaches at start
- *                   (protocol/, commander, pino, ws, yaml, zod, ...) as minified ES modules,
+ *                   (protocol/, commander, pino, ws, yaml, zod/mini, ...) as minified ES modules,
  *                   bundled by esbuild from the TypeScript sources
  *   lib/            the chunks it imports: those it loads at start, and those loaded only on
  *                   first use (`await import(...)`: MQTT.js, prom-client, grpc-js, the local and
@@ -17,6 +17,13 @@
  * inputs. Lazy imports (`await import('mqtt')`) become chunks of their own (esbuild's code
  * splitting): one script holding everything made V8 parse all of it at start, 1.9 MB, and the
  * agent's RSS idle with 1,000 objects was 85.6 MB against 71.3 MB split (npm run bench, agent-rss).
+ *
+ * zod comes in as zod/mini alone (protocol/zod.ts), never its classic API: FORBIDDEN_INPUTS below
+ * fails the build if node_modules/zod/v4/classic/ shows up among the inputs, naming the file of
+ * ours that imports it. Classic was 26 KB of the minified start-up code (zod 193 -> 166 KB, read
+ * at start 743 -> 718 KiB) and about 1 MB of RSS by hand (a bare node importing the zod chunk:
+ * 47.9-48.0 against 46.6-47.0 MB); in the bench (agent-rss, two runs each) idle as installed went
+ * 70.4, 70.3 -> 67.8, 72.6 MB (within its noise) and with --no-opt 63.2, 62.1 -> 60.6, 60.7 MB.
  */
 import { build, type Metafile } from 'esbuild';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
