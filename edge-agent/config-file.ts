@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import { z } from '../protocol/zod.js';
 
 /** What a YAML value may be before it meets the flag's own parser. */
 const scalar = z.union([z.string(), z.number(), z.boolean()]);

@@ -2,7 +2,7 @@
  * Protocol v1 frames: one schema per frame type, and the TypeScript types derived from them.
  * protocol/README.md is the normative description; keep the two in step.
  */
-import { z } from 'zod';
+import { z } from './zod.js';
 import { isKey, keyError } from './keys.js';
 import { dns1123SubdomainError } from './names.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
@@ -13,72 +13,79 @@ export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
 const jsonObject = z.custom<JsonObject>(isJsonObject, { message: 'expected a JSON object' });
 const jsonValue = z.custom<JsonValue>((value) => value !== undefined, { message: 'expected a JSON value' });
-const key = z.string().max(1024).refine(isKey, { error: (issue) => `invalid object key: ${keyError(String(issue.input))}` });
-const rv = z.string().min(1).max(128);
-const nodeName = z.string().superRefine((name, ctx) => {
-  const why = dns1123SubdomainError(name);
-  if (why !== undefined) ctx.addIssue({ code: 'custom', message: `invalid node name: ${why}` });
-});
-const seq = z.int().min(0);
+const key = z.string().check(
+  z.maxLength(1024),
+  z.refine(isKey, { error: (issue) => `invalid object key: ${keyError(String(issue.input))}` }),
+);
+const rv = z.string().check(z.minLength(1), z.maxLength(128));
+const nodeName = z.string().check(
+  z.superRefine((name, ctx) => {
+    const why = dns1123SubdomainError(name);
+    if (why !== undefined) ctx.addIssue({ code: 'custom', message: `invalid node name: ${why}` });
+  }),
+);
+const seq = z.int().check(z.gte(0));
 const stringMap = z.record(z.string(), z.string());
 
-function frame<T extends string, S extends z.ZodRawShape>(type: T, shape: S) {
+function frame<T extends string, S extends z.core.$ZodLooseShape>(type: T, shape: S) {
   return z.object({ v: z.literal(PROTOCOL_VERSION), t: z.literal(type), ...shape });
 }
 
 // ---- edge -> cloud -------------------------------------------------------------------------
 
 export const NodeInfoSchema = z.object({
-  arch: z.string().max(64),
-  os: z.string().max(64),
-  kernel: z.string().max(256).optional(),
-  hostname: z.string().max(253).optional(),
+  arch: z.string().check(z.maxLength(64)),
+  os: z.string().check(z.maxLength(64)),
+  kernel: z.optional(z.string().check(z.maxLength(256))),
+  hostname: z.optional(z.string().check(z.maxLength(253))),
   /** Kubernetes quantities: `cpu`, `memory`, `pods`, ... */
   capacity: stringMap,
-  allocatable: stringMap.optional(),
-  labels: stringMap.default({}),
-  addresses: z.array(z.object({ type: z.string(), address: z.string() })).max(16).optional(),
+  allocatable: z.optional(stringMap),
+  labels: z._default(stringMap, {}),
+  addresses: z.optional(z.array(z.object({ type: z.string(), address: z.string() })).check(z.maxLength(16))),
   /** Taints for the Node when the hub creates it (the kubelet's --register-with-taints). */
-  taints: z.array(z.object({ key: z.string().max(317), value: z.string().max(63).optional(), effect: z.string().max(32) })).max(32).optional(),
+  taints: z.optional(
+    z.array(z.object({ key: z.string().check(z.maxLength(317)), value: z.optional(z.string().check(z.maxLength(63))), effect: z.string().check(z.maxLength(32)) })).check(z.maxLength(32)),
+  ),
 });
 
 export const HelloSchema = frame('hello', {
   node: nodeName,
-  agent: z.string().max(64),
-  caps: z.array(z.string().max(64)).max(64),
+  agent: z.string().check(z.maxLength(64)),
+  caps: z.array(z.string().check(z.maxLength(64))).check(z.maxLength(64)),
   info: NodeInfoSchema,
-  digest: z.string().max(128),
+  digest: z.string().check(z.maxLength(128)),
   have: z.array(z.tuple([key, rv])),
   /**
    * Session id chosen by the agent for this hello; the hub echoes it in `welcome`. Over a
    * broker, frames queued for an earlier session can arrive first: the agent ignores
    * everything before the welcome that carries its sid.
    */
-  sid: z.string().max(64).optional(),
+  sid: z.optional(z.string().check(z.maxLength(64))),
 });
 
 export const AckSchema = frame('ack', {
   /** Edge -> cloud: every `sync` frame up to and including this one is committed. */
-  seq: seq.optional(),
+  seq: z.optional(seq),
   /** Cloud -> edge: these `status`/`event` ids are handled and can leave the outbox. */
-  ids: z.array(z.string().min(1).max(128)).optional(),
-}).refine((ack) => ack.seq !== undefined || ack.ids !== undefined, { message: 'ack needs seq or ids' });
+  ids: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(128)))),
+}).check(z.refine((ack) => ack.seq !== undefined || ack.ids !== undefined, { message: 'ack needs seq or ids' }));
 
 export const NeedSchema = frame('need', {
-  keys: z.array(key).min(1),
+  keys: z.array(key).check(z.minLength(1)),
 });
 
 export const PodStatusReportSchema = z.object({
-  ns: z.string().max(63),
-  name: z.string().max(253),
-  uid: z.string().max(64),
+  ns: z.string().check(z.maxLength(63)),
+  name: z.string().check(z.maxLength(253)),
+  uid: z.string().check(z.maxLength(64)),
   status: jsonObject,
 });
 
 export const StatusSchema = frame('status', {
   /** Unique per report; the hub acks it with `ack.ids`. */
-  id: z.string().min(1).max(128),
-  pods: z.array(PodStatusReportSchema).min(1),
+  id: z.string().check(z.minLength(1), z.maxLength(128)),
+  pods: z.array(PodStatusReportSchema).check(z.minLength(1)),
 });
 
 export const HeartbeatSchema = frame('heartbeat', {
@@ -98,44 +105,44 @@ export const EVENT_LIMITS = { id: 128, source: 32, type: 32, reason: 128, messag
 
 export const EdgeEventSchema = z.object({
   /** Unique at birth; the hub de-duplicates on it. */
-  id: z.string().min(1).max(EVENT_LIMITS.id),
+  id: z.string().check(z.minLength(1), z.maxLength(EVENT_LIMITS.id)),
   /** When the event happened, ms since the epoch (agent clock). */
   ts: z.number(),
   /** Where it came from (EVENT_SOURCES). */
-  source: z.string().max(EVENT_LIMITS.source),
+  source: z.string().check(z.maxLength(EVENT_LIMITS.source)),
   /** `Normal` or `Warning` for Kubernetes-style events; free for bus messages. */
-  type: z.string().max(EVENT_LIMITS.type),
-  reason: z.string().max(EVENT_LIMITS.reason),
-  message: z.string().max(EVENT_LIMITS.message).optional(),
+  type: z.string().check(z.maxLength(EVENT_LIMITS.type)),
+  reason: z.string().check(z.maxLength(EVENT_LIMITS.reason)),
+  message: z.optional(z.string().check(z.maxLength(EVENT_LIMITS.message))),
   /** Key of the involved object, for example `Pod/default/web-0`. */
-  object: key.optional(),
+  object: z.optional(key),
   /** Local MQTT topic, for bus messages. */
-  topic: z.string().max(EVENT_LIMITS.topic).optional(),
-  payload: jsonValue.optional(),
-  priority: z.int().min(0).max(9),
+  topic: z.optional(z.string().check(z.maxLength(EVENT_LIMITS.topic))),
+  payload: z.optional(jsonValue),
+  priority: z.int().check(z.gte(0), z.lte(9)),
   /** How many occurrences this event stands for (aggregates, repeats). */
-  count: z.int().min(1).optional(),
+  count: z.optional(z.int().check(z.gte(1))),
   /** ms since the epoch after which the event is worthless. */
-  expires: z.number().optional(),
+  expires: z.optional(z.number()),
 });
 
 export const EventSchema = frame('event', {
-  events: z.array(EdgeEventSchema).min(1),
+  events: z.array(EdgeEventSchema).check(z.minLength(1)),
 });
 
 // ---- cloud -> edge -------------------------------------------------------------------------
 
 export const WelcomeSchema = frame('welcome', {
   /** Hub replica id, for logs. */
-  hub: z.string().max(128),
+  hub: z.string().check(z.maxLength(128)),
   /** Heartbeat interval the agent must keep, ms. */
-  hb: z.int().positive(),
+  hb: z.int().check(z.positive()),
   /** Largest frame the hub accepts, bytes. */
-  max: z.int().positive(),
+  max: z.int().check(z.positive()),
   /** Hub wall clock, ms since the epoch (lets the agent notice clock skew). */
   ts: z.number(),
   /** The `sid` of the hello this answers. */
-  sid: z.string().max(64).optional(),
+  sid: z.optional(z.string().check(z.maxLength(64))),
 });
 
 export const PutOpSchema = z.object({ op: z.literal('put'), key, rv, obj: jsonObject });
@@ -145,26 +152,26 @@ export const SyncOpSchema = z.discriminatedUnion('op', [PutOpSchema, PatchOpSche
 
 export const SyncSchema = frame('sync', {
   /** 1, 2, 3, ... per connection; the agent acks cumulatively. */
-  seq: seq.min(1),
-  ops: z.array(SyncOpSchema).min(1),
+  seq: seq.check(z.gte(1)),
+  ops: z.array(SyncOpSchema).check(z.minLength(1)),
 });
 
 export const SyncedSchema = frame('synced', {
   /** The last `sync` seq that belongs to the resync (0 when nothing was sent). */
   seq,
   /** Digest of the node's desired set as the hub holds it at the end of the resync. */
-  digest: z.string().max(128),
+  digest: z.string().check(z.maxLength(128)),
   /** Number of objects in that set. */
-  n: z.int().min(0),
+  n: z.int().check(z.gte(0)),
 });
 
 export const ErrorSchema = frame('error', {
-  code: z.string().max(64),
-  msg: z.string().max(4096),
+  code: z.string().check(z.maxLength(64)),
+  msg: z.string().check(z.maxLength(4096)),
   /** The `seq` of the frame that caused it, when it had one. */
-  seq: seq.optional(),
+  seq: z.optional(seq),
   /** The type of the frame that caused it, when known. */
-  ref: z.string().max(64).optional(),
+  ref: z.optional(z.string().check(z.maxLength(64))),
 });
 
 /** A tunnel id: 128 random bits, base64url without padding (22 characters). */
@@ -174,9 +181,9 @@ export const TUNNEL_CAP = 'tunnel';
 
 export const TunnelSchema = frame('tunnel', {
   /** Names the tunnel: the agent dials `/edge/v1/<node>/tunnel/<id>` (protocol/websocket.ts). */
-  id: z.string().regex(TUNNEL_ID_PATTERN, { message: 'tunnel id must be 22 base64url characters (128 bits)' }),
+  id: z.string().check(z.regex(TUNNEL_ID_PATTERN, { message: 'tunnel id must be 22 base64url characters (128 bits)' })),
   /** What it is for (`log`, `exec`, ...), for the agent's logs only. */
-  purpose: z.string().max(32).optional(),
+  purpose: z.optional(z.string().check(z.maxLength(32))),
 });
 
 export const FRAME_SCHEMAS = {

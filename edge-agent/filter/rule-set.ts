@@ -5,7 +5,7 @@
  * agent's log, where the operator who edited the ConfigMap has to find the typo from them alone.
  */
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import type { z } from 'zod';
+import type { z } from '../../protocol/zod.js';
 import { RuleSetSchema, type RuleSetDefaults, type RuleSpec, type RuleSetSpec } from './schema.js';
 
 /** A ConfigMap holds at most 1 MiB; anything bigger did not come from one. */

@@ -2,7 +2,7 @@
  * `npm run build:agent`: the edge agent as an installable package of its own, dist-agent/:
  *
  *   edge-agent.js   edge-agent/main.ts and every pure-JavaScript module it reaches at start
- *                   (protocol/, commander, pino, ws, yaml, zod, ...) as minified ES modules,
+ *                   (protocol/, commander, pino, ws, yaml, zod/mini, ...) as minified ES modules,
  *                   bundled by esbuild from the TypeScript sources
  *   lib/            the chunks it imports: those it loads at start, and those loaded only on
  *                   first use (`await import(...)`: MQTT.js, prom-client, grpc-js, the local and
@@ -17,15 +17,32 @@
  * inputs. Lazy imports (`await import('mqtt')`) become chunks of their own (esbuild's code
  * splitting): one script holding everything made V8 parse all of it at start, 1.9 MB, and the
  * agent's RSS idle with 1,000 objects was 85.6 MB against 71.3 MB split (npm run bench, agent-rss).
+ *
+ * zod comes in as zod/mini alone (protocol/zod.ts), never its classic API: FORBIDDEN_INPUTS below
+ * fails the build if node_modules/zod/v4/classic/ shows up among the inputs, naming the file of
+ * ours that imports it. Classic was 26 KB of the minified start-up code (zod 193 -> 166 KB, read
+ * at start 743 -> 718 KiB) and about 1 MB of RSS by hand (a bare node importing the zod chunk:
+ * 47.9-48.0 against 46.6-47.0 MB); in the bench (agent-rss, two runs each) idle as installed went
+ * 70.4, 70.3 -> 67.8, 72.6 MB (within its noise) and with --no-opt 63.2, 62.1 -> 60.6, 60.7 MB.
  */
-import { build } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundledPackages, bundleOptions, checkExternals, javaScriptBytes, lazyChunks as lazyChunksOf, REPO_ROOT } from '../bundle/esbuild-parts.js';
+import { bundledPackages, bundleOptions, checkExternals, javaScriptBytes, lazyChunks as lazyChunksOf, packageOf, REPO_ROOT } from '../bundle/esbuild-parts.js';
 
 /** Packages the agent must never carry (hub-only). */
 export const FORBIDDEN_IN_AGENT = ['@kubernetes/client-node', 'aedes', '@peculiar/x509'] as const;
+
+/**
+ * Files the agent must never carry, by the start of their path among the bundle's inputs, and
+ * why. zod's classic API (`import { z } from 'zod'`, node_modules/zod/v4/classic/): every schema
+ * the agent reaches uses zod/mini through protocol/zod.ts, and one import of 'zod' anywhere the
+ * agent reaches would bring all of classic back unnoticed.
+ */
+export const FORBIDDEN_INPUTS = [
+  { prefix: 'node_modules/zod/v4/classic/', why: "zod's classic API costs the agent memory at start (README.md, Edge agent memory); import z from protocol/zod.ts (zod/mini), not from 'zod'" },
+] as const;
 
 /**
  * Not bundled: better-sqlite3 is native (a .node addon per architecture), installed by npm next
@@ -56,6 +73,26 @@ export interface AgentBundle {
   externals: string[];
 }
 
+/** Our source files (outside node_modules) that import `files`, directly or through packages: where a forbidden file comes in. */
+function sourcesImporting(meta: Metafile, files: readonly string[]): string[] {
+  const importers = new Map<string, string[]>();
+  for (const [input, { imports }] of Object.entries(meta.inputs)) {
+    for (const imported of imports) importers.set(imported.path, [...(importers.get(imported.path) ?? []), input]);
+  }
+  const seen = new Set(files);
+  const sources = new Set<string>();
+  const queue = [...files];
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+    for (const importer of importers.get(file) ?? []) {
+      if (seen.has(importer)) continue;
+      seen.add(importer);
+      if (packageOf(importer) === undefined) sources.add(importer);
+      else queue.push(importer);
+    }
+  }
+  return [...sources].sort();
+}
+
 export async function buildAgentBundle(outDir = path.join(REPO_ROOT, 'dist-agent')): Promise<AgentBundle> {
   const rootPackage = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
     version: string;
@@ -70,6 +107,10 @@ export async function buildAgentBundle(outDir = path.join(REPO_ROOT, 'dist-agent
   const packages = bundledPackages(result.metafile);
   const forbidden = packages.filter((name) => (FORBIDDEN_IN_AGENT as readonly string[]).includes(name));
   if (forbidden.length > 0) throw new Error(`the agent bundle would contain hub-only packages: ${forbidden.join(', ')}`);
+  for (const { prefix, why } of FORBIDDEN_INPUTS) {
+    const found = Object.keys(result.metafile.inputs).filter((input) => input.startsWith(prefix));
+    if (found.length > 0) throw new Error(`the agent bundle would contain ${prefix} (${found.length} files, imported by ${sourcesImporting(result.metafile, found).join(', ')}): ${why}`);
+  }
   const externals = checkExternals(result.metafile, NATIVE_EXTERNALS, 'the agent bundle');
   const lazyChunks = lazyChunksOf(result.metafile, 'edge-agent/main.ts', LAZY_DEFAULT_ONLY, 'the agent');
   chmodSync(entry, 0o755);

@@ -19,10 +19,10 @@ export const REPO_ROOT = path.resolve(here, here.includes(`${path.sep}dist${path
 export const OPTIONAL_ABSENT = ['bufferutil', 'utf-8-validate', 'supports-color'] as const;
 
 /**
- * zod's messages in English only. zod re-exports every locale it has (`z.locales`, 260 KB of the
- * bundle) and configures English on import; we use no other. This stub in place of
- * zod/v4/locales/index.js keeps `en` (so every message is unchanged) and drops the rest, which
- * V8 otherwise parses at start (0.26 MB less read at start).
+ * zod's messages in English only. zod/mini re-exports every locale it has (`z.locales`, 260 KB of
+ * the bundle); protocol/zod.ts configures English from zod/v4/locales/en.js, and we use no other.
+ * This stub in place of zod/v4/locales/index.js keeps `en` (so every message is unchanged) and
+ * drops the rest, which V8 otherwise parses at start (0.26 MB less read at start).
  */
 export const ZOD_ENGLISH_ONLY: Plugin = {
   name: 'zod-english-only',

@@ -86,6 +86,11 @@ describe('the bundled agent (npm run build:agent)', () => {
     expect(bundle.packages).toEqual(expect.arrayContaining(['commander', 'pino', 'prom-client', 'ws', 'mqtt', 'yaml', 'zod']));
     for (const name of ['commander', 'pino', 'prom-client', 'ws', 'mqtt', 'yaml', 'zod', 'fast-json-patch']) expect(installed.packages).not.toContain(name);
     expect(installed.packages).toContain('better-sqlite3');
+    // zod's classic API stays out (scripts/agent-bundle/build.ts, FORBIDDEN_INPUTS): it costs the
+    // agent about 5 MB of RSS at start, and the agent's schemas use zod/mini (protocol/zod.ts).
+    const inputs = Object.keys((JSON.parse(readFileSync(path.join(bundle.dir, 'meta.json'), 'utf8')) as { inputs: Record<string, unknown> }).inputs);
+    expect(inputs.filter((input) => input.startsWith('node_modules/zod/v4/classic/')), "zod's classic API in the agent bundle: import z from protocol/zod.ts (zod/mini), not from 'zod'").toEqual([]);
+    expect(inputs.some((input) => input.startsWith('node_modules/zod/v4/mini/'))).toBe(true);
     expect(JSON.parse(readFileSync(path.join(installed.dir, 'node_modules/edge-sync-agent/package.json'), 'utf8')).dependencies).toEqual({ 'better-sqlite3': expect.any(String) });
     // The only imports left to run time: Node.js built-ins, better-sqlite3, and optional
     // packages required inside try/catch that the dev tree does not install either.
