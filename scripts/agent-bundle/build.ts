@@ -26,10 +26,10 @@
  * 70.4, 70.3 -> 67.8, 72.6 MB (within its noise) and with --no-opt 63.2, 62.1 -> 60.6, 60.7 MB.
  */
 import { build, type Metafile } from 'esbuild';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundledPackages, bundleOptions, checkExternals, javaScriptBytes, lazyChunks as lazyChunksOf, packageOf, REPO_ROOT } from '../bundle/esbuild-parts.js';
+import { bundledPackages, bundleOptions, checkExternals, emptyDir, javaScriptBytes, lazyChunks as lazyChunksOf, packageOf, readRootPackage, REPO_ROOT, type BuiltBundle } from '../bundle/esbuild-parts.js';
 
 /** Packages the agent must never carry (hub-only). */
 export const FORBIDDEN_IN_AGENT = ['@kubernetes/client-node', 'aedes', '@peculiar/x509'] as const;
@@ -58,20 +58,7 @@ export const NATIVE_EXTERNALS = ['better-sqlite3'] as const;
  */
 export const LAZY_DEFAULT_ONLY = ['mqtt'] as const;
 
-export interface AgentBundle {
-  dir: string;
-  entry: string;
-  /** Bytes of JavaScript: edge-agent.js and every chunk in lib/. */
-  bytes: number;
-  /** Bytes of the JavaScript read at start: edge-agent.js and the chunks it imports statically. */
-  startBytes: number;
-  /** The chunks loaded on first use (`await import(...)`), by the source file they start from. */
-  lazyChunks: Record<string, string>;
-  /** The npm packages bundled (from node_modules), by name. */
-  packages: string[];
-  /** Imports left to run time that are not Node.js built-ins. */
-  externals: string[];
-}
+export type AgentBundle = BuiltBundle;
 
 /** Our source files (outside node_modules) that import `files`, directly or through packages: where a forbidden file comes in. */
 function sourcesImporting(meta: Metafile, files: readonly string[]): string[] {
@@ -94,14 +81,8 @@ function sourcesImporting(meta: Metafile, files: readonly string[]): string[] {
 }
 
 export async function buildAgentBundle(outDir = path.join(REPO_ROOT, 'dist-agent')): Promise<AgentBundle> {
-  const rootPackage = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
-    version: string;
-    license: string;
-    engines: Record<string, string>;
-    dependencies: Record<string, string>;
-  };
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(outDir, { recursive: true });
+  const rootPackage = readRootPackage();
+  emptyDir(outDir);
   const entry = path.join(outDir, 'edge-agent.js');
   const result = await build(bundleOptions('edge-agent', 'edge-agent/main.ts', outDir, NATIVE_EXTERNALS));
   const packages = bundledPackages(result.metafile);

@@ -4,6 +4,7 @@
  * reads back from esbuild's metafile (the packages bundled, imports left to run time, bytes).
  */
 import type { BuildOptions, Metafile, Plugin } from 'esbuild';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +67,40 @@ export function bundleOptions(entryName: string, entrySource: string, outDir: st
       ].join('\n'),
     },
   };
+}
+
+/** What a bundle build made, and what it holds. */
+export interface BuiltBundle {
+  dir: string;
+  entry: string;
+  /** Bytes of JavaScript: the entry and every chunk in lib/. */
+  bytes: number;
+  /** Bytes of the JavaScript read at start: the entry and the chunks it imports statically. */
+  startBytes: number;
+  /** The chunks loaded on first use (`await import(...)`), by the source file they start from. */
+  lazyChunks: Record<string, string>;
+  /** The npm packages bundled (from node_modules), by name. */
+  packages: string[];
+  /** Imports left to run time that are not Node.js built-ins. */
+  externals: string[];
+}
+
+/** The fields of the repository's package.json a bundle's own manifest takes over. */
+export interface RootPackage {
+  version: string;
+  license: string;
+  engines: Record<string, string>;
+  dependencies: Record<string, string>;
+}
+
+export function readRootPackage(): RootPackage {
+  return JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as RootPackage;
+}
+
+/** `outDir`, emptied (a bundle's chunk names change with its content: old ones must not stay). */
+export function emptyDir(outDir: string): void {
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
 }
 
 /** The package an input path of the metafile belongs to (node_modules/@scope/name/... -> @scope/name). */

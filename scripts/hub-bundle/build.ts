@@ -17,10 +17,10 @@
  * `npm run bench` (fleet, hub-rss), which run this bundle.
  */
 import { build, type Plugin } from 'esbuild';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundledPackages, bundleOptions, checkExternals, javaScriptBytes, lazyChunks as lazyChunksOf, outputHolding, REPO_ROOT } from '../bundle/esbuild-parts.js';
+import { bundledPackages, bundleOptions, checkExternals, emptyDir, javaScriptBytes, lazyChunks as lazyChunksOf, outputHolding, readRootPackage, REPO_ROOT, type BuiltBundle } from '../bundle/esbuild-parts.js';
 
 /** Not bundled: better-sqlite3 is native, installed by npm next to the bundle. */
 export const HUB_NATIVE_EXTERNALS = ['better-sqlite3'] as const;
@@ -51,28 +51,11 @@ const OPENAPI_NEXT_TO_MODULE: Plugin = {
   },
 };
 
-export interface HubBundle {
-  dir: string;
-  entry: string;
-  /** Bytes of JavaScript: cloud-hub.js and every chunk in lib/. */
-  bytes: number;
-  /** Bytes of the JavaScript read at start: cloud-hub.js and the chunks it imports statically. */
-  startBytes: number;
-  /** The chunks loaded on first use, by the source file they start from. */
-  lazyChunks: Record<string, string>;
-  packages: string[];
-  externals: string[];
-}
+export type HubBundle = BuiltBundle;
 
 export async function buildHubBundle(outDir = path.join(REPO_ROOT, 'dist-hub')): Promise<HubBundle> {
-  const rootPackage = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
-    version: string;
-    license: string;
-    engines: Record<string, string>;
-    dependencies: Record<string, string>;
-  };
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(outDir, { recursive: true });
+  const rootPackage = readRootPackage();
+  emptyDir(outDir);
   const entry = path.join(outDir, 'cloud-hub.js');
   const result = await build(bundleOptions('cloud-hub', 'cloud-hub/main.ts', outDir, HUB_NATIVE_EXTERNALS, [OPENAPI_NEXT_TO_MODULE]));
   const externals = checkExternals(result.metafile, [...HUB_NATIVE_EXTERNALS, ...HUB_OPTIONAL_ABSENT], 'the hub bundle');
