@@ -3,18 +3,33 @@
  * referenced by a Pod on every node delivered to all of them, next to a bare `ws` server
  * broadcasting the same bytes to the same number of sockets. The API server, the hub and the
  * baseline server each run in their own process; the nodes are the agent's real link code.
+ * BENCH_HUB_FANOUT_HEAP_SNAPSHOT=DIR writes two heap snapshots of the hub there, before any node
+ * connects and with all of them connected and idle (node --heapsnapshot-signal=SIGUSR2); what
+ * one idle node costs is their difference: `node dist/sim/bench/heap-summary.js AFTER BEFORE`
+ * (divide by the node count).
  */
 import pino from 'pino';
 import WebSocket from 'ws';
 import { BINARIES } from '../launch/binaries.js';
-import { launch } from '../launch/managed-process.js';
+import { launch, type ManagedProcess } from '../launch/managed-process.js';
 import { FanoutFleet, seedSharedConfigFleet } from './fanout-fleet.js';
 import { forEachLimited, median, readyz, startApiServer, startHubProcess, until } from './cluster.js';
+import { heapSpaces, hubMetrics } from './hub-rss.js';
 import { verdict } from './measure.js';
 import type { BenchSection } from './section.js';
+import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
 const ROUNDS = 7;
+
+/** Writes a heap snapshot of `proc` (started with --heapsnapshot-signal=SIGUSR2) into `dir`; resolves once it is complete. */
+async function heapSnapshot(proc: ManagedProcess, metricsUrl: string, dir: string): Promise<void> {
+  const before = new Set(readdirSync(dir));
+  proc.child.kill('SIGUSR2');
+  await until(() => readdirSync(dir).some((file) => !before.has(file) && file.endsWith('.heapsnapshot')), 300_000, 'heap snapshot written');
+  // The snapshot is complete once the hub answers again.
+  await until(() => readyz(metricsUrl), 300_000, 'hub answering after the snapshot');
+}
 
 export async function hubFanoutBench(): Promise<BenchSection> {
   const nodeCount = Number(process.env.BENCH_HUB_NODES ?? 1000);
@@ -27,10 +42,18 @@ export async function hubFanoutBench(): Promise<BenchSection> {
     const tokens = await cluster.tokens.createMany(names, 64);
     await seedSharedConfigFleet(client, names);
 
-    const hub = await startHubProcess(cluster.kubeconfig, ['--heartbeat-interval', '30000', '--api-qps', '2000']);
+    const snapshotDir = process.env.BENCH_HUB_FANOUT_HEAP_SNAPSHOT;
+    if (snapshotDir) mkdirSync(snapshotDir, { recursive: true });
+    const hub = await startHubProcess(
+      cluster.kubeconfig,
+      ['--heartbeat-interval', '30000', '--api-qps', '2000'],
+      snapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] : [],
+    );
     await until(() => readyz(hub.metrics), 60_000, 'hub informers synced');
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const rssBefore = hub.proc.rssBytes();
+    const heapBefore = (await hubMetrics(hub.metrics)).get('nodejs_heap_size_used_bytes') ?? NaN;
+    if (snapshotDir) await heapSnapshot(hub.proc, hub.metrics, snapshotDir);
 
     fleet = new FanoutFleet(hub.ws, tokens, logger);
     await fleet.connect(50, 120_000);
@@ -39,6 +62,10 @@ export async function hubFanoutBench(): Promise<BenchSection> {
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const rssAfter = hub.proc.rssBytes();
     const rssPerNode = (rssAfter - rssBefore) / nodeCount;
+    // V8 heap used (live and not yet collected): what of the RSS is the hub's objects, not V8's reservations.
+    const idleMetrics = await hubMetrics(hub.metrics);
+    const heapPerNode = ((idleMetrics.get('nodejs_heap_size_used_bytes') ?? NaN) - heapBefore) / nodeCount;
+    if (snapshotDir) await heapSnapshot(hub.proc, hub.metrics, snapshotDir);
 
     const cpuBeforeRounds = hub.proc.cpuSeconds();
     const { times: hubTimes, frameBytes } = await fleet.rounds(client, ROUNDS);
@@ -96,6 +123,7 @@ export async function hubFanoutBench(): Promise<BenchSection> {
           '<= 16',
           verdict(rssPerNode / 1024, 16, false),
         ],
+        ['  of which V8 heap used, KB', Math.round(heapPerNode / 1024), '', '', '', ''],
         [
           `one ConfigMap change to all ${nodeCount} nodes, median of ${ROUNDS}, ms`,
           Number(hubMedian.toFixed(1)),
@@ -109,6 +137,7 @@ export async function hubFanoutBench(): Promise<BenchSection> {
       ],
       notes: [
         `Hub RSS ${Math.round(rssBefore / 1048576)} MB synced with ${nodeCount} Pods before any node connected, ${Math.round(rssAfter / 1048576)} MB with all connected and idle; hub CPU ${hubCpu.toFixed(1)} s for the whole run.`,
+        `Hub V8 heap spaces used/reserved with all connected and idle, MiB: ${heapSpaces(idleMetrics)}.`,
         'Delivery is timed from the API write to the last node applying the change (through the watch, the hub, the socket and the agent link); the baseline from the broadcast request to the last socket receiving.',
       ],
     };
