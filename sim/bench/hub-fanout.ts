@@ -52,7 +52,8 @@ export async function hubFanoutBench(): Promise<BenchSection> {
     await until(() => readyz(hub.metrics), 60_000, 'hub informers synced');
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const rssBefore = hub.proc.rssBytes();
-    const heapBefore = (await hubMetrics(hub.metrics)).get('nodejs_heap_size_used_bytes') ?? NaN;
+    const readyMetrics = await hubMetrics(hub.metrics);
+    const heapBefore = readyMetrics.get('nodejs_heap_size_used_bytes') ?? NaN;
     if (snapshotDir) await heapSnapshot(hub.proc, hub.metrics, snapshotDir);
 
     fleet = new FanoutFleet(hub.ws, tokens, logger);
@@ -137,7 +138,7 @@ export async function hubFanoutBench(): Promise<BenchSection> {
       ],
       notes: [
         `Hub RSS ${Math.round(rssBefore / 1048576)} MB synced with ${nodeCount} Pods before any node connected, ${Math.round(rssAfter / 1048576)} MB with all connected and idle; hub CPU ${hubCpu.toFixed(1)} s for the whole run.`,
-        `Hub V8 heap spaces used/reserved with all connected and idle, MiB: ${heapSpaces(idleMetrics)}.`,
+        `Hub V8 heap spaces used/reserved, MiB, before any node: ${heapSpaces(readyMetrics)}; with all connected and idle: ${heapSpaces(idleMetrics)}.`,
         'Delivery is timed from the API write to the last node applying the change (through the watch, the hub, the socket and the agent link); the baseline from the broadcast request to the last socket receiving.',
       ],
     };
