@@ -40,6 +40,7 @@ export async function hubFanoutBench(): Promise<BenchSection> {
   const cluster = await startApiServer();
   const logger = pino({ level: 'silent' });
   let fleet: FanoutFleet | undefined;
+  let stopHub: (() => Promise<unknown>) | undefined;
   try {
     const { client } = cluster;
     const tokens = await cluster.tokens.createMany(names, 64);
@@ -52,6 +53,7 @@ export async function hubFanoutBench(): Promise<BenchSection> {
       ['--heartbeat-interval', '30000', '--api-qps', '2000'],
       snapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] : [],
     );
+    stopHub = () => hub.proc.stop();
     await until(() => readyz(hub.metrics), 60_000, 'hub informers synced');
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const rssBefore = hub.proc.rssBytes();
@@ -154,6 +156,8 @@ export async function hubFanoutBench(): Promise<BenchSection> {
     };
   } finally {
     fleet?.stop();
+    // Also when a step timed out: no hub left running.
+    await stopHub?.();
     await cluster.close();
   }
 }
