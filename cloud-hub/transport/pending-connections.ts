@@ -19,7 +19,10 @@ export interface PendingLimits {
 
 interface Entry {
   address: string;
-  timer: NodeJS.Timeout;
+  /** Until released: the deadline, and the socket's 'close' listener that releases it. */
+  timer?: NodeJS.Timeout;
+  socket?: Socket;
+  onClose?: () => void;
   released: boolean;
   /** Replaces destroying the socket at the deadline (an upgrade waiting for authentication answers instead). */
   onDeadline?: () => void;
@@ -70,9 +73,11 @@ export class PendingConnections {
         this.release(socket);
       }, deadlineMs),
     };
-    entry.timer.unref();
+    entry.timer!.unref();
     this.entries.set(key, entry);
-    socket.once('close', () => this.releaseKey(key, entry));
+    entry.socket = socket;
+    entry.onClose = () => this.releaseKey(key, entry);
+    socket.once('close', entry.onClose);
     return true;
   }
 
@@ -103,6 +108,10 @@ export class PendingConnections {
     if (entry.released) return;
     entry.released = true;
     clearTimeout(entry.timer);
+    // A live connection outlives its pending phase by days: keep nothing of it (the deadline
+    // action holds the upgrade request, headers and all).
+    if (entry.onClose) entry.socket?.off('close', entry.onClose);
+    entry.timer = entry.socket = entry.onClose = entry.onDeadline = undefined;
     if (this.entries.get(key) === entry) this.entries.delete(key);
     this.total -= 1;
     const left = (this.perAddress.get(entry.address) ?? 1) - 1;

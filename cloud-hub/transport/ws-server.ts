@@ -25,6 +25,9 @@ export { parseNodePath };
 
 export { WS_SUBPROTOCOL };
 
+/** One listener for every socket's 'error' (each socket's own close event cleans up). */
+const ignoreError = (): void => undefined;
+
 /** A frame this much over the protocol limit is still read, and answered with E_TOO_LARGE; a larger one closes with 1009. */
 export const PAYLOAD_SLACK_BYTES = 1024 * 1024;
 
@@ -108,6 +111,8 @@ export class WsServer {
       noServer: true,
       maxPayload: options.maxFrameBytes + PAYLOAD_SLACK_BYTES,
       perMessageDeflate: false,
+      // The hub tracks its sockets itself (sockets below): no second Set and 'close' listener per socket.
+      clientTracking: false,
       handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : protocols.has(TUNNEL_SUBPROTOCOL) ? TUNNEL_SUBPROTOCOL : false),
     });
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -133,11 +138,12 @@ export class WsServer {
     );
     // The raw TCP socket, also under TLS: counted before a byte of it is read.
     this.server.on('connection', (socket: Socket) => {
-      socket.on('error', () => undefined);
+      socket.on('error', ignoreError);
       this.pending.admit(socket);
     });
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-      socket.on('error', () => undefined);
+      // The same socket as at 'connection' unless TLS wraps it.
+      if (!socket.listeners('error').includes(ignoreError)) socket.on('error', ignoreError);
       this.upgrade(req, socket, head).catch((err: unknown) => {
         options.logger.error({ err: (err as Error).stack ?? String(err) }, 'upgrade handler failed');
         this.refused('internal');
@@ -303,6 +309,7 @@ export class WsServer {
           // finish an upgrade the agent has already given up on (its handshake timed out and it
           // connected again); attached at once, that dead socket would replace the live one.
           clearTimeout(tracked.silenceTimer);
+          tracked.silenceTimer = undefined;
           if (this.pendingByNode.get(node) === ws) this.pendingByNode.delete(node);
           tracked.handler = this.options.accept(node, connection);
         }

@@ -31,7 +31,7 @@ const mib = (bytes: number): number => Number((bytes / 1048576).toFixed(1));
 const load = (): string => loadavg().map((value) => value.toFixed(1)).join(' ');
 
 /** The hub's default metrics (prefix edge_hub_): `name{labels}` -> value. */
-async function hubMetrics(metricsUrl: string): Promise<Map<string, number>> {
+export async function hubMetrics(metricsUrl: string): Promise<Map<string, number>> {
   const text = await (await fetch(`${metricsUrl}/metrics`)).text();
   const values = new Map<string, number>();
   for (const match of text.matchAll(/^edge_hub_(\S+) (\S+)$/gm)) values.set(match[1]!, Number(match[2]));
@@ -39,7 +39,7 @@ async function hubMetrics(metricsUrl: string): Promise<Map<string, number>> {
 }
 
 /** V8's heap spaces as `space used/total` MiB. */
-function heapSpaces(metrics: Map<string, number>): string {
+export function heapSpaces(metrics: Map<string, number>): string {
   const spaces: string[] = [];
   for (const [name, total] of metrics) {
     const space = /^nodejs_heap_space_size_total_bytes\{space="([^"]+)"\}$/.exec(name)?.[1];
