@@ -4,6 +4,11 @@
  * watches and its writers hear that they are durable. One SQLite commit per turn instead of one
  * per write (see sqlite-storage.ts), and no watch or client ever sees a change a crash could take
  * back. Public reads flush first (registry.ts).
+ *
+ * A turn that handles many requests (64 keep-alive connections each with a write waiting) would
+ * make the first of them wait for all the others: once the batch has been open for
+ * `maxBatchMs`, it commits as soon as the write that noticed returns (a microtask, so a
+ * synchronous chain of writes still lands in one commit) and those writers are answered.
  */
 import type { ChangeInput, CommittedChange, SqliteObjectStorage } from './sqlite-storage.js';
 import type { WatchFanout } from './watch-fanout.js';
@@ -13,10 +18,14 @@ export class GroupCommit {
   private pending: CommittedChange[] = [];
   private waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
   private flushTimer: NodeJS.Immediate | undefined;
+  /** When the open batch took its first write (performance.now()). */
+  private openedAt = 0;
+  private flushSoon = false;
 
   constructor(
     private readonly storage: SqliteObjectStorage,
     private readonly fanout: WatchFanout,
+    private readonly maxBatchMs = 2,
   ) {}
 
   /** Writes into the open batch, which is flushed at the end of this event-loop turn. */
@@ -26,12 +35,21 @@ export class GroupCommit {
       delete change.prev;
       delete change.prevBody;
     }
+    const wasOpen = this.storage.hasPending;
     const committed = this.storage.commit(changes);
     this.pending.push(...committed);
+    if (!wasOpen) this.openedAt = performance.now();
     this.flushTimer ??= setImmediate(() => {
       this.flushTimer = undefined;
       this.flush();
     });
+    if (!this.flushSoon && performance.now() - this.openedAt >= this.maxBatchMs) {
+      this.flushSoon = true;
+      queueMicrotask(() => {
+        this.flushSoon = false;
+        this.flush();
+      });
+    }
     return committed;
   }
 
