@@ -21,7 +21,7 @@ export interface OwnClusterOptions {
   transport: Transport;
   /** Extra `cloud-hub` flags (after the simulator's defaults, so they win). */
   hubArgs: readonly string[];
-  /** Write a V8 CPU profile of each hub process here (node --cpu-prof). */
+  /** Write a V8 CPU profile of each hub process and of the own embedded API here (node --cpu-prof). */
   cpuProfDir?: string;
   /** Keep every process's log here: `apiserver-1.log`, `cloud-hub-1.log`, `cloud-hub-2.log` after a restart, ... */
   logDir?: string;
@@ -75,6 +75,7 @@ export class OwnCluster {
       const data = path.join(this.dir, 'api');
       this.api = await launch(this.options.hubBin ?? BINARIES.cloudHub, ['apiserver', '--data', data, '--listen', `127.0.0.1:${this.apiPort}`], {
         env: { LOG_LEVEL: 'info' },
+        nodeArgs: this.cpuProfArgs('apiserver'),
         name: 'apiserver',
         keepLines: 1_000,
         onSpawn: this.track,
@@ -106,14 +107,17 @@ export class OwnCluster {
     await retryStart(() => this.startHub());
   }
 
+  /** `node --cpu-prof` arguments for a process called `name`, with --hub-cpu-prof (none without). */
+  private cpuProfArgs(name: string): string[] {
+    if (!this.options.cpuProfDir) return [];
+    mkdirSync(this.options.cpuProfDir, { recursive: true });
+    return ['--cpu-prof', `--cpu-prof-dir=${this.options.cpuProfDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`];
+  }
+
   /** Starts the hub (again, on the same ports after the first time) and waits until it is ready. */
   async startHub(): Promise<void> {
     this.hubStarts += 1;
-    const nodeArgs: string[] = [];
-    if (this.options.cpuProfDir) {
-      mkdirSync(this.options.cpuProfDir, { recursive: true });
-      nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${this.options.cpuProfDir}`, `--cpu-prof-name=hub-${this.hubStarts}-${Date.now()}.cpuprofile`);
-    }
+    const nodeArgs = this.cpuProfArgs(`hub-${this.hubStarts}`);
     const args = [
       '--kubeconfig',
       this.kubeconfig,

@@ -14,7 +14,6 @@ import { Fleet } from '../fleet/fleet.js';
 import { LatencyHistogram } from '../metrics/latency-histogram.js';
 import type { HubSample } from '../metrics/hub-metrics.js';
 import { HubWatch } from '../metrics/hub-watch.js';
-import { loadKeepAliveKubeConfig } from '../kube/keep-alive-kube-config.js';
 import { round, summarize, type ScenarioReport, type SimReport, type TimelinePoint } from '../report/model.js';
 import { Progress } from '../report/progress.js';
 import { targetRows } from '../report/targets.js';
@@ -85,9 +84,10 @@ export class Simulation {
       plainConfig.loadFromFile(kubeconfig);
       const client = new KubeClient(plainConfig, 64);
       this.resources.push(() => client.close());
-      const writerConfig = loadKeepAliveKubeConfig(kubeconfig);
-      this.resources.push(() => writerConfig.close());
-      const writer = new KubeWriter(writerConfig, options.namespace);
+      // Its own pool: the driver's writes do not queue behind the set-up's and the checks' requests.
+      const writerClient = new KubeClient(plainConfig, 64);
+      this.resources.push(() => writerClient.close());
+      const writer = new KubeWriter(writerClient, options.namespace);
 
       say(`creating ${options.nodes} node tokens`);
       let phaseStart = performance.now();

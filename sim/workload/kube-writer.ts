@@ -1,79 +1,43 @@
 /**
- * The scenario driver's hands: every write to the Kubernetes API goes through client-node's
- * CoreV1Api, as an operator's tooling would. Merge patches need the content type set per call
- * (client-node 1.x sends JSON Patch otherwise), hence `setHeaderOptions`.
+ * The scenario driver's hands: every write to the Kubernetes API, as plain JSON over one pooled
+ * keep-alive HTTPS agent (the hub's KubeClient). The driver shares a 2-core machine with the
+ * API server, the hub and thousands of virtual nodes: client-node's typed models cost it about
+ * as much CPU per write as the API server spends on it, which slowed every process it competes
+ * with and measured client-node rather than the API (see the fleet bench).
  */
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1ConfigMap, type V1Pod, type V1Secret } from '@kubernetes/client-node';
-import type { KeepAliveKubeConfig } from '../kube/keep-alive-kube-config.js';
+import { KubeApiError, type KubeClient } from '../../cloud-hub/kube/kube-client.js';
 import { SIM_LABEL } from './names.js';
-
-const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 export type SimKind = 'Pod' | 'ConfigMap' | 'Secret';
 
-export class KubeWriter {
-  readonly core: CoreV1Api;
+const RESOURCE: Record<SimKind, string> = { Pod: 'pods', ConfigMap: 'configmaps', Secret: 'secrets' };
 
+export class KubeWriter {
   constructor(
-    kubeConfig: KeepAliveKubeConfig,
+    private readonly client: KubeClient,
     readonly namespace: string,
-  ) {
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
-  }
+  ) {}
 
   async ensureNamespace(): Promise<void> {
     try {
-      await this.core.readNamespace({ name: this.namespace });
+      await this.client.get(`/api/v1/namespaces/${encodeURIComponent(this.namespace)}`);
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
-      await ignoreConflict(this.core.createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: this.namespace } } }));
+      await ignoreConflict(this.client.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: this.namespace } }));
     }
   }
 
-  async create(kind: SimKind, body: V1Pod | V1ConfigMap | V1Secret): Promise<void> {
-    const namespace = this.namespace;
-    switch (kind) {
-      case 'Pod':
-        await this.core.createNamespacedPod({ namespace, body: body as V1Pod });
-        return;
-      case 'ConfigMap':
-        await this.core.createNamespacedConfigMap({ namespace, body: body as V1ConfigMap });
-        return;
-      case 'Secret':
-        await this.core.createNamespacedSecret({ namespace, body: body as V1Secret });
-        return;
-    }
+  async create(kind: SimKind, body: object): Promise<void> {
+    await this.client.create(this.collection(kind), body);
   }
 
   async mergePatch(kind: SimKind, name: string, patch: object): Promise<void> {
-    const request = { name, namespace: this.namespace, body: patch };
-    switch (kind) {
-      case 'Pod':
-        await this.core.patchNamespacedPod(request, MERGE_PATCH);
-        return;
-      case 'ConfigMap':
-        await this.core.patchNamespacedConfigMap(request, MERGE_PATCH);
-        return;
-      case 'Secret':
-        await this.core.patchNamespacedSecret(request, MERGE_PATCH);
-        return;
-    }
+    await this.client.mergePatch(this.item(kind, name), patch);
   }
 
   async delete(kind: SimKind, name: string): Promise<void> {
-    const request = { name, namespace: this.namespace, gracePeriodSeconds: 0 };
     try {
-      switch (kind) {
-        case 'Pod':
-          await this.core.deleteNamespacedPod(request);
-          return;
-        case 'ConfigMap':
-          await this.core.deleteNamespacedConfigMap(request);
-          return;
-        case 'Secret':
-          await this.core.deleteNamespacedSecret(request);
-          return;
-      }
+      await this.client.delete(this.item(kind, name), { gracePeriodSeconds: '0' });
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
     }
@@ -81,31 +45,27 @@ export class KubeWriter {
 
   /** Names of this namespace's simulator objects of `kind` (leftovers of an earlier run). */
   async listSimObjects(kind: SimKind): Promise<string[]> {
-    const request = { namespace: this.namespace, labelSelector: `${SIM_LABEL}=true` };
-    const list =
-      kind === 'Pod' ? await this.core.listNamespacedPod(request) : kind === 'ConfigMap' ? await this.core.listNamespacedConfigMap(request) : await this.core.listNamespacedSecret(request);
-    return list.items.map((item) => item.metadata?.name ?? '').filter((name) => name.length > 0);
+    const list = await this.client.get<{ items?: { metadata?: { name?: string } }[] }>(this.collection(kind), { labelSelector: `${SIM_LABEL}=true` });
+    return (list.items ?? []).map((item) => item.metadata?.name ?? '').filter((name) => name.length > 0);
+  }
+
+  private collection(kind: SimKind): string {
+    return `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/${RESOURCE[kind]}`;
+  }
+
+  private item(kind: SimKind, name: string): string {
+    return `${this.collection(kind)}/${encodeURIComponent(name)}`;
   }
 }
 
-/** The HTTP status of a client-node ApiException, if it is one. */
+/** The HTTP status of a failed request, if the API answered. */
 export function statusOf(err: unknown): number | undefined {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'number' ? code : undefined;
+  return err instanceof KubeApiError ? err.status : undefined;
 }
 
-/** One line for a failed write: client-node's ApiException message carries the whole response. */
+/** One line for a failed write (KubeApiError's message names the request, the status and the API's message). */
 export function describeKubeError(err: unknown): string {
-  const status = statusOf(err);
-  if (status === undefined) return err instanceof Error ? err.message : String(err);
-  const body = (err as { body?: unknown }).body;
-  let message = '';
-  try {
-    message = String((JSON.parse(typeof body === 'string' ? body : '{}') as { message?: unknown }).message ?? '');
-  } catch {
-    message = '';
-  }
-  return `HTTP ${status}${message ? `: ${message}` : ''}`;
+  return err instanceof Error ? err.message : String(err);
 }
 
 async function ignoreConflict(promise: Promise<unknown>): Promise<void> {
