@@ -16,14 +16,14 @@ import { mediaTypeOf, parseJson, parseObjectBody, readBody } from './content.js'
 import type { Discovery } from './discovery.js';
 import { metadataOf } from './objects.js';
 import { patchTypeOf } from './patch.js';
-import type { ObjectRegistry } from './registry.js';
+import type { ListResult, ObjectRegistry } from './registry.js';
 import { checkReadableAt, readOptionsOf } from './read-options.js';
 import { SelfReviews } from './reviews.js';
 import { resolveRequestInfo, type RequestInfo, type ResourceRequestInfo } from './request-info.js';
 import { filterOf, listLimit, parseDryRun, readDeleteOptions, watchTimeoutMs } from './request-params.js';
 import { parseFieldValidation } from './schema/decode.js';
 import { apiVersionOf, resourceKey, type ResourceCatalog, type ResourceDefinition } from './resources.js';
-import { sendJson, sendRawJson, withoutTypeMeta } from './responses.js';
+import { listText, sendJson, sendRawJson, withoutTypeMeta } from './responses.js';
 import { notServedError, serveSubresource, servesSubresource } from './subresources.js';
 import type { PodStreams } from './pod-streams.js';
 import { METRICS_GROUP, type MetricsApi } from './metrics-api.js';
@@ -286,14 +286,17 @@ export class ApiRequestHandler {
   }
 
   private serveList(res: ServerResponse, def: ResourceDefinition, filter: ObjectFilter, query: URLSearchParams, representation: Representation): void {
+    // An informer's list (the hub's restart reads every object): spliced from the stored texts.
+    if (representation.as === 'object' && filter.selectsOnNamespaceOnly) {
+      const page = this.deps.registry.listBodies(def, filter, listLimit(query), query.get('continue') || undefined);
+      return sendRawJson(res, 200, listText({ kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata: listMetadata(page) }, page.items, apiVersionOf(def), def.kind));
+    }
     const result = this.deps.registry.list(def, filter, listLimit(query), query.get('continue') || undefined);
     if (representation.as === 'table') {
       const options = { includeObject: representation.includeObject, withColumns: true, apiVersion: representation.apiVersion, resourceVersion: result.resourceVersion, ...(result.continueToken ? { continueToken: result.continueToken } : {}) };
       return sendJson(res, 200, this.deps.tables.table(def, result.items, options));
     }
-    const metadata: JsonObject = { resourceVersion: result.resourceVersion };
-    if (result.continueToken) metadata.continue = result.continueToken;
-    if (result.remainingItemCount !== undefined) metadata.remainingItemCount = result.remainingItemCount;
+    const metadata = listMetadata(result);
     if (representation.as === 'metadata') {
       return sendJson(res, 200, {
         kind: 'PartialObjectMetadataList',
@@ -377,4 +380,12 @@ function bearerToken(req: IncomingMessage): string | undefined {
   if (!header) return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match?.[1];
+}
+
+/** A list's metadata: its resourceVersion, and where a paged list goes on. */
+function listMetadata(page: ListResult<unknown>): JsonObject {
+  const metadata: JsonObject = { resourceVersion: page.resourceVersion };
+  if (page.continueToken) metadata.continue = page.continueToken;
+  if (page.remainingItemCount !== undefined) metadata.remainingItemCount = page.remainingItemCount;
+  return metadata;
 }

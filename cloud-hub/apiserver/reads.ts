@@ -8,10 +8,10 @@ import { statusErrors, stringField, type ObjectFilter } from '../../protocol/kub
 import { decodeContinue, encodeContinue } from './continue-token.js';
 import { metadataOf } from './objects.js';
 import { resourceKey, type ResourceDefinition } from './resources.js';
-import type { CommittedChange, SqliteObjectStorage } from './sqlite-storage.js';
+import type { CommittedChange, SqliteObjectStorage, StoredRow } from './sqlite-storage.js';
 
-export interface ListResult {
-  items: JsonObject[];
+export interface ListResult<Item = JsonObject> {
+  items: Item[];
   resourceVersion: string;
   continueToken?: string;
   /** With a continue token and no selector: how many objects the next pages hold (kube leaves it out when a selector filters). */
@@ -22,23 +22,40 @@ export interface ListResult {
 export type WatchStart = { initial: CommittedChange[] } | { expired: string };
 
 export function listObjects(storage: SqliteObjectStorage, def: ResourceDefinition, filter: ObjectFilter, limit?: number, continueToken?: string): ListResult {
+  return listPage(storage, def, filter, limit, continueToken, (row) => {
+    const obj = JSON.parse(row.body) as JsonObject;
+    return filter.selectsOnNamespaceOnly || filter.matches(obj, row.namespace) ? obj : undefined;
+  });
+}
+
+/**
+ * A list page as the stored JSON texts, parsing nothing: for a filter on the namespace alone
+ * (an informer's list), whose answer can be spliced from the texts (responses.ts).
+ */
+export function listBodies(storage: SqliteObjectStorage, def: ResourceDefinition, filter: ObjectFilter, limit?: number, continueToken?: string): ListResult<string> {
+  if (!filter.selectsOnNamespaceOnly) throw new Error('listBodies cannot apply label or field selectors');
+  return listPage(storage, def, filter, limit, continueToken, (row) => row.body);
+}
+
+/** One page of `def`'s objects in storage order: `read` turns a row into an item, or undefined to skip it. */
+function listPage<Item>(storage: SqliteObjectStorage, def: ResourceDefinition, filter: ObjectFilter, limit: number | undefined, continueToken: string | undefined, read: (row: StoredRow) => Item | undefined): ListResult<Item> {
   const token = continueToken ? decodeContinue(continueToken) : undefined;
   const rv = token?.rv ?? storage.currentRv;
   const namespace = def.namespaced ? filter.namespace : undefined;
-  const items: JsonObject[] = [];
+  const items: Item[] = [];
   let after: { namespace: string; name: string } | undefined = token ? { namespace: token.namespace, name: token.name } : undefined;
   const want = limit !== undefined && limit > 0 ? limit : Number.MAX_SAFE_INTEGER;
   const batch = Math.min(want === Number.MAX_SAFE_INTEGER ? 1000 : want, 1000);
   for (;;) {
     const rows = storage.list(resourceKey(def), namespace, after, batch);
     for (const row of rows) {
-      const obj = JSON.parse(row.body) as JsonObject;
-      if (filter.selectsOnNamespaceOnly || filter.matches(obj, row.namespace)) items.push(obj);
+      const item = read(row);
+      if (item !== undefined) items.push(item);
       after = { namespace: row.namespace, name: row.name };
       if (items.length === want) {
         const more = storage.list(resourceKey(def), namespace, after, 1).length > 0;
         if (!more) return { items, resourceVersion: String(rv) };
-        const result: ListResult = { items, resourceVersion: String(rv), continueToken: encodeContinue({ rv, ...after }) };
+        const result: ListResult<Item> = { items, resourceVersion: String(rv), continueToken: encodeContinue({ rv, ...after }) };
         if (filter.selectsOnNamespaceOnly) result.remainingItemCount = storage.countAfter(resourceKey(def), namespace, after);
         return result;
       }

@@ -23,7 +23,7 @@ import { GENERATE_NAME_ATTEMPTS, generatedName } from './generate-name.js';
 import { GroupCommit } from './group-commit.js';
 import { metadataOf, objectOfKind } from './objects.js';
 import { applyPatch, type PatchType } from './patch.js';
-import { listObjects, watchStartOf, type ListResult, type WatchStart } from './reads.js';
+import { listBodies, listObjects, watchStartOf, type ListResult, type WatchStart } from './reads.js';
 import { INITIAL_NAMESPACES, resourceKey, storedNamespace, type ResourceCatalog, type ResourceDefinition } from './resources.js';
 import type { FieldValidation, ObjectDecoder } from './schema/decode.js';
 import type { ChangeInput, CommittedChange, SqliteObjectStorage } from './sqlite-storage.js';
@@ -151,6 +151,12 @@ export class ObjectRegistry {
   list(def: ResourceDefinition, filter: ObjectFilter, limit?: number, continueToken?: string): ListResult {
     this.flush();
     return listObjects(this.storage, def, filter, limit, continueToken);
+  }
+
+  /** list() as the stored JSON texts, for a filter on the namespace alone (reads.ts). */
+  listBodies(def: ResourceDefinition, filter: ObjectFilter, limit?: number, continueToken?: string): ListResult<string> {
+    this.flush();
+    return listBodies(this.storage, def, filter, limit, continueToken);
   }
 
   create(def: ResourceDefinition, namespace: string, body: JsonValue, options: WriteOptions = {}): JsonObject {
