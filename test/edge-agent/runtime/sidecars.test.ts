@@ -51,8 +51,13 @@ function sidecar(name: string, script: string, extra: JsonObject = {}): JsonObje
 }
 
 /** Runs until SIGTERM, then appends its name to `file` (the shell runs the trap once the short sleep ends). */
+/**
+ * A container that writes its name to `file` on SIGTERM. It writes its name to `file.up` once the
+ * trap is in place: a TERM before that (a slow shell start on a loaded machine) would kill it
+ * without a line, so tests wait for `.up` before they stop anything.
+ */
 function untilTerm(name: string, file: string, before = ''): string {
-  return `trap 'echo ${name} >> ${file}; exit 0' TERM; ${before} while true; do sleep 0.1; done`;
+  return `trap 'echo ${name} >> ${file}; exit 0' TERM; echo ${name} >> ${file}.up; ${before} while true; do sleep 0.1; done`;
 }
 
 describe('sidecar containers', () => {
@@ -141,6 +146,7 @@ describe('sidecar containers', () => {
     const key = keyOf(pod);
     await h.runtime.syncPod(pod);
     await h.waitRunning(key, 'main');
+    await waitFor(() => lines(`${stops}.up`).length === 3 || undefined, { what: 'every container\'s TERM trap in place' });
     await h.runtime.killPod(key, 20);
     expect(lines(stops)).toEqual(['main', 'second', 'first']);
     expect(h.runtime.pods()).not.toContain(key);
@@ -153,7 +159,8 @@ describe('sidecar containers', () => {
     const pod = makePod({
       restartPolicy: 'Never',
       initContainers: [sidecar('proxy', untilTerm('proxy', stops))],
-      containers: [sh('main', `echo main >> ${stops}; exit 0`)],
+      // main completes only once the sidecar's TERM trap is in place (see untilTerm).
+      containers: [sh('main', `until [ -s ${stops}.up ]; do sleep 0.05; done; echo main >> ${stops}; exit 0`)],
     });
     const key = keyOf(pod);
     await h.runtime.syncPod(pod);
