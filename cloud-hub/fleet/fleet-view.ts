@@ -93,12 +93,12 @@ export class FleetView implements WatchEventHandler, DesiredState, DesiredChange
     return this.scope.nodesLabelled(label);
   }
 
-  nodesReferencing(key: string): ReadonlySet<string> {
+  nodesReferencing(key: string): Iterable<string> {
     return this.scope.nodesReferencing(key);
   }
 
   /** Keys of the Pods bound to `node` (spec.nodeName), whether or not a session is open. */
-  podsOn(node: string): ReadonlySet<string> {
+  podsOn(node: string): Iterable<string> {
     return this.scope.podsOn(node);
   }
 }

@@ -11,6 +11,7 @@
 import { formatKey, parseKey, type JsonObject } from '../../protocol/index.js';
 import type { DesiredChangeListener } from '../session/desired-state.js';
 import { EdgeConfigIndex } from './edge-config.js';
+import { KeyIndex } from './key-index.js';
 import { podReferenceKeys } from './pod-references.js';
 import type { ObjectChange } from './watch-cache.js';
 
@@ -22,11 +23,11 @@ interface PodPlacement {
 
 export class NodeScope {
   private readonly pods = new Map<string, PodPlacement>();
-  private readonly podsByNode = new Map<string, Set<string>>();
+  private readonly podsByNode = new KeyIndex();
   /** node -> referenced ConfigMap/Secret key -> number of the node's Pods referencing it. */
   private readonly refCounts = new Map<string, Map<string, number>>();
   /** ConfigMap/Secret key -> nodes with at least one Pod referencing it. */
-  private readonly referencingNodes = new Map<string, Set<string>>();
+  private readonly referencingNodes = new KeyIndex();
   /** Node -> its labels (from its Node object), for edge configuration selectors. */
   private readonly nodeLabels = new Map<string, Record<string, string>>();
   private readonly edgeConfig: EdgeConfigIndex;
@@ -61,7 +62,7 @@ export class NodeScope {
           this.listener.changedForEveryNode(change.key, change.at);
           return;
         }
-        for (const node of this.referencingNodes.get(change.key) ?? []) this.listener.changed(node, change.key, change.at);
+        for (const node of this.referencingNodes.members(change.key)) this.listener.changed(node, change.key, change.at);
         return;
     }
   }
@@ -76,7 +77,7 @@ export class NodeScope {
     const labels = this.nodeLabels.get(node) ?? {};
     for (const key of this.edgeConfig.keys) if (this.edgeConfig.matches(key, labels)) yield key;
     yield* this.refCounts.get(node)?.keys() ?? [];
-    yield* this.podsByNode.get(node) ?? [];
+    yield* this.podsByNode.members(node);
   }
 
   /** Whether `key` is in `node`'s desired set (ignoring whether the object exists). */
@@ -98,13 +99,14 @@ export class NodeScope {
     for (const [node, labels] of this.nodeLabels) if (Object.hasOwn(labels, label)) yield node;
   }
 
-  nodesReferencing(key: string): ReadonlySet<string> {
-    return this.referencingNodes.get(key) ?? new Set();
+  /** Nodes with a Pod referencing the ConfigMap or Secret `key`. */
+  nodesReferencing(key: string): Iterable<string> {
+    return this.referencingNodes.members(key);
   }
 
   /** Keys of the Pods bound to `node`. */
-  podsOn(node: string): ReadonlySet<string> {
-    return this.podsByNode.get(node) ?? new Set();
+  podsOn(node: string): Iterable<string> {
+    return this.podsByNode.members(node);
   }
 
   private applyPod(change: ObjectChange): void {
@@ -113,7 +115,7 @@ export class NodeScope {
     const next = change.obj ? placementOf(change.obj) : undefined;
     if (old && (!next || old.node !== next.node)) {
       this.pods.delete(key);
-      removeFromIndex(this.podsByNode, old.node, key);
+      this.podsByNode.remove(old.node, key);
       this.listener.changed(old.node, key, at);
       for (const ref of old.refs) this.release(old.node, ref, at);
     }
@@ -126,7 +128,7 @@ export class NodeScope {
       for (const ref of old.refs) if (!next.refs.includes(ref)) this.release(next.node, ref, at);
       return;
     }
-    addToIndex(this.podsByNode, next.node, key);
+    this.podsByNode.add(next.node, key);
     for (const ref of next.refs) this.retain(next.node, ref, at);
     this.listener.changed(next.node, key, at);
   }
@@ -137,7 +139,7 @@ export class NodeScope {
     const count = counts.get(ref) ?? 0;
     counts.set(ref, count + 1);
     if (count === 0) {
-      addToIndex(this.referencingNodes, ref, node);
+      this.referencingNodes.add(ref, node);
       this.listener.changed(node, ref, at);
     }
   }
@@ -152,7 +154,7 @@ export class NodeScope {
     }
     counts.delete(ref);
     if (counts.size === 0) this.refCounts.delete(node);
-    removeFromIndex(this.referencingNodes, ref, node);
+    this.referencingNodes.remove(ref, node);
     this.listener.changed(node, ref, at);
   }
 }
@@ -163,17 +165,4 @@ function placementOf(pod: JsonObject): PodPlacement | undefined {
   if (typeof node !== 'string' || node.length === 0) return undefined;
   const uid = (pod.metadata as { uid?: unknown } | undefined)?.uid;
   return { node, uid: typeof uid === 'string' ? uid : '', refs: podReferenceKeys(pod) };
-}
-
-function addToIndex(index: Map<string, Set<string>>, owner: string, member: string): void {
-  let set = index.get(owner);
-  if (!set) index.set(owner, (set = new Set()));
-  set.add(member);
-}
-
-function removeFromIndex(index: Map<string, Set<string>>, owner: string, member: string): void {
-  const set = index.get(owner);
-  if (!set) return;
-  set.delete(member);
-  if (set.size === 0) index.delete(owner);
 }

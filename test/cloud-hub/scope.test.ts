@@ -137,7 +137,7 @@ describe('node scope', () => {
     upsert('ConfigMap', object('ConfigMap', 'shared', { v: '2' }));
     expect(dirty).toHaveLength(1000);
     expect(new Set(dirty).size).toBe(1000);
-    expect(fleet.nodesReferencing('ConfigMap/ns/shared').size).toBe(1000);
+    expect([...fleet.nodesReferencing('ConfigMap/ns/shared')].length).toBe(1000);
     // One entry for the ConfigMap, the same entry in every node's desired set.
     expect(fleet.size).toBe(1001);
     expect(fleet.desired('edge-1').get('ConfigMap/ns/shared')).toBe(fleet.desired('edge-999').get('ConfigMap/ns/shared'));
