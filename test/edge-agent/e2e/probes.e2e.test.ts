@@ -149,13 +149,15 @@ describe('probes through the agent and kubectl', () => {
         {
           name: 'main',
           image: 'sh',
-          command: ['sh', '-c', "trap 'echo term >> /ctl/order; exit 0' TERM; while true; do sleep 0.1; done"],
+          // /ctl/up once the TERM trap is in place: a stop before that would leave no 'term' line.
+          command: ['sh', '-c', "trap 'echo term >> /ctl/order; exit 0' TERM; : > /ctl/up; while true; do sleep 0.1; done"],
           volumeMounts: mount,
           lifecycle: { postStart: { exec: { command: ['sh', '-c', 'echo poststart >> /ctl/order'] } }, preStop: { exec: { command: ['sh', '-c', 'sleep 0.5; echo prestop >> /ctl/order'] } } },
         },
       ],
     });
     await waitFor(() => existsSync(path.join(dir, 'order')), { what: 'postStart ran' });
+    await waitFor(() => existsSync(path.join(dir, 'up')), { what: 'the TERM trap in place' });
     await kubectl('delete', 'pod', 'hooks', '-n', NS, '--wait=true', '--timeout=60s');
     expect(readFileSync(path.join(dir, 'order'), 'utf8').split('\n').filter(Boolean)).toEqual(['poststart', 'prestop', 'term']);
   });

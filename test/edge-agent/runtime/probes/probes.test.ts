@@ -185,7 +185,8 @@ describe('lifecycle hooks', () => {
     const pod = makePod({
       grace: 10,
       containers: [
-        sh('main', `trap 'echo term >> ${order}; exit 0' TERM; while true; do sleep 0.1; done`, {
+        // `.up` once the TERM trap is in place: a stop before that (a slow shell start) would leave no 'term' line.
+        sh('main', `trap 'echo term >> ${order}; exit 0' TERM; : > ${order}.up; while true; do sleep 0.1; done`, {
           lifecycle: { postStart: { exec: { command: ['sh', '-c', `echo poststart >> ${order}`] } }, preStop: { exec: { command: ['sh', '-c', `sleep 0.3; echo prestop >> ${order}`] } } },
         }),
       ],
@@ -194,6 +195,7 @@ describe('lifecycle hooks', () => {
     await h.runtime.syncPod(pod);
     await h.waitRunning(key, 'main');
     await waitFor(() => existsSync(order) && readFileSync(order, 'utf8').includes('poststart'), { what: 'postStart ran' });
+    await waitFor(() => existsSync(`${order}.up`), { what: 'the TERM trap in place' });
     await h.runtime.killPod(key, 10);
     expect(readFileSync(order, 'utf8').split('\n').filter(Boolean)).toEqual(['poststart', 'prestop', 'term']);
   });
