@@ -12,8 +12,6 @@
 import { mkdirSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient } from '../../cloud-hub/kube/kube-client.js';
 import { launch } from '../launch/managed-process.js';
 import { TARGETS } from '../report/targets.js';
 import { KubeWriter } from '../workload/kube-writer.js';
@@ -59,10 +57,7 @@ export async function hubRssBench(): Promise<BenchSection> {
   const cluster = await startApiServer();
   try {
     const names = new FleetNames('rss', 'rss');
-    const config = new KubeConfig();
-    config.loadFromFile(cluster.kubeconfig);
-    const client = new KubeClient(config, 64);
-    const setup = await createWorkload(new KubeWriter(client, names.namespace), names, names.nodes(nodes), PODS_PER_NODE).finally(() => client.close());
+    const setup = await createWorkload(new KubeWriter(cluster.client, names.namespace), names, names.nodes(nodes), PODS_PER_NODE);
     const bare = await launch('-e', ['console.log(JSON.stringify({msg:"ready"})); setInterval(() => {}, 1000)'], { name: 'bare node' });
     let bareRss: number;
     try {

@@ -4,7 +4,8 @@
  * covers what a fleet sees: Pod label, annotation and image changes, per-node ConfigMap and
  * Secret changes, Pod creates and deletes.
  */
-import { describeKubeError, statusOf, type KubeWriter, type SimKind } from './kube-writer.js';
+import { isNotFound } from '../../cloud-hub/kube/kube-client.js';
+import type { KubeWriter, SimKind } from './kube-writer.js';
 import { SHARED_CONFIG, WRITTEN_AT, type FleetNames } from './names.js';
 import { simContainer, simPod, wallClockMs, writtenAt } from './objects.js';
 import type { PodRegistry } from './pod-registry.js';
@@ -83,12 +84,13 @@ export class ChurnDriver {
           },
           (err: unknown) => {
             // A patch can lose a race with the delete of its Pod (both in flight): not a failure of the API.
-            if (statusOf(err) === 404) {
+            if (isNotFound(err)) {
               stats.raced += 1;
               return;
             }
             stats.failed += 1;
-            stats.firstError ??= describeKubeError(err);
+            // KubeApiError's message names the request, the status and the API's message.
+            stats.firstError ??= err instanceof Error ? err.message : String(err);
           },
         );
         inFlight.add(write);

@@ -5,7 +5,7 @@
  * as much CPU per write as the API server spends on it, which slowed every process it competes
  * with and measured client-node rather than the API (see the fleet bench).
  */
-import { KubeApiError, type KubeClient } from '../../cloud-hub/kube/kube-client.js';
+import { isConflict, isNotFound, type KubeClient } from '../../cloud-hub/kube/kube-client.js';
 import { SIM_LABEL } from './names.js';
 
 export type SimKind = 'Pod' | 'ConfigMap' | 'Secret';
@@ -22,7 +22,7 @@ export class KubeWriter {
     try {
       await this.client.get(`/api/v1/namespaces/${encodeURIComponent(this.namespace)}`);
     } catch (err) {
-      if (statusOf(err) !== 404) throw err;
+      if (!isNotFound(err)) throw err;
       await ignoreConflict(this.client.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: this.namespace } }));
     }
   }
@@ -39,7 +39,7 @@ export class KubeWriter {
     try {
       await this.client.delete(this.item(kind, name), { gracePeriodSeconds: '0' });
     } catch (err) {
-      if (statusOf(err) !== 404) throw err;
+      if (!isNotFound(err)) throw err;
     }
   }
 
@@ -58,20 +58,10 @@ export class KubeWriter {
   }
 }
 
-/** The HTTP status of a failed request, if the API answered. */
-export function statusOf(err: unknown): number | undefined {
-  return err instanceof KubeApiError ? err.status : undefined;
-}
-
-/** One line for a failed write (KubeApiError's message names the request, the status and the API's message). */
-export function describeKubeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 async function ignoreConflict(promise: Promise<unknown>): Promise<void> {
   try {
     await promise;
   } catch (err) {
-    if (statusOf(err) !== 409) throw err;
+    if (!isConflict(err)) throw err;
   }
 }
