@@ -4,11 +4,12 @@
  * (`createConnection`) and parses the answer, so nothing here parses HTTP by hand. A plain
  * answer is piped back with its status and headers; an upgrade (exec, attach, port-forward)
  * answered with 101 becomes a raw two-way pipe between the caller's socket and the stream.
- * Back-pressure is the streams' own (pipe), so nothing is buffered without bound, and an error
- * on either side ends both.
+ * Back-pressure is the streams' own (pipe), so nothing is buffered without bound; an error
+ * on either side ends both, and a side that closes closes the other once it is flushed (splice.ts).
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { splice } from './splice.js';
 
 /** The header by which the embedded API names the node to the hub's kubelet endpoint (a caller's own is dropped when forwarded). */
 export const NODE_HEADER = 'x-edge-sync-node';
@@ -115,15 +116,14 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffe
   outgoing.on('error', (err) => writeError(socket, 502, `${target.label ?? "the node's kubelet API"} failed: ${err.message}`));
   outgoing.on('upgrade', (answer, upstream, upstreamHead) => {
     socket.write(statusHead(answer));
-    if (upstreamHead.length > 0) socket.write(upstreamHead);
     if (head.length > 0) upstream.write(head);
-    upstream.on('error', () => socket.destroy());
-    socket.on('error', () => upstream.destroy());
-    upstream.pipe(socket);
-    socket.pipe(upstream);
+    splice(socket, upstream, upstreamHead);
   });
   outgoing.on('response', (answer) => {
     socket.write(statusHead(answer, true));
+    // Nothing reads the caller's bytes any more: discarded, so that its FIN closes the socket.
+    socket.resume();
+    socket.once('finish', () => socket.destroy());
     answer.pipe(socket);
     answer.on('error', () => socket.destroy());
   });

@@ -19,6 +19,7 @@ import type { Peer, PeerClientSettings, PeerDirectory } from './peer-directory.j
 import { tunnelJoinPath } from './peer-directory.js';
 import { FORWARDED_HEADER } from './peer-forward.js';
 import type { PeerMetrics } from './peer-metrics.js';
+import { splice } from './splice.js';
 import type { TunnelClaim, TunnelStream } from './tunnel-broker.js';
 
 /** The Upgrade token of a tunnel joined between replicas. */
@@ -94,20 +95,4 @@ export class PeerTunnels {
     });
     req.end();
   }
-}
-
-/** Bytes both ways between two streams until either ends; an error on one ends both. */
-function splice(a: Duplex, b: Duplex, headOfB: Buffer = Buffer.alloc(0)): void {
-  if (a.destroyed || b.destroyed) {
-    a.destroy();
-    b.destroy();
-    return;
-  }
-  a.on('error', () => b.destroy());
-  b.on('error', () => a.destroy());
-  a.once('close', () => b.destroy());
-  b.once('close', () => a.destroy());
-  if (headOfB.length > 0) a.write(headOfB);
-  b.pipe(a);
-  a.pipe(b);
 }

@@ -2,7 +2,8 @@
  * Just enough of an API server for the real kubectl to reach a kubelet API listener, the way
  * kube-apiserver proxies pods/exec, pods/attach and pods/portforward to a kubelet: GET of a Pod
  * (kubectl checks it first), and every upgrade request for a Pod's subresource replayed on the
- * kubelet's path with the kubelet's query names (input/output/error), bytes then copied both ways.
+ * kubelet's path with the kubelet's query names (input/output/error), bytes then copied both ways
+ * (spliced as the hub does, so a side that closes closes the other).
  * `refuseWebSockets` answers WebSocket upgrades 400, so that kubectl falls back to SPDY.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
+import { splice } from '../../../cloud-hub/streams/splice.js';
 import type { JsonObject } from '../../../protocol/index.js';
 
 export interface KubectlFront {
@@ -48,7 +50,10 @@ export async function startKubectlFront(kubeletUrl: string, pod: (namespace: str
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(found));
   });
+  const upgraded = new Set<Duplex>();
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
     const url = new URL(req.url ?? '/', 'http://front');
     const match = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach|portforward)$/.exec(url.pathname);
     if (!match || (options.refuseWebSockets && String(req.headers.upgrade).toLowerCase() === 'websocket')) {
@@ -72,8 +77,7 @@ export async function startKubectlFront(kubeletUrl: string, pod: (namespace: str
       for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
       upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
       upstream.write(head);
-      upstream.pipe(socket);
-      socket.pipe(upstream);
+      splice(socket, upstream);
     });
     upstream.on('error', () => socket.destroy());
     socket.on('error', () => upstream.destroy());
@@ -99,6 +103,7 @@ export async function startKubectlFront(kubeletUrl: string, pod: (namespace: str
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
+        for (const socket of upgraded) socket.destroy();
         server.close(() => resolve());
       }),
   };
