@@ -58,6 +58,8 @@ export class KubeletApiServer {
   private readonly maxStreams: number;
   private readonly now: () => number;
   private active = 0;
+  /** Every upgraded socket still open (close() ends them). */
+  private readonly upgraded = new Set<Duplex>();
   private listening = false;
 
   constructor(private readonly deps: KubeletApiDeps) {
@@ -72,6 +74,8 @@ export class KubeletApiServer {
     });
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => undefined);
+      this.upgraded.add(socket);
+      socket.once('close', () => this.upgraded.delete(socket));
       this.upgrade(req, socket, head).catch((err: unknown) => {
         deps.logger.error({ err, url: req.url?.slice(0, 200) }, 'kubelet API stream failed');
         reject(socket, 500, `internal error: ${(err as Error).message}`);
@@ -123,6 +127,8 @@ export class KubeletApiServer {
 
   async close(): Promise<void> {
     for (const client of this.wss.clients) client.terminate();
+    // SPDY sessions and sockets still being answered: the HTTP server no longer tracks them, and would wait for them.
+    for (const socket of this.upgraded) socket.destroy();
     this.wss.close();
     this.server.closeAllConnections();
     if (this.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));

@@ -151,4 +151,20 @@ describe('kubectl exec through the kubelet API', () => {
     expect(err).toContain('to-stderr');
     expect(upgrades).toContain('SPDY/3.1');
   });
+
+  it('closing the kubelet API ends an exec still open over SPDY (the agent stops without waiting for it)', async () => {
+    const { h, pod } = await serving();
+    const { kubeconfig, upgrades } = await front(h, pod, true);
+    const child = kubectl(['--kubeconfig', kubeconfig, 'exec', '-i', 'srv', '--', 'cat']);
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stdin!.write('still here\n');
+    await waitFor(() => out === 'still here\n', { what: 'the exec to echo' });
+    expect(upgrades).toContain('SPDY/3.1');
+    let closed = false;
+    void h.server.close().then(() => (closed = true));
+    await waitFor(() => closed, { what: 'the kubelet API to close with an exec open' });
+    // kubectl sees its streams end (it exits 0: spdystream reports a lost connection as EOF).
+    await waitFor(() => child.exitCode !== null, { what: 'kubectl exec to end' });
+  });
 });
