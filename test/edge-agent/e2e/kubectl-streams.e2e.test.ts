@@ -168,3 +168,21 @@ describe('kubectl reaches Pods on edge nodes through the hub', () => {
     await waitFor(async () => (await ok('logs', '--tail=3', 'mq-ticker')).includes('mq-tick'), { what: 'kubectl logs over the MQTT node' });
   });
 });
+
+// Last: it stops the hub.
+describe('stopping the hub', () => {
+  it('ends an exec still open, and exits cleanly instead of waiting for it', async () => {
+    const child = spawn(requireTool('kubectl'), ['--kubeconfig', hub.kubeconfig, 'exec', '-i', 'ticker', '--', 'cat'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    try {
+      child.stdin.write('still here\n');
+      await waitFor(() => out === 'still here\n', { what: 'the exec to echo' });
+      // SIGTERM; a stop that waited for the exec would reach the helper's SIGKILL after 10 s.
+      expect(await hub.proc.stop()).toMatchObject({ code: 0, signal: null });
+      await waitFor(() => child.exitCode !== null || child.signalCode !== null, { what: 'kubectl exec to end' });
+    } finally {
+      child.kill();
+    }
+  });
+});
