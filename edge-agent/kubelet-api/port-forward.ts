@@ -80,7 +80,13 @@ export function serveSpdyPortForward(socket: Duplex, target: PortForwardTarget):
         stream.on('close', () => connection.destroy());
         stream.pipe(connection);
         connection.pipe(stream);
-        connection.once('close', () => pair.error?.end());
+        connection.once('close', () => {
+          // Nothing reads the stream any more: what the client still sends on it is dropped (left
+          // unread, it would fill the stream and pause the session's socket, every stream with it).
+          stream.unpipe(connection);
+          stream.resume();
+          pair.error?.end();
+        });
       },
       (err: unknown) => {
         pair.error?.end(forwardError(target, port, err));

@@ -161,7 +161,10 @@ export class SpdySession extends EventEmitter {
   }
 
   forget(id: number, reset: boolean): void {
-    if (!this.streams.delete(id) || !reset || this.closed) return;
+    const known = this.streams.delete(id);
+    // The socket may be paused for this stream's full buffer: with the stream gone, the others' data flows again.
+    this.resumeInput();
+    if (!known || !reset || this.closed) return;
     // CANCEL (5): the server gave up on the stream.
     const frame = control(RST_STREAM, 0, u32(id, 5));
     void this.outbound.run(() => this.write(frame));

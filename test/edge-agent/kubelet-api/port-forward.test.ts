@@ -32,15 +32,34 @@ async function freePort(): Promise<number> {
 
 /** A Pod whose container serves HTTP on `port` (host network), answering "hello <path>". */
 async function serving(): Promise<{ h: KubeletHarness; port: number; pod: JsonObject }> {
+  return servingScript((port) => `require('http').createServer((q, s) => s.end('hello ' + q.url)).listen(${port}, '127.0.0.1')`, async (port) => (await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text(), () => '')).startsWith('hello'));
+}
+
+/** A Pod whose container writes "bye" on every TCP connection to `port` and closes it at once, reading nothing. */
+async function sayingBye(): Promise<{ h: KubeletHarness; port: number; pod: JsonObject }> {
+  return servingScript((port) => `require('net').createServer((s) => { s.on('error', () => {}); s.end('bye\\n', () => s.destroy()); }).listen(${port}, '127.0.0.1')`, async (port) => (await readAll(port)) === 'bye\n');
+}
+
+async function servingScript(script: (port: number) => string, up: (port: number) => Promise<boolean>): Promise<{ h: KubeletHarness; port: number; pod: JsonObject }> {
   const h = new KubeletHarness();
   cleanups.push(() => h.stop());
   await h.start();
   const port = await freePort();
-  const script = `require('http').createServer((q, s) => s.end('hello ' + q.url)).listen(${port}, '127.0.0.1', () => console.log('listening'))`;
-  const pod = makePod({ name: 'srv', containers: [{ name: 'main', image: 'node', command: [process.execPath, '-e', script] }] });
+  const pod = makePod({ name: 'srv', containers: [{ name: 'main', image: 'node', command: [process.execPath, '-e', script(port)] }] });
   await h.run(pod, 'main');
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text(), () => '')).startsWith('hello'), { what: 'the Pod serving' });
+  await waitFor(() => up(port), { what: 'the Pod serving' });
   return { h, port, pod };
+}
+
+/** Everything a TCP server at `port` sends until it closes ('' when nothing listens). */
+function readAll(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve(text));
+  });
 }
 
 function front(h: KubeletHarness, pod: JsonObject, refuseWebSockets = false): Promise<KubectlFront> {
@@ -110,6 +129,19 @@ describe('portForward', () => {
     const { local } = await kubectlPortForward(kubeconfig, port);
     expect(await (await fetch(`http://127.0.0.1:${local}/spdy`)).text()).toBe('hello /spdy');
     expect(upgrades).toEqual(['SPDY/3.1']);
+  });
+
+  it('over SPDY, a Pod that closes a connection kubectl still sends on does not stall the next connections', async () => {
+    const { h, port, pod } = await sayingBye();
+    const { kubeconfig } = await front(h, pod, true);
+    const { local, stderr } = await kubectlPortForward(kubeconfig, port);
+    // The Pod answers and closes while 4 MiB are still on their way to it through the stream.
+    const first = net.connect(local, '127.0.0.1');
+    first.on('error', () => undefined);
+    first.resume();
+    first.write(Buffer.alloc(4 * 1024 * 1024, 1));
+    await new Promise((resolve) => first.once('close', resolve));
+    for (let i = 0; i < 3; i++) expect(await readAll(local), stderr()).toBe('bye\n');
   });
 
   it('a port nothing listens on: kubectl reports the kubelet-style error', async () => {
