@@ -254,8 +254,9 @@ describe('steady stream', () => {
     const key = `ConfigMap/${NS}/shared-56`;
     const slow = await syncedNode('edge-5');
     const fast = await syncedNode('edge-6');
-    // The Node the hub registers on the first hello comes after `synced`: it must not land in the window count.
-    await slow.waitUntil(() => slow.cache.has(key) && slow.cache.has('Node//edge-5'), DEADLINE_MS, 'shared config and Node on edge-5');
+    // The Node the hub registers on the first hello comes after `synced`, and so does the hub's
+    // edge autonomy change to p5 (its outage tolerations): neither may land in the window count.
+    await slow.waitUntil(() => slow.cache.has(key) && slow.cache.has('Node//edge-5') && autonomous(slow, `Pod/${NS}/p5`), DEADLINE_MS, 'shared config, Node and autonomous p5 on edge-5');
     slow.autoAck = false;
     const fill = slow.of('sync').length;
     // Two updates, each awaited, fill edge-5's window of two frames.
