@@ -10,7 +10,6 @@ import fc from 'fast-check';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
-import { freePort } from '../helpers/mosquitto.js';
 import { NodeLink, connect } from '../helpers/mqtt-node.js';
 import { TestNode } from '../helpers/protocol-client.js';
 import { rawRequest } from '../helpers/raw-http.js';
@@ -58,10 +57,11 @@ describe('the hub under random MQTT payloads, broker bytes and HTTP requests', (
   beforeAll(async () => {
     cluster = await new TestCluster().start();
     for (const node of ['edge-fuzz', 'edge-good']) tokens.set(node, await cluster.tokens.create(node));
-    brokerPort = await freePort();
-    brokerUrl = `mqtt://127.0.0.1:${brokerPort}`;
     await cluster.stopHub();
-    await cluster.startHub(['--embedded-broker', `127.0.0.1:${brokerPort}`]);
+    // Port 0: a port picked beforehand can be taken by another process before the hub binds it.
+    await cluster.startHub(['--embedded-broker', '127.0.0.1:0'], { freshPort: true });
+    brokerUrl = cluster.hubMqtt!;
+    brokerPort = Number(new URL(brokerUrl).port);
   });
 
   afterAll(async () => {

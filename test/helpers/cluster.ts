@@ -33,6 +33,8 @@ export class TestCluster {
   hub?: RunningProcess;
   hubUrl = '';
   hubMetrics = '';
+  /** The MQTT broker the hub serves through (`--embedded-broker 127.0.0.1:0` binds a free port), if any. */
+  hubMqtt: string | undefined;
   client!: KubeClient;
   tokens!: TokenAdmin;
   private hubPort = 0;
@@ -64,16 +66,17 @@ export class TestCluster {
   /**
    * Starts (or restarts, on the same port) the hub; without arguments, with the last ones.
    * Waits until it is ready (every informer listed), or with `untilListening` only until it has
-   * bound its ports (a hub that cannot reach the API is never ready).
+   * bound its ports (a hub that cannot reach the API is never ready). `freshPort` binds a new
+   * port instead of the last one (which another process may have taken since the stop).
    */
-  async startHub(extraArgs?: string[], options: { untilListening?: boolean } = {}): Promise<void> {
+  async startHub(extraArgs?: string[], options: { untilListening?: boolean; freshPort?: boolean } = {}): Promise<void> {
     if (extraArgs) this.hubArgs = extraArgs;
     const waitFor = options.untilListening ? 'listening' : 'ready';
     this.hub = await startProcess(this.script, [
       '--kubeconfig',
       this.kubeconfig,
       '--listen',
-      `127.0.0.1:${this.hubPort}`,
+      `127.0.0.1:${options.freshPort ? 0 : this.hubPort}`,
       '--metrics',
       '127.0.0.1:0',
       '--heartbeat-interval',
@@ -83,6 +86,7 @@ export class TestCluster {
     const ready = this.hub.logs.find((line) => line.msg === waitFor)!;
     this.hubUrl = ready.ws as string;
     this.hubMetrics = ready.metrics as string;
+    this.hubMqtt = ready.mqtt as string | undefined;
     this.hubPort = Number(new URL(this.hubUrl.replace('ws:', 'http:')).port);
   }
 

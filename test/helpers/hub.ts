@@ -11,6 +11,8 @@ export interface HubHandle {
   ws: string;
   api: string;
   metrics: string;
+  /** The MQTT broker the hub serves through (`--embedded-broker`, port 0 allowed), if any. */
+  mqtt: string | undefined;
   kubeconfig: string;
   data: string;
   client: KubeClient;
@@ -56,6 +58,7 @@ export async function startHub(options: HubStartOptions = {}): Promise<HubHandle
     ws,
     api,
     metrics: ready.metrics as string,
+    mqtt: ready.mqtt as string | undefined,
     kubeconfig,
     data,
     client,

@@ -48,12 +48,12 @@ async function running(name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  const brokerPort = await freePort();
-  hub = await startHub({ args: ['--embedded-broker', `127.0.0.1:${brokerPort}`] });
+  // Port 0: a port picked beforehand can be taken by another process before the hub binds it.
+  hub = await startHub({ args: ['--embedded-broker', '127.0.0.1:0'] });
   cluster = new TestCluster();
   for (const node of ['edge-ws', 'edge-mq']) writeFileSync(path.join(cluster.dir.path, `${node}.token`), `${await hub.tokens.create(node)}\n`, { mode: 0o600 });
   await cluster.startAgent('edge-ws', { hubUrl: hub.ws, args: ['--sandbox', 'never'] });
-  await cluster.startAgent('edge-mq', { hubUrl: `mqtt://127.0.0.1:${brokerPort}`, args: ['--sandbox', 'never', '--stream-url', hub.ws] });
+  await cluster.startAgent('edge-mq', { hubUrl: hub.mqtt!, args: ['--sandbox', 'never', '--stream-url', hub.ws] });
   serverPort = await freePort();
   await createPod('ticker', 'edge-ws', ['sh', '-c', 'i=0; while true; do echo "tick-$i"; i=$((i+1)); sleep 0.2; done']);
   await createPod('crasher', 'edge-ws', ['sh', '-c', 'echo "run-$(date +%s%N)"; sleep 0.5; exit 3'], { restartPolicy: 'Always' });
