@@ -82,6 +82,19 @@ describe('splice', () => {
     expect(Buffer.concat(taken).length).toBe(100 * 1024);
   });
 
+  it('destroys the survivor after lingerMs when what it has left is never taken', async () => {
+    // A side whose writes never complete: a peer that stopped reading.
+    const stuck = new Duplex({ read() {}, write() {} });
+    let stuckClosed = false;
+    stuck.once('close', () => (stuckClosed = true));
+    const upstream = new PassThrough();
+    splice(stuck, upstream, undefined, 200);
+    upstream.end('the last bytes');
+    await waitFor(() => upstream.destroyed, { what: 'the upstream to close' });
+    expect(stuckClosed).toBe(false);
+    await waitFor(() => stuckClosed, { what: 'the stuck side to be destroyed after lingerMs' });
+  });
+
   it('carries bytes both ways and closes the upstream when the caller closes', async () => {
     let upstreamClosed = false;
     const { port, open } = await front((socket) => {
