@@ -62,7 +62,18 @@ describe('sidecar containers through the agent and kubectl', () => {
   it('shows the sidecar running in initContainerStatuses next to the running app container', async () => {
     const dir = mkdir('running');
     await createPod('with-sidecar', dir, {
-      initContainers: [{ name: 'proxy', image: 'sh', restartPolicy: 'Always', command: ['sh', '-c', 'echo proxy >> /ctl/order; exec sleep 3600'], volumeMounts: mount }],
+      // The startupProbe is what orders the two: without one, a sidecar counts as started once its
+      // process is spawned, and its first line may come after the app's (as in the kubelet).
+      initContainers: [
+        {
+          name: 'proxy',
+          image: 'sh',
+          restartPolicy: 'Always',
+          command: ['sh', '-c', 'echo proxy >> /ctl/order; exec sleep 3600'],
+          volumeMounts: mount,
+          startupProbe: { exec: { command: ['grep', '-qx', 'proxy', '/ctl/order'] }, periodSeconds: 1, failureThreshold: 120 },
+        },
+      ],
       containers: [{ name: 'main', image: 'sh', command: ['sh', '-c', 'echo main >> /ctl/order; exec sleep 3600'], volumeMounts: mount }],
     });
     const pod = await waitFor(

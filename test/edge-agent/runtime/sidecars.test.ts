@@ -70,13 +70,16 @@ describe('sidecar containers', () => {
       initContainers: [
         sidecar('proxy', `echo proxy >> ${order}; exec sleep 60`, { startupProbe: { exec: { command: ['test', '-f', go] }, periodSeconds: 1, failureThreshold: 100 } }),
         sh('setup', `echo setup >> ${order}`),
-        sidecar('logger', `echo logger >> ${order}; exec sleep 60`),
+        // Its startupProbe orders its line before main's: a sidecar without one counts as started
+        // once spawned, and its shell may write after main's on a loaded machine (as in the kubelet).
+        sidecar('logger', `echo logger >> ${order}; exec sleep 60`, { startupProbe: { exec: { command: ['grep', '-qx', 'logger', order] }, periodSeconds: 1, failureThreshold: 100 } }),
       ],
       containers: [sh('main', `echo main >> ${order}; exec sleep 60`)],
     });
     const key = keyOf(pod);
     await h.runtime.syncPod(pod);
     await waitFor(() => h.events.some((event) => event.container === 'proxy' && event.message.startsWith('Startup probe failed')), { what: 'a failed startup probe' });
+    await waitFor(() => (lines(order).length > 0 ? true : undefined), { what: 'proxy has written its line' });
     // Not started yet: the next init container waits.
     expect(lines(order)).toEqual(['proxy']);
     expect(h.container(key, 'proxy', true)).toMatchObject({ started: false, ready: false });
