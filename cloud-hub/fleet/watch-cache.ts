@@ -3,7 +3,7 @@
  * may see it, holding the projected body as JSON text (several times smaller than the parsed
  * object) and the op that brings a node from the previous version to this one.
  */
-import { contentVersion, encodeOp, encodePutOp, formatKey, mergePatch, type JsonObject, type JsonValue } from '../../protocol/index.js';
+import { contentVersion, encodeOp, encodePutOp, formatKey, mergePatch, stringifyFlat, type JsonObject, type JsonValue } from '../../protocol/index.js';
 import type { WatchEvent, WatchedKind } from '../kube/watched-kinds.js';
 
 /** One version of an object: what every node that may see it is sent. */
@@ -77,7 +77,7 @@ export class WatchCache {
       // Only fields the edge never sees changed (status, managedFields, resourceVersion).
       return undefined;
     }
-    const json = JSON.stringify(event.obj);
+    const json = stringifyFlat(event.obj);
     const after: ObjectVersion = {
       key,
       kind: event.kind,
