@@ -1,9 +1,9 @@
 /** Volume materialisation: every source kind, items/paths/modes, optional and missing, and the atomic update scheme. */
-import { lstatSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../../protocol/index.js';
-import { AtomicWriter } from '../../../edge-agent/runtime/atomic-writer.js';
+import { AtomicWriter, RECHECK_MS } from '../../../edge-agent/runtime/atomic-writer.js';
 import { ReferencedObjects } from '../../../edge-agent/runtime/referenced-objects.js';
 import { PodLayout } from '../../../edge-agent/runtime/pod-layout.js';
 import { parsePod } from '../../../edge-agent/runtime/pod-spec.js';
@@ -18,14 +18,14 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) dir.remove();
 });
 
-function setup(objects: JsonObject[]) {
+function setup(objects: JsonObject[], now: () => number = Date.now) {
   const dir = makeTempDir('edge-volumes-');
   const secretsRoot = makeSecretsDir();
   dirs.push(dir, secretsRoot);
   const lookup = new MemoryLookup(objects);
   const objectsSource = new ReferencedObjects(lookup);
   const secrets = new SecretVolumes({ root: secretsRoot.path, dataDir: dir.path, logger: silentLogger() });
-  const manager = new VolumeManager({ payloads: new VolumePayloads({ objects: objectsSource, hostIP: HOST_IP }), writer: new AtomicWriter(Date.now), secrets });
+  const manager = new VolumeManager({ payloads: new VolumePayloads({ objects: objectsSource, hostIP: HOST_IP }), writer: new AtomicWriter(now), secrets });
   return { dir: dir.path, lookup, manager, secrets };
 }
 
@@ -188,6 +188,42 @@ describe('VolumeManager.sync', () => {
     // The old data directory and the visible links of removed keys are gone.
     expect(readdirSync(volume).sort()).toEqual(['..data', secondTarget, 'added', 'app.conf'].sort());
     expect(lstatSync(path.join(volume, 'added')).isSymbolicLink()).toBe(true);
+  });
+
+  it('trusts an unchanged volume for RECHECK_MS, then reads it back and puts a file changed behind it right', () => {
+    let clock = Date.UTC(2026, 11, 7, 12);
+    const { dir, lookup, manager } = setup(objects, () => clock);
+    const pod = parsePod(makePod({ ...podMeta, containers: [{ name: 'c' }], volumes: [{ name: 'v', configMap: { name: 'cfg' } }] }));
+    const layout = PodLayout.forPod(dir, pod.namespace, pod.name, pod.uid);
+    const volume = layout.volumeDir('v');
+    expect(manager.sync(pod, layout).updated).toEqual(['v']);
+    const file = path.join(volume, '..data', 'app.conf');
+    writeFileSync(file, 'tampered');
+
+    // Within the interval the volume is not read back (the point: no disk reads per sync)...
+    clock += RECHECK_MS - 1;
+    expect(manager.sync(pod, layout).updated).toEqual([]);
+    expect(readFileSync(file, 'utf8')).toBe('tampered');
+    // ...but a changed source is written at once,
+    lookup.put(configMap('cfg', { 'app.conf': 'port=81', other: 'o' }));
+    expect(manager.sync(pod, layout).updated).toEqual(['v']);
+    expect(visibleFiles(volume)['app.conf']).toEqual({ text: 'port=81', mode: '644' });
+    // A ..data that still names the directory written is trusted; one that is gone is written again.
+    const written = readlinkSync(path.join(volume, '..data'));
+    writeFileSync(path.join(volume, '..data', 'app.conf'), 'tampered again');
+    rmSync(path.join(volume, '..data'));
+    symlinkSync(written, path.join(volume, '..data'));
+    expect(manager.sync(pod, layout).updated).toEqual([]);
+    rmSync(path.join(volume, '..data'));
+    expect(manager.sync(pod, layout).updated).toEqual(['v']);
+    expect(visibleFiles(volume)['app.conf']).toEqual({ text: 'port=81', mode: '644' });
+
+    // Past the interval it is read back, and the tampered file is put right.
+    writeFileSync(path.join(volume, '..data', 'app.conf'), 'tampered');
+    expect(manager.sync(pod, layout).updated).toEqual([]);
+    clock += RECHECK_MS;
+    expect(manager.sync(pod, layout).updated).toEqual(['v']);
+    expect(visibleFiles(volume)['app.conf']).toEqual({ text: 'port=81', mode: '644' });
   });
 
   it('keeps the files of a volume whose source disappears later, with a warning instead of blocking', () => {
