@@ -24,8 +24,11 @@ const DATA_LINK = '..data';
 const DATA_LINK_TMP = '..data_tmp';
 /** How long a volume found or written as its payload is trusted without reading it back. */
 export const RECHECK_MS = 60_000;
-/** Volumes remembered at most (a Pod's volume directory goes with it; oldest forgotten first). */
-const MAX_REMEMBERED = 4096;
+/**
+ * Volumes remembered at most: the hub decides how many Pods and volumes a node has, so the memory
+ * is bounded here; the oldest is forgotten first, and a forgotten volume is read back as before.
+ */
+export const MAX_REMEMBERED_VOLUMES = 4096;
 
 /** What the writer last found or put in a volume directory. */
 interface Remembered {
@@ -48,7 +51,10 @@ export interface WriteOptions {
 export class AtomicWriter {
   private readonly remembered = new Map<string, Remembered>();
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly now: () => number,
+    private readonly maxRemembered = MAX_REMEMBERED_VOLUMES,
+  ) {}
 
   /** Makes `dir` hold exactly `payload`; returns false (and touches nothing) when it already does. */
   write(dir: string, payload: Payload, options: WriteOptions = {}): boolean {
@@ -111,7 +117,7 @@ export class AtomicWriter {
   private remember(dir: string, entry: Remembered): void {
     this.remembered.delete(dir);
     this.remembered.set(dir, entry);
-    if (this.remembered.size > MAX_REMEMBERED) this.remembered.delete(this.remembered.keys().next().value as string);
+    if (this.remembered.size > this.maxRemembered) this.remembered.delete(this.remembered.keys().next().value as string);
   }
 }
 

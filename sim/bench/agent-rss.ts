@@ -47,8 +47,8 @@ async function opsApplied(metrics: string): Promise<number> {
 
 /**
  * A burst of updates to a running agent: every ConfigMap patched once through the API, 32 at a
- * time. Returns the agent's CPU for applying them and the time from the first write to the last
- * op counted by the agent (at least one op per patch: the hub may coalesce, never drop).
+ * time. Returns the agent's CPU for applying them and the time from the first write until the
+ * agent has counted one op per ConfigMap (each changed once, so the hub has nothing to coalesce).
  */
 async function churnAgent(proc: ManagedProcess, client: BenchCluster['client'], cms: string[], round: number): Promise<{ churnMs: number; churnCpuMs: number }> {
   const metrics = proc.logs.find((line) => line.msg === 'ready')?.metrics as string;
@@ -58,7 +58,6 @@ async function churnAgent(proc: ManagedProcess, client: BenchCluster['client'], 
   await forEachLimited(cms, 32, async (name) => {
     await client.mergePatch(`/api/v1/namespaces/${NS}/configmaps/${name}`, { data: { round: String(round) } });
   });
-  // Coalesced updates of one ConfigMap arrive as one op: wait for the last one written to be in.
   await until(async () => (await opsApplied(metrics)) - before >= cms.length, 120_000, 'every patch applied', 50);
   const churnMs = performance.now() - started;
   // The volume rewrites run after the ops are in the cache: count CPU until the agent is idle again.
@@ -187,7 +186,7 @@ export async function agentRssBench(): Promise<BenchSection> {
         [`bundled install size (edge-agent.js and lib/ ${mb(bundle.bytes)} MB, ${mb(bundle.startBytes)} MB of it read at start, + better-sqlite3), MB on disk`, mb(bundled.bytes), '', '', '', ''],
       ],
       notes: [
-        `"In sync" is logged once the cache holds every object; the Pods' ConfigMap volumes are written after it. The patch burst is timed from the first write to the agent's ops counter (edge_agent_ops_total) having counted one op per patch; its CPU is the agent process's user + system time from the first write until the agent is idle again (under 30 ms in 500 ms; each patch rewrites one ConfigMap volume, and the Pod's sync checks its other 98 on disk).`,
+        `"In sync" is logged once the cache holds every object; the Pods' ConfigMap volumes are written after it. The patch burst is timed from the first write to the agent's ops counter (edge_agent_ops_total) having counted one op per patch; its CPU is the agent process's user + system time from the first write until the agent is idle again (under 30 ms in 500 ms; each patch rewrites one ConfigMap volume, and the Pod's sync checks its other 98: against the writer's memory of them, on disk once that is a minute old).`,
         `The cache was filled through a real hub (${synced.objects as number} objects: 10 Pods without a command, 990 ConfigMaps they mount, the Node); the WebSocket transport (MQTT.js loads only for mqtt:// hubs or a local bus). "As installed": the agent package (npm run build:agent, npm pack, npm install) run as deploy/edge/install.sh's systemd unit runs it.`],
     };
   } finally {

@@ -226,6 +226,21 @@ describe('VolumeManager.sync', () => {
     expect(visibleFiles(volume)['app.conf']).toEqual({ text: 'port=81', mode: '644' });
   });
 
+  it('remembers a bounded number of volumes: the oldest is forgotten and read back at its next write', () => {
+    const root = makeTempDir('edge-writer-bound-');
+    dirs.push(root);
+    const writer = new AtomicWriter(() => Date.UTC(2026, 11, 7, 12), 2);
+    const payload = () => new Map([['f', { data: Buffer.from('right'), mode: 0o644 }]]);
+    const [a, b, c] = ['a', 'b', 'c'].map((name) => path.join(root.path, name)) as [string, string, string];
+    for (const dir of [a, b, c]) expect(writer.write(dir, payload())).toBe(true);
+    for (const dir of [a, c]) writeFileSync(path.join(dir, '..data', 'f'), 'tampered');
+    // a was forgotten when c came: read back and put right. c is remembered: trusted.
+    expect(writer.write(a, payload())).toBe(true);
+    expect(readFileSync(path.join(a, 'f'), 'utf8')).toBe('right');
+    expect(writer.write(c, payload())).toBe(false);
+    expect(readFileSync(path.join(c, 'f'), 'utf8')).toBe('tampered');
+  });
+
   it('keeps the files of a volume whose source disappears later, with a warning instead of blocking', () => {
     const { dir, lookup, manager } = setup(objects);
     const pod = parsePod(makePod({ ...podMeta, containers: [{ name: 'c' }], volumes: [{ name: 'v', configMap: { name: 'cfg' } }] }));
